@@ -78,6 +78,11 @@ class Parser {
   ParseStatus ParseInline(std::string_view data, size_t* consumed);
   ParseStatus Fail(std::string text);
 
+  // Finding the end of a length or inline line, resumable across calls.
+  enum class LineStatus { kFound, kNeedMore, kTooBig };
+  LineStatus FindLineEnd(std::string_view data, char delim, size_t* end);
+  bool SplitInline(std::string_view line);
+
   ParserLimits limits_;
   std::vector<std::string_view> args_;
   std::string error_;
@@ -90,6 +95,11 @@ class Parser {
   size_t pos_ = 0;          // parse position relative to the command start
   std::vector<std::pair<size_t, size_t>> offsets_;  // (offset, length)
   size_t hint_ = 0;
+  // Where the search for the current line's end resumes, relative to the
+  // command start; keeps a line that arrives byte by byte O(n).
+  size_t scan_ = 0;
+  // A NUL byte precedes the current line's end (see FindLineEnd()).
+  bool line_blocked_ = false;
 };
 
 }  // namespace lattice::resp

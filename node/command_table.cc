@@ -1,0 +1,208 @@
+// The command table: every command the server knows, one row each, grouped
+// by family and sorted by name. Columns follow Redis: arity counts the name
+// (negative: at least), first/last key positions (negative last: from the
+// end), key step. Subcommands of container commands nest in their parent.
+#include "node/command_table.h"
+
+#include <cctype>
+
+#include "node/str_util.h"
+#include "node/families/families.h"
+
+namespace lattice::node {
+
+namespace {
+
+constexpr uint32_t W = kCmdWrite, R = kCmdReadOnly, F = kCmdFast, M = kCmdDenyOom,
+                   A = kCmdAdmin, NS = kCmdNoScript, L = kCmdLoading, S = kCmdStale,
+                   NA = kCmdNoAuth, C = kCmdConnection, ALL = kCmdAllShards, D = kCmdDangerous;
+
+CommandId Row(std::string_view name, int arity, uint32_t flags, int first, int last, int step,
+              Handler h, std::string_view group, std::string_view since, std::string_view summary,
+              std::vector<CommandId> subs = {}) {
+  return CommandId{name, arity, flags, first, last, step, h, group, summary, since, std::move(subs), {}, 0};
+}
+
+std::vector<CommandId> Rows() {
+  return {
+      // ---- connection and server (server_family.cc) ----
+      Row("client", -2, S | C, 0, 0, 0, nullptr, "connection", "2.4.0",
+          "A container for client connection commands.",
+          {
+              Row("getname", 2, NS | L | S | C, 0, 0, 0, CmdClientGetName, "connection", "2.6.9", "Returns the name of the connection."),
+              Row("help", 2, L | S | C, 0, 0, 0, CmdClientHelp, "connection", "5.0.0", "Returns helpful text about the different subcommands."),
+              Row("id", 2, NS | L | S | C, 0, 0, 0, CmdClientId, "connection", "5.0.0", "Returns the unique client ID of the connection."),
+              Row("info", 2, NS | L | S | C, 0, 0, 0, CmdClientInfo, "connection", "6.2.0", "Returns information about the connection."),
+              Row("kill", -3, A | NS | L | S | ALL | D, 0, 0, 0, CmdClientKill, "connection", "2.4.0", "Terminates open connections."),
+              Row("list", -2, A | NS | L | S | ALL | D, 0, 0, 0, CmdClientList, "connection", "2.4.0", "Lists open connections."),
+              Row("setinfo", 4, NS | L | S | C, 0, 0, 0, CmdClientSetInfo, "connection", "7.2.0", "Sets information specific to the client or connection."),
+              Row("setname", 3, NS | L | S | C, 0, 0, 0, CmdClientSetName, "connection", "2.6.9", "Sets the connection name."),
+          }),
+      Row("command", -1, L | S | C, 0, 0, 0, CmdCommand, "server", "2.8.13",
+          "Returns detailed information about all commands.",
+          {
+              Row("count", 2, L | S | C, 0, 0, 0, CmdCommandCount, "server", "2.8.13", "Returns a count of commands."),
+              Row("docs", -2, L | S | C, 0, 0, 0, CmdCommandDocs, "server", "7.0.0", "Returns documentary information about one, multiple or all commands."),
+              Row("getkeys", -3, L | S | C, 0, 0, 0, CmdCommandGetKeys, "server", "2.8.13", "Extracts the key names from an arbitrary command."),
+              Row("help", 2, L | S | C, 0, 0, 0, CmdCommandHelp, "server", "5.0.0", "Returns helpful text about the different subcommands."),
+              Row("info", -2, L | S | C, 0, 0, 0, CmdCommandInfo, "server", "2.8.13", "Returns information about one, multiple or all commands."),
+              Row("list", -2, L | S | C, 0, 0, 0, CmdCommandList, "server", "7.0.0", "Returns a list of command names."),
+          }),
+      Row("config", -2, C, 0, 0, 0, nullptr, "server", "2.0.0",
+          "A container for server configuration commands.",
+          {
+              Row("get", -3, A | NS | L | S | ALL, 0, 0, 0, CmdConfigGet, "server", "2.0.0", "Returns the effective values of configuration parameters."),
+              Row("help", 2, L | S | C, 0, 0, 0, CmdConfigHelp, "server", "5.0.0", "Returns helpful text about the different subcommands."),
+              Row("resetstat", 2, A | NS | L | S | ALL, 0, 0, 0, CmdConfigResetStat, "server", "2.0.0", "Resets the server's statistics."),
+              Row("set", -4, A | NS | L | S | ALL, 0, 0, 0, CmdConfigSet, "server", "2.0.0", "Sets configuration parameters in-flight."),
+          }),
+      Row("dbsize", 1, R | F | ALL, 0, 0, 0, CmdDbSize, "server", "1.0.0", "Returns the number of keys in the database."),
+      Row("echo", 2, F, 0, 0, 0, CmdEcho, "connection", "1.0.0", "Returns the given string."),
+      Row("flushall", -1, W | ALL, 0, 0, 0, CmdFlushAll, "server", "1.0.0", "Removes all keys from all databases."),
+      Row("flushdb", -1, W | ALL, 0, 0, 0, CmdFlushDb, "server", "1.0.0", "Remove all keys from the current database."),
+      Row("hello", -1, NS | L | S | F | NA | C, 0, 0, 0, CmdHello, "connection", "6.0.0", "Handshakes with the Redis server."),
+      Row("info", -1, L | S | ALL, 0, 0, 0, CmdInfo, "server", "1.0.0", "Returns information and statistics about the server."),
+      Row("ping", -1, F, 0, 0, 0, CmdPing, "connection", "1.0.0", "Returns the server's liveliness response."),
+      Row("quit", -1, NS | L | S | F | NA | C, 0, 0, 0, CmdQuit, "connection", "1.0.0", "Closes the connection."),
+      Row("select", 2, L | S | F | C, 0, 0, 0, CmdSelect, "connection", "1.0.0", "Changes the selected database."),
+      Row("shutdown", -1, A | NS | L | S | C, 0, 0, 0, CmdShutdown, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
+      Row("time", 1, L | S | F, 0, 0, 0, CmdTime, "server", "2.6.0", "Returns the server time."),
+
+      // ---- keyspace (generic_family.cc) ----
+      Row("copy", -3, W | M, 1, 2, 1, CmdCopy, "generic", "6.2.0", "Copies the value of a key to a new key."),
+      Row("del", -2, W, 1, -1, 1, CmdDel, "generic", "1.0.0", "Deletes one or more keys."),
+      Row("exists", -2, R | F, 1, -1, 1, CmdExists, "generic", "1.0.0", "Determines whether one or more keys exist."),
+      Row("expire", -3, W | F, 1, 1, 1, CmdExpire, "generic", "1.0.0", "Sets the expiration time of a key in seconds."),
+      Row("expireat", -3, W | F, 1, 1, 1, CmdExpireAt, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp."),
+      Row("expiretime", 2, R | F, 1, 1, 1, CmdExpireTime, "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp."),
+      Row("keys", 2, R | ALL, 0, 0, 0, CmdKeys, "generic", "1.0.0", "Returns all key names that match a pattern."),
+      Row("object", -2, 0, 0, 0, 0, nullptr, "generic", "2.2.3", "A container for object introspection commands.",
+          {
+              Row("encoding", 3, R, 2, 2, 1, CmdObjectEncoding, "generic", "2.2.3", "Returns the internal encoding of a Redis object."),
+              Row("freq", 3, R, 2, 2, 1, CmdObjectFreq, "generic", "4.0.0", "Returns the logarithmic access frequency counter of a Redis object."),
+              Row("help", 2, L | S, 0, 0, 0, CmdObjectHelp, "generic", "6.2.0", "Returns helpful text about the different subcommands."),
+              Row("idletime", 3, R, 2, 2, 1, CmdObjectIdleTime, "generic", "2.2.3", "Returns the time since the last access to a Redis object."),
+              Row("refcount", 3, R, 2, 2, 1, CmdObjectRefCount, "generic", "2.2.3", "Returns the reference count of a value of a key."),
+          }),
+      Row("persist", 2, W | F, 1, 1, 1, CmdPersist, "generic", "2.2.0", "Removes the expiration time of a key."),
+      Row("pexpire", -3, W | F, 1, 1, 1, CmdPExpire, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds."),
+      Row("pexpireat", -3, W | F, 1, 1, 1, CmdPExpireAt, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp."),
+      Row("pexpiretime", 2, R | F, 1, 1, 1, CmdPExpireTime, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp."),
+      Row("pttl", 2, R | F, 1, 1, 1, CmdPTtl, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key."),
+      Row("randomkey", 1, R | ALL, 0, 0, 0, CmdRandomKey, "generic", "1.0.0", "Returns a random key name from the database."),
+      Row("rename", 3, W, 1, 2, 1, CmdRename, "generic", "1.0.0", "Renames a key and overwrites the destination."),
+      Row("renamenx", 3, W | F, 1, 2, 1, CmdRenameNx, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist."),
+      Row("scan", -2, R | ALL, 0, 0, 0, CmdScan, "generic", "2.8.0", "Iterates over the key names in the database."),
+      Row("touch", -2, R | F, 1, -1, 1, CmdTouch, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed."),
+      Row("ttl", 2, R | F, 1, 1, 1, CmdTtl, "generic", "1.0.0", "Returns the expiration time in seconds of a key."),
+      Row("type", 2, R | F, 1, 1, 1, CmdType, "generic", "1.0.0", "Determines the type of value stored at a key."),
+      Row("unlink", -2, W | F, 1, -1, 1, CmdDel, "generic", "4.0.0", "Asynchronously deletes one or more keys."),
+
+      // ---- strings (string_family.cc) ----
+      Row("append", 3, W | M | F, 1, 1, 1, CmdAppend, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+      Row("decr", 2, W | M | F, 1, 1, 1, CmdDecr, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+      Row("decrby", 3, W | M | F, 1, 1, 1, CmdDecrBy, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+      Row("get", 2, R | F, 1, 1, 1, CmdGet, "string", "1.0.0", "Returns the string value of a key."),
+      Row("getdel", 2, W | F, 1, 1, 1, CmdGetDel, "string", "6.2.0", "Returns the string value of a key after deleting the key."),
+      Row("getex", -2, W | F, 1, 1, 1, CmdGetEx, "string", "6.2.0", "Returns the string value of a key after setting its expiration time."),
+      Row("getrange", 4, R, 1, 1, 1, CmdGetRange, "string", "2.4.0", "Returns a substring of the string stored at a key."),
+      Row("getset", 3, W | M | F, 1, 1, 1, CmdGetSet, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
+      Row("incr", 2, W | M | F, 1, 1, 1, CmdIncr, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+      Row("incrby", 3, W | M | F, 1, 1, 1, CmdIncrBy, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+      Row("incrbyfloat", 3, W | M | F, 1, 1, 1, CmdIncrByFloat, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+      Row("lcs", -3, R, 1, 2, 1, CmdLcs, "string", "7.0.0", "Finds the longest common substring."),
+      Row("mget", -2, R | F, 1, -1, 1, CmdMGet, "string", "1.0.0", "Atomically returns the string values of one or more keys."),
+      Row("mset", -3, W | M, 1, -1, 2, CmdMSet, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys."),
+      Row("msetnx", -3, W | M, 1, -1, 2, CmdMSetNx, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist."),
+      Row("psetex", 4, W | M, 1, 1, 1, CmdPSetEx, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
+      Row("set", -3, W | M, 1, 1, 1, CmdSet, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+      Row("setex", 4, W | M, 1, 1, 1, CmdSetEx, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+      Row("setnx", 3, W | M | F, 1, 1, 1, CmdSetNx, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist."),
+      Row("setrange", 4, W | M, 1, 1, 1, CmdSetRange, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
+      Row("strlen", 2, R | F, 1, 1, 1, CmdStrLen, "string", "2.2.0", "Returns the length of a string value."),
+      Row("substr", 4, R, 1, 1, 1, CmdGetRange, "string", "1.0.0", "Returns a substring from a string value."),
+  };
+}
+
+void Lower(std::string_view in, std::string* out) {
+  out->assign(in);
+  for (char& c : *out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+// Redis prints at most 128 bytes of a name and stops at a NUL (it formats
+// with %s); newlines become spaces so the reply stays one line.
+std::string Clip(std::string_view s, size_t n) {
+  size_t nul = s.find('\0');
+  if (nul != std::string_view::npos) s = s.substr(0, nul);
+  return std::string(s.substr(0, n));
+}
+
+}  // namespace
+
+CommandTable::CommandTable() {
+  for (CommandId& row : Rows()) {
+    auto cmd = std::make_unique<CommandId>(std::move(row));
+    cmd->fullname = std::string(cmd->name);
+    cmd->index = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(cmd.get());
+    for (CommandId& sub : cmd->subcommands) {
+      sub.fullname = StrCat(cmd->name, "|", sub.name);
+      sub.index = static_cast<uint32_t>(slots_.size());
+      slots_.push_back(&sub);
+    }
+    by_name_[std::string(cmd->name)] = cmd.get();
+    commands_.push_back(std::move(cmd));
+  }
+}
+
+const CommandId* CommandTable::Find(std::string_view name) const {
+  thread_local std::string lower;
+  Lower(name, &lower);
+  auto it = by_name_.find(lower);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+const CommandId* CommandTable::Resolve(std::span<const std::string_view> args,
+                                       std::string* error) const {
+  const CommandId* cmd = Find(args[0]);
+  if (!cmd) {
+    // Redis: "unknown command '<name>', with args beginning with: 'a' 'b' "
+    // quoting arguments until 128 bytes of them have been printed.
+    std::string listed;
+    for (size_t i = 1; i < args.size() && listed.size() < 128; i++) {
+      StrAppend(&listed, "'", Clip(args[i], 128 - listed.size()), "' ");
+    }
+    *error = StrCat("ERR unknown command '", Clip(args[0], 128),
+                          "', with args beginning with: ", listed);
+    for (char& c : *error) {
+      if (c == '\r' || c == '\n') c = ' ';
+    }
+    return nullptr;
+  }
+  if (cmd->subcommands.empty() || args.size() < 2) {
+    if (!cmd->handler && args.size() >= 2) return nullptr;
+    return cmd;
+  }
+  std::string lower;
+  Lower(args[1], &lower);
+  for (const CommandId& sub : cmd->subcommands) {
+    if (sub.name == lower) return &sub;
+  }
+  std::string upper(cmd->name);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  *error = StrCat("ERR unknown subcommand '", Clip(args[1], 128), "'. Try ", upper, " HELP.");
+  for (char& c : *error) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  return nullptr;
+}
+
+std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc) {
+  std::vector<size_t> out;
+  if (cmd.first_key <= 0) return out;
+  int last = cmd.last_key < 0 ? int(argc) + cmd.last_key : cmd.last_key;
+  for (int i = cmd.first_key; i <= last && i < int(argc); i += cmd.key_step) out.push_back(i);
+  return out;
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,45 @@
+// File: node/command_table.h
+//
+// Every command the server knows, declared in one table
+// (node/command_table.cc) and looked up case-insensitively by name.
+//
+// Thread-safety: immutable after construction; shared by all workers.
+#ifndef LATTICE_NODE_COMMAND_TABLE_H_
+#define LATTICE_NODE_COMMAND_TABLE_H_
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "node/command.h"
+
+namespace lattice::node {
+
+class CommandTable {
+ public:
+  CommandTable();
+
+  // Resolves args[0] (and args[1] for container commands). On failure
+  // returns nullptr and sets *error to Redis's reply text.
+  const CommandId* Resolve(std::span<const std::string_view> args, std::string* error) const;
+  const CommandId* Find(std::string_view name) const;
+  const std::vector<std::unique_ptr<CommandId>>& all() const { return commands_; }
+  // Top-level commands and subcommands, for stats arrays.
+  size_t slot_count() const { return slots_.size(); }
+  const CommandId& slot(size_t i) const { return *slots_[i]; }
+
+ private:
+  std::vector<std::unique_ptr<CommandId>> commands_;
+  std::vector<const CommandId*> slots_;
+  absl::flat_hash_map<std::string, const CommandId*> by_name_;
+};
+
+// Key positions of a command invocation (COMMAND GETKEYS and routing).
+std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc);
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_COMMAND_TABLE_H_

@@ -1,0 +1,337 @@
+#include "node/config.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <climits>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "node/str_util.h"
+#include "absl/strings/numbers.h"
+#include "node/str_util.h"
+#include "node/str_util.h"
+
+#include "node/glob.h"
+
+namespace lattice::node {
+
+namespace {
+
+enum class Kind { kInt, kMemory, kBool, kString, kEnum, kList };
+
+struct Param {
+  std::string_view name;
+  Kind kind;
+  bool immutable;
+  int64_t min = 0;
+  int64_t max = INT_MAX;
+  std::vector<std::string_view> choices = {};
+  std::function<std::string(const Config&)> get;
+  std::function<void(Config&, const std::vector<std::string>&, int64_t)> set;
+};
+
+std::string MemToString(int64_t v) { return std::to_string(v); }
+
+const std::vector<Param>& Params() {
+  static const auto* params = new std::vector<Param>{
+      {"port", Kind::kInt, true, 0, 65535, {},
+       [](const Config& c) { return std::to_string(c.port); },
+       [](Config& c, const auto&, int64_t v) { c.port = int(v); }},
+      {"bind", Kind::kList, true, 0, 0, {},
+       [](const Config& c) { return StrJoin(c.bind, " "); },
+       [](Config& c, const auto& a, int64_t) { c.bind = a; }},
+      {"threads", Kind::kInt, true, 0, 256, {},
+       [](const Config& c) { return std::to_string(c.threads); },
+       [](Config& c, const auto&, int64_t v) { c.threads = int(v); }},
+      {"dir", Kind::kString, false, 0, 0, {},
+       [](const Config& c) { return c.dir; },
+       [](Config& c, const auto& a, int64_t) { c.dir = a[0]; }},
+      {"maxclients", Kind::kInt, false, 1, INT_MAX, {},
+       [](const Config& c) { return std::to_string(c.maxclients); },
+       [](Config& c, const auto&, int64_t v) { c.maxclients = int(v); }},
+      {"databases", Kind::kInt, true, 1, INT_MAX, {},
+       [](const Config& c) { return std::to_string(c.databases); },
+       [](Config& c, const auto&, int64_t v) { c.databases = int(v); }},
+      {"proto-max-bulk-len", Kind::kMemory, false, 1024 * 1024, UINT32_MAX, {},
+       [](const Config& c) { return MemToString(c.proto_max_bulk_len); },
+       [](Config& c, const auto&, int64_t v) { c.proto_max_bulk_len = v; }},
+      {"client-query-buffer-limit", Kind::kMemory, false, 1024 * 1024, LLONG_MAX, {},
+       [](const Config& c) { return MemToString(c.client_query_buffer_limit); },
+       [](Config& c, const auto&, int64_t v) { c.client_query_buffer_limit = v; }},
+      {"loglevel", Kind::kEnum, false, 0, 0, {"debug", "verbose", "notice", "warning", "nothing"},
+       [](const Config& c) { return c.loglevel; },
+       [](Config& c, const auto& a, int64_t) { c.loglevel = ToLower(a[0]); }},
+      {"logfile", Kind::kString, true, 0, 0, {},
+       [](const Config& c) { return c.logfile; },
+       [](Config& c, const auto& a, int64_t) { c.logfile = a[0]; }},
+      {"daemonize", Kind::kBool, true, 0, 0, {},
+       [](const Config& c) { return std::string(c.daemonize ? "yes" : "no"); },
+       [](Config& c, const auto&, int64_t v) { c.daemonize = v; }},
+      {"pidfile", Kind::kString, true, 0, 0, {},
+       [](const Config& c) { return c.pidfile; },
+       [](Config& c, const auto& a, int64_t) { c.pidfile = a[0]; }},
+      {"timeout", Kind::kInt, false, 0, INT_MAX, {},
+       [](const Config& c) { return std::to_string(c.timeout); },
+       [](Config& c, const auto&, int64_t v) { c.timeout = int(v); }},
+      {"tcp-keepalive", Kind::kInt, false, 0, INT_MAX, {},
+       [](const Config& c) { return std::to_string(c.tcp_keepalive); },
+       [](Config& c, const auto&, int64_t v) { c.tcp_keepalive = int(v); }},
+      {"tcp-backlog", Kind::kInt, true, 0, INT_MAX, {},
+       [](const Config& c) { return std::to_string(c.tcp_backlog); },
+       [](Config& c, const auto&, int64_t v) { c.tcp_backlog = int(v); }},
+      {"hz", Kind::kInt, false, 1, 500, {},
+       [](const Config& c) { return std::to_string(c.hz); },
+       [](Config& c, const auto&, int64_t v) { c.hz = int(v); }},
+      // Accepted so that stock redis.conf files and tools load; eviction and
+      // persistence are not implemented yet (see docs/architecture.md).
+      {"maxmemory", Kind::kMemory, false, 0, LLONG_MAX, {},
+       [](const Config& c) { return MemToString(c.maxmemory); },
+       [](Config& c, const auto&, int64_t v) { c.maxmemory = v; }},
+      {"maxmemory-policy", Kind::kEnum, false, 0, 0,
+       {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+        "allkeys-lfu", "allkeys-random", "noeviction"},
+       [](const Config& c) { return c.maxmemory_policy; },
+       [](Config& c, const auto& a, int64_t) { c.maxmemory_policy = ToLower(a[0]); }},
+      {"save", Kind::kList, false, 0, 0, {},
+       [](const Config& c) { return c.save; },
+       [](Config& c, const auto& a, int64_t) { c.save = StrJoin(a, " "); }},
+      {"appendonly", Kind::kEnum, false, 0, 0, {"no", "yes"},
+       [](const Config& c) { return c.appendonly; },
+       [](Config& c, const auto& a, int64_t) { c.appendonly = ToLower(a[0]); }},
+      {"node-id", Kind::kString, true, 0, 0, {},
+       [](const Config& c) { return c.node_id; },
+       [](Config& c, const auto& a, int64_t) { c.node_id = a[0]; }},
+  };
+  return *params;
+}
+
+const Param* FindParam(std::string_view name) {
+  for (const Param& p : Params()) {
+    if (EqualsIgnoreCase(p.name, name)) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int Config::ResolvedThreads() const {
+  if (threads > 0) return threads;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+bool ParseMemory(std::string_view s, int64_t* out) {
+  std::string lower = ToLower(s);
+  int64_t mul = 1;
+  auto suffix = [&](std::string_view suf, int64_t m) {
+    if (lower.size() > suf.size() && lower.ends_with(suf)) {
+      lower.resize(lower.size() - suf.size());
+      mul = m;
+      return true;
+    }
+    return false;
+  };
+  suffix("kb", 1024) || suffix("mb", 1024LL * 1024) || suffix("gb", 1024LL * 1024 * 1024) ||
+      suffix("k", 1000) || suffix("m", 1000LL * 1000) || suffix("g", 1000LL * 1000 * 1000) ||
+      suffix("b", 1);
+  if (lower.empty()) return false;
+  for (char c : lower) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  uint64_t v;
+  if (!absl::SimpleAtoi(lower, &v)) return false;
+  if (v > uint64_t(LLONG_MAX) / uint64_t(mul)) return false;
+  *out = int64_t(v) * mul;
+  return true;
+}
+
+bool SplitConfigLine(std::string_view line, std::vector<std::string>* out) {
+  out->clear();
+  size_t i = 0;
+  auto is_hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  auto hex = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
+  };
+  while (true) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) i++;
+    if (i >= line.size()) return true;
+    std::string cur;
+    bool inq = false, insq = false, done = false;
+    while (!done) {
+      if (inq) {
+        if (i >= line.size()) return false;
+        if (line[i] == '\\' && i + 3 < line.size() && line[i + 1] == 'x' && is_hex(line[i + 2]) &&
+            is_hex(line[i + 3])) {
+          cur.push_back(char(hex(line[i + 2]) * 16 + hex(line[i + 3])));
+          i += 3;
+        } else if (line[i] == '\\' && i + 1 < line.size()) {
+          i++;
+          char c = line[i];
+          cur.push_back(c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c == 'b' ? '\b' : c == 'a' ? '\a' : c);
+        } else if (line[i] == '"') {
+          if (i + 1 < line.size() && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          done = true;
+        } else {
+          cur.push_back(line[i]);
+        }
+      } else if (insq) {
+        if (i >= line.size()) return false;
+        if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '\'') {
+          i++;
+          cur.push_back('\'');
+        } else if (line[i] == '\'') {
+          if (i + 1 < line.size() && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          done = true;
+        } else {
+          cur.push_back(line[i]);
+        }
+      } else {
+        if (i >= line.size()) {
+          done = true;
+          break;
+        }
+        char c = line[i];
+        if (std::isspace(static_cast<unsigned char>(c))) {
+          done = true;
+        } else if (c == '"') {
+          inq = true;
+        } else if (c == '\'') {
+          insq = true;
+        } else {
+          cur.push_back(c);
+        }
+      }
+      if (i < line.size()) i++;
+    }
+    out->push_back(std::move(cur));
+  }
+}
+
+absl::Status ApplyDirective(Config& config, std::string_view name,
+                            const std::vector<std::string>& args, bool at_runtime) {
+  const Param* p = FindParam(name);
+  if (!p) return absl::NotFoundError("Bad directive or wrong number of arguments");
+  if (at_runtime && p->immutable) return absl::FailedPreconditionError("can't set immutable config");
+  if (p->kind != Kind::kList && args.size() != 1) {
+    return absl::InvalidArgumentError("wrong number of arguments");
+  }
+  int64_t v = 0;
+  switch (p->kind) {
+    case Kind::kInt:
+      if (!absl::SimpleAtoi(args[0], &v)) {
+        return absl::InvalidArgumentError("argument couldn't be parsed into an integer");
+      }
+      if (v < p->min || v > p->max) {
+        return absl::InvalidArgumentError(
+            StrCat("argument must be between ", p->min, " and ", p->max, " inclusive"));
+      }
+      break;
+    case Kind::kMemory:
+      if (!ParseMemory(args[0], &v)) {
+        return absl::InvalidArgumentError("argument must be a memory value");
+      }
+      if (v < p->min || v > p->max) {
+        return absl::InvalidArgumentError(
+            StrCat("argument must be between ", p->min, " and ", p->max, " inclusive"));
+      }
+      break;
+    case Kind::kBool: {
+      std::string s = ToLower(args[0]);
+      if (s == "yes") {
+        v = 1;
+      } else if (s != "no") {
+        return absl::InvalidArgumentError("argument must be 'yes' or 'no'");
+      }
+      break;
+    }
+    case Kind::kEnum: {
+      bool ok = false;
+      for (auto c : p->choices) ok = ok || EqualsIgnoreCase(c, args[0]);
+      if (!ok) return absl::InvalidArgumentError("argument(s) must be one of the following: " + StrJoin(p->choices, ", "));
+      break;
+    }
+    case Kind::kString:
+    case Kind::kList:
+      break;
+  }
+  p->set(config, args, v);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
+  Config config;
+  std::string text;
+  int i = 1;
+  if (i < argc && !std::string_view(argv[i]).starts_with("--")) {
+    std::string path = argv[i++];
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(StrCat("Fatal error, can't open config file '", path, "'"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    char abs[PATH_MAX];
+    config.config_file = realpath(path.c_str(), abs) ? abs : path;
+  }
+  // Command-line overrides become config lines appended after the file.
+  std::string overrides;
+  for (; i < argc; i++) {
+    std::string_view a = argv[i];
+    if (a.starts_with("--")) {
+      if (!overrides.empty()) overrides += "\n";
+      overrides += a.substr(2);
+    } else {
+      std::string quoted = "\"";
+      for (char c : a) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+      }
+      overrides += " " + quoted + "\"";
+    }
+  }
+  std::string all = text + "\n" + overrides;
+  std::istringstream lines(all);
+  std::string line;
+  int lineno = 0;
+  std::vector<std::string> words;
+  while (std::getline(lines, line)) {
+    lineno++;
+    std::string_view sv = line;
+    while (!sv.empty() && std::isspace(static_cast<unsigned char>(sv.front()))) sv.remove_prefix(1);
+    while (!sv.empty() && std::isspace(static_cast<unsigned char>(sv.back()))) sv.remove_suffix(1);
+    if (sv.empty() || sv[0] == '#') continue;
+    auto fail = [&](std::string_view why) {
+      return absl::InvalidArgumentError(StrCat(
+          "\n*** FATAL CONFIG FILE ERROR (Lattice) ***\nReading the configuration file, at line ",
+          lineno, "\n>>> '", sv, "'\n", why));
+    };
+    if (!SplitConfigLine(sv, &words)) return fail("Unbalanced quotes in configuration line");
+    if (words.empty()) continue;
+    std::string name = ToLower(words[0]);
+    std::vector<std::string> args(words.begin() + 1, words.end());
+    if (name == "include") continue;  // TODO(lattice): follow include files.
+    absl::Status st = ApplyDirective(config, name, args, false);
+    if (!st.ok()) return fail(std::string(st.message()));
+  }
+  return config;
+}
+
+std::vector<std::pair<std::string, std::string>> ConfigGet(
+    const Config& config, const std::vector<std::string_view>& patterns) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Param& p : Params()) {
+    for (auto pat : patterns) {
+      if (GlobMatch(pat, p.name, true)) {
+        out.emplace_back(std::string(p.name), p.get(config));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace lattice::node

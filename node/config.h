@@ -1,0 +1,76 @@
+// File: node/config.h
+//
+// Server configuration in redis.conf form: a file of `directive value...`
+// lines plus `--directive value` overrides on the command line, applied in
+// that order, as redis-server does. The same table serves CONFIG GET/SET.
+//
+// Thread-safety: Config is read by every worker thread and written only by
+// CONFIG SET, which runs in the exclusive section (all workers paused), or
+// before the workers start.
+#ifndef LATTICE_NODE_CONFIG_H_
+#define LATTICE_NODE_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace lattice::node {
+
+struct Config {
+  int port = 6379;
+  std::vector<std::string> bind = {"127.0.0.1", "-::1"};
+  int threads = 0;  // 0: one per CPU this process may run on
+  std::string dir = ".";
+  int maxclients = 10000;
+  int databases = 16;
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
+  std::string loglevel = "notice";
+  std::string logfile = "";
+  bool daemonize = false;
+  std::string pidfile = "";
+  int timeout = 0;
+  int tcp_keepalive = 300;
+  int tcp_backlog = 511;
+  int hz = 10;
+  int64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  std::string save = "";
+  std::string appendonly = "no";
+  std::string node_id = "";
+  std::string config_file;  // absolute path, "" when none
+
+  int ResolvedThreads() const;
+};
+
+// Parses `argv` as redis-server does: an optional config file path first
+// (anything not starting with "--"), then `--name value...` overrides.
+// Returns the config or an error whose message is ready to print.
+absl::StatusOr<Config> LoadConfig(int argc, char** argv);
+
+// Applies one directive with its arguments (already split). `at_runtime`
+// rejects immutable directives.
+absl::Status ApplyDirective(Config& config, std::string_view name,
+                            const std::vector<std::string>& args, bool at_runtime);
+
+// CONFIG GET: (name, value) pairs for every directive matching any pattern,
+// each name once.
+std::vector<std::pair<std::string, std::string>> ConfigGet(
+    const Config& config, const std::vector<std::string_view>& patterns);
+
+// Parses "1gb", "512mb", "100k", "123" as Redis's memtoull. Returns false on
+// a malformed value.
+bool ParseMemory(std::string_view s, int64_t* out);
+
+// Splits a config line with redis.conf quoting rules (sdssplitargs).
+// Returns false on unbalanced quotes.
+bool SplitConfigLine(std::string_view line, std::vector<std::string>* out);
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_CONFIG_H_

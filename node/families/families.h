@@ -1,0 +1,99 @@
+// File: node/families/families.h
+//
+// Command handlers, one family per data type (strings), plus the generic
+// keyspace family and the server/connection family. Rows binding names to
+// handlers live in node/command_table.cc.
+//
+// Thread-safety: handlers run on the thread that owns the keys' shard (or
+// in the exclusive section); see node/server.h.
+#ifndef LATTICE_NODE_FAMILIES_FAMILIES_H_
+#define LATTICE_NODE_FAMILIES_FAMILIES_H_
+
+#include "node/command.h"
+
+namespace lattice::node {
+
+// server_family.cc
+void CmdPing(CommandContext& ctx);
+void CmdEcho(CommandContext& ctx);
+void CmdHello(CommandContext& ctx);
+void CmdQuit(CommandContext& ctx);
+void CmdSelect(CommandContext& ctx);
+void CmdDbSize(CommandContext& ctx);
+void CmdFlushDb(CommandContext& ctx);
+void CmdFlushAll(CommandContext& ctx);
+void CmdInfo(CommandContext& ctx);
+void CmdConfigGet(CommandContext& ctx);
+void CmdConfigSet(CommandContext& ctx);
+void CmdConfigResetStat(CommandContext& ctx);
+void CmdConfigHelp(CommandContext& ctx);
+void CmdClientId(CommandContext& ctx);
+void CmdClientSetName(CommandContext& ctx);
+void CmdClientGetName(CommandContext& ctx);
+void CmdClientList(CommandContext& ctx);
+void CmdClientKill(CommandContext& ctx);
+void CmdClientInfo(CommandContext& ctx);
+void CmdClientSetInfo(CommandContext& ctx);
+void CmdClientHelp(CommandContext& ctx);
+void CmdTime(CommandContext& ctx);
+void CmdCommand(CommandContext& ctx);
+void CmdCommandCount(CommandContext& ctx);
+void CmdCommandInfo(CommandContext& ctx);
+void CmdCommandDocs(CommandContext& ctx);
+void CmdCommandList(CommandContext& ctx);
+void CmdCommandGetKeys(CommandContext& ctx);
+void CmdCommandHelp(CommandContext& ctx);
+void CmdShutdown(CommandContext& ctx);
+
+// generic_family.cc
+void CmdDel(CommandContext& ctx);
+void CmdExists(CommandContext& ctx);
+void CmdType(CommandContext& ctx);
+void CmdKeys(CommandContext& ctx);
+void CmdScan(CommandContext& ctx);
+void CmdRandomKey(CommandContext& ctx);
+void CmdRename(CommandContext& ctx);
+void CmdRenameNx(CommandContext& ctx);
+void CmdCopy(CommandContext& ctx);
+void CmdTouch(CommandContext& ctx);
+void CmdExpire(CommandContext& ctx);
+void CmdPExpire(CommandContext& ctx);
+void CmdExpireAt(CommandContext& ctx);
+void CmdPExpireAt(CommandContext& ctx);
+void CmdTtl(CommandContext& ctx);
+void CmdPTtl(CommandContext& ctx);
+void CmdExpireTime(CommandContext& ctx);
+void CmdPExpireTime(CommandContext& ctx);
+void CmdPersist(CommandContext& ctx);
+void CmdObjectEncoding(CommandContext& ctx);
+void CmdObjectIdleTime(CommandContext& ctx);
+void CmdObjectFreq(CommandContext& ctx);
+void CmdObjectRefCount(CommandContext& ctx);
+void CmdObjectHelp(CommandContext& ctx);
+
+// string_family.cc
+void CmdGet(CommandContext& ctx);
+void CmdSet(CommandContext& ctx);
+void CmdSetNx(CommandContext& ctx);
+void CmdSetEx(CommandContext& ctx);
+void CmdPSetEx(CommandContext& ctx);
+void CmdGetSet(CommandContext& ctx);
+void CmdGetDel(CommandContext& ctx);
+void CmdGetEx(CommandContext& ctx);
+void CmdMGet(CommandContext& ctx);
+void CmdMSet(CommandContext& ctx);
+void CmdMSetNx(CommandContext& ctx);
+void CmdAppend(CommandContext& ctx);
+void CmdStrLen(CommandContext& ctx);
+void CmdGetRange(CommandContext& ctx);
+void CmdSetRange(CommandContext& ctx);
+void CmdIncr(CommandContext& ctx);
+void CmdDecr(CommandContext& ctx);
+void CmdIncrBy(CommandContext& ctx);
+void CmdDecrBy(CommandContext& ctx);
+void CmdIncrByFloat(CommandContext& ctx);
+void CmdLcs(CommandContext& ctx);
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_FAMILIES_FAMILIES_H_

@@ -1,0 +1,453 @@
+// Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY,
+// TOUCH, the EXPIRE/TTL family and OBJECT. Semantics and reply bytes follow
+// Redis 7.0's db.c, expire.c and object.c.
+#include <climits>
+#include <string>
+#include <vector>
+
+#include "node/str_util.h"
+#include "node/families/families.h"
+#include "node/families/util.h"
+#include "node/glob.h"
+#include "node/server.h"
+
+namespace lattice::node {
+
+namespace {
+
+std::string_view TypeName(const Entry* e) {
+  if (!e) return "none";
+  switch (e->type()) {
+    case ObjType::kString:
+      return "string";
+  }
+  return "none";
+}
+
+std::string_view EncodingName(const Entry& e) {
+  switch (e.enc()) {
+    case Enc::kInt:
+    case Enc::kCounter:
+      return "int";
+    case Enc::kEmbstr:
+      return "embstr";
+    case Enc::kRaw:
+      return "raw";
+  }
+  return "raw";
+}
+
+// expireGenericCommand. `basetime` is now for relative forms, 0 for
+// absolute ones.
+void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds) {
+  std::string_view key = ctx.args[1];
+  bool nx = false, xx = false, gt = false, lt = false;
+  for (size_t j = 3; j < ctx.args.size(); j++) {
+    std::string_view opt = ctx.args[j];
+    if (Is(opt, "nx")) {
+      nx = true;
+    } else if (Is(opt, "xx")) {
+      xx = true;
+    } else if (Is(opt, "gt")) {
+      gt = true;
+    } else if (Is(opt, "lt")) {
+      lt = true;
+    } else {
+      ctx.rb->Error(StrCat("ERR Unsupported option ", opt));
+      return;
+    }
+  }
+  if ((nx && xx) || (nx && gt) || (nx && lt)) {
+    ctx.rb->Error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    return;
+  }
+  if (gt && lt) {
+    ctx.rb->Error("ERR GT and LT options at the same time are not compatible");
+    return;
+  }
+  int64_t when;
+  if (!ArgInt(ctx, ctx.args[2], &when)) return;
+  auto invalid = [&] {
+    ctx.rb->Error(StrCat("ERR invalid expire time in '", ctx.cmd->fullname, "' command"));
+  };
+  if (seconds) {
+    if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) return invalid();
+    when *= 1000;
+  }
+  if (when > LLONG_MAX - basetime) return invalid();
+  when += basetime;
+  Db& db = ctx.DbFor(key);
+  Entry* e = LookupWrite(ctx, key);
+  if (!e) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  int64_t current = e->has_expire() ? e->expire_at() : -1;
+  if ((nx && current != -1) || (xx && current == -1) ||
+      (gt && (when <= current || current == -1)) || (lt && current != -1 && when >= current)) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  crdt::Stamp stamp = ctx.Tick();
+  if (when <= ctx.now_ms) {
+    db.Delete(key);
+    EmitDelete(ctx, key, stamp, ctx.db);
+  } else {
+    e = db.SetExpire(e, when);
+    EmitExpire(ctx, *e, stamp);
+  }
+  ctx.rb->Integer(1);
+}
+
+// ttlGenericCommand.
+void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
+  Entry* e = ctx.DbFor(ctx.args[1]).Find(ctx.args[1], ctx.now_ms);
+  if (!e) {
+    ctx.rb->Integer(-2);
+    return;
+  }
+  if (!e->has_expire()) {
+    ctx.rb->Integer(-1);
+    return;
+  }
+  int64_t ttl = absolute ? e->expire_at() : e->expire_at() - ctx.now_ms;
+  if (ttl < 0) ttl = 0;
+  ctx.rb->Integer(ms ? ttl : (ttl + 500) / 1000);
+}
+
+// Every (shard, db) pair in shard order; SCAN and KEYS walk them.
+std::vector<Db*> DbsOf(CommandContext& ctx, int db) {
+  std::vector<Db*> out;
+  for (int i = 0; i < ctx.server->shard_count(); i++) out.push_back(&ctx.server->worker(i).shard().db(db));
+  return out;
+}
+
+void RenameGeneric(CommandContext& ctx, bool nx) {
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  Entry* e = LookupWrite(ctx, src);
+  if (!e) {
+    ctx.rb->Error(errors::kNoSuchKey);
+    return;
+  }
+  if (src == dst) {
+    if (nx) {
+      ctx.rb->Integer(0);
+    } else {
+      ctx.rb->Ok();
+    }
+    return;
+  }
+  Db& ddb = ctx.DbFor(dst);
+  if (LookupWrite(ctx, dst)) {
+    if (nx) {
+      ctx.rb->Integer(0);
+      return;
+    }
+  }
+  crdt::Stamp stamp = ctx.Tick();
+  Entry* n = ddb.CopyFrom(dst, *e, stamp, false);
+  EmitAssign(ctx, *n);
+  ctx.DbFor(src).Delete(src);
+  EmitDelete(ctx, src, stamp, ctx.db);
+  if (nx) {
+    ctx.rb->Integer(1);
+  } else {
+    ctx.rb->Ok();
+  }
+}
+
+}  // namespace
+
+void CmdDel(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    std::string_view key = ctx.args[i];
+    Db& db = ctx.DbFor(key);
+    if (db.Find(key, ctx.now_ms) && db.Delete(key)) {
+      n++;
+      EmitDelete(ctx, key, ctx.Tick(), ctx.db);
+    }
+  }
+  ctx.rb->Integer(n);
+}
+
+void CmdExists(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    if (ctx.DbFor(ctx.args[i]).Find(ctx.args[i], ctx.now_ms)) n++;
+  }
+  ctx.rb->Integer(n);
+}
+
+void CmdTouch(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    if (LookupRead(ctx, ctx.args[i])) n++;
+  }
+  ctx.rb->Integer(n);
+}
+
+void CmdType(CommandContext& ctx) {
+  ctx.rb->SimpleString(TypeName(ctx.DbFor(ctx.args[1]).Find(ctx.args[1], ctx.now_ms)));
+}
+
+void CmdKeys(CommandContext& ctx) {
+  std::string_view pattern = ctx.args[1];
+  bool all = pattern == "*";
+  std::vector<std::string> keys;
+  for (Db* db : DbsOf(ctx, ctx.db)) {
+    db->ForEach([&](const Entry& e) {
+      if (e.has_expire() && e.expire_at() <= ctx.now_ms) return;
+      if (all || GlobMatch(pattern, e.key())) keys.emplace_back(e.key());
+    });
+  }
+  ctx.rb->ArrayHeader(keys.size());
+  for (const auto& k : keys) ctx.rb->Bulk(k);
+}
+
+void CmdScan(CommandContext& ctx) {
+  std::string_view cur = ctx.args[1];
+  uint64_t cursor = 0;
+  bool ok = !cur.empty() && cur.size() <= 20;
+  for (char c : cur) ok = ok && c >= '0' && c <= '9';
+  if (ok) {
+    unsigned __int128 v = 0;
+    for (char c : cur) v = v * 10 + (c - '0');
+    ok = v <= UINT64_MAX;
+    cursor = static_cast<uint64_t>(v);
+  }
+  if (!ok) {
+    ctx.rb->Error("ERR invalid cursor");
+    return;
+  }
+  int64_t count = 10;
+  std::string_view pattern, type;
+  bool use_pattern = false;
+  for (size_t i = 2; i < ctx.args.size();) {
+    size_t left = ctx.args.size() - i;
+    if (Is(ctx.args[i], "count") && left >= 2) {
+      if (!ArgInt(ctx, ctx.args[i + 1], &count)) return;
+      if (count < 1) {
+        ctx.rb->Error(errors::kSyntax);
+        return;
+      }
+      i += 2;
+    } else if (Is(ctx.args[i], "match") && left >= 2) {
+      pattern = ctx.args[i + 1];
+      use_pattern = pattern != "*";
+      i += 2;
+    } else if (Is(ctx.args[i], "type") && left >= 2) {
+      type = ctx.args[i + 1];
+      i += 2;
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  // With several shards the low 8 bits of the cursor name the shard and
+  // the rest is that shard's table cursor.
+  std::vector<Db*> dbs = DbsOf(ctx, ctx.db);
+  bool sharded = dbs.size() > 1;
+  size_t shard = sharded ? (cursor & 0xFF) : 0;
+  uint64_t inner = sharded ? (cursor >> 8) : cursor;
+  std::vector<std::string> keys;
+  int64_t budget = count * 10;
+  if (shard >= dbs.size()) {
+    shard = dbs.size();
+    inner = 0;
+  }
+  while (shard < dbs.size()) {
+    inner = dbs[shard]->Scan(inner, [&](const Entry& e) { keys.emplace_back(e.key()); });
+    if (inner == 0) {
+      shard++;
+      if (int64_t(keys.size()) >= count || budget-- <= 0) break;
+      continue;
+    }
+    if (int64_t(keys.size()) >= count || budget-- <= 0) break;
+  }
+  uint64_t next = 0;
+  if (shard < dbs.size()) next = sharded ? ((inner << 8) | shard) : inner;
+  std::vector<std::string> out;
+  for (auto& k : keys) {
+    Db& db = ctx.DbFor(k);
+    Entry* e = db.Find(k, ctx.now_ms);  // expires stale keys, as Redis does
+    if (!e) continue;
+    if (use_pattern && !GlobMatch(pattern, k)) continue;
+    if (!type.empty() && !Is(type, TypeName(e))) continue;
+    out.push_back(std::move(k));
+  }
+  ctx.rb->ArrayHeader(2);
+  ctx.rb->Bulk(std::to_string(next));
+  ctx.rb->ArrayHeader(out.size());
+  for (const auto& k : out) ctx.rb->Bulk(k);
+}
+
+void CmdRandomKey(CommandContext& ctx) {
+  std::vector<Db*> dbs = DbsOf(ctx, ctx.db);
+  size_t total = 0;
+  for (Db* db : dbs) total += db->size();
+  for (int tries = 0; total > 0 && tries < 16; tries++) {
+    // Pick a shard weighted by its size, then a key inside it.
+    size_t pick = static_cast<size_t>(ctx.now_ms * 2654435761u + tries * 40503u) % total;
+    size_t i = 0;
+    while (pick >= dbs[i]->size()) pick -= dbs[i++]->size();
+    if (Entry* e = dbs[i]->RandomEntry(ctx.now_ms)) {
+      ctx.rb->Bulk(e->key());
+      return;
+    }
+    total = 0;
+    for (Db* db : dbs) total += db->size();
+  }
+  ctx.rb->Null();
+}
+
+void CmdRename(CommandContext& ctx) { RenameGeneric(ctx, false); }
+void CmdRenameNx(CommandContext& ctx) { RenameGeneric(ctx, true); }
+
+void CmdCopy(CommandContext& ctx) {
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  bool replace = false;
+  int dst_db = ctx.db;
+  for (size_t j = 3; j < ctx.args.size(); j++) {
+    bool more = j + 1 < ctx.args.size();
+    if (Is(ctx.args[j], "replace")) {
+      replace = true;
+    } else if (Is(ctx.args[j], "db") && more) {
+      int64_t id;
+      if (!ArgInt(ctx, ctx.args[j + 1], &id)) return;
+      if (id < INT_MIN || id > INT_MAX) {
+        ctx.rb->Error(errors::kNotInt);
+        return;
+      }
+      if (id < 0 || id >= ctx.server->config().databases) {
+        ctx.rb->Error(errors::kDbIndex);
+        return;
+      }
+      dst_db = static_cast<int>(id);
+      j++;
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  if (dst_db == ctx.db && src == dst) {
+    ctx.rb->Error("ERR source and destination objects are the same");
+    return;
+  }
+  Entry* e = LookupRead(ctx, src);
+  if (!e) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  Db& ddb = ctx.DbFor(dst, dst_db);
+  if (ddb.Find(dst, ctx.now_ms) && !replace) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  Entry* n = ddb.CopyFrom(dst, *e, ctx.Tick(), false);
+  EmitAssign(ctx, *n, dst_db);
+  ctx.rb->Integer(1);
+}
+
+void CmdExpire(CommandContext& ctx) { ExpireGeneric(ctx, ctx.now_ms, true); }
+void CmdPExpire(CommandContext& ctx) { ExpireGeneric(ctx, ctx.now_ms, false); }
+void CmdExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 0, true); }
+void CmdPExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 0, false); }
+void CmdTtl(CommandContext& ctx) { TtlGeneric(ctx, false, false); }
+void CmdPTtl(CommandContext& ctx) { TtlGeneric(ctx, true, false); }
+void CmdExpireTime(CommandContext& ctx) { TtlGeneric(ctx, false, true); }
+void CmdPExpireTime(CommandContext& ctx) { TtlGeneric(ctx, true, true); }
+
+void CmdPersist(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  Entry* e = LookupWrite(ctx, key);
+  if (!e || !e->has_expire()) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  crdt::Stamp stamp = ctx.Tick();
+  e = ctx.DbFor(key).SetExpire(e, -1);
+  EmitExpire(ctx, *e, stamp);
+  ctx.rb->Integer(1);
+}
+
+void CmdObjectEncoding(CommandContext& ctx) {
+  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  if (!e) {
+    ctx.rb->Null();
+    return;
+  }
+  ctx.rb->Bulk(EncodingName(*e));
+}
+
+void CmdObjectIdleTime(CommandContext& ctx) {
+  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  if (!e) {
+    ctx.rb->Null();
+    return;
+  }
+  if (ctx.server->config().maxmemory_policy.find("lfu") != std::string::npos) {
+    ctx.rb->Error(
+        "ERR An LRU maxmemory policy is not selected, access time not tracked. Please note that "
+        "when switching between policies at runtime LRU and LFU data will take some time to "
+        "adjust.");
+    return;
+  }
+  uint32_t now = ctx.LruClock();
+  ctx.rb->Integer(now >= e->lru() ? now - e->lru() : 0);
+}
+
+void CmdObjectFreq(CommandContext& ctx) {
+  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  if (!e) {
+    ctx.rb->Null();
+    return;
+  }
+  if (ctx.server->config().maxmemory_policy.find("lfu") == std::string::npos) {
+    ctx.rb->Error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+        "that when switching between policies at runtime LRU and LFU data will take some time to "
+        "adjust.");
+    return;
+  }
+  // TODO(lattice): keep an LFU counter once eviction lands.
+  ctx.rb->Integer(0);
+}
+
+void CmdObjectRefCount(CommandContext& ctx) {
+  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  if (!e) {
+    ctx.rb->Null();
+    return;
+  }
+  // Redis shares the integers 0..9999 and reports INT_MAX for them.
+  if (e->is_int() && e->int_value() >= 0 && e->int_value() < 10000) {
+    ctx.rb->Integer(INT_MAX);
+  } else {
+    ctx.rb->Integer(1);
+  }
+}
+
+void CmdObjectHelp(CommandContext& ctx) {
+  static constexpr std::string_view kLines[] = {
+      "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "ENCODING <key>",
+      "    Return the kind of internal representation used in order to store the value",
+      "    associated with a <key>.",
+      "FREQ <key>",
+      "    Return the access frequency index of the <key>. The returned integer is",
+      "    proportional to the logarithm of the recent access frequency of the key.",
+      "IDLETIME <key>",
+      "    Return the idle time of the <key>, that is the approximated number of",
+      "    seconds elapsed since the last access to the key.",
+      "REFCOUNT <key>",
+      "    Return the number of references of the value associated with the specified",
+      "    <key>.",
+      "HELP",
+      "    Print this help.",
+  };
+  ctx.rb->ArrayHeader(std::size(kLines));
+  for (auto l : kLines) ctx.rb->SimpleString(l);
+}
+
+}  // namespace lattice::node

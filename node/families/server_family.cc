@@ -1,0 +1,760 @@
+// Connection and server commands: PING, ECHO, HELLO, QUIT, SELECT, DBSIZE,
+// FLUSHDB, FLUSHALL, INFO, CONFIG, CLIENT, TIME, COMMAND, SHUTDOWN.
+// Replies follow Redis 7.0. Commands flagged kCmdConnection run on the
+// connection's own thread; the kCmdAllShards ones run with every worker
+// paused, so they may read any shard and any connection.
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "node/str_util.h"
+#include "absl/strings/str_format.h"
+
+#include "node/command_table.h"
+#include "node/families/families.h"
+#include "node/families/util.h"
+#include "node/glob.h"
+#include "node/server.h"
+
+namespace lattice::node {
+
+namespace {
+
+// The Redis version we present to clients: client libraries gate features
+// on it, and our command set follows Redis 7.0 semantics.
+constexpr std::string_view kCompatVersion = "7.0.15";
+constexpr std::string_view kLatticeVersion = "0.1.0";
+
+template <typename F>
+void ForEachWorker(CommandContext& ctx, F fn) {
+  for (int i = 0; i < ctx.server->shard_count(); i++) fn(ctx.server->worker(i));
+}
+
+void ReplyHelp(CommandContext& ctx, std::string_view head, std::vector<std::string_view> lines) {
+  ctx.rb->ArrayHeader(lines.size() + 3);
+  ctx.rb->SimpleString(head);
+  for (auto l : lines) ctx.rb->SimpleString(l);
+  ctx.rb->SimpleString("HELP");
+  ctx.rb->SimpleString("    Print this help.");
+}
+
+// Redis's "flags=" letters for CLIENT LIST: N for a plain client.
+std::string ClientLine(Server* server, const Connection& c, int64_t now_ms) {
+  int64_t age = (now_ms - c.ctime_ms) / 1000;
+  int64_t idle = (now_ms - c.last_interaction_ms) / 1000;
+  std::string cmd = c.last_cmd ? c.last_cmd->fullname : "NULL";
+  size_t qbuf = c.in.size() - c.in_head;
+  return absl::StrFormat(
+      "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 "
+      "multi=-1 qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=%d "
+      "tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+      c.id, c.addr, c.laddr, c.fd, c.name, age, idle, c.db, qbuf, c.in.capacity() - c.in.size(),
+      c.in.capacity(), c.out.size() - c.out_head, c.in.capacity() + c.out.capacity(), cmd,
+      c.rb.protocol(), c.lib_name, c.lib_ver);
+}
+
+// Closes `c` after its pending replies; another worker's connection is
+// closed by a message to that worker, which owns its socket.
+void RequestKill(CommandContext& ctx, Connection* c) {
+  if (c == ctx.conn) {
+    c->close_after_reply = true;
+    return;
+  }
+  c->kill_requested = true;
+  Worker* w = c->worker;
+  uint64_t id = c->id;
+  w->Post([w, id] { w->Kill(id); });
+}
+
+bool ValidClientName(std::string_view name) {
+  for (char ch : name) {
+    if (ch < '!' || ch > '~') return false;
+  }
+  return true;
+}
+
+void FlushGeneric(CommandContext& ctx, bool all) {
+  if (ctx.args.size() > 2) {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  if (ctx.args.size() == 2 && !Is(ctx.args[1], "sync") && !Is(ctx.args[1], "async")) {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  // TODO(lattice): ASYNC frees the memory inline too; a background freer
+  // would keep very large flushes from stalling the workers.
+  ForEachWorker(ctx, [&](Worker& w) {
+    for (int i = 0; i < w.shard().databases(); i++) {
+      if (all || i == ctx.db) w.shard().db(i).Clear();
+    }
+  });
+  crdt::Stamp stamp = ctx.Tick();
+  Delta d{Delta::Kind::kDelete, all ? -1 : ctx.db, {}, stamp};
+  ctx.server->worker(0).shard().Emit(d);
+  ctx.rb->Ok();
+}
+
+std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted) {
+  auto want = [&](std::string_view section, bool in_default = true) {
+    if (wanted.empty()) return in_default;
+    for (const auto& w : wanted) {
+      if (Is(w, section)) return true;
+      if (Is(w, "all") && section != "commandstats" ? true : false) return true;
+      if (Is(w, "all") || Is(w, "everything")) return true;
+      if (Is(w, "default") && in_default) return true;
+    }
+    return false;
+  };
+  Server* s = ctx.server;
+  std::string out;
+  auto section = [&](std::string_view name) {
+    if (!out.empty()) out += "\r\n";
+    StrAppend(&out, "# ", name, "\r\n");
+  };
+  auto line = [&](std::string_view k, auto v) { StrAppend(&out, k, ":", v, "\r\n"); };
+  int64_t uptime = (ctx.now_ms - s->start_time_ms()) / 1000;
+  if (want("server")) {
+    section("Server");
+    line("redis_version", kCompatVersion);
+    line("lattice_version", kLatticeVersion);
+    line("redis_mode", "standalone");
+    line("os", "Linux");
+    line("arch_bits", 64);
+    line("multiplexing_api", "epoll");
+    line("process_id", getpid());
+    line("run_id", s->run_id());
+    line("node_id", s->clock().node());
+    line("tcp_port", s->config().port);
+    line("server_time_usec", NowUs());
+    line("uptime_in_seconds", uptime);
+    line("uptime_in_days", uptime / 86400);
+    line("hz", s->config().hz);
+    line("io_threads_active", 0);
+    line("shard_threads", s->shard_count());
+    line("executable", "lattice-server");
+    line("config_file", s->config().config_file);
+  }
+  if (want("clients")) {
+    section("Clients");
+    line("connected_clients", s->clients.load());
+    line("maxclients", s->config().maxclients);
+    line("blocked_clients", 0);
+  }
+  if (want("memory")) {
+    section("Memory");
+    int64_t rss = 0;
+    std::ifstream statm("/proc/self/statm");
+    int64_t pages_total = 0, pages_rss = 0;
+    if (statm >> pages_total >> pages_rss) rss = pages_rss * sysconf(_SC_PAGESIZE);
+    struct mallinfo2 mi = mallinfo2();
+    int64_t used = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+    line("used_memory", used);
+    line("used_memory_human", absl::StrFormat("%.2fM", used / 1048576.0));
+    line("used_memory_rss", rss);
+    line("used_memory_rss_human", absl::StrFormat("%.2fM", rss / 1048576.0));
+    line("maxmemory", s->config().maxmemory);
+    line("maxmemory_policy", s->config().maxmemory_policy);
+    line("mem_fragmentation_ratio", absl::StrFormat("%.2f", used ? double(rss) / used : 0.0));
+    line("mem_allocator", "libc");
+  }
+  if (want("persistence")) {
+    section("Persistence");
+    line("loading", 0);
+    line("rdb_changes_since_last_save", 0);
+    line("aof_enabled", 0);
+  }
+  if (want("stats")) {
+    section("Stats");
+    uint64_t cmds = 0, in = 0, outb = 0, hits = 0, misses = 0, expired = 0, deltas = 0;
+    ForEachWorker(ctx, [&](Worker& w) {
+      cmds += w.commands_processed;
+      in += w.net_input_bytes;
+      outb += w.net_output_bytes;
+      hits += w.shard().keyspace_hits;
+      misses += w.shard().keyspace_misses;
+      deltas += w.shard().deltas_emitted;
+      for (int i = 0; i < w.shard().databases(); i++) expired += w.shard().db(i).expired_keys;
+    });
+    line("total_connections_received", s->total_connections.load());
+    line("total_commands_processed", cmds);
+    line("total_net_input_bytes", in);
+    line("total_net_output_bytes", outb);
+    line("rejected_connections", s->rejected_connections.load());
+    line("expired_keys", expired);
+    line("evicted_keys", 0);
+    line("keyspace_hits", hits);
+    line("keyspace_misses", misses);
+    line("lattice_deltas_emitted", deltas);
+    line("lattice_lamport_clock", s->clock().Now());
+  }
+  if (want("replication")) {
+    section("Replication");
+    line("role", "master");
+    line("connected_slaves", 0);
+  }
+  if (want("cpu")) {
+    section("CPU");
+    rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    line("used_cpu_sys", absl::StrFormat("%d.%06d", self.ru_stime.tv_sec, self.ru_stime.tv_usec));
+    line("used_cpu_user", absl::StrFormat("%d.%06d", self.ru_utime.tv_sec, self.ru_utime.tv_usec));
+  }
+  if (want("commandstats", false)) {
+    section("Commandstats");
+    const CommandTable& table = s->commands();
+    for (size_t i = 0; i < table.slot_count(); i++) {
+      CommandStats sum;
+      ForEachWorker(ctx, [&](Worker& w) {
+        if (i < w.stats.size()) {
+          sum.calls += w.stats[i].calls;
+          sum.usec += w.stats[i].usec;
+          sum.rejected += w.stats[i].rejected;
+          sum.failed += w.stats[i].failed;
+        }
+      });
+      if (sum.calls == 0 && sum.rejected == 0) continue;
+      absl::StrAppendFormat(&out,
+                            "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
+                            "failed_calls=%d\r\n",
+                            table.slot(i).fullname, sum.calls, sum.usec,
+                            sum.calls ? double(sum.usec) / sum.calls : 0.0, sum.rejected, sum.failed);
+    }
+  }
+  if (want("keyspace")) {
+    section("Keyspace");
+    for (int db = 0; db < s->config().databases; db++) {
+      size_t keys = 0, expires = 0;
+      ForEachWorker(ctx, [&](Worker& w) {
+        keys += w.shard().db(db).size();
+        expires += w.shard().db(db).expires_size();
+      });
+      if (keys) StrAppend(&out, "db", db, ":keys=", keys, ",expires=", expires, ",avg_ttl=0\r\n");
+    }
+  }
+  return out;
+}
+
+void ReplyCommandInfo(CommandContext& ctx, const CommandId& c) {
+  std::vector<std::string_view> flags;
+  if (c.flags & kCmdWrite) flags.push_back("write");
+  if (c.flags & kCmdReadOnly) flags.push_back("readonly");
+  if (c.flags & kCmdDenyOom) flags.push_back("denyoom");
+  if (c.flags & kCmdAdmin) flags.push_back("admin");
+  if (c.flags & kCmdNoScript) flags.push_back("noscript");
+  if (c.flags & kCmdLoading) flags.push_back("loading");
+  if (c.flags & kCmdStale) flags.push_back("stale");
+  if (c.flags & kCmdFast) flags.push_back("fast");
+  if (c.flags & kCmdNoAuth) flags.push_back("no_auth");
+  ctx.rb->ArrayHeader(10);
+  ctx.rb->Bulk(c.fullname);
+  ctx.rb->Integer(c.arity);
+  ctx.rb->SetHeader(flags.size());
+  for (auto f : flags) ctx.rb->SimpleString(f);
+  ctx.rb->Integer(c.first_key);
+  ctx.rb->Integer(c.last_key);
+  ctx.rb->Integer(c.key_step);
+  std::vector<std::string> cats;
+  if (c.flags & kCmdWrite) cats.push_back("@write");
+  if (c.flags & kCmdReadOnly) cats.push_back("@read");
+  if (c.flags & kCmdFast) cats.push_back("@fast");
+  if (!(c.flags & kCmdFast)) cats.push_back("@slow");
+  if (c.flags & kCmdAdmin) cats.push_back("@admin");
+  if (c.flags & kCmdDangerous) cats.push_back("@dangerous");
+  cats.push_back(StrCat("@", c.group == "generic" ? "keyspace" : c.group));
+  ctx.rb->SetHeader(cats.size());
+  for (const auto& cat : cats) ctx.rb->SimpleString(cat);
+  ctx.rb->ArrayHeader(0);  // tips
+  if (c.first_key > 0) {
+    ctx.rb->ArrayHeader(1);
+    ctx.rb->MapHeader(4);
+    ctx.rb->Bulk("flags");
+    ctx.rb->SetHeader(1);
+    ctx.rb->SimpleString((c.flags & kCmdWrite) ? "RW" : "RO");
+    ctx.rb->Bulk("begin_search");
+    ctx.rb->MapHeader(2);
+    ctx.rb->Bulk("type");
+    ctx.rb->Bulk("index");
+    ctx.rb->Bulk("spec");
+    ctx.rb->MapHeader(1);
+    ctx.rb->Bulk("index");
+    ctx.rb->Integer(c.first_key);
+    ctx.rb->Bulk("find_keys");
+    ctx.rb->MapHeader(2);
+    ctx.rb->Bulk("type");
+    ctx.rb->Bulk("range");
+    ctx.rb->Bulk("spec");
+    ctx.rb->MapHeader(3);
+    ctx.rb->Bulk("lastkey");
+    ctx.rb->Integer(c.last_key < 0 ? c.last_key : c.last_key - c.first_key);
+    ctx.rb->Bulk("keystep");
+    ctx.rb->Integer(c.key_step);
+    ctx.rb->Bulk("limit");
+    ctx.rb->Integer(0);
+    ctx.rb->Bulk("notes");  // map has 4 entries: flags, begin_search, find_keys, notes
+    ctx.rb->Bulk("");
+  } else {
+    ctx.rb->ArrayHeader(0);
+  }
+  ctx.rb->ArrayHeader(c.subcommands.size());
+  for (const auto& sub : c.subcommands) ReplyCommandInfo(ctx, sub);
+}
+
+void ReplyCommandDocs(CommandContext& ctx, const CommandId& c) {
+  ctx.rb->Bulk(c.fullname);
+  ctx.rb->MapHeader(c.subcommands.empty() ? 4 : 5);
+  ctx.rb->Bulk("summary");
+  ctx.rb->Bulk(c.summary);
+  ctx.rb->Bulk("since");
+  ctx.rb->Bulk(c.since);
+  ctx.rb->Bulk("group");
+  ctx.rb->Bulk(c.group);
+  ctx.rb->Bulk("complexity");
+  ctx.rb->Bulk((c.flags & kCmdFast) ? "O(1)" : "O(N)");
+  if (!c.subcommands.empty()) {
+    ctx.rb->Bulk("subcommands");
+    ctx.rb->MapHeader(c.subcommands.size());
+    for (const auto& sub : c.subcommands) ReplyCommandDocs(ctx, sub);
+  }
+}
+
+}  // namespace
+
+void CmdPing(CommandContext& ctx) {
+  if (ctx.args.size() > 2) {
+    ctx.rb->Error("ERR wrong number of arguments for 'ping' command");
+    return;
+  }
+  if (ctx.args.size() == 1) {
+    ctx.rb->SimpleString("PONG");
+  } else {
+    ctx.rb->Bulk(ctx.args[1]);
+  }
+}
+
+void CmdEcho(CommandContext& ctx) { ctx.rb->Bulk(ctx.args[1]); }
+
+void CmdHello(CommandContext& ctx) {
+  Connection* c = ctx.conn;
+  int64_t ver = 0;
+  size_t next = 1;
+  if (ctx.args.size() >= 2) {
+    if (!ParseInt64(ctx.args[next++], &ver)) {
+      ctx.rb->Error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (ver < 2 || ver > 3) {
+      ctx.rb->Error("NOPROTO unsupported protocol version");
+      return;
+    }
+  }
+  std::string_view name;
+  bool set_name = false;
+  for (size_t j = next; j < ctx.args.size(); j++) {
+    size_t more = ctx.args.size() - 1 - j;
+    if (Is(ctx.args[j], "auth") && more >= 2) {
+      // TODO(lattice): AUTH/ACL. With no password configured every client
+      // is the default user, so credentials are accepted as Redis does
+      // for "default" with nopass only when the user is "default".
+      j += 2;
+    } else if (Is(ctx.args[j], "setname") && more) {
+      name = ctx.args[++j];
+      set_name = true;
+    } else {
+      ctx.rb->Error(StrCat("ERR Syntax error in HELLO option '", ctx.args[j], "'"));
+      return;
+    }
+  }
+  if (set_name) {
+    if (!ValidClientName(name)) {
+      ctx.rb->Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    c->name = std::string(name);
+  }
+  if (ver) c->rb.set_protocol(static_cast<int>(ver));
+  ctx.rb->MapHeader(7);
+  ctx.rb->Bulk("server");
+  ctx.rb->Bulk("redis");
+  ctx.rb->Bulk("version");
+  ctx.rb->Bulk(kCompatVersion);
+  ctx.rb->Bulk("proto");
+  ctx.rb->Integer(c->rb.protocol());
+  ctx.rb->Bulk("id");
+  ctx.rb->Integer(c->id);
+  ctx.rb->Bulk("mode");
+  ctx.rb->Bulk("standalone");
+  ctx.rb->Bulk("role");
+  ctx.rb->Bulk("master");
+  ctx.rb->Bulk("modules");
+  ctx.rb->ArrayHeader(0);
+}
+
+void CmdQuit(CommandContext& ctx) {
+  ctx.rb->Ok();
+  ctx.conn->close_after_reply = true;
+}
+
+void CmdSelect(CommandContext& ctx) {
+  int64_t id;
+  if (!ParseInt64(ctx.args[1], &id) || id < INT_MIN || id > INT_MAX) {
+    ctx.rb->Error("ERR invalid DB index");
+    return;
+  }
+  if (id < 0 || id >= ctx.server->config().databases) {
+    ctx.rb->Error(errors::kDbIndex);
+    return;
+  }
+  ctx.conn->db = static_cast<int>(id);
+  ctx.rb->Ok();
+}
+
+void CmdDbSize(CommandContext& ctx) {
+  size_t n = 0;
+  ForEachWorker(ctx, [&](Worker& w) { n += w.shard().db(ctx.db).size(); });
+  ctx.rb->Integer(n);
+}
+
+void CmdFlushDb(CommandContext& ctx) { FlushGeneric(ctx, false); }
+void CmdFlushAll(CommandContext& ctx) { FlushGeneric(ctx, true); }
+
+void CmdInfo(CommandContext& ctx) {
+  std::vector<std::string> wanted(ctx.args.begin() + 1, ctx.args.end());
+  ctx.rb->Verbatim(InfoText(ctx, wanted));
+}
+
+void CmdConfigGet(CommandContext& ctx) {
+  std::vector<std::string_view> patterns(ctx.args.begin() + 2, ctx.args.end());
+  auto pairs = ConfigGet(ctx.server->config(), patterns);
+  ctx.rb->MapHeader(pairs.size());
+  for (const auto& [k, v] : pairs) {
+    ctx.rb->Bulk(k);
+    ctx.rb->Bulk(v);
+  }
+}
+
+void CmdConfigSet(CommandContext& ctx) {
+  if (ctx.args.size() % 2 != 0) {
+    ctx.rb->Error("ERR wrong number of arguments for 'config|set' command");
+    return;
+  }
+  // All or nothing, as Redis 7: apply to a copy, then swap it in.
+  Config next = ctx.server->config();
+  for (size_t i = 2; i < ctx.args.size(); i += 2) {
+    std::string name(ctx.args[i]);
+    absl::Status st = ApplyDirective(next, name, {std::string(ctx.args[i + 1])}, true);
+    if (absl::IsNotFound(st)) {
+      ctx.rb->Error(StrCat("ERR Unknown option or number of arguments for CONFIG SET - '", name, "'"));
+      return;
+    }
+    if (!st.ok()) {
+      ctx.rb->Error(StrCat("ERR CONFIG SET failed (possibly related to argument '", name,
+                                 "') - ", std::string(st.message())));
+      return;
+    }
+  }
+  bool bulk_changed = next.proto_max_bulk_len != ctx.server->config().proto_max_bulk_len;
+  ctx.server->config() = next;
+  if (bulk_changed) {
+    resp::ParserLimits limits;
+    limits.max_bulk_len = next.proto_max_bulk_len;
+    ForEachWorker(ctx, [&](Worker& w) {
+      for (const auto& [id, conn] : w.connections()) conn->parser.set_limits(limits);
+    });
+  }
+  ctx.rb->Ok();
+}
+
+void CmdConfigResetStat(CommandContext& ctx) {
+  ctx.server->ResetStats();
+  ctx.rb->Ok();
+}
+
+void CmdConfigHelp(CommandContext& ctx) {
+  ReplyHelp(ctx, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            {"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+             "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+             "RESETSTAT", "    Reset statistics reported by the INFO command."});
+}
+
+void CmdClientId(CommandContext& ctx) { ctx.rb->Integer(ctx.conn->id); }
+
+void CmdClientSetName(CommandContext& ctx) {
+  if (!ValidClientName(ctx.args[2])) {
+    ctx.rb->Error("ERR Client names cannot contain spaces, newlines or special characters.");
+    return;
+  }
+  ctx.conn->name = std::string(ctx.args[2]);
+  ctx.rb->Ok();
+}
+
+void CmdClientGetName(CommandContext& ctx) {
+  if (ctx.conn->name.empty()) {
+    ctx.rb->Null();
+  } else {
+    ctx.rb->Bulk(ctx.conn->name);
+  }
+}
+
+void CmdClientInfo(CommandContext& ctx) {
+  ctx.rb->Verbatim(ClientLine(ctx.server, *ctx.conn, ctx.now_ms));
+}
+
+void CmdClientList(CommandContext& ctx) {
+  std::vector<uint64_t> ids;
+  bool filter_ids = false;
+  for (size_t i = 2; i < ctx.args.size(); i++) {
+    if (Is(ctx.args[i], "id") && i + 1 < ctx.args.size()) {
+      filter_ids = true;
+      for (size_t j = i + 1; j < ctx.args.size(); j++) {
+        int64_t id;
+        if (!ParseInt64(ctx.args[j], &id) || id <= 0) {
+          ctx.rb->Error("ERR Invalid client ID");
+          return;
+        }
+        ids.push_back(id);
+      }
+      break;
+    } else if (Is(ctx.args[i], "type") && i + 1 < ctx.args.size()) {
+      std::string_view t = ctx.args[++i];
+      if (!Is(t, "normal") && !Is(t, "master") && !Is(t, "replica") && !Is(t, "slave") &&
+          !Is(t, "pubsub")) {
+        ctx.rb->Error(StrCat("ERR Unknown client type '", t, "'"));
+        return;
+      }
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  std::string out;
+  ForEachWorker(ctx, [&](Worker& w) {
+    for (const auto& [id, conn] : w.connections()) {
+      if (filter_ids && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+      out += ClientLine(ctx.server, *conn, ctx.now_ms);
+    }
+  });
+  ctx.rb->Verbatim(out);
+}
+
+void CmdClientKill(CommandContext& ctx) {
+  auto& a = ctx.args;
+  // Old form: CLIENT KILL addr:port.
+  if (a.size() == 3) {
+    Connection* found = nullptr;
+    ForEachWorker(ctx, [&](Worker& w) {
+      for (const auto& [id, conn] : w.connections()) {
+        if (conn->addr == a[2]) found = conn.get();
+      }
+    });
+    if (!found) {
+      ctx.rb->Error("ERR No such client");
+      return;
+    }
+    RequestKill(ctx, found);
+    ctx.rb->Ok();
+    return;
+  }
+  int64_t want_id = 0;
+  std::string_view want_addr, want_laddr;
+  bool skipme = true;
+  if (a.size() % 2 != 0) {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  for (size_t i = 2; i + 1 < a.size(); i += 2) {
+    if (Is(a[i], "id")) {
+      if (!ParseInt64(a[i + 1], &want_id) || want_id <= 0) {
+        ctx.rb->Error("ERR client-id should be greater than 0");
+        return;
+      }
+    } else if (Is(a[i], "addr")) {
+      want_addr = a[i + 1];
+    } else if (Is(a[i], "laddr")) {
+      want_laddr = a[i + 1];
+    } else if (Is(a[i], "type")) {
+      if (!Is(a[i + 1], "normal") && !Is(a[i + 1], "master") && !Is(a[i + 1], "replica") &&
+          !Is(a[i + 1], "slave") && !Is(a[i + 1], "pubsub")) {
+        ctx.rb->Error(StrCat("ERR Unknown client type '", a[i + 1], "'"));
+        return;
+      }
+    } else if (Is(a[i], "user")) {
+      // Every client is the default user until ACLs land.
+    } else if (Is(a[i], "skipme")) {
+      if (Is(a[i + 1], "yes")) {
+        skipme = true;
+      } else if (Is(a[i + 1], "no")) {
+        skipme = false;
+      } else {
+        ctx.rb->Error(errors::kSyntax);
+        return;
+      }
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  int64_t killed = 0;
+  ForEachWorker(ctx, [&](Worker& w) {
+    for (const auto& [id, conn] : w.connections()) {
+      if (want_id && int64_t(id) != want_id) continue;
+      if (!want_addr.empty() && conn->addr != want_addr) continue;
+      if (!want_laddr.empty() && conn->laddr != want_laddr) continue;
+      if (skipme && conn.get() == ctx.conn) continue;
+      RequestKill(ctx, conn.get());
+      killed++;
+    }
+  });
+  ctx.rb->Integer(killed);
+}
+
+void CmdClientSetInfo(CommandContext& ctx) {
+  std::string_view attr = ctx.args[2], val = ctx.args[3];
+  if (!ValidClientName(val)) {
+    ctx.rb->Error(StrCat("ERR ", attr, " cannot contain spaces, newlines or special characters."));
+    return;
+  }
+  if (Is(attr, "lib-name")) {
+    ctx.conn->lib_name = std::string(val);
+  } else if (Is(attr, "lib-ver")) {
+    ctx.conn->lib_ver = std::string(val);
+  } else {
+    ctx.rb->Error(StrCat("ERR Unrecognized option '", attr, "'"));
+    return;
+  }
+  ctx.rb->Ok();
+}
+
+void CmdClientHelp(CommandContext& ctx) {
+  ReplyHelp(ctx, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            {"GETNAME", "    Return the name of the current connection.", "ID",
+             "    Return the ID of the current connection.", "INFO",
+             "    Return information about the current client connection.",
+             "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+             "KILL <option> <value> [<option> <value> [...]]",
+             "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+             "LIST [options ...]", "    Return information about client connections.",
+             "SETINFO <option> <value>", "    Set client meta attr. Options are LIB-NAME, LIB-VER.",
+             "SETNAME <name>", "    Assign the name <name> to the current connection."});
+}
+
+void CmdTime(CommandContext& ctx) {
+  int64_t us = NowUs();
+  ctx.rb->ArrayHeader(2);
+  ctx.rb->Bulk(std::to_string(us / 1000000));
+  ctx.rb->Bulk(std::to_string(us % 1000000));
+}
+
+void CmdCommand(CommandContext& ctx) {
+  const auto& all = ctx.server->commands().all();
+  ctx.rb->ArrayHeader(all.size());
+  for (const auto& c : all) ReplyCommandInfo(ctx, *c);
+}
+
+void CmdCommandCount(CommandContext& ctx) { ctx.rb->Integer(ctx.server->commands().all().size()); }
+
+void CmdCommandInfo(CommandContext& ctx) {
+  const CommandTable& t = ctx.server->commands();
+  if (ctx.args.size() == 2) return CmdCommand(ctx);
+  ctx.rb->ArrayHeader(ctx.args.size() - 2);
+  for (size_t i = 2; i < ctx.args.size(); i++) {
+    const CommandId* c = t.Find(ctx.args[i]);
+    if (c) {
+      ReplyCommandInfo(ctx, *c);
+    } else {
+      ctx.rb->NullArray();
+    }
+  }
+}
+
+void CmdCommandDocs(CommandContext& ctx) {
+  const CommandTable& t = ctx.server->commands();
+  std::vector<const CommandId*> cmds;
+  if (ctx.args.size() == 2) {
+    for (const auto& c : t.all()) cmds.push_back(c.get());
+  } else {
+    for (size_t i = 2; i < ctx.args.size(); i++) {
+      if (const CommandId* c = t.Find(ctx.args[i])) cmds.push_back(c);
+    }
+  }
+  ctx.rb->MapHeader(cmds.size());
+  for (const CommandId* c : cmds) ReplyCommandDocs(ctx, *c);
+}
+
+void CmdCommandList(CommandContext& ctx) {
+  const CommandTable& t = ctx.server->commands();
+  std::string_view pattern;
+  if (ctx.args.size() == 5 && Is(ctx.args[2], "filterby") && Is(ctx.args[3], "pattern")) {
+    pattern = ctx.args[4];
+  } else if (ctx.args.size() != 2) {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& c : t.all()) {
+    if (pattern.empty() || GlobMatch(pattern, c->fullname, true)) names.push_back(c->fullname);
+    for (const auto& s : c->subcommands) {
+      if (pattern.empty() || GlobMatch(pattern, s.fullname, true)) names.push_back(s.fullname);
+    }
+  }
+  ctx.rb->ArrayHeader(names.size());
+  for (const auto& n : names) ctx.rb->Bulk(n);
+}
+
+void CmdCommandGetKeys(CommandContext& ctx) {
+  std::span<const std::string_view> sub = ctx.args.subspan(2);
+  std::string err;
+  const CommandId* c = ctx.server->commands().Resolve(sub, &err);
+  if (!c) {
+    ctx.rb->Error("ERR Invalid command specified");
+    return;
+  }
+  if ((c->arity > 0 && int(sub.size()) != c->arity) || int(sub.size()) < -c->arity) {
+    ctx.rb->Error("ERR Invalid number of arguments specified for command");
+    return;
+  }
+  std::vector<size_t> pos = KeyPositions(*c, sub.size());
+  if (pos.empty()) {
+    ctx.rb->Error("ERR The command has no key arguments");
+    return;
+  }
+  ctx.rb->ArrayHeader(pos.size());
+  for (size_t p : pos) ctx.rb->Bulk(sub[p]);
+}
+
+void CmdCommandHelp(CommandContext& ctx) {
+  ReplyHelp(ctx, "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            {"(no subcommand)", "    Return details about all Redis commands.", "COUNT",
+             "    Return the total number of commands in this Redis server.", "LIST",
+             "    Return a list of all commands in this Redis server.", "INFO [<command-name> ...]",
+             "    Return details about multiple Redis commands.", "DOCS [<command-name> ...]",
+             "    Return documentation details about multiple Redis commands.",
+             "GETKEYS <full-command>", "    Return the keys from a full Redis command."});
+}
+
+void CmdShutdown(CommandContext& ctx) {
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    std::string_view a = ctx.args[i];
+    if (!Is(a, "nosave") && !Is(a, "save") && !Is(a, "now") && !Is(a, "force") && !Is(a, "abort")) {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+    if (Is(a, "abort")) {
+      ctx.rb->Error("ERR No shutdown in progress.");
+      return;
+    }
+  }
+  ctx.server->Log(Server::kWarning, "User requested shutdown...");
+  ctx.server->Shutdown();
+  // Redis closes the connection without a reply on success.
+  ctx.conn->close_after_reply = true;
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,85 @@
+#include "node/families/util.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "node/server.h"
+
+namespace lattice::node {
+
+bool ParseLongDouble(std::string_view s, long double* out) {
+  char buf[5 * 1024];  // MAX_LONG_DOUBLE_CHARS
+  if (s.empty() || s.size() >= sizeof buf) return false;
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  errno = 0;
+  char* end;
+  long double v = strtold(buf, &end);
+  if (std::isspace(static_cast<unsigned char>(buf[0])) || *end != '\0' ||
+      size_t(end - buf) != s.size() ||
+      (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || std::fpclassify(v) == FP_ZERO)) ||
+      errno == EINVAL || std::isnan(v)) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+std::string FormatLongDouble(long double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[5 * 1024];
+  int l = snprintf(buf, sizeof buf, "%.17Lf", v);
+  if (l <= 0 || size_t(l) >= sizeof buf) return "0";
+  if (std::memchr(buf, '.', l)) {
+    char* p = buf + l - 1;
+    while (*p == '0') {
+      p--;
+      l--;
+    }
+    if (*p == '.') l--;
+  }
+  if (l == 2 && buf[0] == '-' && buf[1] == '0') return "0";
+  return std::string(buf, l);
+}
+
+Entry* LookupRead(CommandContext& ctx, std::string_view key) {
+  Shard& shard = ctx.ShardFor(key);
+  Entry* e = shard.db(ctx.db).Find(key, ctx.now_ms);
+  if (e) {
+    shard.keyspace_hits++;
+    e->set_lru(ctx.LruClock());
+  } else {
+    shard.keyspace_misses++;
+  }
+  return e;
+}
+
+Entry* LookupWrite(CommandContext& ctx, std::string_view key) {
+  Entry* e = ctx.DbFor(key).Find(key, ctx.now_ms);
+  if (e) e->set_lru(ctx.LruClock());
+  return e;
+}
+
+void EmitAssign(CommandContext& ctx, const Entry& e, int db) {
+  Delta d{Delta::Kind::kAssign, db < 0 ? ctx.db : db, e.key(), e.stamp()};
+  char buf[24];
+  d.value = e.StringValue(buf);
+  d.expire_at = e.has_expire() ? e.expire_at() : -1;
+  ctx.ShardFor(e.key()).Emit(d);
+}
+
+void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db) {
+  Delta d{Delta::Kind::kDelete, db, key, stamp};
+  ctx.ShardFor(key).Emit(d);
+}
+
+void EmitExpire(CommandContext& ctx, const Entry& e, crdt::Stamp stamp) {
+  Delta d{Delta::Kind::kExpire, ctx.db, e.key(), stamp};
+  d.expire_at = e.has_expire() ? e.expire_at() : -1;
+  ctx.ShardFor(e.key()).Emit(d);
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,408 @@
+#include "node/keyspace.h"
+
+#include <malloc.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/hash/hash.h"
+
+namespace lattice::node {
+
+namespace {
+
+constexpr size_t kInitialBuckets = 4;
+
+uint64_t NowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// Reverses the bits of v (for the SCAN cursor).
+uint64_t Rev(uint64_t v) {
+  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+  v = ((v >> 8) & 0x00FF00FF00FF00FFULL) | ((v & 0x00FF00FF00FF00FFULL) << 8);
+  v = ((v >> 16) & 0x0000FFFF0000FFFFULL) | ((v & 0x0000FFFF0000FFFFULL) << 16);
+  return (v >> 32) | (v << 32);
+}
+
+}  // namespace
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (s[0] == '-') {
+    neg = true;
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  if (s[i] == '0') {
+    if (s.size() == 1) {
+      *out = 0;
+      return true;
+    }
+    return false;  // leading zero or "-0"
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); i++) {
+    unsigned d = static_cast<unsigned char>(s[i]) - '0';
+    if (d > 9) return false;
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (neg) {
+    if (v > uint64_t(INT64_MAX) + 1) return false;
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > uint64_t(INT64_MAX)) return false;
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+size_t FormatInt64(int64_t v, char* buf) {
+  char tmp[24];
+  char* p = tmp + sizeof tmp;
+  uint64_t u = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  do {
+    *--p = char('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--p = '-';
+  size_t n = tmp + sizeof tmp - p;
+  std::memcpy(buf, p, n);
+  return n;
+}
+
+int64_t Entry::int_value() const {
+  if (enc_ == uint8_t(Enc::kCounter)) return counter()->value();
+  int64_t v;
+  std::memcpy(&v, Data() + key_len_, sizeof v);
+  return v;
+}
+
+std::string_view Entry::StringValue(char* buf) const {
+  if (!is_int()) return bytes();
+  return {buf, FormatInt64(int_value(), buf)};
+}
+
+StringValue StringValue::Encode(std::string_view s) {
+  int64_t v;
+  if (s.size() <= 20 && ParseInt64(s, &v)) return Int(v);
+  return {s.size() <= 44 ? Enc::kEmbstr : Enc::kRaw, s, 0, nullptr};
+}
+
+Db::Db() : buckets_(kInitialBuckets, nullptr) {}
+
+Db::~Db() { Clear(); }
+
+uint64_t Db::HashOf(std::string_view key) { return absl::HashOf(key); }
+
+Entry** Db::FindRef(std::string_view key, uint64_t hash) {
+  Entry** ref = &buckets_[hash & (buckets_.size() - 1)];
+  while (*ref) {
+    Entry* e = *ref;
+    if (e->key_len_ == key.size() && std::memcmp(e->Data(), key.data(), key.size()) == 0) {
+      return ref;
+    }
+    ref = &e->next_;
+  }
+  return ref;
+}
+
+Entry* Db::FindRaw(std::string_view key) { return *FindRef(key, HashOf(key)); }
+
+Entry* Db::Find(std::string_view key, int64_t now_ms) {
+  Entry** ref = FindRef(key, HashOf(key));
+  Entry* e = *ref;
+  if (e && e->has_expire() && e->expire_at() <= now_ms) {
+    Unlink(ref);
+    expired_keys++;
+    MaybeShrink();
+    return nullptr;
+  }
+  return e;
+}
+
+Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
+  size_t size = offsetof(Entry, data_) + (with_expire ? Entry::kExpireSize : 0) + key.size() + val_len;
+  void* mem = std::malloc(size);
+  if (!mem) std::abort();
+  Entry* e = new (mem) Entry();
+  e->next_ = nullptr;
+  e->key_len_ = static_cast<uint32_t>(key.size());
+  e->val_len_ = static_cast<uint32_t>(val_len);
+  e->type_ = uint8_t(ObjType::kString);
+  e->enc_ = uint8_t(Enc::kRaw);
+  e->flags_ = with_expire ? Entry::kHasExpire : 0;
+  e->lru_ = 0;
+  std::memcpy(e->Data(), key.data(), key.size());
+  return e;
+}
+
+void Db::FreeEntry(Entry* e) {
+  if (e->enc() == Enc::kCounter) delete e->counter();
+  std::free(e);
+}
+
+void Db::Unlink(Entry** ref) {
+  Entry* e = *ref;
+  *ref = e->next_;
+  if (e->has_expire()) VolatileRemove(e);
+  FreeEntry(e);
+  size_--;
+}
+
+void Db::VolatileAdd(Entry* e) {
+  e->set_volatile_index(static_cast<uint32_t>(volatile_.size()));
+  volatile_.push_back(e);
+}
+
+void Db::VolatileRemove(Entry* e) {
+  uint32_t i = e->volatile_index();
+  Entry* last = volatile_.back();
+  volatile_[i] = last;
+  last->set_volatile_index(i);
+  volatile_.pop_back();
+}
+
+Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp,
+                     int64_t expire_at, uint32_t lru) {
+  uint64_t hash = HashOf(key);
+  Entry** ref = FindRef(key, hash);
+  Entry* old = *ref;
+  if (expire_at == kKeepTtl) expire_at = (old && old->has_expire()) ? old->expire_at() : -1;
+  bool with_expire = expire_at >= 0;
+  size_t val_len = v.enc == Enc::kInt || v.enc == Enc::kCounter ? 8 : v.bytes.size();
+  Entry* e = Allocate(key, val_len, with_expire);
+  e->enc_ = uint8_t(v.enc);
+  if (v.enc == Enc::kInt) {
+    std::memcpy(e->mutable_bytes(), &v.integer, 8);
+  } else if (v.enc == Enc::kCounter) {
+    std::memcpy(e->mutable_bytes(), &v.counter, 8);
+  } else if (!v.bytes.empty()) {
+    std::memcpy(e->mutable_bytes(), v.bytes.data(), v.bytes.size());
+  }
+  e->stamp_counter_ = stamp.counter;
+  e->stamp_node_ = stamp.node;
+  e->lru_ = lru;
+  if (with_expire) {
+    e->set_expire_raw(expire_at);
+  }
+  if (old) {
+    e->next_ = old->next_;
+    *ref = e;
+    if (old->has_expire()) VolatileRemove(old);
+    FreeEntry(old);
+  } else {
+    e->next_ = nullptr;
+    *ref = e;
+    size_++;
+  }
+  if (with_expire) VolatileAdd(e);
+  if (!old) MaybeGrow();
+  return e;
+}
+
+Entry* Db::ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp) {
+  size_t header = offsetof(Entry, data_) + (e->has_expire() ? Entry::kExpireSize : 0) + e->key_len_;
+  SetStamp(e, stamp);
+  e->enc_ = uint8_t(Enc::kRaw);
+  if (header + new_len <= malloc_usable_size(e)) {
+    e->val_len_ = static_cast<uint32_t>(new_len);
+    return e;
+  }
+  // Grow geometrically so repeated APPENDs cost amortized O(1) per byte,
+  // as Redis's sds preallocation does (doubling up to 1 MB, then +1 MB).
+  size_t want = new_len;
+  if (want < 1024 * 1024) {
+    want *= 2;
+  } else {
+    want += 1024 * 1024;
+  }
+  Entry** ref = FindRef(e->key(), HashOf(e->key()));
+  bool vol = e->has_expire();
+  uint32_t vi = vol ? e->volatile_index() : 0;
+  Entry* n = static_cast<Entry*>(std::realloc(e, header + want));
+  if (!n) std::abort();
+  *ref = n;
+  if (vol) volatile_[vi] = n;
+  n->val_len_ = static_cast<uint32_t>(new_len);
+  return n;
+}
+
+Entry* Db::SetExpire(Entry* e, int64_t at) {
+  if (at >= 0 && e->has_expire()) {
+    e->set_expire_raw(at);
+    return e;
+  }
+  if (at < 0 && !e->has_expire()) return e;
+  // Adding or dropping the TTL changes the layout: rebuild the blob.
+  Entry** ref = FindRef(e->key(), HashOf(e->key()));
+  bool with = at >= 0;
+  size_t val_len = e->val_len_;
+  Entry* n = Allocate(e->key(), val_len, with);
+  std::memcpy(n->mutable_bytes(), e->Data() + e->key_len_, val_len);
+  n->stamp_counter_ = e->stamp_counter_;
+  n->stamp_node_ = e->stamp_node_;
+  n->lru_ = e->lru_;
+  n->type_ = e->type_;
+  n->enc_ = e->enc_;
+  n->next_ = e->next_;
+  if (e->has_expire()) VolatileRemove(e);
+  std::free(e);  // payload ownership (counter) moved to n
+  *ref = n;
+  if (with) {
+    n->set_expire_raw(at);
+    VolatileAdd(n);
+  }
+  return n;
+}
+
+Entry* Db::CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, bool drop_ttl) {
+  StringValue v;
+  v.enc = src.enc();
+  if (src.enc() == Enc::kCounter) {
+    v.counter = new crdt::PnCounter(*src.counter());
+  } else if (src.enc() == Enc::kInt) {
+    v.integer = src.int_value();
+  } else {
+    v.bytes = src.bytes();
+  }
+  // The source may live in this table: copy the bytes out first if so.
+  std::string tmp;
+  if (!v.bytes.empty()) {
+    tmp.assign(v.bytes);
+    v.bytes = tmp;
+  }
+  int64_t at = (!drop_ttl && src.has_expire()) ? src.expire_at() : -1;
+  return SetString(key, v, stamp, at, src.lru());
+}
+
+bool Db::Delete(std::string_view key) {
+  Entry** ref = FindRef(key, HashOf(key));
+  if (!*ref) return false;
+  Unlink(ref);
+  MaybeShrink();
+  return true;
+}
+
+void Db::Clear() {
+  for (Entry*& head : buckets_) {
+    while (head) {
+      Entry* next = head->next_;
+      FreeEntry(head);
+      head = next;
+    }
+  }
+  volatile_.clear();
+  volatile_.shrink_to_fit();
+  size_ = 0;
+  buckets_.assign(kInitialBuckets, nullptr);
+  buckets_.shrink_to_fit();
+}
+
+void Db::MaybeGrow() {
+  if (size_ > buckets_.size()) Rehash(buckets_.size() * 2);
+}
+
+void Db::MaybeShrink() {
+  // As Redis: shrink when fewer than 10% of buckets would be used.
+  if (buckets_.size() > kInitialBuckets && size_ * 10 < buckets_.size()) {
+    size_t n = kInitialBuckets;
+    while (n < size_) n *= 2;
+    Rehash(n);
+  }
+}
+
+// TODO(lattice): rehash incrementally, as Redis does, so a table of millions
+// of keys does not stall its shard for the few milliseconds a resize takes.
+void Db::Rehash(size_t new_buckets) {
+  std::vector<Entry*> nb(new_buckets, nullptr);
+  size_t mask = new_buckets - 1;
+  for (Entry* head : buckets_) {
+    while (head) {
+      Entry* next = head->next_;
+      Entry*& slot = nb[HashOf(head->key()) & mask];
+      head->next_ = slot;
+      slot = head;
+      head = next;
+    }
+  }
+  buckets_.swap(nb);
+}
+
+uint64_t Db::Scan(uint64_t cursor, const std::function<void(const Entry&)>& fn) const {
+  uint64_t mask = buckets_.size() - 1;
+  for (const Entry* e = buckets_[cursor & mask]; e; e = e->next_) fn(*e);
+  // Increment the reversed cursor (Redis's dictScan): high bits first, so
+  // buckets visited before a resize map to buckets visited after it.
+  cursor |= ~mask;
+  cursor = Rev(cursor);
+  cursor++;
+  cursor = Rev(cursor);
+  return cursor;
+}
+
+void Db::ForEach(const std::function<void(const Entry&)>& fn) const {
+  for (const Entry* head : buckets_) {
+    for (const Entry* e = head; e; e = e->next_) fn(*e);
+  }
+}
+
+Entry* Db::RandomEntry(int64_t now_ms) {
+  for (int tries = 0; size_ > 0 && tries < 100; tries++) {
+    Entry* e = nullptr;
+    size_t chain = 0;
+    while (!e) {
+      rng_ ^= rng_ << 13;
+      rng_ ^= rng_ >> 7;
+      rng_ ^= rng_ << 17;
+      e = buckets_[rng_ & (buckets_.size() - 1)];
+    }
+    for (Entry* p = e; p; p = p->next_) chain++;
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    for (size_t i = rng_ % chain; i > 0; i--) e = e->next_;
+    if (e->has_expire() && e->expire_at() <= now_ms) {
+      Delete(std::string(e->key()));
+      expired_keys++;
+      continue;
+    }
+    return e;
+  }
+  return nullptr;
+}
+
+size_t Db::ActiveExpire(int64_t now_ms, int64_t deadline_us) {
+  constexpr int kSample = 20;
+  size_t total = 0;
+  while (!volatile_.empty()) {
+    int expired = 0;
+    int sampled = 0;
+    for (; sampled < kSample && !volatile_.empty(); sampled++) {
+      rng_ ^= rng_ << 13;
+      rng_ ^= rng_ >> 7;
+      rng_ ^= rng_ << 17;
+      Entry* e = volatile_[rng_ % volatile_.size()];
+      if (e->expire_at() <= now_ms) {
+        Delete(std::string(e->key()));
+        expired++;
+      }
+    }
+    total += expired;
+    expired_keys += expired;
+    // Keep going only while the sample says many keys are stale (> 25%).
+    if (expired * 4 <= sampled) break;
+    if (int64_t(NowMicros()) >= deadline_us) break;
+  }
+  return total;
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,202 @@
+// File: node/keyspace.h
+//
+// The per-shard keyspace: one Db per logical database, each a chained hash
+// table of Entry blobs. An Entry is a single allocation holding the key, the
+// value, the CRDT metadata the write path needs (the Lamport stamp of the
+// last assignment) and, only for keys with a TTL, the absolute expiry time.
+// See docs/architecture.md ("Keyspace layout") for the memory budget.
+//
+// The table is a power-of-two bucket array with intrusive chains, which lets
+// SCAN use Redis's reverse-binary cursor: every key present for the whole
+// scan is returned at least once, even if the table grows or shrinks between
+// calls.
+//
+// Thread-safety: a Db belongs to one shard and is used only by the thread
+// that owns the shard (or by a thread holding the cluster-wide exclusive
+// section, see node/shard.h).
+#ifndef LATTICE_NODE_KEYSPACE_H_
+#define LATTICE_NODE_KEYSPACE_H_
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/pn_counter.h"
+#include "crdt/stamp.h"
+
+namespace lattice::node {
+
+enum class ObjType : uint8_t { kString = 0 };
+
+// How a string value is stored; OBJECT ENCODING reports these the way Redis
+// does ("int", "embstr", "raw"), because clients and tests look at them.
+enum class Enc : uint8_t {
+  kRaw = 0,     // bytes, reported "raw"
+  kEmbstr = 1,  // bytes, reported "embstr" (Redis: <= 44 bytes, set whole)
+  kInt = 2,     // int64 payload, reported "int"
+  kCounter = 3, // crdt::PnCounter* payload (after INCR), reported "int"
+};
+
+class Entry {
+ public:
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+
+  std::string_view key() const { return {Data(), key_len_}; }
+  ObjType type() const { return static_cast<ObjType>(type_); }
+  Enc enc() const { return static_cast<Enc>(enc_); }
+  bool is_int() const { return enc_ == uint8_t(Enc::kInt) || enc_ == uint8_t(Enc::kCounter); }
+  crdt::Stamp stamp() const { return {stamp_counter_, stamp_node_}; }
+  bool has_expire() const { return flags_ & kHasExpire; }
+  // Absolute expiry in unix ms. REQUIRES: has_expire().
+  int64_t expire_at() const {
+    int64_t v;
+    std::memcpy(&v, Data() - kExpireSize, sizeof v);
+    return v;
+  }
+  uint32_t lru() const { return lru_; }
+  void set_lru(uint32_t lru) { lru_ = lru; }
+
+  // Byte payload. REQUIRES: !is_int().
+  std::string_view bytes() const { return {Data() + key_len_, val_len_}; }
+  // Integer value. REQUIRES: is_int().
+  int64_t int_value() const;
+  // REQUIRES: enc() == kCounter.
+  crdt::PnCounter* counter() const {
+    crdt::PnCounter* c;
+    std::memcpy(&c, Data() + key_len_, sizeof c);
+    return c;
+  }
+  // The value as a string (formats integers). `buf` holds at least 21 bytes.
+  std::string_view StringValue(char* buf) const;
+
+  char* mutable_bytes() { return Data() + key_len_; }
+
+ private:
+  friend class Db;
+  static constexpr uint8_t kHasExpire = 1;
+  // Expiry (int64) + index into Db::volatile_ (uint32), stored before the key.
+  static constexpr size_t kExpireSize = 12;
+
+  Entry() = default;
+  char* Data() { return data_ + ((flags_ & kHasExpire) ? kExpireSize : 0); }
+  const char* Data() const { return data_ + ((flags_ & kHasExpire) ? kExpireSize : 0); }
+  uint32_t volatile_index() const {
+    uint32_t v;
+    std::memcpy(&v, data_ + 8, sizeof v);
+    return v;
+  }
+  void set_volatile_index(uint32_t i) { std::memcpy(data_ + 8, &i, sizeof i); }
+  void set_expire_raw(int64_t at) { std::memcpy(data_, &at, sizeof at); }
+
+  Entry* next_;
+  uint64_t stamp_counter_;
+  uint32_t stamp_node_;
+  uint32_t key_len_;
+  uint32_t val_len_;
+  uint32_t lru_;
+  uint8_t type_;
+  uint8_t enc_;
+  uint8_t flags_;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+  char data_[];
+#pragma GCC diagnostic pop
+};
+
+// What a string write stores. Exactly one of bytes / integer is used.
+struct StringValue {
+  Enc enc = Enc::kRaw;
+  std::string_view bytes;
+  int64_t integer = 0;
+  crdt::PnCounter* counter = nullptr;  // ownership passes to the entry
+
+  // Redis's tryObjectEncoding: int if the bytes are a canonical int64 of at
+  // most 20 chars, embstr up to 44 bytes, raw beyond.
+  static StringValue Encode(std::string_view s);
+  static StringValue Int(int64_t v) { return {Enc::kInt, {}, v, nullptr}; }
+};
+
+class Db {
+ public:
+  Db();
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  size_t size() const { return size_; }
+  size_t expires_size() const { return volatile_.size(); }
+
+  // Finds a live key; a key whose TTL has passed is deleted first (lazy
+  // expiry) and counted in *expired_keys. Does not touch the LRU clock.
+  Entry* Find(std::string_view key, int64_t now_ms);
+  // Like Find, ignoring TTL (for the expiry cycle and tests).
+  Entry* FindRaw(std::string_view key);
+
+  // Creates or replaces the string at `key`. `expire_at` < 0 drops any TTL,
+  // kKeepTtl keeps the old one, otherwise sets it. Returns the new entry.
+  static constexpr int64_t kKeepTtl = -2;
+  Entry* SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp,
+                   int64_t expire_at, uint32_t lru);
+  // Resizes the byte value of an existing raw string in place or by
+  // reallocation (amortized growth for APPEND). Sets enc to raw. Returns the
+  // entry, which may have moved.
+  Entry* ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp);
+  // Sets or clears (at < 0) the TTL. Returns the entry, which may have moved.
+  Entry* SetExpire(Entry* e, int64_t at);
+  void SetStamp(Entry* e, crdt::Stamp stamp) {
+    e->stamp_counter_ = stamp.counter;
+    e->stamp_node_ = stamp.node;
+  }
+  // Creates a copy of `src` (any database or shard) under `key`, replacing
+  // what is there. Keeps src's TTL unless `drop_ttl`.
+  Entry* CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, bool drop_ttl);
+
+  bool Delete(std::string_view key);
+  void Clear();
+
+  // One SCAN step over buckets; returns the next cursor (0 when done).
+  uint64_t Scan(uint64_t cursor, const std::function<void(const Entry&)>& fn) const;
+  // A uniformly-ish random live key, or nullptr when empty.
+  Entry* RandomEntry(int64_t now_ms);
+  void ForEach(const std::function<void(const Entry&)>& fn) const;
+
+  // One bounded round of active expiry (Redis's activeExpireCycle): samples
+  // keys with a TTL and deletes the expired ones, repeating while more than a
+  // quarter of a sample had expired and time remains. Returns keys deleted.
+  size_t ActiveExpire(int64_t now_ms, int64_t deadline_us);
+
+  size_t bucket_count() const { return buckets_.size(); }
+  uint64_t expired_keys = 0;  // lazily or actively expired, for INFO
+
+ private:
+  static uint64_t HashOf(std::string_view key);
+  Entry** FindRef(std::string_view key, uint64_t hash);
+  Entry* Allocate(std::string_view key, size_t val_len, bool with_expire);
+  void Unlink(Entry** ref);
+  void FreeEntry(Entry* e);
+  void VolatileAdd(Entry* e);
+  void VolatileRemove(Entry* e);
+  void MaybeGrow();
+  void MaybeShrink();
+  void Rehash(size_t new_buckets);
+
+  std::vector<Entry*> buckets_;
+  size_t size_ = 0;
+  std::vector<Entry*> volatile_;  // entries with a TTL, for sampling
+  uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
+};
+
+// Canonical int64 parsing as Redis's string2ll (no spaces, no '+', no
+// leading zeros, "-0" rejected).
+bool ParseInt64(std::string_view s, int64_t* out);
+// Formats v into buf (>= 21 bytes), returns the length.
+size_t FormatInt64(int64_t v, char* buf);
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_KEYSPACE_H_

@@ -1,0 +1,112 @@
+// lattice-server: starts a node from a redis.conf-style file and
+// `--directive value` overrides, as redis-server does.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "node/str_util.h"
+#include "node/config.h"
+#include "node/server.h"
+
+using lattice::node::StrCat;
+
+namespace {
+
+lattice::node::Server* g_server = nullptr;
+
+// Raises the open-files limit so maxclients can be honoured (Redis's
+// adjustOpenFilesLimit), and lowers maxclients when the kernel refuses.
+void AdjustOpenFiles(lattice::node::Config& config, lattice::node::Server* log_to) {
+  rlim_t want = static_cast<rlim_t>(config.maxclients) + 32;
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur >= want) return;
+  rlimit next = lim;
+  next.rlim_cur = std::min(want, lim.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &next) != 0) next.rlim_cur = lim.rlim_cur;
+  if (next.rlim_cur < want) {
+    config.maxclients = static_cast<int>(next.rlim_cur) - 32;
+    std::fprintf(stderr, "You requested maxclients of %d requiring at least %d max file descriptors; "
+                 "lowered maxclients to %d\n", int(want - 32), int(want), config.maxclients);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "-v")) {
+    std::printf("lattice-server v=0.1.0 (Redis protocol 7.0 compatible)\n");
+    return 0;
+  }
+  if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+    std::printf("Usage: lattice-server [/path/to/lattice.conf] [--directive value ...]\n"
+                "Example: lattice-server --port 7777 --threads 2\n");
+    return 0;
+  }
+  auto config = lattice::node::LoadConfig(argc, argv);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+  AdjustOpenFiles(*config, nullptr);
+  if (config->daemonize) {
+    if (daemon(1, 0) != 0) {
+      std::perror("daemon");
+      return 1;
+    }
+  }
+  if (!config->dir.empty() && chdir(config->dir.c_str()) != 0) {
+    std::fprintf(stderr, "Can't chdir to '%s': %s\n", config->dir.c_str(), strerror(errno));
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  // Signals are taken by a dedicated thread so workers never see them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  lattice::node::Server server(*config);
+  g_server = &server;
+  absl::Status st = server.Listen();
+  if (!st.ok()) {
+    server.Log(lattice::node::Server::kWarning, std::string(st.message()));
+    return 1;
+  }
+  std::string pidfile = config->pidfile;
+  if (pidfile.empty() && config->daemonize) pidfile = "/var/run/lattice_" + std::to_string(config->port) + ".pid";
+  if (!pidfile.empty()) {
+    std::ofstream(pidfile) << getpid() << "\n";
+  }
+  server.Log(lattice::node::Server::kNotice,
+             StrCat("Lattice 0.1.0 started, port=", config->port, " threads=",
+                          server.shard_count(), " pid=", getpid()));
+  server.Log(lattice::node::Server::kNotice, "Ready to accept connections tcp");
+  server.Start();
+  std::thread signals([&server, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (server.running()) {
+      server.Log(lattice::node::Server::kWarning,
+                 StrCat("Received ", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                              " scheduling shutdown..."));
+      server.Shutdown();
+    }
+  });
+  server.Wait();
+  server.Log(lattice::node::Server::kWarning, "Lattice is now ready to exit, bye bye...");
+  if (!pidfile.empty()) unlink(pidfile.c_str());
+  // The signal thread may still be parked in sigwait: leave without joining.
+  signals.detach();
+  std::fflush(stdout);
+  _exit(0);
+}

@@ -1,0 +1,589 @@
+#include "node/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "absl/hash/hash.h"
+#include "node/str_util.h"
+#include "node/str_util.h"
+#include "absl/strings/str_format.h"
+#include "node/command_table.h"
+
+namespace lattice::node {
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;  // Redis's PROTO_IOBUF_LEN
+constexpr int kMaxEvents = 256;
+
+thread_local Worker* tls_worker = nullptr;
+
+std::string PeerName(int fd, bool local) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  int rc = local ? getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                 : getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) return "?:0";
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+    return StrCat(host, ":", port);
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+  port = ntohs(a->sin6_port);
+  return StrCat(host, ":", port);
+}
+
+}  // namespace
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t NowUs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t MonoUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// ---- CommandContext ----
+
+Db& CommandContext::DbFor(std::string_view key) const { return DbFor(key, db); }
+
+Db& CommandContext::DbFor(std::string_view key, int db_index) const {
+  return server->ShardFor(key).db(db_index);
+}
+
+Shard& CommandContext::ShardFor(std::string_view key) const { return server->ShardFor(key); }
+
+crdt::Stamp CommandContext::Tick() const { return server->clock().Tick(); }
+
+// ---- Shard ----
+
+Shard::Shard(int index, int databases) : index_(index) {
+  for (int i = 0; i < databases; i++) dbs_.push_back(std::make_unique<Db>());
+}
+
+// ---- Connection ----
+
+Connection::Connection(uint64_t id_, int fd_, Worker* worker_, const resp::ParserLimits& limits)
+    : id(id_), fd(fd_), worker(worker_), parser(limits), rb(&out, 2) {}
+
+Connection::~Connection() {
+  if (fd >= 0) close(fd);
+}
+
+// ---- Worker ----
+
+Worker::Worker(Server* server, int index)
+    : server_(server), index_(index), shard_(index, server->config().databases) {
+  stats.resize(server->commands().slot_count());
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // nullptr marks the event fd
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, event_fd_, &ev);
+}
+
+Worker::~Worker() {
+  conns_.clear();
+  for (int fd : listen_fds_) close(fd);
+  if (event_fd_ >= 0) close(event_fd_);
+  if (epfd_ >= 0) close(epfd_);
+}
+
+absl::Status Worker::Listen() {
+  const Config& cfg = server_->config();
+  for (const std::string& spec : cfg.bind) {
+    // A leading '-' marks an address that may be unavailable (as Redis).
+    bool optional = !spec.empty() && spec[0] == '-';
+    std::string host = optional ? spec.substr(1) : spec;
+    bool v6 = host.find(':') != std::string::npos;
+    if (host == "*") host = "0.0.0.0";
+    if (host == "::*") host = "::";
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return absl::InternalError(StrCat("socket(): ", strerror(errno)));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    int rc;
+    if (v6) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_port = htons(cfg.port);
+      rc = inet_pton(AF_INET6, host.c_str(), &a.sin6_addr) == 1
+               ? bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a)
+               : -2;
+    } else {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(cfg.port);
+      rc = inet_pton(AF_INET, host.c_str(), &a.sin_addr) == 1
+               ? bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a)
+               : -2;
+    }
+    if (rc == 0) rc = listen(fd, cfg.tcp_backlog);
+    if (rc != 0) {
+      std::string why = rc == -2 ? "Invalid bind address" : strerror(errno);
+      close(fd);
+      if (optional) continue;
+      return absl::UnavailableError(
+          StrCat("Could not create server TCP listening socket ", host, ":", cfg.port, ": ", why));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;
+    listen_fds_.push_back(fd);
+    // Listening sockets are tagged by their position + 1 in the high bits.
+    ev.data.u64 = (uint64_t(listen_fds_.size()) << 48) | 1;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  if (listen_fds_.empty()) {
+    return absl::UnavailableError("Failed listening on any bind address");
+  }
+  return absl::OkStatus();
+}
+
+void Worker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::Post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(event_fd_, &one, sizeof one);
+}
+
+void Worker::RunTasks() {
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = read(event_fd_, &count, sizeof count);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    running_.swap(queue_);
+  }
+  for (auto& fn : running_) fn();
+  running_.clear();
+}
+
+void Worker::Loop() {
+  tls_worker = this;
+  epoll_event events[kMaxEvents];
+  const bool multi = server_->multi_threaded();
+  while (server_->running()) {
+    int64_t now = NowMs();
+    int timeout = next_cron_ms_ > now ? static_cast<int>(next_cron_ms_ - now) : 0;
+    int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
+    if (n < 0 && errno != EINTR) break;
+    if (multi) server_->world().ReaderLock();
+    for (int i = 0; i < n; i++) {
+      epoll_event& ev = events[i];
+      if (ev.data.ptr == nullptr) {
+        RunTasks();
+        continue;
+      }
+      if ((ev.data.u64 & 0xFFFF) == 1 && (ev.data.u64 >> 48) != 0) {
+        Accept(listen_fds_[(ev.data.u64 >> 48) - 1]);
+        continue;
+      }
+      auto* c = static_cast<Connection*>(ev.data.ptr);
+      if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        OnReadable(c);
+        // The connection may be gone now; a later event in this batch for
+        // the same fd cannot exist because epoll reports each fd once.
+        continue;
+      }
+      if (ev.events & EPOLLOUT) OnWritable(c);
+    }
+    now = NowMs();
+    if (now >= next_cron_ms_) {
+      Cron(now);
+      next_cron_ms_ = now + std::max(1, 1000 / std::max(1, server_->config().hz));
+    }
+    if (multi) server_->world().ReaderUnlock();
+  }
+  conns_.clear();
+}
+
+void Worker::Accept(int listen_fd) {
+  for (int i = 0; i < 64; i++) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        server_->Log(Server::kWarning, StrCat("Error accepting a client connection: ", strerror(errno)));
+      }
+      return;
+    }
+    server_->total_connections++;
+    const Config& cfg = server_->config();
+    // As Redis: the client over the limit gets an error and is closed.
+    if (server_->clients.load() >= cfg.maxclients) {
+      static constexpr char kMsg[] = "-ERR max number of clients reached\r\n";
+      [[maybe_unused]] ssize_t w = write(fd, kMsg, sizeof kMsg - 1);
+      server_->rejected_connections++;
+      close(fd);
+      continue;
+    }
+    server_->clients++;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (cfg.tcp_keepalive > 0) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    resp::ParserLimits limits;
+    limits.max_bulk_len = cfg.proto_max_bulk_len;
+    uint64_t id = server_->next_client_id++;
+    auto conn = std::make_unique<Connection>(id, fd, this, limits);
+    conn->addr = PeerName(fd, false);
+    conn->laddr = PeerName(fd, true);
+    conn->ctime_ms = conn->last_interaction_ms = NowMs();
+    if (server_->commands().slot_count() > stats.size()) stats.resize(server_->commands().slot_count());
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = conn.get();
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    conns_.emplace(id, std::move(conn));
+  }
+}
+
+void Worker::OnReadable(Connection* c) {
+  size_t avail = c->in.size() - c->in_head;
+  // Compact: keep the unparsed bytes at the front of the buffer.
+  if (c->in_head > 0 && (avail == 0 || c->in_head >= c->in.size() / 2)) {
+    c->in.erase(0, c->in_head);
+    c->in_head = 0;
+  }
+  size_t want = kReadChunk;
+  size_t hint = c->parser.BytesHint();
+  if (hint > avail && hint - avail > want) want = hint - avail;
+  size_t old = c->in.size();
+  c->in.resize(old + want);
+  ssize_t n = read(c->fd, c->in.data() + old, want);
+  if (n <= 0) {
+    c->in.resize(old);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    Close(c);
+    return;
+  }
+  c->in.resize(old + n);
+  net_input_bytes += n;
+  c->last_interaction_ms = NowMs();
+  if (static_cast<int64_t>(c->in.size() - c->in_head) > server_->config().client_query_buffer_limit) {
+    server_->Log(Server::kWarning,
+                 StrCat("Closing client that reached max query buffer length: id=", c->id,
+                              " addr=", c->addr, " qbuf=", c->in.size() - c->in_head));
+    Close(c);
+    return;
+  }
+  ProcessInput(c);
+  Flush(c);
+}
+
+void Worker::ProcessInput(Connection* c) {
+  while (!c->pending && !c->close_after_reply && c->in_head < c->in.size()) {
+    std::string_view data(c->in.data() + c->in_head, c->in.size() - c->in_head);
+    size_t consumed = 0;
+    resp::ParseStatus st = c->parser.Parse(data, &consumed);
+    if (st == resp::ParseStatus::kNeedMore) {
+      c->in_head += consumed;
+      break;
+    }
+    if (st == resp::ParseStatus::kError) {
+      c->rb.Error(c->parser.error());
+      c->close_after_reply = true;
+      server_->Log(Server::kVerbose, StrCat("Protocol error (", c->parser.error(),
+                                                  ") from client: id=", c->id, " addr=", c->addr));
+      break;
+    }
+    // Arguments are views into c->in: run the command before consuming.
+    const auto& args = c->parser.args();
+    Dispatch(c, std::span<const std::string_view>(args.data(), args.size()));
+    c->in_head += consumed;
+  }
+  if (c->in_head == c->in.size()) {
+    c->in.clear();
+    c->in_head = 0;
+  }
+}
+
+void Worker::Flush(Connection* c) {
+  while (c->out_head < c->out.size()) {
+    ssize_t n = write(c->fd, c->out.data() + c->out_head, c->out.size() - c->out_head);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      Close(c);
+      return;
+    }
+    net_output_bytes += n;
+    c->out_head += n;
+  }
+  if (c->out_head == c->out.size()) {
+    c->out.clear();
+    c->out_head = 0;
+    if (c->out.capacity() > 64 * 1024) c->out.shrink_to_fit();
+    if (c->writable_armed) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.ptr = c;
+      epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+      c->writable_armed = false;
+    }
+    if (c->close_after_reply || c->kill_requested) Close(c);
+    return;
+  }
+  if (!c->writable_armed) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT;
+    ev.data.ptr = c;
+    epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+    c->writable_armed = true;
+  }
+}
+
+void Worker::OnWritable(Connection* c) { Flush(c); }
+
+void Worker::Close(Connection* c) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  server_->clients--;
+  conns_.erase(c->id);
+}
+
+void Worker::Kill(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it != conns_.end()) Close(it->second.get());
+}
+
+void Worker::Cron(int64_t now_ms) {
+  // Active expiry: at most a quarter of a cron period per round, per db.
+  int hz = std::max(1, server_->config().hz);
+  int64_t deadline = MonoUs() + 250000 / hz;
+  for (int i = 0; i < shard_.databases(); i++) {
+    Db& db = shard_.db(i);
+    if (db.expires_size() > 0) db.ActiveExpire(NowMs(), deadline);
+  }
+  // Idle timeouts and CLIENT KILL requests.
+  int timeout = server_->config().timeout;
+  std::vector<Connection*> doomed;
+  for (auto& [id, c] : conns_) {
+    if (c->kill_requested ||
+        (timeout > 0 && !c->pending && now_ms - c->last_interaction_ms > int64_t(timeout) * 1000)) {
+      doomed.push_back(c.get());
+    }
+  }
+  for (Connection* c : doomed) Close(c);
+}
+
+void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return;  // the client left meanwhile
+  Connection* c = it->second.get();
+  c->out.append(reply);
+  c->pending = false;
+  ProcessInput(c);
+  Flush(c);
+}
+
+void Worker::Dispatch(Connection* c, std::span<const std::string_view> args) {
+  std::string error;
+  const CommandId* cmd = server_->commands().Resolve(args, &error);
+  if (!cmd) {
+    c->rb.Error(error);
+    return;
+  }
+  if ((cmd->arity > 0 && int(args.size()) != cmd->arity) ||
+      (cmd->arity < 0 && int(args.size()) < -cmd->arity)) {
+    c->rb.Error(StrCat("ERR wrong number of arguments for '", cmd->fullname, "' command"));
+    stats[cmd->index].rejected++;
+    return;
+  }
+  c->last_cmd = cmd;
+  CommandContext ctx{args, &c->rb, server_, c, c->db, NowMs(), cmd};
+  auto run = [&](CommandContext& cx) {
+    int64_t start = MonoUs();
+    size_t before = cx.rb->out()->size();
+    cmd->handler(cx);
+    CommandStats& st = stats[cmd->index];
+    st.calls++;
+    st.usec += MonoUs() - start;
+    if (cx.rb->out()->size() > before && (*cx.rb->out())[before] == '-') st.failed++;
+    commands_processed++;
+  };
+  if (!server_->multi_threaded() || (cmd->flags & kCmdConnection) ||
+      (cmd->first_key == 0 && !(cmd->flags & kCmdAllShards))) {
+    run(ctx);
+    return;
+  }
+  int target = -1;
+  bool multi_shard = (cmd->flags & kCmdAllShards) != 0;
+  if (!multi_shard) {
+    for (size_t pos : KeyPositions(*cmd, args.size())) {
+      int s = server_->ShardIndexOf(args[pos]);
+      if (target == -1) {
+        target = s;
+      } else if (s != target) {
+        multi_shard = true;
+        break;
+      }
+    }
+  }
+  if (multi_shard) {
+    server_->world().ReaderUnlock();
+    server_->Exclusive([&] { run(ctx); });
+    server_->world().ReaderLock();
+    return;
+  }
+  if (target == -1 || target == index_) {
+    run(ctx);
+    return;
+  }
+  // The key lives on another shard: ship a copy of the arguments there and
+  // park the connection until the reply comes back.
+  struct Remote {
+    std::vector<std::string> storage;
+    std::vector<std::string_view> views;
+    std::string reply;
+  };
+  auto remote = std::make_shared<Remote>();
+  remote->storage.assign(args.begin(), args.end());
+  for (const auto& s : remote->storage) remote->views.push_back(s);
+  c->pending = true;
+  Worker* origin = this;
+  Worker* owner = &server_->worker(target);
+  uint64_t conn_id = c->id;
+  int db = c->db;
+  int proto = c->rb.protocol();
+  owner->Post([remote, origin, owner, conn_id, db, proto, cmd] {
+    resp::ReplyBuilder rb(&remote->reply, proto);
+    CommandContext cx{remote->views, &rb, owner->server(), nullptr, db, NowMs(), cmd};
+    int64_t start = MonoUs();
+    cmd->handler(cx);
+    CommandStats& st = owner->stats[cmd->index];
+    st.calls++;
+    st.usec += MonoUs() - start;
+    owner->commands_processed++;
+    origin->Post([remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
+  });
+}
+
+// ---- Server ----
+
+Server::Server(Config config)
+    : config_(std::move(config)),
+      commands_(std::make_unique<CommandTable>()),
+      clock_(config_.node_id.empty() ? static_cast<crdt::NodeId>(std::random_device{}())
+                                     : static_cast<crdt::NodeId>(absl::HashOf(config_.node_id))),
+      start_ms_(NowMs()) {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 40; i++) run_id_ += kHex[rd() % 16];
+  int n = config_.ResolvedThreads();
+  for (int i = 0; i < n; i++) workers_.push_back(std::make_unique<Worker>(this, i));
+}
+
+Server::~Server() = default;
+
+absl::Status Server::Listen() {
+  for (auto& w : workers_) {
+    absl::Status st = w->Listen();
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+void Server::Start() {
+  for (auto& w : workers_) w->Start();
+}
+
+void Server::Wait() {
+  for (auto& w : workers_) w->Join();
+}
+
+void Server::Shutdown() {
+  running_ = false;
+  for (auto& w : workers_) w->Post([] {});
+}
+
+int Server::ShardIndexOf(std::string_view key) const {
+  if (workers_.size() == 1) return 0;
+  return static_cast<int>(absl::HashOf(key, 0x5eed) % workers_.size());
+}
+
+void Server::Exclusive(const std::function<void()>& fn) {
+  absl::MutexLock lock(&world_);
+  fn();
+}
+
+void Server::Log(int level, std::string_view msg) {
+  static constexpr std::string_view kLevels[] = {"debug", "verbose", "notice", "warning", "nothing"};
+  int configured = 2;
+  for (int i = 0; i < 5; i++) {
+    if (config_.loglevel == kLevels[i]) configured = i;
+  }
+  if (level < configured) return;
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  localtime_r(&ts.tv_sec, &t);
+  char when[64];
+  strftime(when, sizeof when, "%d %b %Y %H:%M:%S", &t);
+  static constexpr char kMarks[] = ".-*#";
+  std::string line = absl::StrFormat("%d:M %s.%03d %c %s\n", getpid(), when,
+                                     int(ts.tv_nsec / 1000000), kMarks[std::min(level, 3)], std::string(msg));
+  std::lock_guard<std::mutex> lock(log_mu_);
+  if (config_.logfile.empty()) {
+    fwrite(line.data(), 1, line.size(), stdout);
+    fflush(stdout);
+  } else if (FILE* f = fopen(config_.logfile.c_str(), "a")) {
+    fwrite(line.data(), 1, line.size(), f);
+    fclose(f);
+  }
+}
+
+void Server::ResetStats() {
+  for (auto& w : workers_) {
+    for (auto& s : w->stats) s = CommandStats{};
+    w->commands_processed = 0;
+    w->net_input_bytes = 0;
+    w->net_output_bytes = 0;
+    w->shard().keyspace_hits = 0;
+    w->shard().keyspace_misses = 0;
+    for (int i = 0; i < w->shard().databases(); i++) w->shard().db(i).expired_keys = 0;
+  }
+  total_connections = 0;
+  rejected_connections = 0;
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,234 @@
+// File: node/server.h
+//
+// The process: N worker threads, each running an epoll loop that owns a
+// slice of the connections (the kernel spreads accepts over one
+// SO_REUSEPORT listener per worker) and one shard of the keyspace. See
+// docs/threads.md for the full thread model.
+//
+// A command whose keys all live on the connection's own shard runs inline.
+// A command whose keys live on one other shard travels there as a message
+// (copied arguments) and its reply comes back as another message; the
+// connection reads no further commands until then, so per-client ordering
+// holds. A command that touches several shards, or all of them, runs in the
+// exclusive section: every worker holds a reader lock on `world_` while it
+// processes a batch of events, and the command takes the writer lock, so it
+// sees every shard with no other thread running. With one worker there is
+// no locking at all.
+//
+// Thread-safety: see each class.
+#ifndef LATTICE_NODE_SERVER_H_
+#define LATTICE_NODE_SERVER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "crdt/stamp.h"
+#include "node/command.h"
+#include "node/config.h"
+#include "node/keyspace.h"
+#include "node/write_path.h"
+#include "resp/parser.h"
+#include "resp/reply_builder.h"
+
+namespace lattice::node {
+
+class CommandTable;
+class Server;
+class Worker;
+
+// Per-command counters for INFO commandstats. One array per worker, summed
+// when read (in the exclusive section).
+struct CommandStats {
+  uint64_t calls = 0;
+  uint64_t usec = 0;
+  uint64_t rejected = 0;
+  uint64_t failed = 0;
+};
+
+// One slice of the keyspace. Owned by exactly one worker thread.
+class Shard {
+ public:
+  Shard(int index, int databases);
+  int index() const { return index_; }
+  Db& db(int i) { return *dbs_[i]; }
+  int databases() const { return static_cast<int>(dbs_.size()); }
+
+  // Hands a delta to the sink (none standalone) and counts it.
+  void Emit(const Delta& delta) {
+    deltas_emitted++;
+    if (sink_) sink_->Emit(delta);
+  }
+  void set_sink(DeltaSink* sink) { sink_ = sink; }
+
+  uint64_t deltas_emitted = 0;
+  uint64_t keyspace_hits = 0;
+  uint64_t keyspace_misses = 0;
+
+ private:
+  int index_;
+  std::vector<std::unique_ptr<Db>> dbs_;
+  DeltaSink* sink_ = nullptr;
+};
+
+// A client connection. Owned by one worker and touched only by its thread,
+// except that CLIENT LIST/KILL read and flag it from the exclusive section.
+class Connection {
+ public:
+  Connection(uint64_t id, int fd, Worker* worker, const resp::ParserLimits& limits);
+  ~Connection();
+
+  uint64_t id;
+  int fd;
+  Worker* worker;
+  std::string in;        // query buffer; unparsed bytes start at in_head
+  size_t in_head = 0;
+  resp::Parser parser;
+  std::string out;       // pending reply bytes; unsent bytes start at out_head
+  size_t out_head = 0;
+  resp::ReplyBuilder rb;
+  int db = 0;
+  std::string name;
+  std::string lib_name;
+  std::string lib_ver;
+  std::string addr;
+  std::string laddr;
+  int64_t ctime_ms = 0;
+  int64_t last_interaction_ms = 0;
+  const CommandId* last_cmd = nullptr;
+  bool close_after_reply = false;
+  bool kill_requested = false;  // set by CLIENT KILL from any worker
+  bool pending = false;         // waiting for another shard's reply
+  bool writable_armed = false;  // EPOLLOUT registered
+};
+
+// One thread: an epoll loop, its connections, its shard, its task queue.
+class Worker {
+ public:
+  Worker(Server* server, int index);
+  ~Worker();
+
+  int index() const { return index_; }
+  Shard& shard() { return shard_; }
+  Server* server() { return server_; }
+
+  // Opens this worker's listening sockets. Called before Start().
+  absl::Status Listen();
+  void Start();
+  void Join();
+
+  // Runs `fn` on this worker's thread. Safe from any thread.
+  void Post(std::function<void()> fn);
+
+  // Closes connection `id` if it still exists. Worker thread only.
+  void Kill(uint64_t id);
+
+  // Connections owned by this worker; read only from its thread or the
+  // exclusive section.
+  const absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>>& connections() const {
+    return conns_;
+  }
+  std::vector<CommandStats> stats;  // indexed by CommandId::index
+  uint64_t commands_processed = 0;
+  uint64_t net_input_bytes = 0;
+  uint64_t net_output_bytes = 0;
+
+ private:
+  friend class Server;
+  void Loop();
+  void Accept(int listen_fd);
+  void OnReadable(Connection* c);
+  void OnWritable(Connection* c);
+  // Parses and runs buffered commands until the buffer is empty, the
+  // connection waits for another shard, or it must close.
+  void ProcessInput(Connection* c);
+  // Writes what can be written; closes when done and asked to.
+  void Flush(Connection* c);
+  void Close(Connection* c);
+  void RunTasks();
+  void Cron(int64_t now_ms);
+  void Dispatch(Connection* c, std::span<const std::string_view> args);
+  void CompleteRemote(uint64_t conn_id, std::string reply);
+
+  Server* server_;
+  int index_;
+  Shard shard_;
+  int epfd_ = -1;
+  int event_fd_ = -1;
+  std::vector<int> listen_fds_;
+  std::thread thread_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::mutex queue_mu_;
+  std::vector<std::function<void()>> queue_;
+  std::vector<std::function<void()>> running_;
+  int64_t next_cron_ms_ = 0;
+};
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+
+  // Binds every worker's sockets. Fails with a message naming the address.
+  absl::Status Listen();
+  void Start();
+  // Blocks until Shutdown() is called and every worker stopped.
+  void Wait();
+  // Asks every worker to stop. Safe from any thread and signal-safe enough
+  // to call from a handler thread.
+  void Shutdown();
+
+  Config& config() { return config_; }
+  const CommandTable& commands() const { return *commands_; }
+  int shard_count() const { return static_cast<int>(workers_.size()); }
+  Worker& worker(int i) { return *workers_[i]; }
+  int ShardIndexOf(std::string_view key) const;
+  Shard& ShardFor(std::string_view key) { return workers_[ShardIndexOf(key)]->shard(); }
+  crdt::LamportClock& clock() { return clock_; }
+  bool running() const { return running_.load(std::memory_order_relaxed); }
+
+  // Runs fn with every worker paused (writer side of world_). Called from a
+  // worker thread in the middle of its batch.
+  void Exclusive(const std::function<void()>& fn);
+  bool multi_threaded() const { return workers_.size() > 1; }
+  absl::Mutex& world() { return world_; }
+
+  // Logging at Redis's levels, to logfile or stdout.
+  void Log(int level, std::string_view msg);
+  enum { kDebug = 0, kVerbose = 1, kNotice = 2, kWarning = 3 };
+
+  int64_t start_time_ms() const { return start_ms_; }
+  std::string run_id() const { return run_id_; }
+  std::atomic<int> clients{0};
+  std::atomic<uint64_t> next_client_id{1};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  // Reset by CONFIG RESETSTAT.
+  void ResetStats();
+
+ private:
+  Config config_;
+  std::unique_ptr<CommandTable> commands_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  crdt::LamportClock clock_;
+  absl::Mutex world_;
+  std::atomic<bool> running_{true};
+  std::mutex log_mu_;
+  int64_t start_ms_;
+  std::string run_id_;
+};
+
+int64_t NowMs();
+int64_t NowUs();
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_SERVER_H_

@@ -1,0 +1,46 @@
+// File: node/write_path.h
+//
+// The write path's product: a Delta describes the CRDT state one command
+// changed on one key, stamped with the node's Lamport clock. Every mutating
+// command emits its deltas through its shard; standalone they are counted
+// and dropped, with peers they are shipped to the key's replicas (see
+// docs/architecture.md, "Write path").
+//
+// Thread-safety: a Delta is a view valid only during Emit(); a sink that
+// keeps it must copy. Each shard has its own sink, called on its thread.
+#ifndef LATTICE_NODE_WRITE_PATH_H_
+#define LATTICE_NODE_WRITE_PATH_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "crdt/pn_counter.h"
+#include "crdt/stamp.h"
+
+namespace lattice::node {
+
+struct Delta {
+  enum class Kind : uint8_t {
+    kAssign,      // LWW register write: value + expiry, stamped
+    kCounterAdd,  // PN-counter contribution of this node against a base
+    kDelete,      // tombstone: beats writes with smaller stamps
+    kExpire,      // TTL change (absolute ms, -1: persist), stamped
+  };
+  Kind kind;
+  int db;
+  std::string_view key;
+  crdt::Stamp stamp;
+  std::string_view value;        // kAssign
+  int64_t expire_at = -1;        // kAssign, kExpire
+  const crdt::PnCounter* counter = nullptr;  // kCounterAdd: the delta state
+};
+
+class DeltaSink {
+ public:
+  virtual ~DeltaSink() = default;
+  virtual void Emit(const Delta& delta) = 0;
+};
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_WRITE_PATH_H_

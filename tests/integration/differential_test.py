@@ -1,0 +1,1532 @@
+#!/usr/bin/python3
+"""Differential test: lattice-server against real Redis, reply byte for byte.
+
+Both servers are started side by side; every command is sent to both over raw
+sockets and the raw reply bytes are compared. Two parts:
+
+(a) Deterministic cases, one test method per command family (test_family_*).
+    Each family starts on fresh connections after FLUSHALL. Some cases carry
+    `expect`: the reply real Redis must give. That checks the test itself (a
+    case that no longer tests what it says fails as a TEST BUG) and documents
+    the semantics; Lattice is only ever compared with Redis.
+
+(b) A randomized command stream (test_random_stream): LATTICE_RANDOM_COUNT
+    (default 10000) commands over a small key space in databases 0-2, with
+    edge-case arguments, pipelined in batches. The seed is printed; rerun
+    with LATTICE_SEED=<seed> to reproduce. Any divergence fails the test and
+    the first ones are reported with the command and both replies.
+
+Normalization of nondeterministic replies (everything else is compared byte
+for byte):
+  sorted     KEYS: both replies parsed, compared as sorted lists (Redis's
+             order is its hash table's order, not part of the contract).
+  scan       SCAN: each server is iterated from cursor 0 until it returns
+             cursor 0 again; the unions of keys are compared (cursors and
+             page boundaries are implementation details). Error replies to
+             the first call are compared byte for byte.
+  approx     TTL, PTTL, EXPIRETIME, PEXPIRETIME of relative expirations and
+             OBJECT IDLETIME: integers compared within a tolerance (the two
+             servers execute at slightly different times). Negative results
+             (-1 no expiry, -2 no key) and non-integer replies must match
+             exactly. Absolute expirations (EXPIREAT / PXAT) are exact.
+  randomkey  RANDOMKEY: both null (exact), or both a bulk string naming a
+             key that EXISTS on that server.
+  hello      HELLO: the map (RESP3) or flat array (RESP2) is compared with
+             the values of "server", "version" and "id" masked; proto, mode,
+             role, modules and the reply type must match.
+  skip       OBJECT FREQ: sent to both, not compared. It is only meaningful
+             under an LFU maxmemory-policy, which Lattice does not have
+             (Redis answers with an error there).
+Random stream only: LCS is run only when STRLEN of both keys is small (the
+LCS table is O(len1*len2) memory in Redis); RELATIVE expirations never use
+GT/LT (whether "now + N" is greater than an expiry set a few milliseconds
+earlier with the same N depends on the clock), absolute ones may.
+
+Environment: LATTICE_SERVER (server under test), REDIS_SERVER (reference),
+LATTICE_SEED, LATTICE_RANDOM_COUNT, LATTICE_BATCH (default 100).
+"""
+
+import os
+import random
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import (ConnectionClosed, ProtocolError, encode_command,  # noqa: E402
+                     parse_reply)
+
+# Absolute expiry far in the future (2100-01-01T00:00:00Z), so EXPIRETIME etc.
+# are exact.
+FUTURE_S = 4102444800
+FUTURE_MS = FUTURE_S * 1000 + 123
+
+# Tolerances for "approx": deterministic cases run one command at a time;
+# the random stream pipelines batches, so it gets more slack.
+TTL_TOL_S = 2
+TTL_TOL_MS = 2000
+RANDOM_TOL_S = 5
+RANDOM_TOL_MS = 5000
+
+MAX_REPORTED = 10   # divergences printed in detail
+MAX_DIVERGENCES = 25  # random stream stops after this many
+
+
+# --------------------------------------------------------------------------
+# Steps and comparison
+# --------------------------------------------------------------------------
+
+class Step:
+    """One command and how to compare its replies."""
+    __slots__ = ("args", "norm", "tol", "expect", "note")
+
+    def __init__(self, args, norm="exact", tol=0, expect=None, note=None):
+        self.args = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        self.norm = norm
+        self.tol = tol
+        self.expect = expect
+        self.note = note
+
+    def __repr__(self):
+        return "Step(%s)" % fmt_args(self.args)
+
+
+def C(*args, **kw):
+    """A step compared exactly (or as given by norm=...)."""
+    return Step(args, **kw)
+
+
+def E(expect, *args, **kw):
+    """A step whose Redis reply is also asserted to be `expect` (str or bytes;
+    a str without a leading type byte is taken as an error text)."""
+    if isinstance(expect, str):
+        expect = expect.encode()
+    if expect[:1] not in b"+-:$*_,#(!=%~>|":
+        expect = b"-" + expect
+    if not expect.endswith(b"\r\n"):
+        expect += b"\r\n"
+    return Step(args, expect=expect, **kw)
+
+
+def TTL(*args, ms=False):
+    return Step(args, norm="approx", tol=TTL_TOL_MS if ms else TTL_TOL_S)
+
+
+def ERR_ARITY(name, *args):
+    return E("ERR wrong number of arguments for '%s' command" % name, *args)
+
+
+def fmt_args(args, limit=200):
+    s = " ".join(repr(a)[1:] if isinstance(a, bytes) else repr(a) for a in args)
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def fmt_reply(raw, limit=300):
+    if raw is None:
+        return "<none>"
+    if isinstance(raw, str):
+        return raw
+    s = repr(raw)
+    return s if len(s) <= limit else s[:limit] + "...(%d bytes)" % len(raw)
+
+
+def _safe_parse(raw):
+    try:
+        return parse_reply(raw)
+    except (ProtocolError, ValueError, IndexError):
+        return None
+
+
+def _is_null(node):
+    return node is not None and (node[0] == "_" or (node[0] in "$*" and node[1] is None))
+
+
+def _hello_view(raw):
+    node = _safe_parse(raw)
+    if node is None or node[0] not in "%*":
+        return raw
+    t, v = node
+    if t == "%":
+        pairs = v
+    else:
+        if len(v) % 2:
+            return raw
+        pairs = list(zip(v[0::2], v[1::2]))
+    out = []
+    for k, val in pairs:
+        if k[1] in (b"server", b"version", b"id"):
+            val = ("masked", k[1])
+        out.append((k, val))
+    return (t, out)
+
+
+def compare_plain(step, ref, lat):
+    """Compares two raw replies under a batchable normalization. Returns None
+    when they agree, else a short reason."""
+    norm = step.norm
+    if norm == "skip":
+        return None
+    if ref == lat:
+        return None
+    if norm == "exact":
+        return "replies differ"
+    if norm == "sorted":
+        a, b = _safe_parse(ref), _safe_parse(lat)
+        if a and b and a[0] == b[0] and a[0] in "*~" and a[1] is not None and b[1] is not None:
+            if sorted(x[1] for x in a[1]) == sorted(x[1] for x in b[1]) and \
+                    [x[0] for x in a[1]] == [x[0] for x in b[1]]:
+                return None
+            return "different sets of elements"
+        return "replies differ"
+    if norm == "approx":
+        a, b = _safe_parse(ref), _safe_parse(lat)
+        if a and b and a[0] == ":" and b[0] == ":":
+            if a[1] < 0 or b[1] < 0:
+                return "replies differ"
+            if abs(a[1] - b[1]) <= step.tol:
+                return None
+            return "differ by %d (tolerance %d)" % (abs(a[1] - b[1]), step.tol)
+        return "replies differ"
+    if norm == "hello":
+        return None if _hello_view(ref) == _hello_view(lat) else \
+            "HELLO replies differ (server/version/id masked)"
+    raise AssertionError("compare_plain: unknown normalization %r" % norm)
+
+
+def scan_all(conn, extra, max_calls=10000):
+    """Iterates SCAN from cursor 0 to cursor 0. Returns ("error", raw) if a
+    call fails, ("bad", raw) on a malformed reply, else ("ok", set_of_keys,
+    calls)."""
+    cursor = b"0"
+    keys = set()
+    for calls in range(1, max_calls + 1):
+        raw = conn.call(b"SCAN", cursor, *extra)
+        node = _safe_parse(raw)
+        if node is None:
+            return ("bad", raw)
+        if node[0] == "-":
+            return ("error", raw)
+        if node[0] != "*" or node[1] is None or len(node[1]) != 2 or \
+                node[1][0][0] != "$" or node[1][1][0] != "*":
+            return ("bad", raw)
+        cursor = node[1][0][1]
+        for item in node[1][1][1]:
+            if item[0] != "$":
+                return ("bad", raw)
+            keys.add(item[1])
+        if cursor == b"0":
+            return ("ok", frozenset(keys))
+    return ("bad", b"SCAN did not return to cursor 0 after %d calls" % max_calls)
+
+
+class Pair:
+    """One connection to each server, used in lockstep."""
+
+    def __init__(self, ref_server, lat_server):
+        self.ref = ref_server.client()
+        self.lat = lat_server.client()
+
+    def close(self):
+        self.ref.close()
+        self.lat.close()
+
+    def both(self, *args):
+        """Sends one command to both; returns (ref_raw, lat_raw)."""
+        self.ref.send(*args)
+        self.lat.send(*args)
+        return self._read(self.ref), self._read(self.lat)
+
+    @staticmethod
+    def _read(conn):
+        try:
+            return conn.read_reply()
+        except ConnectionClosed as e:
+            return "<connection closed; partial %r>" % e.partial
+        except TimeoutError as e:
+            return "<timeout: %s>" % e
+
+    def run_step(self, step):
+        """Runs one step of any normalization. Returns (ref, lat, reason)."""
+        args = step.args
+        if step.norm == "scan":
+            r = scan_all(self.ref, args[1:])
+            lt = scan_all(self.lat, args[1:])
+            if r == lt:
+                return r, lt, None
+            if r[0] == "error" or lt[0] == "error" or r[0] != lt[0]:
+                return r, lt, "SCAN replies differ"
+            return (r[0], sorted(r[1])), (lt[0], sorted(lt[1])), \
+                "SCAN iterations cover different keys"
+        ref, lat = self.both(*args)
+        if step.norm == "randomkey":
+            a, b = _safe_parse(ref), _safe_parse(lat)
+            if a is None or b is None or _is_null(a) or _is_null(b) or a[0] != "$" or b[0] != "$":
+                return ref, lat, (None if ref == lat else "replies differ")
+            ra = self.ref.call(b"EXISTS", a[1])
+            la = self.lat.call(b"EXISTS", b[1])
+            if ra != b":1\r\n" or la != b":1\r\n":
+                return ref, lat, "RANDOMKEY returned a missing key (EXISTS: %r / %r)" % (ra, la)
+            return ref, lat, None
+        return ref, lat, compare_plain(step, ref, lat)
+
+
+# --------------------------------------------------------------------------
+# Deterministic cases, per family
+# --------------------------------------------------------------------------
+
+def fam_connection():
+    return [
+        E("+PONG", "PING"),
+        E("$5\r\nhello", "PING", "hello"),
+        E("$0\r\n\r\n", "PING", ""),
+        ERR_ARITY("ping", "PING", "a", "b"),
+        C("ping"), C("PiNg"),
+        E("$2\r\nhi", "ECHO", "hi"),
+        C("ECHO", ""),
+        C("ECHO", b"bin\x00\r\n\xff"),
+        ERR_ARITY("echo", "ECHO"),
+        ERR_ARITY("echo", "ECHO", "a", "b"),
+        C("HELLO", norm="hello"),
+        C("HELLO", "2", norm="hello"),
+        E("NOPROTO unsupported protocol version", "HELLO", "4"),
+        E("NOPROTO unsupported protocol version", "HELLO", "1"),
+        E("NOPROTO unsupported protocol version", "HELLO", "0"),
+        E("NOPROTO unsupported protocol version", "HELLO", "-1"),
+        E("ERR Protocol version is not an integer or out of range", "HELLO", "abc"),
+        E("ERR Protocol version is not an integer or out of range", "HELLO", "3.0"),
+        E("ERR Syntax error in HELLO option 'FOO'", "HELLO", "3", "FOO"),
+        C("HELLO", norm="hello"),  # still RESP2 after the failed HELLOs
+        C("HELLO", "3", norm="hello"),
+        E("+PONG", "PING"),
+        C("PING", "x"),
+        C("ECHO", "x"),
+        C("HELLO", norm="hello"),
+        C("HELLO", "2", norm="hello"),
+        C("GET", "missing"),
+    ]
+
+
+def fam_select_db():
+    return [
+        C("SELECT", "0"), C("SET", "a", "db0"),
+        E("+OK", "SELECT", "1"), E("$-1", "GET", "a"), E(":0", "DBSIZE"),
+        C("SET", "a", "db1"), C("SET", "b", "x"), E(":2", "DBSIZE"),
+        E("+OK", "SELECT", "15"), C("DBSIZE"),
+        E("ERR DB index is out of range", "SELECT", "16"),
+        E("ERR DB index is out of range", "SELECT", "-1"),
+        E("ERR DB index is out of range", "SELECT", "99999"),
+        E("ERR value is not an integer or out of range", "SELECT", "abc"),
+        E("ERR value is not an integer or out of range", "SELECT", "1.5"),
+        E("ERR value is not an integer or out of range", "SELECT", ""),
+        E("ERR value is out of range, value must between -2147483648 and 2147483647",
+          "SELECT", "99999999999"),
+        ERR_ARITY("select", "SELECT"),
+        ERR_ARITY("select", "SELECT", "1", "2"),
+        C("SELECT", "0"), E("$3\r\ndb0", "GET", "a"), E(":1", "DBSIZE"),
+        ERR_ARITY("dbsize", "DBSIZE", "x"),
+        E("+OK", "FLUSHDB"), E(":0", "DBSIZE"),
+        C("SELECT", "1"), E("$3\r\ndb1", "GET", "a"), E(":2", "DBSIZE"),
+        E("ERR syntax error", "FLUSHDB", "FOO"),
+        C("FLUSHDB", "ASYNC"), C("DBSIZE"),
+        C("SET", "c", "1"), C("FLUSHDB", "sync"), C("DBSIZE"),
+        C("SET", "c", "1"), C("SELECT", "2"), C("SET", "d", "1"),
+        E("ERR syntax error", "FLUSHALL", "FOO"),
+        E("ERR syntax error", "FLUSHDB", "ASYNC", "SYNC"),
+        E("+OK", "FLUSHALL"), C("DBSIZE"), C("SELECT", "1"), C("DBSIZE"),
+        C("SET", "e", "1"), C("FLUSHALL", "ASYNC"), C("DBSIZE"),
+        C("SET", "e", "1"), C("FLUSHALL", "SYNC"), C("DBSIZE"),
+    ]
+
+
+def fam_keyspace():
+    binkey = b"k\x00\r\n\xff"
+    return [
+        C("MSET", "a", "1", "b", "2", "c", "3"),
+        E(":1", "EXISTS", "a"),
+        E(":3", "EXISTS", "a", "a", "a"),
+        E(":2", "EXISTS", "a", "x", "b"),
+        ERR_ARITY("exists", "EXISTS"),
+        E(":1", "DEL", "a", "a"),
+        E(":0", "DEL", "x"),
+        ERR_ARITY("del", "DEL"),
+        E(":2", "UNLINK", "b", "c", "x", "b"),
+        ERR_ARITY("unlink", "UNLINK"),
+        E("+none", "TYPE", "a"),
+        C("SET", "s", "v"), E("+string", "TYPE", "s"),
+        ERR_ARITY("type", "TYPE"), ERR_ARITY("type", "TYPE", "a", "b"),
+        E(":2", "TOUCH", "s", "s", "x"),
+        ERR_ARITY("touch", "TOUCH"),
+        C("SET", binkey, b"bin\x00value"), C("GET", binkey), C("EXISTS", binkey),
+        C("TYPE", binkey), C("STRLEN", binkey),
+        C("SET", "", "emptykey"), C("GET", ""), C("EXISTS", ""),
+        C("KEYS", "*", norm="sorted"),
+        C("DEL", binkey, ""), C("EXISTS", binkey, ""),
+        C("DBSIZE"),
+    ]
+
+
+def fam_keys():
+    names = ["a", "ab", "abc", "b", "k1", "k2", "k10", "h?llo", "hello", "hallo",
+             "hxllo", "heeello", "*star", "[br]", "x\\y", "KEYS", "k-1"]
+    steps = [C("MSET", *sum(([n, "v"] for n in names), []))]
+    for pat in ["*", "a*", "?", "k?", "k*", "*1*", "h[ae]llo", "h[^e]llo", "h[a-b]llo",
+                "h[b-a]llo", "h\\?llo", "h?llo", "\\*star", "*star", "\\[br]", "[[]br]",
+                "x\\\\y", "nomatch", "[", "h[a-", "k[!1]", "keys", "*e*l*o", "", "[a-c]*",
+                "a\\", "h*o", "H*"]:
+        steps.append(C("KEYS", pat, norm="sorted"))
+    steps += [
+        ERR_ARITY("keys", "KEYS"),
+        ERR_ARITY("keys", "KEYS", "*", "x"),
+        C("SELECT", "1"), E("*0", "KEYS", "*"), C("SET", "only1", "v"),
+        C("KEYS", "*", norm="sorted"),
+    ]
+    return steps
+
+
+def fam_scan():
+    steps = [
+        C("SCAN", "0", norm="scan"),  # empty database
+        C("MSET", *sum(([("k%d" % i), str(i)] for i in range(60)), [])),
+        C("MSET", "user:1", "a", "user:2", "b", "other", "c"),
+    ]
+    for extra in [[], ["COUNT", "5"], ["COUNT", "1"], ["COUNT", "1000"],
+                  ["MATCH", "k1*"], ["MATCH", "user:*", "COUNT", "2"],
+                  ["MATCH", "nomatch*"], ["TYPE", "string"], ["TYPE", "list"],
+                  ["TYPE", "STRING"], ["TYPE", "foo"],
+                  ["MATCH", "k?", "COUNT", "3", "TYPE", "string"],
+                  ["match", "*5", "count", "7"], ["COUNT", "2", "COUNT", "9"]]:
+        steps.append(C("SCAN", "0", *extra, norm="scan"))
+    steps += [
+        E("ERR invalid cursor", "SCAN", "abc"),
+        E("ERR invalid cursor", "SCAN", " 0"),
+        E("ERR invalid cursor", "SCAN", "1.5"),
+        E("ERR syntax error", "SCAN", "0", "COUNT", "0"),
+        E("ERR syntax error", "SCAN", "0", "COUNT", "-1"),
+        E("ERR value is not an integer or out of range", "SCAN", "0", "COUNT", "abc"),
+        E("ERR syntax error", "SCAN", "0", "FOO"),
+        E("ERR syntax error", "SCAN", "0", "MATCH"),
+        E("ERR syntax error", "SCAN", "0", "TYPE"),
+        ERR_ARITY("scan", "SCAN"),
+        C("SELECT", "1"), C("SCAN", "0", norm="scan"),
+    ]
+    return steps
+
+
+def fam_randomkey():
+    return [
+        E("$-1", "RANDOMKEY"),
+        C("SET", "only", "v"), E("$4\r\nonly", "RANDOMKEY"),
+        C("MSET", "a", "1", "b", "2", "c", "3", "d", "4"),
+    ] + [C("RANDOMKEY", norm="randomkey") for _ in range(8)] + [
+        ERR_ARITY("randomkey", "RANDOMKEY", "x"),
+        C("SELECT", "1"), C("RANDOMKEY"),
+    ]
+
+
+def fam_rename_copy():
+    return [
+        E("ERR no such key", "RENAME", "nokey", "b"),
+        E("ERR no such key", "RENAMENX", "nokey", "b"),
+        C("SET", "a", "1"),
+        E("+OK", "RENAME", "a", "a"), C("GET", "a"),
+        E(":0", "RENAMENX", "a", "a"),
+        E("+OK", "RENAME", "a", "b"), C("EXISTS", "a"), C("GET", "b"),
+        C("SET", "c", "3"), E(":0", "RENAMENX", "b", "c"), C("GET", "c"),
+        E(":1", "RENAMENX", "b", "d"), C("GET", "d"), C("EXISTS", "b"),
+        C("SET", "t", "v", "EX", "100"), C("RENAME", "t", "t2"), TTL("TTL", "t2"),
+        C("SET", "x", "v", "EX", "100"), C("SET", "y", "w"), C("RENAME", "y", "x"),
+        E(":-1", "TTL", "x"), C("GET", "x"),
+        C("SET", "x2", "v", "EX", "100"), C("SET", "y2", "w"), C("RENAMENX", "x2", "y2"),
+        TTL("TTL", "x2"),
+        ERR_ARITY("rename", "RENAME", "a"), ERR_ARITY("renamenx", "RENAMENX", "a"),
+        ERR_ARITY("rename", "RENAME", "a", "b", "c"),
+        # COPY
+        C("SET", "src", "hello"),
+        E(":1", "COPY", "src", "dst"), C("GET", "dst"),
+        E(":0", "COPY", "src", "dst"),
+        C("SET", "src", "world"),
+        E(":1", "COPY", "src", "dst", "REPLACE"), C("GET", "dst"),
+        E(":0", "COPY", "missing", "dst"), C("GET", "dst"),
+        E(":0", "COPY", "missing", "dst", "REPLACE"),
+        E("ERR source and destination objects are the same", "COPY", "src", "src"),
+        E(":1", "COPY", "src", "src", "DB", "1"),
+        E(":0", "COPY", "src", "src", "DB", "1"),
+        E(":1", "COPY", "src", "src", "DB", "1", "REPLACE"),
+        C("COPY", "src", "other", "REPLACE", "DB", "1"),
+        E("ERR DB index is out of range", "COPY", "src", "dst", "DB", "16"),
+        E("ERR DB index is out of range", "COPY", "src", "dst", "DB", "-1"),
+        E("ERR value is not an integer or out of range", "COPY", "src", "dst", "DB", "x"),
+        E("ERR syntax error", "COPY", "src", "dst", "FOO"),
+        E("ERR syntax error", "COPY", "src", "dst", "DB"),
+        ERR_ARITY("copy", "COPY", "src"),
+        C("SET", "ttlsrc", "v", "EX", "1000"), C("COPY", "ttlsrc", "ttldst"),
+        TTL("TTL", "ttldst"),
+        C("COPY", "ttlsrc", "ttldst", "DB", "2"),
+        C("SELECT", "1"), C("KEYS", "*", norm="sorted"), C("GET", "src"), C("GET", "other"),
+        C("SELECT", "2"), TTL("TTL", "ttldst"),
+        C("SELECT", "0"), C("SET", "n", "42"), C("COPY", "n", "n2"), C("INCR", "n2"),
+        C("GET", "n"), C("GET", "n2"),
+        C("APPEND", "src", "!"), C("GET", "src"), C("SELECT", "1"), C("GET", "src"),
+    ]
+
+
+def fam_expire():
+    return [
+        C("SET", "a", "v"),
+        E(":-1", "TTL", "a"), E(":-1", "PTTL", "a"),
+        E(":-2", "TTL", "missing"), E(":-2", "PTTL", "missing"),
+        E(":-1", "EXPIRETIME", "a"), E(":-2", "EXPIRETIME", "missing"),
+        E(":-1", "PEXPIRETIME", "a"), E(":-2", "PEXPIRETIME", "missing"),
+        E(":1", "EXPIRE", "a", "100"), TTL("TTL", "a"), TTL("PTTL", "a", ms=True),
+        TTL("EXPIRETIME", "a"), TTL("PEXPIRETIME", "a", ms=True),
+        E(":0", "EXPIRE", "missing", "100"),
+        E("ERR value is not an integer or out of range", "EXPIRE", "a", "abc"),
+        E("ERR value is not an integer or out of range", "EXPIRE", "a", "1.5"),
+        E("ERR value is not an integer or out of range", "EXPIRE", "a", ""),
+        E("ERR invalid expire time in 'expire' command", "EXPIRE", "a", "9223372036854775807"),
+        E("ERR invalid expire time in 'expire' command", "EXPIRE", "a", "-9223372036854775808"),
+        E("ERR invalid expire time in 'pexpire' command", "PEXPIRE", "a", "9223372036854775807"),
+        E("ERR invalid expire time in 'expireat' command", "EXPIREAT", "a", "9223372036854775807"),
+        ERR_ARITY("expire", "EXPIRE", "a"),
+        ERR_ARITY("ttl", "TTL"), ERR_ARITY("ttl", "TTL", "a", "b"),
+        ERR_ARITY("pttl", "PTTL"), ERR_ARITY("expiretime", "EXPIRETIME"),
+        ERR_ARITY("persist", "PERSIST"),
+        E(":1", "PERSIST", "a"), E(":-1", "TTL", "a"), E(":0", "PERSIST", "a"),
+        E(":0", "PERSIST", "missing"),
+        # NX / XX / GT / LT
+        E(":0", "EXPIRE", "a", "100", "XX"),
+        E(":1", "EXPIRE", "a", "100", "NX"),
+        E(":0", "EXPIRE", "a", "200", "NX"), TTL("TTL", "a"),
+        E(":1", "EXPIRE", "a", "200", "XX"), TTL("TTL", "a"),
+        E(":0", "EXPIRE", "a", "100", "GT"), TTL("TTL", "a"),
+        E(":1", "EXPIRE", "a", "300", "GT"), TTL("TTL", "a"),
+        E(":0", "EXPIRE", "a", "400", "LT"),
+        E(":1", "EXPIRE", "a", "50", "LT"), TTL("TTL", "a"),
+        E(":1", "EXPIRE", "a", "60", "xx", "gt"), TTL("TTL", "a"),
+        C("PERSIST", "a"),
+        E(":0", "EXPIRE", "a", "100", "GT"),  # no TTL counts as infinite
+        E(":1", "EXPIRE", "a", "100", "LT"), TTL("TTL", "a"),
+        E(":0", "EXPIRE", "missing", "100", "LT"),
+        E("ERR NX and XX, GT or LT options at the same time are not compatible",
+          "EXPIRE", "a", "100", "NX", "XX"),
+        E("ERR NX and XX, GT or LT options at the same time are not compatible",
+          "EXPIRE", "a", "100", "NX", "GT"),
+        E("ERR GT and LT options at the same time are not compatible",
+          "EXPIRE", "a", "100", "GT", "LT"),
+        E("ERR Unsupported option FOO", "EXPIRE", "a", "100", "FOO"),
+        C("PEXPIRE", "a", "100", "BAR"),
+        # PEXPIRE, absolute forms
+        E(":1", "PEXPIRE", "a", "100000"), TTL("PTTL", "a", ms=True), TTL("TTL", "a"),
+        E(":1", "EXPIREAT", "a", str(FUTURE_S)),
+        E(":%d" % FUTURE_S, "EXPIRETIME", "a"),
+        E(":%d" % (FUTURE_S * 1000), "PEXPIRETIME", "a"),
+        TTL("TTL", "a"),
+        E(":1", "PEXPIREAT", "a", str(FUTURE_MS)),
+        C("PEXPIRETIME", "a"), C("EXPIRETIME", "a"),
+        E(":0", "PEXPIREAT", "a", str(FUTURE_MS - 1), "GT"),
+        E(":1", "PEXPIREAT", "a", str(FUTURE_MS + 1), "GT"), C("PEXPIRETIME", "a"),
+        E(":0", "EXPIREAT", "a", str(FUTURE_S + 5), "NX"),
+        E(":1", "EXPIREAT", "a", str(FUTURE_S + 5), "XX"), C("EXPIRETIME", "a"),
+        E(":1", "PEXPIREAT", "a", "9223372036854775807"),
+        C("PEXPIRETIME", "a"), C("EXPIRETIME", "a"), TTL("TTL", "a"),
+        # Non-positive and past times delete the key at once.
+        C("SET", "d1", "v"), E(":1", "EXPIRE", "d1", "0"), E(":0", "EXISTS", "d1"),
+        C("SET", "d2", "v"), E(":1", "EXPIRE", "d2", "-5"), E(":0", "EXISTS", "d2"),
+        C("SET", "d3", "v"), E(":1", "EXPIREAT", "d3", "1"), E(":0", "EXISTS", "d3"),
+        C("SET", "d4", "v"), E(":1", "PEXPIREAT", "d4", "1000"), E(":-2", "TTL", "d4"),
+        C("SET", "d5", "v"), E(":1", "PEXPIRE", "d5", "-1"), C("GET", "d5"),
+        C("SET", "d6", "v"), E(":0", "EXPIRE", "d6", "-5", "XX"), C("EXISTS", "d6"),
+        C("DBSIZE"),
+        # SET and friends and TTL
+        C("SET", "s", "v", "EX", "100"), TTL("TTL", "s"),
+        C("SET", "s", "v2", "KEEPTTL"), TTL("TTL", "s"),
+        C("SET", "s", "v3"), E(":-1", "TTL", "s"),
+        C("SET", "s", "v", "PX", "100000"), TTL("PTTL", "s", ms=True),
+        C("SET", "s", "v", "EXAT", str(FUTURE_S)), C("EXPIRETIME", "s"),
+        C("SET", "s", "v", "PXAT", str(FUTURE_MS)), C("PEXPIRETIME", "s"),
+        C("GETSET", "s", "v4"), E(":-1", "TTL", "s"),
+        C("SETEX", "s", "100", "v"), TTL("TTL", "s"),
+        C("PSETEX", "s", "100000", "v"), TTL("PTTL", "s", ms=True),
+        C("APPEND", "s", "x"), TTL("PTTL", "s", ms=True),
+        C("INCR", "cnt"), C("EXPIRE", "cnt", "100"), C("INCR", "cnt"), TTL("TTL", "cnt"),
+        C("SETRANGE", "s", "0", "z"), TTL("TTL", "s"),
+        C("INCRBYFLOAT", "cnt", "1.5"), TTL("TTL", "cnt"),
+    ]
+
+
+def fam_set_get():
+    return [
+        E("$-1", "GET", "k"),
+        E("+OK", "SET", "k", "v"), E("$1\r\nv", "GET", "k"),
+        ERR_ARITY("get", "GET"), ERR_ARITY("get", "GET", "a", "b"),
+        ERR_ARITY("set", "SET", "k"), C("get", "k"),
+        E("$-1", "SET", "k", "v2", "NX"), C("GET", "k"),
+        E("+OK", "SET", "new", "v", "NX"),
+        E("$-1", "SET", "missing", "v", "XX"), C("EXISTS", "missing"),
+        E("+OK", "SET", "k", "v3", "XX"), C("GET", "k"),
+        E("$2\r\nv3", "SET", "k", "v4", "GET"),
+        E("$-1", "SET", "newer", "v", "GET"), C("GET", "newer"),
+        E("$2\r\nv4", "SET", "k", "v5", "NX", "GET"), C("GET", "k"),
+        E("$2\r\nv4", "SET", "k", "v6", "XX", "GET"), C("GET", "k"),
+        E("$-1", "SET", "nx2", "v", "NX", "GET"), C("GET", "nx2"),
+        E("$-1", "SET", "xx2", "v", "XX", "GET"), C("EXISTS", "xx2"),
+        C("SET", "k", "v7", "get", "ex", "100"), TTL("TTL", "k"),
+        C("SET", "k", "v8", "KEEPTTL", "GET"), TTL("TTL", "k"),
+        E("ERR invalid expire time in 'set' command", "SET", "k", "v", "EX", "0"),
+        E("ERR invalid expire time in 'set' command", "SET", "k", "v", "PX", "0"),
+        E("ERR invalid expire time in 'set' command", "SET", "k", "v", "EX", "-1"),
+        E("ERR invalid expire time in 'set' command", "SET", "k", "v", "EXAT", "0"),
+        E("ERR invalid expire time in 'set' command", "SET", "k", "v", "PXAT", "-1"),
+        E("ERR invalid expire time in 'set' command", "SET", "k", "v", "EX", "9223372036854775807"),
+        C("SET", "k", "v", "PX", "9223372036854775807"),
+        E("ERR value is not an integer or out of range", "SET", "k", "v", "EX", "abc"),
+        E("ERR value is not an integer or out of range", "SET", "k", "v", "EX", "1.5"),
+        E("ERR syntax error", "SET", "k", "v", "EX"),
+        E("ERR syntax error", "SET", "k", "v", "EX", "100", "PX", "100"),
+        E("ERR syntax error", "SET", "k", "v", "EX", "100", "KEEPTTL"),
+        E("ERR syntax error", "SET", "k", "v", "KEEPTTL", "PXAT", str(FUTURE_MS)),
+        E("ERR syntax error", "SET", "k", "v", "NX", "XX"),
+        E("ERR syntax error", "SET", "k", "v", "FOO"),
+        C("SET", "k", "v", "GET", "GET"),
+        C("SET", "k", "v", "NX", "NX"),
+        C("SET", "k", "v", "EX", "100", "EX", "200"),
+        C("GET", "k"), C("SET", "k", "v9", "xx", "px", "100000"), TTL("PTTL", "k", ms=True),
+        # SETNX SETEX PSETEX GETSET GETDEL
+        E(":1", "SETNX", "snx", "a"), E(":0", "SETNX", "snx", "b"), C("GET", "snx"),
+        ERR_ARITY("setnx", "SETNX", "a"),
+        E("+OK", "SETEX", "sex", "100", "v"), TTL("TTL", "sex"), C("GET", "sex"),
+        E("ERR invalid expire time in 'setex' command", "SETEX", "sex", "0", "v"),
+        E("ERR invalid expire time in 'setex' command", "SETEX", "sex", "-1", "v"),
+        E("ERR value is not an integer or out of range", "SETEX", "sex", "abc", "v"),
+        E("ERR invalid expire time in 'setex' command", "SETEX", "sex", "9223372036854775807", "v"),
+        ERR_ARITY("setex", "SETEX", "sex", "100"),
+        E("+OK", "PSETEX", "psex", "100000", "v"), TTL("PTTL", "psex", ms=True),
+        E("ERR invalid expire time in 'psetex' command", "PSETEX", "psex", "0", "v"),
+        ERR_ARITY("psetex", "PSETEX", "psex"),
+        E("$-1", "GETSET", "gs", "a"), E("$1\r\na", "GETSET", "gs", "b"), C("GET", "gs"),
+        ERR_ARITY("getset", "GETSET", "gs"),
+        E("$1\r\nb", "GETDEL", "gs"), E("$-1", "GETDEL", "gs"), C("EXISTS", "gs"),
+        ERR_ARITY("getdel", "GETDEL"),
+        # GETEX
+        C("SET", "gx", "val"),
+        E("$3\r\nval", "GETEX", "gx"), E(":-1", "TTL", "gx"),
+        C("GETEX", "gx", "EX", "100"), TTL("TTL", "gx"),
+        C("GETEX", "gx"), TTL("TTL", "gx"),
+        C("GETEX", "gx", "PERSIST"), E(":-1", "TTL", "gx"),
+        C("GETEX", "gx", "PX", "100000"), TTL("PTTL", "gx", ms=True),
+        C("GETEX", "gx", "EXAT", str(FUTURE_S)), C("EXPIRETIME", "gx"),
+        C("GETEX", "gx", "PXAT", str(FUTURE_MS)), C("PEXPIRETIME", "gx"),
+        C("GETEX", "gx", "persist"), C("TTL", "gx"),
+        E("ERR invalid expire time in 'getex' command", "GETEX", "gx", "EX", "0"),
+        E("ERR invalid expire time in 'getex' command", "GETEX", "gx", "PX", "-5"),
+        E("ERR invalid expire time in 'getex' command", "GETEX", "gx", "EX", "9223372036854775807"),
+        E("ERR value is not an integer or out of range", "GETEX", "gx", "EX", "x"),
+        E("ERR syntax error", "GETEX", "gx", "EX", "100", "PX", "100"),
+        E("ERR syntax error", "GETEX", "gx", "PERSIST", "EX", "100"),
+        E("ERR syntax error", "GETEX", "gx", "EX"),
+        E("ERR syntax error", "GETEX", "gx", "FOO"),
+        E("$-1", "GETEX", "missing", "EX", "100"), C("EXISTS", "missing"),
+        E("ERR syntax error", "GETEX", "missing", "FOO"),
+        ERR_ARITY("getex", "GETEX"),
+        C("SET", "gx", "v"), C("GETEX", "gx", "PXAT", "1"), C("EXISTS", "gx"),
+        # MGET MSET MSETNX
+        C("MSET", "m1", "a", "m2", "b"), E("+OK", "MSET", "m3", "c"),
+        C("MGET", "m1", "nope", "m2", "m3", "m1"),
+        ERR_ARITY("mget", "MGET"),
+        ERR_ARITY("mset", "MSET", "a"), ERR_ARITY("mset", "MSET", "a", "1", "b"),
+        ERR_ARITY("mset", "MSET"),
+        C("MSET", "dup", "1", "dup", "2"), C("GET", "dup"),
+        E(":1", "MSETNX", "n1", "a", "n2", "b"),
+        E(":0", "MSETNX", "n3", "c", "n1", "x"), C("EXISTS", "n3"), C("GET", "n1"),
+        C("MSETNX", "n4", "a", "n4", "b"), C("GET", "n4"),
+        ERR_ARITY("msetnx", "MSETNX", "a", "1", "b"),
+        C("SET", "bin", b"\x00\x01\r\n\xff\xfe"), C("GET", "bin"),
+        C("SET", "empty", ""), C("GET", "empty"), C("STRLEN", "empty"), C("EXISTS", "empty"),
+        C("SET", "big", "x" * 100000), C("STRLEN", "big"), C("GET", "big"),
+    ]
+
+
+def fam_append_range():
+    return [
+        E(":5", "APPEND", "s", "hello"), E(":11", "APPEND", "s", " world"),
+        E(":11", "APPEND", "s", ""), C("GET", "s"),
+        E(":0", "APPEND", "e", ""), C("EXISTS", "e"), C("GET", "e"),
+        ERR_ARITY("append", "APPEND", "s"),
+        E(":11", "STRLEN", "s"), E(":0", "STRLEN", "missing"),
+        ERR_ARITY("strlen", "STRLEN"),
+        C("SET", "n", "10"), C("APPEND", "n", "5"), C("GET", "n"), C("INCR", "n"),
+        C("SET", "n", "12345"), C("STRLEN", "n"),
+        C("GETRANGE", "s", "0", "-1"), C("GETRANGE", "s", "0", "0"),
+        C("GETRANGE", "s", "-5", "-1"), C("GETRANGE", "s", "6", "100"),
+        C("GETRANGE", "s", "100", "200"), C("GETRANGE", "s", "3", "1"),
+        C("GETRANGE", "s", "-1", "-100"), C("GETRANGE", "s", "-3", "2"),
+        C("GETRANGE", "s", "0", "9223372036854775807"),
+        C("GETRANGE", "s", "-9223372036854775808", "-1"),
+        C("GETRANGE", "s", "-9223372036854775808", "9223372036854775807"),
+        E("$0\r\n\r\n", "GETRANGE", "missing", "0", "-1"),
+        C("GETRANGE", "n", "1", "3"), C("GETRANGE", "n", "-2", "-1"),
+        E("ERR value is not an integer or out of range", "GETRANGE", "s", "a", "b"),
+        E("ERR value is not an integer or out of range", "GETRANGE", "s", "0", "9223372036854775808"),
+        ERR_ARITY("getrange", "GETRANGE", "s", "0"),
+        C("SET", "empty", ""), C("GETRANGE", "empty", "0", "-1"),
+        C("GETRANGE", "empty", "0", "0"),
+        C("SUBSTR", "s", "1", "3"), C("SUBSTR", "s", "-3", "-1"), C("SUBSTR", "missing", "0", "1"),
+        ERR_ARITY("substr", "SUBSTR", "s"),
+        # SETRANGE
+        E(":6", "SETRANGE", "p", "5", "x"), E("$6\r\n\x00\x00\x00\x00\x00x", "GET", "p"),
+        E(":6", "SETRANGE", "p", "0", "ab"), C("GET", "p"),
+        E(":10", "SETRANGE", "p", "8", "yz"), C("GET", "p"),
+        C("SETRANGE", "s", "6", "WORLD"), C("GET", "s"),
+        C("SETRANGE", "s", "11", "!"), C("GET", "s"),
+        E(":0", "SETRANGE", "nokey", "0", ""), E(":0", "EXISTS", "nokey"),
+        E(":0", "SETRANGE", "nokey", "100", ""), E(":0", "EXISTS", "nokey"),
+        E(":12", "SETRANGE", "s", "100", ""), C("STRLEN", "s"),
+        E("ERR offset is out of range", "SETRANGE", "s", "-1", "x"),
+        E("ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+          "SETRANGE", "s", "536870912", "x"),
+        E("ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+          "SETRANGE", "s", "536870911", "xy"),
+        E("ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+          "SETRANGE", "nokey", "536870912", "x"),
+        C("SETRANGE", "nokey", "536870912", ""), C("SETRANGE", "s", "536870911", ""),
+        E("ERR value is not an integer or out of range", "SETRANGE", "s", "abc", "x"),
+        ERR_ARITY("setrange", "SETRANGE", "s", "0"),
+        C("SET", "n", "12345"), C("SETRANGE", "n", "1", "9"), C("GET", "n"), C("INCR", "n"),
+        C("SETRANGE", "bin", "2", b"\x00\r\n"), C("GET", "bin"),
+    ]
+
+
+def fam_incr():
+    steps = [
+        E(":1", "INCR", "c"), E(":2", "INCR", "c"), E(":1", "DECR", "c"),
+        E(":11", "INCRBY", "c", "10"), E(":-9", "INCRBY", "c", "-20"),
+        E(":-14", "DECRBY", "c", "5"), E(":-9", "DECRBY", "c", "-5"),
+        C("GET", "c"), E(":-1", "DECR", "d"),
+        E("ERR value is not an integer or out of range", "INCRBY", "c", "abc"),
+        E("ERR value is not an integer or out of range", "INCRBY", "c", "1.5"),
+        E("ERR value is not an integer or out of range", "INCRBY", "c", ""),
+        E("ERR value is not an integer or out of range", "INCRBY", "c", "9223372036854775808"),
+        E("ERR value is not an integer or out of range", "DECRBY", "c", "-9223372036854775809"),
+        C("SET", "c", "9223372036854775807"),
+        E("ERR increment or decrement would overflow", "INCR", "c"),
+        E("ERR increment or decrement would overflow", "INCRBY", "c", "1"),
+        E(":9223372036854775806", "DECR", "c"),
+        C("SET", "c", "-9223372036854775808"),
+        E("ERR increment or decrement would overflow", "DECR", "c"),
+        E("ERR increment or decrement would overflow", "DECRBY", "c", "1"),
+        E("ERR increment or decrement would overflow", "INCRBY", "c", "-1"),
+        E(":-1", "INCRBY", "c", "9223372036854775807"),
+        C("SET", "c", "0"),
+        E("ERR decrement would overflow", "DECRBY", "c", "-9223372036854775808"),
+        E(":-9223372036854775808", "INCRBY", "c", "-9223372036854775808"),
+        C("SET", "c", "5"), E(":-9223372036854775802", "DECRBY", "c", "9223372036854775807"),
+        ERR_ARITY("incr", "INCR"), ERR_ARITY("incr", "INCR", "a", "b"),
+        ERR_ARITY("incrby", "INCRBY", "c"), ERR_ARITY("decrby", "DECRBY", "c"),
+        ERR_ARITY("decr", "DECR"),
+    ]
+    for bad in ["abc", " 1", "1 ", "01", "+1", "-0", "1.0", "", "12345678901234567890",
+                "9223372036854775808", "1e3", "0x10", b"1\x00"]:
+        steps += [C("SET", "v", bad),
+                  E("ERR value is not an integer or out of range", "INCR", "v"),
+                  C("DECRBY", "v", "1"), C("GET", "v")]
+    for ok in ["0", "-1", "-9223372036854775807", "9223372036854775806", "42"]:
+        steps += [C("SET", "v", ok), C("INCR", "v"), C("GET", "v"), C("STRLEN", "v")]
+    # INCRBYFLOAT
+    steps += [
+        E("$3\r\n1.5", "INCRBYFLOAT", "f", "1.5"),
+        C("SET", "f", "10.50"), E("$4\r\n10.6", "INCRBYFLOAT", "f", "0.1"),
+        C("SET", "f", "5.0e3"), E("$4\r\n5200", "INCRBYFLOAT", "f", "2.0e2"),
+        C("SET", "f", "3.0"), E("$1\r\n3", "INCRBYFLOAT", "f", "0"),
+        C("SET", "f", "0"), C("INCRBYFLOAT", "f", "0.1"), E("$3\r\n0.3", "INCRBYFLOAT", "f", "0.2"),
+        C("INCRBYFLOAT", "f", "-0.3"), C("GET", "f"),
+        C("INCRBYFLOAT", "f", "-1.25"), C("INCRBYFLOAT", "f", "1e-5"),
+        C("INCRBYFLOAT", "f", "1e10"), C("INCRBYFLOAT", "f", "-1e10"),
+        C("INCRBYFLOAT", "f", "123456789.123456789"), C("INCRBYFLOAT", "f", "1E3"),
+        C("INCRBYFLOAT", "f", ".5"), C("INCRBYFLOAT", "f", "5."), C("INCRBYFLOAT", "f", "-.5"),
+        C("INCRBYFLOAT", "f", "+1.5"), C("INCRBYFLOAT", "f", "1e20"), C("INCRBYFLOAT", "f", "-1e20"),
+        C("SET", "f", "1e20"), C("INCRBYFLOAT", "f", "1"),
+        C("SET", "f", "-0"), C("INCRBYFLOAT", "f", "0"),
+        C("SET", "f", "7"), C("INCRBYFLOAT", "f", "-0.0"),
+        C("SET", "f", "100"), C("INCRBYFLOAT", "f", "5e-324"),
+        E("ERR value is not a valid float", "INCRBYFLOAT", "f", "abc"),
+        E("ERR value is not a valid float", "INCRBYFLOAT", "f", "nan"),
+        E("ERR value is not a valid float", "INCRBYFLOAT", "f", ""),
+        E("ERR value is not a valid float", "INCRBYFLOAT", "f", " 1"),
+        E("ERR value is not a valid float", "INCRBYFLOAT", "f", "1 "),
+        E("ERR value is not a valid float", "INCRBYFLOAT", "f", "1.5.5"),
+        E("ERR increment would produce NaN or Infinity", "INCRBYFLOAT", "f", "inf"),
+        E("ERR increment would produce NaN or Infinity", "INCRBYFLOAT", "f", "-inf"),
+        C("INCRBYFLOAT", "f", "+inf"), C("INCRBYFLOAT", "f", "Infinity"),
+        C("SET", "f", "abc"), E("ERR value is not a valid float", "INCRBYFLOAT", "f", "1"),
+        C("SET", "f", "inf"), C("INCRBYFLOAT", "f", "1"),
+        C("SET", "f", "1 "), C("INCRBYFLOAT", "f", "1"),
+        C("SET", "f", "42"), C("INCRBYFLOAT", "f", "0.5"), C("INCR", "f"),
+        C("SET", "f", "42"), C("INCRBYFLOAT", "f", "1"), C("INCR", "f"), C("GET", "f"),
+        ERR_ARITY("incrbyfloat", "INCRBYFLOAT", "f"),
+    ]
+    return steps
+
+
+def fam_lcs():
+    return [
+        C("MSET", "key1", "ohmytext", "key2", "mynewtext"),
+        E("$6\r\nmytext", "LCS", "key1", "key2"),
+        E(":6", "LCS", "key1", "key2", "LEN"),
+        C("LCS", "key1", "key2", "IDX"),
+        C("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4"),
+        C("LCS", "key1", "key2", "IDX", "WITHMATCHLEN"),
+        C("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"),
+        C("LCS", "key1", "key2", "WITHMATCHLEN", "IDX", "MINMATCHLEN", "2"),
+        C("LCS", "key1", "key2", "idx", "minmatchlen", "0"),
+        C("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "-1"),
+        C("LCS", "key1", "key2", "LEN", "MINMATCHLEN", "3"),
+        C("LCS", "key1", "key2", "MINMATCHLEN", "3"),
+        C("LCS", "key1", "key2", "WITHMATCHLEN"),
+        C("LCS", "key2", "key1", "IDX", "WITHMATCHLEN"),
+        E("$0\r\n\r\n", "LCS", "missing", "missing2"),
+        C("LCS", "key1", "missing"), C("LCS", "missing", "key1", "LEN"),
+        C("LCS", "missing", "key1", "IDX"),
+        C("LCS", "key1", "key1"), C("LCS", "key1", "key1", "IDX", "WITHMATCHLEN"),
+        E("ERR If you want both the length and indexes, please just use IDX.",
+          "LCS", "key1", "key2", "LEN", "IDX"),
+        E("ERR syntax error", "LCS", "key1", "key2", "FOO"),
+        E("ERR syntax error", "LCS", "key1", "key2", "IDX", "MINMATCHLEN"),
+        E("ERR value is not an integer or out of range",
+          "LCS", "key1", "key2", "IDX", "MINMATCHLEN", "abc"),
+        ERR_ARITY("lcs", "LCS", "key1"),
+        C("MSET", "a", "ACCGGTCGAGTGCGCGGAAGCCGGCCGAA", "b", "GTCGTTCGGAATGCCGTTGCTCTGTAAA"),
+        C("LCS", "a", "b"), C("LCS", "a", "b", "LEN"), C("LCS", "a", "b", "IDX"),
+        C("LCS", "a", "b", "IDX", "WITHMATCHLEN", "MINMATCHLEN", "3"),
+        C("MSET", "x", b"\x00ab\r\nc", "y", b"ab\x00\r\n"), C("LCS", "x", "y"),
+        C("LCS", "x", "y", "IDX", "WITHMATCHLEN"),
+        C("SET", "n", "12345"), C("SET", "m", "2345"), C("LCS", "n", "m"),
+        C("LCS", "n", "m", "IDX"),
+        C("SET", "e", ""), C("LCS", "e", "key1", "IDX"),
+    ]
+
+
+def fam_object():
+    return [
+        C("SET", "i", "12345"), E("$3\r\nint", "OBJECT", "ENCODING", "i"),
+        C("SET", "neg", "-5"), E("$3\r\nint", "OBJECT", "ENCODING", "neg"),
+        C("SET", "max", "9223372036854775807"), C("OBJECT", "ENCODING", "max"),
+        C("SET", "min", "-9223372036854775808"), C("OBJECT", "ENCODING", "min"),
+        C("SET", "e", "hello"), E("$6\r\nembstr", "OBJECT", "ENCODING", "e"),
+        C("SET", "e44", "x" * 44), E("$6\r\nembstr", "OBJECT", "ENCODING", "e44"),
+        C("SET", "r45", "x" * 45), E("$3\r\nraw", "OBJECT", "ENCODING", "r45"),
+        C("SET", "big", "12345678901234567890"), C("OBJECT", "ENCODING", "big"),
+        C("SET", "lead0", "007"), C("OBJECT", "ENCODING", "lead0"),
+        C("SET", "flt", "1.5"), C("OBJECT", "ENCODING", "flt"),
+        C("SET", "sp", " 1"), C("OBJECT", "ENCODING", "sp"),
+        C("SET", "empty", ""), C("OBJECT", "ENCODING", "empty"),
+        C("APPEND", "e", "x"), E("$3\r\nraw", "OBJECT", "ENCODING", "e"),
+        C("SET", "sr", "hello"), C("SETRANGE", "sr", "0", "j"), C("OBJECT", "ENCODING", "sr"),
+        C("SET", "n", "5"), C("APPEND", "n", "0"), C("OBJECT", "ENCODING", "n"),
+        C("INCR", "n"), E("$3\r\nint", "OBJECT", "ENCODING", "n"),
+        C("INCR", "fresh"), C("OBJECT", "ENCODING", "fresh"),
+        C("INCRBY", "fresh", "100000"), C("OBJECT", "ENCODING", "fresh"),
+        C("MSET", "m1", "77", "m2", "seventy"), C("OBJECT", "ENCODING", "m1"),
+        C("OBJECT", "ENCODING", "m2"),
+        C("SETNX", "snx", "88"), C("OBJECT", "ENCODING", "snx"),
+        C("SETEX", "sx", "100", "99"), C("OBJECT", "ENCODING", "sx"),
+        C("GETSET", "sx", "text"), C("OBJECT", "ENCODING", "sx"),
+        C("COPY", "r45", "r45c"), C("OBJECT", "ENCODING", "r45c"),
+        C("COPY", "i", "ic"), C("OBJECT", "ENCODING", "ic"),
+        C("RENAME", "e44", "e44r"), C("OBJECT", "ENCODING", "e44r"),
+        E("$-1", "OBJECT", "ENCODING", "missing"),
+        E("$-1", "OBJECT", "IDLETIME", "missing"),
+        E("$-1", "OBJECT", "REFCOUNT", "missing"),
+        E(":1", "OBJECT", "REFCOUNT", "e"),
+        C("OBJECT", "REFCOUNT", "r45"),
+        C("OBJECT", "IDLETIME", "e", norm="approx", tol=2),
+        C("OBJECT", "idletime", "i", norm="approx", tol=2),
+        C("OBJECT", "FREQ", "e", norm="skip"),
+        C("object", "encoding", "i"),
+        E("ERR unknown subcommand 'FOO'. Try OBJECT HELP.", "OBJECT", "FOO", "e"),
+        E("ERR unknown subcommand 'foo'. Try OBJECT HELP.", "OBJECT", "foo"),
+        ERR_ARITY("object|encoding", "OBJECT", "ENCODING"),
+        ERR_ARITY("object|encoding", "OBJECT", "ENCODING", "a", "b"),
+        ERR_ARITY("object|idletime", "OBJECT", "IDLETIME"),
+        ERR_ARITY("object|refcount", "OBJECT", "REFCOUNT"),
+        ERR_ARITY("object", "OBJECT"),
+    ]
+
+
+def fam_quirks():
+    """Redis 7.0 behaviour that an implementation following the docs might
+    not reproduce; kept apart so each one is easy to judge."""
+    return [
+        # Integers 0..9999 are shared objects: OBJECT REFCOUNT says INT_MAX.
+        C("SET", "small", "123"), E(":2147483647", "OBJECT", "REFCOUNT", "small"),
+        C("SET", "large", "50000"), E(":1", "OBJECT", "REFCOUNT", "large"),
+        # GETRANGE clamps a negative end to 0 before the empty check, so an
+        # all-negative out-of-range window returns the first byte.
+        C("SET", "s", "hello"), E("$1\r\nh", "GETRANGE", "s", "-100", "-50"),
+        C("GETRANGE", "s", "-100", "-6"),
+        # INCRBYFLOAT parses with strtold: hex floats are accepted...
+        E("$2\r\n16", "INCRBYFLOAT", "hex", "0x10"),
+        # ...works in long double and prints with "%.17Lf", trailing zeros cut.
+        C("INCRBYFLOAT", "huge", "1e308"), C("INCRBYFLOAT", "huge", "1e308"),
+        C("GET", "huge"),
+        C("INCRBYFLOAT", "tiny", "5e-324"),
+        C("INCRBYFLOAT", "third", "0.333333333333333333333"),
+        # INCRBYFLOAT stores a plain string: "3" ends up embstr, not int.
+        C("INCRBYFLOAT", "fi", "3"), E("$6\r\nembstr", "OBJECT", "ENCODING", "fi"),
+        # PEXPIREAT with LLONG_MAX is accepted (no unit conversion to overflow).
+        C("SET", "p", "v"), E(":1", "PEXPIREAT", "p", "9223372036854775807"),
+        E(":9223372036854775807", "PEXPIRETIME", "p"),
+    ]
+
+
+def fam_unknown_command():
+    return [
+        E("ERR unknown command 'foo', with args beginning with: 'a' ", "foo", "a"),
+        E("ERR unknown command 'FOO', with args beginning with: ", "FOO"),
+        C("foo", "a", "b", "c"),
+        E("ERR unknown command '', with args beginning with: ", ""),
+        C(b"x" * 200, "a"),
+        C("foo", "x" * 200),
+        C("foo", "a" * 68, "b" * 67, "c", "d"),
+        E("ERR unknown command 'foo', with args beginning with: 'a  b' ", "foo", b"a\r\nb"),
+        C("foo", b"\x00\xff"),
+        C("GETT", "k"), C("OBJECTS", "ENCODING", "k"),
+        C("CONFIG_GET_NOT_A_COMMAND"),
+    ]
+
+
+def fam_arity():
+    """Wrong number of arguments for every command of the set."""
+    too_few = {
+        "ECHO": [], "SELECT": [], "DEL": [], "UNLINK": [], "EXISTS": [], "TYPE": [],
+        "KEYS": [], "SCAN": [], "RENAME": ["a"], "RENAMENX": ["a"], "COPY": ["a"],
+        "TOUCH": [], "EXPIRE": ["a"], "PEXPIRE": ["a"], "EXPIREAT": ["a"],
+        "PEXPIREAT": ["a"], "TTL": [], "PTTL": [], "EXPIRETIME": [], "PEXPIRETIME": [],
+        "PERSIST": [], "GET": [], "SET": ["a"], "SETNX": ["a"], "SETEX": ["a", "1"],
+        "PSETEX": ["a", "1"], "GETSET": ["a"], "GETDEL": [], "GETEX": [], "MGET": [],
+        "MSET": [], "MSETNX": [], "APPEND": ["a"], "STRLEN": [], "GETRANGE": ["a", "0"],
+        "SETRANGE": ["a", "0"], "SUBSTR": ["a", "0"], "INCR": [], "DECR": [],
+        "INCRBY": ["a"], "DECRBY": ["a"], "INCRBYFLOAT": ["a"], "LCS": ["a"],
+    }
+    too_many = {
+        "PING": ["a", "b"], "ECHO": ["a", "b"], "SELECT": ["0", "1"], "DBSIZE": ["x"],
+        "TYPE": ["a", "b"], "KEYS": ["a", "b"], "RANDOMKEY": ["x"],
+        "RENAME": ["a", "b", "c"], "RENAMENX": ["a", "b", "c"], "TTL": ["a", "b"],
+        "PTTL": ["a", "b"], "EXPIRETIME": ["a", "b"], "PEXPIRETIME": ["a", "b"],
+        "PERSIST": ["a", "b"], "GET": ["a", "b"], "SETNX": ["a", "b", "c"],
+        "SETEX": ["a", "1", "v", "x"], "PSETEX": ["a", "1", "v", "x"],
+        "GETSET": ["a", "b", "c"], "GETDEL": ["a", "b"], "APPEND": ["a", "b", "c"],
+        "STRLEN": ["a", "b"], "GETRANGE": ["a", "0", "1", "2"],
+        "SETRANGE": ["a", "0", "x", "y"], "SUBSTR": ["a", "0", "1", "2"],
+        "INCR": ["a", "b"], "DECR": ["a", "b"], "INCRBY": ["a", "1", "2"],
+        "DECRBY": ["a", "1", "2"], "INCRBYFLOAT": ["a", "1", "2"],
+    }
+    steps = []
+    for cmd, args in sorted(too_few.items()):
+        steps.append(ERR_ARITY(cmd.lower(), cmd, *args))
+    for cmd, args in sorted(too_many.items()):
+        steps.append(ERR_ARITY(cmd.lower(), cmd, *args))
+    steps += [ERR_ARITY("get", "get"), ERR_ARITY("get", "GeT"),
+              ERR_ARITY("mset", "MSET", "a", "1", "b"),
+              C("EXPIRE", "a", "1", "NX", "XX", "GT"),
+              C("FLUSHALL", "ASYNC", "SYNC"),
+              ERR_ARITY("object|refcount", "OBJECT", "REFCOUNT", "a", "b")]
+    return steps
+
+
+def fam_resp3():
+    return [
+        C("HELLO", "3", norm="hello"),
+        E("_", "GET", "missing"),
+        C("SET", "k", "v"), C("GET", "k"),
+        C("MGET", "k", "missing", "k"),
+        E("_", "SET", "new", "v", "GET"),
+        C("SET", "k", "v2", "GET"),
+        E("_", "SET", "k", "x", "NX"),
+        E("_", "GETDEL", "missing"), E("_", "GETEX", "missing"), E("_", "GETSET", "gs", "1"),
+        C("MSET", "key1", "ohmytext", "key2", "mynewtext"),
+        C("LCS", "key1", "key2"), C("LCS", "key1", "key2", "LEN"),
+        C("LCS", "key1", "key2", "IDX"),
+        C("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"),
+        C("KEYS", "*", norm="sorted"), C("KEYS", "key*", norm="sorted"),
+        C("SCAN", "0", norm="scan"), C("SCAN", "0", "MATCH", "k*", "COUNT", "2", norm="scan"),
+        C("INCRBYFLOAT", "f", "1.5"), C("INCRBYFLOAT", "f", "abc"),
+        C("INCR", "i"), C("INCRBY", "i", "abc"),
+        C("SET", "t", "v", "EX", "100"), TTL("TTL", "t"), TTL("PTTL", "t", ms=True),
+        C("EXPIRE", "t", "50", "GT"), C("TTL", "missing"),
+        C("EXPIREAT", "t", str(FUTURE_S)), C("EXPIRETIME", "t"),
+        C("OBJECT", "ENCODING", "missing"), C("OBJECT", "ENCODING", "i"),
+        C("OBJECT", "ENCODING", "k"), C("OBJECT", "REFCOUNT", "k"),
+        C("EXISTS", "k", "k", "missing"), C("TYPE", "k"), C("TYPE", "missing"),
+        C("DBSIZE"), C("COPY", "k", "k2"), C("RENAME", "k2", "k3"), C("RENAMENX", "k3", "k"),
+        C("PERSIST", "t"), C("TOUCH", "k", "t"), C("STRLEN", "k"), C("APPEND", "k", "x"),
+        C("GETRANGE", "k", "0", "-1"), C("SETRANGE", "k", "3", "yy"), C("MSETNX", "k", "v"),
+        C("SETNX", "k", "v"), C("GETEX", "k", "PERSIST"),
+        C("ECHO", "x"), C("PING"), C("PING", "x"),
+        C("SELECT", "1"), E("_", "RANDOMKEY"), C("SELECT", "0"),
+        C("RANDOMKEY", norm="randomkey"),
+        C("GET"), C("foo", "bar"), C("SELECT", "99"),
+        C("HELLO", norm="hello"),
+        C("HELLO", "2", norm="hello"),
+        E("$-1", "GET", "missing"), C("MGET", "missing"),
+    ]
+
+
+def fam_wrongtype():
+    """Only if the server under test has a non-string type (probed with
+    LPUSH); Lattice's command set is strings only, so this is normally
+    skipped there."""
+    steps = [C("LPUSH", "l", "a", "b")]
+    for args in [["GET", "l"], ["SET", "l", "v", "GET"], ["GETSET", "l", "v"],
+                 ["GETDEL", "l"], ["GETEX", "l"], ["APPEND", "l", "x"], ["STRLEN", "l"],
+                 ["GETRANGE", "l", "0", "1"], ["SETRANGE", "l", "0", "x"], ["INCR", "l"],
+                 ["INCRBYFLOAT", "l", "1"], ["LCS", "l", "l"], ["MGET", "l"],
+                 ["TYPE", "l"], ["OBJECT", "ENCODING", "l"]]:
+        steps.append(C(*args))
+    steps += [C("SET", "l", "v"), C("GET", "l")]
+    return steps
+
+
+FAMILIES = {
+    "connection": fam_connection,
+    "select_db": fam_select_db,
+    "keyspace": fam_keyspace,
+    "keys": fam_keys,
+    "scan": fam_scan,
+    "randomkey": fam_randomkey,
+    "rename_copy": fam_rename_copy,
+    "expire": fam_expire,
+    "set_get": fam_set_get,
+    "append_range": fam_append_range,
+    "incr": fam_incr,
+    "lcs": fam_lcs,
+    "object": fam_object,
+    "quirks": fam_quirks,
+    "unknown_command": fam_unknown_command,
+    "arity": fam_arity,
+    "resp3": fam_resp3,
+    "wrongtype": fam_wrongtype,
+}
+
+
+# --------------------------------------------------------------------------
+# Random command stream
+# --------------------------------------------------------------------------
+
+class RandomGen:
+    """Draws commands over a small key space so commands collide on keys
+    (integers meet text, INCR meets floats, COPY/RENAME move things between
+    databases). Every command is a Step; the batch runner treats "scan",
+    "randomkey" and "lcs" steps synchronously."""
+
+    KEYS = [b"k0", b"k1", b"k2", b"k3", b"n", b"f", b"s", b"bin\x00\r\n"]
+    INTS = [b"0", b"1", b"-1", b"2", b"10", b"100", b"-100", b"9223372036854775807",
+            b"-9223372036854775808", b"9223372036854775806", b"-9223372036854775807",
+            b"9223372036854775808", b"-9223372036854775809", b"4611686018427387904",
+            b"99999999999999999999", b"abc", b"", b"1.5", b" 1", b"01", b"+1", b"-0",
+            b"1e3", b"10000", b"9999"]
+    FLOATS = [b"0", b"1", b"-1", b"1.5", b"-0.5", b"0.1", b"0.2", b"3.0", b"1e3",
+              b"1e-5", b"-2.5e2", b"1e20", b"-1e20", b"123.456", b".5", b"5.", b"inf",
+              b"-inf", b"nan", b"abc", b"", b" 1", b"1 ", b"10", b"-0", b"1e300"]
+    PATTERNS = [b"*", b"k*", b"k?", b"*1*", b"[kn]*", b"[^k]*", b"?", b"bin*", b"nomatch",
+                b"k[0-1]", b"\\k*", b"*\x00*"]
+    # Relative expirations: far apart and far from the absolute ones below,
+    # so no comparison between expiry times is decided by clock jitter.
+    REL_S = [100, 1000, 10000, 100000, 1000000]
+    ABS_OFF_S = [3000, 30000, 300000, 3000000]
+
+    def __init__(self, rng, base_s):
+        self.rng = rng
+        self.base_s = base_s
+        w = [
+            (self.g_get, 10), (self.g_set, 12), (self.g_set_opts, 6), (self.g_setnx, 2),
+            (self.g_setex, 2), (self.g_getset, 2), (self.g_getdel, 2), (self.g_getex, 3),
+            (self.g_mget, 3), (self.g_mset, 3), (self.g_msetnx, 1), (self.g_append, 4),
+            (self.g_strlen, 2), (self.g_getrange, 3), (self.g_setrange, 3),
+            (self.g_incr, 6), (self.g_incrby, 4), (self.g_incrbyfloat, 4), (self.g_lcs, 2),
+            (self.g_del, 3), (self.g_exists, 3), (self.g_type, 2), (self.g_keys, 1),
+            (self.g_scan, 1), (self.g_randomkey, 1), (self.g_rename, 2), (self.g_copy, 2),
+            (self.g_touch, 1), (self.g_expire, 4), (self.g_expireat, 2), (self.g_ttl, 4),
+            (self.g_persist, 1), (self.g_object, 1), (self.g_select, 3), (self.g_dbsize, 1),
+            (self.g_flush, 0.3), (self.g_hello, 0.5), (self.g_ping, 0.5), (self.g_unknown, 0.3),
+        ]
+        self.gens = [g for g, _ in w]
+        self.weights = [x for _, x in w]
+
+    # -- argument pools --
+    def key(self):
+        return self.rng.choice(self.KEYS)
+
+    def keys(self, lo, hi):
+        return [self.key() for _ in range(self.rng.randint(lo, hi))]
+
+    def value(self):
+        r = self.rng.random()
+        rng = self.rng
+        if r < 0.25:
+            return str(rng.randint(-1000, 1000)).encode()
+        if r < 0.35:
+            return rng.choice(self.INTS)
+        if r < 0.45:
+            return rng.choice(self.FLOATS)
+        if r < 0.70:
+            return bytes(rng.choice(b"abcxyz") for _ in range(rng.randint(1, 10)))
+        if r < 0.78:
+            return bytes(rng.choice(b"abcdefgh") for _ in range(rng.randint(40, 80)))
+        if r < 0.90:
+            return bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        return b""
+
+    def int_arg(self):
+        if self.rng.random() < 0.6:
+            return str(self.rng.randint(-50, 50)).encode()
+        return self.rng.choice(self.INTS)
+
+    def rel_s(self):
+        r = self.rng.random()
+        if r < 0.85:
+            return self.rng.choice(self.REL_S)
+        return self.rng.choice([0, -1, -100, b"9223372036854775807", b"abc", b"1.5", b""])
+
+    def rel_ms(self):
+        v = self.rel_s()
+        return v * 1000 if isinstance(v, int) and v > 0 else v
+
+    def abs_s(self):
+        r = self.rng.random()
+        if r < 0.8:
+            return self.base_s + self.rng.choice(self.ABS_OFF_S)
+        return self.rng.choice([1, self.base_s - 1000, 0, -1, b"9223372036854775807"])
+
+    def abs_ms(self):
+        v = self.abs_s()
+        return v * 1000 + 7 if isinstance(v, int) and v > 0 else v
+
+    def pick(self, *opts):
+        return self.rng.choice(opts)
+
+    # -- generators --
+    def g_get(self):
+        return C("GET", self.key())
+
+    def g_set(self):
+        return C("SET", self.key(), self.value())
+
+    def g_set_opts(self):
+        args = ["SET", self.key(), self.value()]
+        rng = self.rng
+        cond = rng.choice([None, None, "NX", "XX"])
+        if cond:
+            args.append(cond)
+        if rng.random() < 0.3:
+            args.append("GET")
+        exp = rng.choice([None, "EX", "PX", "EXAT", "PXAT", "KEEPTTL", None])
+        if exp == "EX":
+            args += ["EX", self.rel_s()]
+        elif exp == "PX":
+            args += ["PX", self.rel_ms()]
+        elif exp == "EXAT":
+            args += ["EXAT", self.abs_s()]
+        elif exp == "PXAT":
+            args += ["PXAT", self.abs_ms()]
+        elif exp == "KEEPTTL":
+            args.append("KEEPTTL")
+        if rng.random() < 0.05:
+            args.append(rng.choice(["NX", "XX", "EX", "FOO", "GET"]))  # syntax errors
+        if rng.random() < 0.1:  # option order is free
+            opts = args[3:]
+            rng.shuffle(opts)
+            args[3:] = opts
+        return C(*args)
+
+    def g_setnx(self):
+        return C("SETNX", self.key(), self.value())
+
+    def g_setex(self):
+        if self.rng.random() < 0.5:
+            return C("SETEX", self.key(), self.rel_s(), self.value())
+        return C("PSETEX", self.key(), self.rel_ms(), self.value())
+
+    def g_getset(self):
+        return C("GETSET", self.key(), self.value())
+
+    def g_getdel(self):
+        return C("GETDEL", self.key())
+
+    def g_getex(self):
+        opt = self.rng.choice([[], ["PERSIST"], ["EX", self.rel_s()], ["PX", self.rel_ms()],
+                               ["EXAT", self.abs_s()], ["PXAT", self.abs_ms()], ["FOO"]])
+        return C("GETEX", self.key(), *opt)
+
+    def g_mget(self):
+        return C("MGET", *self.keys(1, 4))
+
+    def g_mset(self):
+        args = []
+        for k in self.keys(1, 3):
+            args += [k, self.value()]
+        return C("MSET", *args)
+
+    def g_msetnx(self):
+        args = []
+        for k in self.keys(1, 3):
+            args += [k, self.value()]
+        return C("MSETNX", *args)
+
+    def g_append(self):
+        return C("APPEND", self.key(), self.value()[:20])
+
+    def g_strlen(self):
+        return C("STRLEN", self.key())
+
+    def g_getrange(self):
+        return C(self.pick("GETRANGE", "SUBSTR"), self.key(), self.int_arg(), self.int_arg())
+
+    def g_setrange(self):
+        off = self.rng.choice([0, 1, 3, 10, 40, -1, b"536870912", b"abc"] +
+                              [self.rng.randint(0, 60)] * 4)
+        return C("SETRANGE", self.key(), off, self.value()[:20])
+
+    def g_incr(self):
+        return C(self.pick("INCR", "DECR"), self.key())
+
+    def g_incrby(self):
+        return C(self.pick("INCRBY", "DECRBY"), self.key(), self.int_arg())
+
+    def g_incrbyfloat(self):
+        return C("INCRBYFLOAT", self.key(), self.rng.choice(self.FLOATS))
+
+    def g_lcs(self):
+        opts = self.rng.choice([[], ["LEN"], ["IDX"], ["IDX", "WITHMATCHLEN"],
+                                ["IDX", "MINMATCHLEN", self.rng.randint(0, 4)],
+                                ["IDX", "MINMATCHLEN", 2, "WITHMATCHLEN"], ["LEN", "IDX"]])
+        return C("LCS", self.key(), self.key(), *opts, norm="lcs")
+
+    def g_del(self):
+        return C(self.pick("DEL", "UNLINK"), *self.keys(1, 3))
+
+    def g_exists(self):
+        return C("EXISTS", *self.keys(1, 4))
+
+    def g_type(self):
+        return C("TYPE", self.key())
+
+    def g_keys(self):
+        return C("KEYS", self.rng.choice(self.PATTERNS), norm="sorted")
+
+    def g_scan(self):
+        extra = []
+        if self.rng.random() < 0.5:
+            extra += ["MATCH", self.rng.choice(self.PATTERNS)]
+        if self.rng.random() < 0.5:
+            extra += ["COUNT", self.rng.choice([1, 2, 10, 100])]
+        if self.rng.random() < 0.2:
+            extra += ["TYPE", self.pick("string", "list")]
+        return C("SCAN", "0", *extra, norm="scan")
+
+    def g_randomkey(self):
+        return C("RANDOMKEY", norm="randomkey")
+
+    def g_rename(self):
+        return C(self.pick("RENAME", "RENAMENX"), self.key(), self.key())
+
+    def g_copy(self):
+        args = ["COPY", self.key(), self.key()]
+        if self.rng.random() < 0.5:
+            args += ["DB", self.rng.choice([0, 1, 2, 2, 1, 16])]
+        if self.rng.random() < 0.4:
+            args.append("REPLACE")
+        return C(*args)
+
+    def g_touch(self):
+        return C("TOUCH", *self.keys(1, 3))
+
+    def g_expire(self):
+        # Relative: NX / XX only (see the module docstring).
+        cmd = self.pick("EXPIRE", "PEXPIRE")
+        t = self.rel_s() if cmd == "EXPIRE" else self.rel_ms()
+        opt = self.rng.choice([[], [], ["NX"], ["XX"]])
+        return C(cmd, self.key(), t, *opt)
+
+    def g_expireat(self):
+        cmd = self.pick("EXPIREAT", "PEXPIREAT")
+        t = self.abs_s() if cmd == "EXPIREAT" else self.abs_ms()
+        opt = self.rng.choice([[], [], ["NX"], ["XX"], ["GT"], ["LT"], ["NX", "GT"]])
+        return C(cmd, self.key(), t, *opt)
+
+    def g_ttl(self):
+        cmd = self.pick("TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME")
+        ms = cmd.startswith("P")
+        return C(cmd, self.key(), norm="approx", tol=RANDOM_TOL_MS if ms else RANDOM_TOL_S)
+
+    def g_persist(self):
+        return C("PERSIST", self.key())
+
+    def g_object(self):
+        return C("OBJECT", "ENCODING", self.key())
+
+    def g_select(self):
+        r = self.rng.random()
+        if r < 0.93:
+            return C("SELECT", self.rng.randint(0, 2))
+        return C("SELECT", self.pick("16", "-1", "abc"))
+
+    def g_dbsize(self):
+        return C("DBSIZE")
+
+    def g_flush(self):
+        return C(self.pick("FLUSHDB", "FLUSHDB", "FLUSHDB", "FLUSHALL"))
+
+    def g_hello(self):
+        return C("HELLO", self.pick("2", "3"), norm="hello")
+
+    def g_ping(self):
+        return C(*self.rng.choice([["PING"], ["PING", self.value()], ["ECHO", self.value()]]))
+
+    def g_unknown(self):
+        return C(self.pick("FOO", "gett", "SETT"), self.key())
+
+    def next(self):
+        gen = self.rng.choices(self.gens, weights=self.weights)[0]
+        step = gen()
+        r = self.rng.random()
+        if step.norm == "exact" and len(step.args) > 1 and r < 0.02:
+            step.args = step.args[:-1]             # arity / syntax errors
+        elif step.norm == "exact" and r < 0.03:
+            step.args = step.args + [self.value()]  # extra argument
+        if self.rng.random() < 0.1:               # command names are case-insensitive
+            step.args[0] = bytes(c ^ 0x20 if self.rng.random() < 0.5 and 65 <= c <= 90 else c
+                                 for c in step.args[0])
+        return step
+
+
+class RandomRunner:
+    """Runs a stream of steps against a Pair, pipelining batchable steps."""
+
+    LCS_MAX_LEN = 400
+
+    def __init__(self, pair, batch_size):
+        self.pair = pair
+        self.batch_size = batch_size
+        self.divergences = []
+        self.history = []  # (index, step) of every command, for context
+        self.count = 0
+        self.lcs_skipped = 0
+        self.db = 0
+        self.proto = 2
+
+    def _track(self, step, ref_raw):
+        name = step.args[0].upper()
+        if name == b"SELECT" and ref_raw == b"+OK\r\n":
+            self.db = int(step.args[1])
+        elif name == b"HELLO" and isinstance(ref_raw, bytes) and ref_raw[:1] in b"%*":
+            self.proto = 3 if ref_raw[:1] == b"%" else 2
+
+    def _record(self, idx, step, ref, lat, reason):
+        self.divergences.append({
+            "index": idx, "db": self.db, "proto": self.proto, "cmd": fmt_args(step.args),
+            "ref": fmt_reply(ref) if not isinstance(ref, tuple) else repr(ref)[:300],
+            "lat": fmt_reply(lat) if not isinstance(lat, tuple) else repr(lat)[:300],
+            "reason": reason,
+        })
+
+    def flush(self, batch):
+        if not batch:
+            return
+        payload = b"".join(encode_command(*s.args) for _, s in batch)
+        self.pair.ref.send_raw(payload)
+        self.pair.lat.send_raw(payload)
+        refs = [self.pair._read(self.pair.ref) for _ in batch]
+        lats = []
+        for _ in batch:
+            r = self.pair._read(self.pair.lat)
+            lats.append(r)
+            if isinstance(r, str):  # closed / timeout: the rest would fail too
+                lats += [r] * (len(batch) - len(lats))
+                break
+        for (idx, step), ref, lat in zip(batch, refs, lats):
+            reason = compare_plain(step, ref, lat) if isinstance(ref, bytes) and \
+                isinstance(lat, bytes) else ("no reply" if ref != lat else None)
+            if reason:
+                self._record(idx, step, ref, lat, reason)
+            self._track(step, ref)
+        batch.clear()
+
+    def run_sync(self, idx, step):
+        if step.norm == "lcs":
+            k1, k2 = step.args[1], step.args[2]
+            lens = [self.pair.both(b"STRLEN", k) for k in (k1, k2)]
+            for r, lt in lens:
+                if r != lt:
+                    self._record(idx, C("STRLEN", k1, k2), r, lt, "STRLEN before LCS differs")
+                    return
+                node = _safe_parse(r)
+                if node is None or node[0] != ":" or node[1] > self.LCS_MAX_LEN:
+                    self.lcs_skipped += 1
+                    return
+            step = Step(step.args)
+        ref, lat, reason = self.pair.run_step(step)
+        if reason:
+            self._record(idx, step, ref, lat, reason)
+        self._track(step, ref)
+
+    def run(self, gen, n):
+        batch = []
+        for idx in range(n):
+            step = gen.next()
+            self.history.append(step)
+            if step.norm in ("scan", "randomkey", "lcs"):
+                self.flush(batch)
+                self.run_sync(idx, step)
+            else:
+                batch.append((idx, step))
+                if len(batch) >= self.batch_size:
+                    self.flush(batch)
+            self.count += 1
+            if len(self.divergences) >= MAX_DIVERGENCES:
+                break
+        self.flush(batch)
+
+    def final_state(self):
+        """Compares every key of databases 0-2: KEYS, GET, PTTL (approx)."""
+        for db in range(3):
+            for step in [C("SELECT", db), C("KEYS", "*", norm="sorted")]:
+                ref, lat, reason = self.pair.run_step(step)
+                if reason:
+                    self._record("final", step, ref, lat, reason)
+            node = _safe_parse(self.pair.ref.call(b"KEYS", b"*"))
+            keys = [x[1] for x in node[1]] if node and node[0] in "*~" and node[1] else []
+            for k in sorted(keys):
+                for step in [C("GET", k), C("PTTL", k, norm="approx", tol=RANDOM_TOL_MS)]:
+                    ref, lat, reason = self.pair.run_step(step)
+                    if reason:
+                        self._record("final", step, ref, lat, reason)
+
+    def report(self, seed):
+        lines = []
+        for d in self.divergences[:MAX_REPORTED]:
+            lines.append("#%s [db %s, RESP%s] %s\n    redis:   %s\n    lattice: %s\n    (%s)"
+                         % (d["index"], d["db"], d["proto"], d["cmd"], d["ref"], d["lat"],
+                            d["reason"]))
+            if isinstance(d["index"], int) and d is self.divergences[0]:
+                start = max(0, d["index"] - 8)
+                ctx = "\n".join("      %d: %s" % (i, fmt_args(self.history[i].args))
+                                for i in range(start, d["index"]))
+                lines.append("    preceding commands:\n" + ctx)
+        more = len(self.divergences) - MAX_REPORTED
+        if more > 0:
+            lines.append("... and %d more" % more)
+        lines.append("reproduce with LATTICE_SEED=%d" % seed)
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------
+
+SERVERS = {}
+
+
+def setUpModule():
+    harness.raise_nofile_limit(4096)
+    ref = harness.Server(harness.redis_server_path(), [("databases", 16)], kind="redis",
+                         name="redis")
+    unittest.addModuleCleanup(ref.stop)
+    ref.start()
+    lat = harness.Server(harness.lattice_server_path(), [("databases", 16)], name="lattice")
+    unittest.addModuleCleanup(lat.stop)
+    lat.start()
+    SERVERS["ref"], SERVERS["lat"] = ref, lat
+    print("reference: %s on port %d; under test: %s on port %d"
+          % (ref.binary, ref.port, lat.binary, lat.port))
+
+
+class DifferentialBase(unittest.TestCase):
+    maxDiff = None
+
+    def new_pair(self):
+        pair = Pair(SERVERS["ref"], SERVERS["lat"])
+        self.addCleanup(pair.close)
+        ref, lat = pair.both(b"FLUSHALL")
+        self.assertEqual((ref, lat), (b"+OK\r\n", b"+OK\r\n"), "FLUSHALL failed")
+        return pair
+
+    def check_servers_alive(self):
+        for name in ("ref", "lat"):
+            srv = SERVERS[name]
+            self.assertTrue(srv.alive(), "%s died; log:\n%s" % (srv.name, srv.log_tail()))
+
+
+class FamilyTests(DifferentialBase):
+    def run_family(self, name):
+        steps = FAMILIES[name]()
+        pair = self.new_pair()
+        if name == "wrongtype":
+            probe = pair.lat.call(b"LPUSH", b"__probe", b"x")
+            pair.both(b"DEL", b"__probe")
+            if probe.startswith(b"-ERR unknown command"):
+                self.skipTest("server under test has no list type (LPUSH unknown)")
+        problems = []
+        for i, step in enumerate(steps):
+            ref, lat, reason = pair.run_step(step)
+            if step.expect is not None and ref != step.expect:
+                problems.append("step %d %s: TEST BUG: Redis replied %s, the case expects %s"
+                                % (i, fmt_args(step.args), fmt_reply(ref), fmt_reply(step.expect)))
+            if reason:
+                problems.append("step %d %s: %s\n    redis:   %s\n    lattice: %s"
+                                % (i, fmt_args(step.args), reason, fmt_reply(ref) if not
+                                   isinstance(ref, tuple) else repr(ref)[:300],
+                                   fmt_reply(lat) if not isinstance(lat, tuple)
+                                   else repr(lat)[:300]))
+            if isinstance(lat, str) and lat.startswith("<"):
+                # Connection lost or hung: reconnect so later steps still run.
+                problems.append("  (reconnecting after lost connection)")
+                pair.close()
+                pair = Pair(SERVERS["ref"], SERVERS["lat"])
+                self.addCleanup(pair.close)
+        self.check_servers_alive()
+        if problems:
+            self.fail("%d of %d steps diverge in family %r:\n%s"
+                      % (sum(1 for p in problems if p.startswith("step")), len(steps), name,
+                         "\n".join(problems[:40])))
+
+
+def _make_family_test(name):
+    def test(self):
+        self.run_family(name)
+    test.__name__ = "test_family_" + name
+    test.__doc__ = "family %s" % name
+    return test
+
+
+for _name in FAMILIES:
+    setattr(FamilyTests, "test_family_" + _name, _make_family_test(_name))
+
+
+class RandomStreamTest(DifferentialBase):
+    def test_random_stream(self):
+        seed_env = os.environ.get("LATTICE_SEED")
+        seed = int(seed_env) if seed_env else random.SystemRandom().randrange(1 << 32)
+        n = int(os.environ.get("LATTICE_RANDOM_COUNT", "10000"))
+        batch = int(os.environ.get("LATTICE_BATCH", "100"))
+        print("\nrandom stream: seed=%d commands=%d batch=%d (LATTICE_SEED=%d to reproduce)"
+              % (seed, n, batch, seed))
+        sys.stdout.flush()
+        pair = self.new_pair()
+        rng = random.Random(seed)
+        gen = RandomGen(rng, int(time.time()))
+        runner = RandomRunner(pair, batch)
+        started = time.monotonic()
+        runner.run(gen, n)
+        if len(runner.divergences) < MAX_DIVERGENCES:
+            runner.final_state()
+        print("random stream: %d commands in %.1fs, %d LCS skipped (long strings), "
+              "%d divergences" % (runner.count, time.monotonic() - started,
+                                  runner.lcs_skipped, len(runner.divergences)))
+        self.check_servers_alive()
+        if runner.divergences:
+            self.fail("random stream diverged (seed %d):\n%s" % (seed, runner.report(seed)))
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,643 @@
+"""Shared helpers for Lattice's integration tests.
+
+- Server processes: `Server` starts lattice-server or redis-server on a free
+  port of 127.0.0.1, waits until it answers PING (polling against a deadline,
+  never a fixed sleep), and stops it with SIGTERM, then SIGKILL after a grace
+  period. It is a context manager, so a server is stopped even when a test
+  fails or raises.
+- `RespClient`: a raw socket client. It sends bytes as given and reads exactly
+  one complete reply (RESP2 or RESP3), returning the raw bytes, so tests can
+  compare replies byte for byte. Every read has a timeout.
+- `parse_reply`: decodes one raw reply into a typed tree for the tests that
+  must normalize nondeterministic replies before comparing.
+- `main()`: runs a unittest module and prints the closing line
+  "N passed, M failed" that CI reads; exits non-zero on any failure.
+
+Environment:
+  LATTICE_SERVER   path of the server under test (lattice-server). When it
+                   names a redis-server binary, that binary is started with
+                   redis-server's options instead, which is how the tests
+                   themselves are validated against real Redis.
+  REDIS_SERVER     reference Redis for differential tests (/usr/bin/redis-server).
+  LATTICE_THREADS  value of --threads for lattice-server (default 4).
+  LATTICE_START_TIMEOUT  seconds to wait for a server to answer PING (default 30).
+
+Only the standard library is used here.
+"""
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+REDIS_SERVER_DEFAULT = "/usr/bin/redis-server"
+DEFAULT_TIMEOUT = 10.0
+
+
+# --------------------------------------------------------------------------
+# Binaries and ports
+# --------------------------------------------------------------------------
+
+def lattice_server_path():
+    """Path of the server under test. Falls back to redis-server (with a note
+    on stderr) when LATTICE_SERVER is unset, so the tests can be run by hand."""
+    path = os.environ.get("LATTICE_SERVER")
+    if not path:
+        sys.stderr.write("note: LATTICE_SERVER is not set; testing %s instead\n"
+                         % REDIS_SERVER_DEFAULT)
+        path = REDIS_SERVER_DEFAULT
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise RuntimeError("LATTICE_SERVER=%r is not an executable file" % path)
+    return path
+
+
+def redis_server_path():
+    path = os.environ.get("REDIS_SERVER", REDIS_SERVER_DEFAULT)
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise RuntimeError("reference redis-server %r not found" % path)
+    return path
+
+
+def is_redis_binary(path):
+    return os.path.basename(path).startswith("redis-server")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago. Another process
+    may take it before the server binds it; Server.start retries then."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_nofile_limit(wanted):
+    """Raises this process's RLIMIT_NOFILE soft limit to `wanted` (capped by
+    the hard limit); servers started afterwards inherit it. Returns the new
+    soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def wait_until(predicate, timeout, interval=0.01, what="condition"):
+    """Polls predicate() until it returns a true value or the deadline
+    passes (then raises TimeoutError). Returns the predicate's value."""
+    deadline = time.monotonic() + timeout
+    delay = interval
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+# --------------------------------------------------------------------------
+# RESP parsing
+# --------------------------------------------------------------------------
+
+class ProtocolError(Exception):
+    """The bytes received are not valid RESP."""
+
+
+_LINE_TYPES = b"+-:_,#("
+_BLOB_TYPES = b"$!="
+_AGG_TYPES = b"*~>"
+_MAP_TYPES = b"%|"
+
+
+def _find_crlf(buf, pos):
+    i = buf.find(b"\r\n", pos)
+    return i
+
+
+def reply_end(buf, pos=0):
+    """Returns the index just past the complete reply starting at buf[pos],
+    or None if buf holds only part of it. Raises ProtocolError on bytes that
+    cannot be RESP. An attribute (`|`) is returned together with the reply
+    it annotates, so one call covers what a client sees as one reply."""
+    if pos >= len(buf):
+        return None
+    t = buf[pos]
+    eol = _find_crlf(buf, pos + 1)
+    if eol < 0:
+        return None
+    head = buf[pos + 1:eol]
+    after = eol + 2
+    if t in _LINE_TYPES:
+        return after
+    try:
+        n = int(head)
+    except ValueError:
+        if t == ord("$") and head == b"?":
+            raise ProtocolError("streamed strings are not supported")
+        raise ProtocolError("bad length %r after %r" % (head, chr(t)))
+    if t in _BLOB_TYPES:
+        if n < 0:
+            if t == ord("$") and n == -1:
+                return after
+            raise ProtocolError("bad blob length %d" % n)
+        end = after + n + 2
+        if len(buf) < end:
+            return None
+        if buf[end - 2:end] != b"\r\n":
+            raise ProtocolError("blob not terminated by CRLF")
+        return end
+    if t in _AGG_TYPES or t in _MAP_TYPES:
+        if n < 0:
+            if t == ord("*") and n == -1:
+                return after
+            raise ProtocolError("bad aggregate length %d" % n)
+        count = n * 2 if t in _MAP_TYPES else n
+        p = after
+        for _ in range(count):
+            p = reply_end(buf, p)
+            if p is None:
+                return None
+        if t == ord("|"):  # attribute: the real reply follows
+            return reply_end(buf, p)
+        return p
+    raise ProtocolError("unknown RESP type byte %r at offset %d" % (chr(t), pos))
+
+
+def parse_reply(raw):
+    """Decodes one complete raw reply into a typed tree, so nothing of the
+    RESP2/RESP3 distinction is lost:
+      (type_char, value) with type_char one of + - : $ _ , # ( ! = * ~ > % |
+      - '+', '-', ',', '(' : bytes of the line;  ':' : int;  '#' : bool
+      - '$', '!', '=' : bytes (None for the RESP2 null bulk $-1)
+      - '_' : None;  '*', '~', '>' : list of nodes (None for *-1)
+      - '%' : list of (key_node, value_node);  '|' : (attrs, reply_node)
+    """
+    node, end = _parse(raw, 0)
+    if end != len(raw):
+        raise ProtocolError("trailing bytes after reply: %r" % raw[end:end + 40])
+    return node
+
+
+def _parse(buf, pos):
+    t = chr(buf[pos])
+    eol = buf.index(b"\r\n", pos + 1)
+    head = buf[pos + 1:eol]
+    after = eol + 2
+    if t in "+-,(":
+        return (t, head), after
+    if t == ":":
+        return (t, int(head)), after
+    if t == "_":
+        return (t, None), after
+    if t == "#":
+        return (t, head == b"t"), after
+    n = int(head)
+    if t in "$!=":
+        if n < 0:
+            return (t, None), after
+        return (t, buf[after:after + n]), after + n + 2
+    if t in "*~>":
+        if n < 0:
+            return (t, None), after
+        items = []
+        p = after
+        for _ in range(n):
+            item, p = _parse(buf, p)
+            items.append(item)
+        return (t, items), p
+    if t in "%|":
+        pairs = []
+        p = after
+        for _ in range(n):
+            k, p = _parse(buf, p)
+            v, p = _parse(buf, p)
+            pairs.append((k, v))
+        if t == "|":
+            inner, p = _parse(buf, p)
+            return (t, (pairs, inner)), p
+        return (t, pairs), p
+    raise ProtocolError("unknown RESP type %r" % t)
+
+
+def encode_command(*args):
+    """RESP multibulk encoding of one command. Arguments may be bytes, str or
+    int."""
+    parts = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, int):
+            a = str(a).encode()
+        elif isinstance(a, str):
+            a = a.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Raw client
+# --------------------------------------------------------------------------
+
+class ConnectionClosed(Exception):
+    """The server closed the connection before a complete reply arrived.
+    `partial` holds the bytes received of the incomplete reply."""
+
+    def __init__(self, msg, partial=b""):
+        super().__init__(msg)
+        self.partial = partial
+
+
+class RespClient:
+    """A raw RESP client over one TCP connection. Sends bytes untouched and
+    reads exactly one complete reply per read_reply() call; bytes of later
+    replies stay buffered for the next call."""
+
+    def __init__(self, host, port, timeout=DEFAULT_TIMEOUT, connect_timeout=None):
+        self.host, self.port = host, port
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port),
+                                             timeout=connect_timeout or timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self.closed_by_peer = False
+
+    # -- context manager --
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
+            self.sock = None
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    # -- sending --
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, *args):
+        self.sock.sendall(encode_command(*args))
+
+    # -- receiving --
+    def _recv_some(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out waiting for reply; have %r" % self.buf[:200])
+        self.sock.settimeout(remaining)
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except socket.timeout:
+            raise TimeoutError("timed out waiting for reply; have %r" % self.buf[:200])
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.closed_by_peer = True
+            partial, self.buf = self.buf, b""
+            raise ConnectionClosed("connection closed by server", partial)
+        self.buf += chunk
+
+    def read_reply(self, timeout=None):
+        """Raw bytes of exactly one complete reply. Raises TimeoutError,
+        ConnectionClosed or ProtocolError."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            end = reply_end(self.buf, 0) if self.buf else None
+            if end is not None:
+                reply, self.buf = self.buf[:end], self.buf[end:]
+                return reply
+            self._recv_some(deadline)
+
+    def read_replies(self, n, timeout=None):
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        out = []
+        for _ in range(n):
+            out.append(self.read_reply(timeout=max(0.001, deadline - time.monotonic())))
+        return out
+
+    def call(self, *args, timeout=None):
+        """Sends one command and returns its raw reply."""
+        self.send(*args)
+        return self.read_reply(timeout)
+
+    def read_until_close(self, timeout=None):
+        """Reads until the server closes the connection or the deadline
+        passes. Returns (bytes_received, closed): bytes include anything
+        already buffered."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        data, self.buf = self.buf, b""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return data, False
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except socket.timeout:
+                return data, False
+            except (ConnectionResetError, BrokenPipeError):
+                self.closed_by_peer = True
+                return data, True
+            if not chunk:
+                self.closed_by_peer = True
+                return data, True
+            data += chunk
+
+    def is_closed(self, timeout=0.5):
+        """True if the server closes the connection within `timeout` seconds
+        (bytes received meanwhile are discarded into self.buf)."""
+        data, closed = self.read_until_close(timeout)
+        self.buf = data
+        return closed
+
+
+# --------------------------------------------------------------------------
+# Server processes
+# --------------------------------------------------------------------------
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    """One server process on 127.0.0.1:<free port>.
+
+    kind: "redis" (redis-server options) or "lattice" (lattice-server
+    options); by default deduced from the binary's name. `directives` is a
+    list of (name, value) passed as `--name value`, e.g.
+    [("maxclients", "10")]. Use as a context manager:
+
+        with Server(lattice_server_path()) as srv:
+            with srv.client() as c:
+                c.call("PING")
+    """
+
+    def __init__(self, binary, directives=(), kind=None, threads=None,
+                 start_timeout=None, name=None):
+        self.binary = binary
+        self.kind = kind or ("redis" if is_redis_binary(binary) else "lattice")
+        self.directives = list(directives)
+        self.threads = threads if threads is not None else int(
+            os.environ.get("LATTICE_THREADS", "4"))
+        self.start_timeout = start_timeout if start_timeout is not None else float(
+            os.environ.get("LATTICE_START_TIMEOUT", "30"))
+        self.name = name or ("%s(%s)" % (self.kind, os.path.basename(binary)))
+        self.host = "127.0.0.1"
+        self.port = None
+        self.proc = None
+        self.tmpdir = None
+        self.logpath = None
+        self._log = None
+        self.returncode = None
+
+    def argv(self, port):
+        args = [self.binary, "--port", str(port), "--bind", self.host]
+        if self.kind == "redis":
+            # No persistence: nothing written to disk, nothing to load.
+            args += ["--save", "", "--appendonly", "no", "--daemonize", "no",
+                     "--dir", self.tmpdir]
+        else:
+            args += ["--threads", str(self.threads), "--dir", self.tmpdir]
+        for name, value in self.directives:
+            args += ["--" + name, str(value)]
+        return args
+
+    def start(self, attempts=3):
+        self.tmpdir = tempfile.mkdtemp(prefix="lattice-it-")
+        self.logpath = os.path.join(self.tmpdir, "server.log")
+        last_error = None
+        for _ in range(attempts):
+            port = free_port()
+            self._log = open(self.logpath, "ab")
+            self.proc = subprocess.Popen(self.argv(port), stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=subprocess.STDOUT,
+                                         cwd=self.tmpdir)
+            self.port = port
+            try:
+                self._wait_ready()
+                return self
+            except ServerError as e:
+                last_error = e
+                self._terminate()
+                # A port taken between free_port() and bind(): try another.
+                if "in use" not in self.log_tail().lower():
+                    break
+        self.cleanup_files()
+        raise last_error
+
+    def _ping_once(self):
+        try:
+            with RespClient(self.host, self.port, timeout=2.0) as c:
+                reply = c.call("PING")
+                return reply == b"+PONG\r\n"
+        except (OSError, TimeoutError, ConnectionClosed, ProtocolError):
+            return False
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.start_timeout
+        delay = 0.005
+        while True:
+            if self.proc.poll() is not None:
+                raise ServerError("%s exited with code %s during startup; log:\n%s"
+                                  % (self.name, self.proc.returncode, self.log_tail()))
+            if self._ping_once():
+                return
+            if time.monotonic() >= deadline:
+                raise ServerError("%s did not answer PING within %.0fs; log:\n%s"
+                                  % (self.name, self.start_timeout, self.log_tail()))
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def ping(self, timeout=5.0):
+        """True if a new connection gets +PONG to PING."""
+        try:
+            with RespClient(self.host, self.port, timeout=timeout) as c:
+                return c.call("PING") == b"+PONG\r\n"
+        except (OSError, TimeoutError, ConnectionClosed, ProtocolError):
+            return False
+
+    def client(self, timeout=DEFAULT_TIMEOUT):
+        return RespClient(self.host, self.port, timeout=timeout)
+
+    def log_tail(self, nbytes=4000):
+        try:
+            with open(self.logpath, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - nbytes))
+                return f.read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return "<no log>"
+
+    def _terminate(self, grace=5.0):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                self.proc.wait(timeout=grace)
+        self.returncode = self.proc.returncode
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after a grace period. Reports (on stderr) a
+        server that died with an unexpected status, e.g. a sanitizer report."""
+        was_running = self.alive()
+        self._terminate()
+        rc = self.returncode
+        if rc is not None and (rc not in (0, -signal.SIGTERM) or not was_running):
+            sys.stderr.write("warning: %s exited with status %s%s; log tail:\n%s\n"
+                             % (self.name, rc, "" if was_running else " before stop()",
+                                self.log_tail(2000)))
+        self.cleanup_files()
+
+    def cleanup_files(self):
+        if self.tmpdir and os.path.isdir(self.tmpdir):
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_lattice(directives=(), **kw):
+    return Server(lattice_server_path(), directives, name="lattice", **kw).start()
+
+
+def start_redis(directives=(), **kw):
+    return Server(redis_server_path(), directives, kind="redis", name="redis", **kw).start()
+
+
+# --------------------------------------------------------------------------
+# Test running
+# --------------------------------------------------------------------------
+
+class _CountingResult(unittest.TextTestResult):
+    """Counts tests (not subtests) that failed, so the summary line says how
+    many test methods passed and how many failed."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.failed_ids = set()
+        self.setup_failures = 0
+
+    def _mark(self, test):
+        tid = getattr(test, "id", lambda: str(test))()
+        if isinstance(test, unittest.TestCase):
+            self.failed_ids.add(tid)
+        else:  # setUpClass / setUpModule errors (_ErrorHolder)
+            self.setup_failures += 1
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._mark(test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._mark(test)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._mark(test)
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._mark(test)
+
+
+def main(module_name="__main__"):
+    """Runs every test in the module; prints 'N passed, M failed' as the last
+    line; exits 0 only if nothing failed and at least one test ran."""
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromModule(sys.modules[module_name])
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
+                                     resultclass=_CountingResult)
+    started = time.monotonic()
+    result = runner.run(suite)
+    skipped = len(result.skipped)
+    failed = len(result.failed_ids)
+    passed = max(0, result.testsRun - len(result.failed_ids) - skipped)
+    if result.setup_failures:
+        # Tests whose class/module setup failed never ran: count them failed
+        # (and count a failing teardown at least once).
+        not_run = max(0, suite.countTestCases() - result.testsRun)
+        failed += max(result.setup_failures, not_run)
+    sys.stdout.write("runtime %.1fs, %d skipped\n" % (time.monotonic() - started, skipped))
+    sys.stdout.write("%d passed, %d failed\n" % (passed, failed))
+    sys.stdout.flush()
+    sys.exit(0 if failed == 0 and passed + skipped > 0 else 1)
+
+
+# --------------------------------------------------------------------------
+# Self-test of the RESP reader: /usr/bin/python3 harness.py
+# --------------------------------------------------------------------------
+
+class _ParserSelfTest(unittest.TestCase):
+    SAMPLES = [
+        (b"+OK\r\n", ("+", b"OK")),
+        (b"-ERR bad\r\n", ("-", b"ERR bad")),
+        (b":-42\r\n", (":", -42)),
+        (b"$3\r\na\r\n\r\n", ("$", b"a\r\n")),
+        (b"$0\r\n\r\n", ("$", b"")),
+        (b"$-1\r\n", ("$", None)),
+        (b"*-1\r\n", ("*", None)),
+        (b"*0\r\n", ("*", [])),
+        (b"_\r\n", ("_", None)),
+        (b",3.14\r\n", (",", b"3.14")),
+        (b",-inf\r\n", (",", b"-inf")),
+        (b"#t\r\n", ("#", True)),
+        (b"#f\r\n", ("#", False)),
+        (b"(12345678901234567890\r\n", ("(", b"12345678901234567890")),
+        (b"!9\r\nSYNTAX xx\r\n", ("!", b"SYNTAX xx")),
+        (b"=8\r\ntxt:abcd\r\n", ("=", b"txt:abcd")),
+        (b"*2\r\n:1\r\n*1\r\n$1\r\nx\r\n", ("*", [(":", 1), ("*", [("$", b"x")])])),
+        (b"~2\r\n+a\r\n+b\r\n", ("~", [("+", b"a"), ("+", b"b")])),
+        (b">2\r\n$7\r\nmessage\r\n_\r\n", (">", [("$", b"message"), ("_", None)])),
+        (b"%1\r\n$1\r\nk\r\n*1\r\n:1\r\n", ("%", [(("$", b"k"), ("*", [(":", 1)]))])),
+        (b"|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n", ("|", ([(("+", b"ttl"), (":", 3))], ("$", b"v")))),
+    ]
+
+    def test_samples_and_every_truncation(self):
+        for raw, tree in self.SAMPLES:
+            self.assertEqual(reply_end(raw), len(raw), raw)
+            self.assertEqual(parse_reply(raw), tree, raw)
+            self.assertEqual(reply_end(raw + b"+next\r\n"), len(raw), raw)
+            for cut in range(len(raw)):
+                self.assertIsNone(reply_end(raw[:cut]), (raw, cut))
+
+    def test_invalid(self):
+        for raw in (b"?x\r\n", b"$abc\r\n", b"*x\r\n", b"$3\r\nabcXY", b"$-2\r\n"):
+            with self.assertRaises(ProtocolError, msg=raw):
+                reply_end(raw)
+
+
+if __name__ == "__main__":
+    main()
