@@ -432,7 +432,10 @@ def load_with_redis_cli(port, chunks, redis_cli="redis-cli", cpu=0, timeout=30):
             except (ValueError, IndexError):
                 pass
     if p.returncode != 0 or errors is None:
-        raise RuntimeError("redis-cli --pipe failed (status %s):\n%s" % (p.returncode, out.strip()))
+        hint = ""
+        if "ECHO" in out:
+            hint = "\n(redis-cli --pipe ends with an ECHO; use --loader python if the server lacks it)"
+        raise RuntimeError("redis-cli --pipe failed (status %s):\n%s%s" % (p.returncode, out.strip(), hint))
     return errors, replies, out
 
 

@@ -250,8 +250,7 @@ def print_text(a, tables):
         print("-" * len(hdr))
         for r in rows:
             if "l_rps" not in r:
-                print("%-16s %s" % (r["workload"], "UNSUPPORTED: " + r["unsupported"]
-                                    if r.get("unsupported") else "no data"))
+                print("%-16s %s" % (r["workload"], r.get("unsupported") or "no data"))
                 continue
             notes = []
             if r["disturbed"]:
@@ -283,7 +282,8 @@ def print_markdown(a, tables, meta):
         print("|---|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             if "l_rps" not in r:
-                print("| %s | unsupported | | | | | |" % r["workload"])
+                print("| %s | %s | | | | | |" % (
+                    r["workload"], (r.get("unsupported") or "no data").split(":")[0].lower()))
                 continue
             print("| %s | %s | %s | %s | %s | %s | %s |" % (
                 r["workload"], fmt_int(r["l_rps"]), fmt_int(r["r_rps"]), fmt_ratio(r["thr_ratio"]),
@@ -343,8 +343,13 @@ def main():
                         try:
                             run = one_run(a, name, binary, tmpl, wl, P)
                         except Unsupported as e:
-                            cell["unsupported"] = str(e)
+                            cell["unsupported"] = "UNSUPPORTED: %s" % e
                             bl.log("[-P %d %s] UNSUPPORTED %s" % (P, LABEL[wl], e))
+                            break
+                        except RuntimeError as e:
+                            # A crash or hang of one server must not lose the other workloads.
+                            cell["unsupported"] = "FAILED: %s" % str(e).splitlines()[0]
+                            bl.log("[-P %d %s] FAILED %s" % (P, LABEL[wl], e))
                             break
                         run["round"] = rnd
                         run["attempt"] = attempt
@@ -392,4 +397,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as e:
+        bl.die(str(e), 1)

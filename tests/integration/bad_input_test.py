@@ -26,7 +26,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import ConnectionClosed, RespClient, encode_command  # noqa: E402
+from harness import ConnectionClosed, encode_command  # noqa: E402
 
 CLOSE_WAIT = 3.0      # seconds to wait for a server to close a connection
 MARKER = encode_command("ECHO", "__marker__")
@@ -285,34 +285,33 @@ class SlowClientTests(Base):
             srv = SERVERS[name]
             with srv.client(timeout=30) as c:
                 c.call(b"DEL", b"pipe:n")
-                c.sock.setblocking(True)
-                c.sock.settimeout(30)
-                # Send and read concurrently enough that neither side blocks
-                # forever: send in chunks, draining what has arrived.
-                replies = 0
+                # Write everything, draining replies whenever the socket
+                # would block, so neither side can wait on the other forever.
                 view = memoryview(payload)
                 pos = 0
                 deadline = time.monotonic() + 30
                 c.sock.setblocking(False)
-                while pos < len(view) and time.monotonic() < deadline:
-                    try:
-                        pos += c.sock.send(view[pos:pos + 65536])
-                    except BlockingIOError:
-                        pass
-                    try:
-                        chunk = c.sock.recv(1 << 20)
-                        if not chunk:
-                            break
+                try:
+                    while pos < len(view) and time.monotonic() < deadline:
+                        try:
+                            pos += c.sock.send(view[pos:pos + 65536])
+                            continue
+                        except BlockingIOError:
+                            pass
+                        try:
+                            chunk = c.sock.recv(1 << 20)
+                        except BlockingIOError:
+                            time.sleep(0.001)
+                            continue
+                        self.assertTrue(chunk, "%s closed the connection" % name)
                         c.buf += chunk
-                    except BlockingIOError:
-                        time.sleep(0.001)
-                c.sock.setblocking(True)
+                finally:
+                    c.sock.setblocking(True)
                 self.assertEqual(pos, len(view), "%s: could not send the pipeline" % name)
-                last = None
-                for _ in range(n + 1):
-                    last = c.read_reply(timeout=max(0.1, deadline - time.monotonic()))
-                    replies += 1
-                self.assertEqual(last, b"$5\r\n%d\r\n" % n, name)
+                replies = c.read_replies(n + 1, timeout=max(0.1, deadline - time.monotonic()))
+                self.assertEqual(replies[0], b":1\r\n", name)
+                self.assertEqual(replies[n - 1], b":%d\r\n" % n, name)
+                self.assertEqual(replies[n], b"$5\r\n%d\r\n" % n, name)
             self.assert_healthy(srv)
 
 

@@ -1092,14 +1092,20 @@ class RandomGen:
         v = self.rel_s()
         return v * 1000 if isinstance(v, int) and v > 0 else v
 
-    def abs_s(self):
+    def abs_s(self, past=True):
+        """An absolute time in seconds. past=False for SET ... EXAT/PXAT:
+        Redis stores such a key already expired and DBSIZE counts it until
+        its active expiry cycle reclaims it, which is timing-dependent
+        (EXPIREAT and GETEX delete at once, so they may use past times)."""
         r = self.rng.random()
         if r < 0.8:
             return self.base_s + self.rng.choice(self.ABS_OFF_S)
-        return self.rng.choice([1, self.base_s - 1000, 0, -1, b"9223372036854775807"])
+        if past:
+            return self.rng.choice([1, self.base_s - 1000, 0, -1, b"9223372036854775807"])
+        return self.rng.choice([0, -1, b"9223372036854775807", b"abc"])
 
-    def abs_ms(self):
-        v = self.abs_s()
+    def abs_ms(self, past=True):
+        v = self.abs_s(past)
         return v * 1000 + 7 if isinstance(v, int) and v > 0 else v
 
     def pick(self, *opts):
@@ -1126,9 +1132,9 @@ class RandomGen:
         elif exp == "PX":
             args += ["PX", self.rel_ms()]
         elif exp == "EXAT":
-            args += ["EXAT", self.abs_s()]
+            args += ["EXAT", self.abs_s(past=False)]
         elif exp == "PXAT":
-            args += ["PXAT", self.abs_ms()]
+            args += ["PXAT", self.abs_ms(past=False)]
         elif exp == "KEEPTTL":
             args.append("KEEPTTL")
         if rng.random() < 0.05:

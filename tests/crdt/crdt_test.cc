@@ -1,0 +1,144 @@
+// Merge laws for the CRDT value types, on seeded random values.
+#include <random>
+#include <vector>
+
+#include "crdt/lww_register.h"
+#include "crdt/pn_counter.h"
+#include "crdt/stamp.h"
+#include "gtest/gtest.h"
+
+namespace lattice::crdt {
+namespace {
+
+Stamp RandomStamp(std::mt19937_64& rng) {
+  // Small ranges so that equal counters with different nodes happen often.
+  return Stamp{rng() % 8, static_cast<NodeId>(rng() % 4)};
+}
+
+LwwRegister<std::string> RandomRegister(std::mt19937_64& rng) {
+  Stamp s = RandomStamp(rng);
+  // The value is a function of the stamp: a node never reuses a stamp.
+  return LwwRegister<std::string>("v" + std::to_string(s.counter) + "@" + std::to_string(s.node), s);
+}
+
+TEST(LamportClock, TicksAreStrictlyIncreasing) {
+  LamportClock clock(7);
+  Stamp a = clock.Tick();
+  Stamp b = clock.Tick();
+  EXPECT_LT(a, b);
+  EXPECT_EQ(b.node, 7u);
+}
+
+TEST(LamportClock, ObservingARemoteStampOrdersLaterWritesAfterIt) {
+  LamportClock clock(1);
+  clock.Observe(Stamp{1000, 9});
+  Stamp next = clock.Tick();
+  EXPECT_GT(next, (Stamp{1000, 9}));
+}
+
+TEST(Stamp, TiesOnCounterAreBrokenByNodeId) {
+  EXPECT_LT((Stamp{5, 1}), (Stamp{5, 2}));
+  EXPECT_LT((Stamp{4, 9}), (Stamp{5, 1}));
+}
+
+TEST(LwwRegister, MergeIsCommutativeAssociativeAndIdempotent) {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 2000; i++) {
+    auto a = RandomRegister(rng), b = RandomRegister(rng), c = RandomRegister(rng);
+    auto ab = a;
+    ab.Merge(b);
+    auto ba = b;
+    ba.Merge(a);
+    EXPECT_EQ(ab, ba);
+    auto ab_c = ab;
+    ab_c.Merge(c);
+    auto bc = b;
+    bc.Merge(c);
+    auto a_bc = a;
+    a_bc.Merge(bc);
+    EXPECT_EQ(ab_c, a_bc);
+    auto aa = a;
+    aa.Merge(a);
+    EXPECT_EQ(aa, a);
+  }
+}
+
+TEST(LwwRegister, ReplicasSeeingWritesInOppositeOrderAgree) {
+  LwwRegister<std::string> x("a", Stamp{3, 1}), y("b", Stamp{3, 2});
+  auto r1 = x;
+  r1.Merge(y);
+  auto r2 = y;
+  r2.Merge(x);
+  EXPECT_EQ(r1.value(), "b");
+  EXPECT_EQ(r2.value(), "b");
+}
+
+PnCounter RandomCounter(std::mt19937_64& rng) {
+  // Bases are a function of their stamp, as a SET's are.
+  Stamp base = Stamp{rng() % 3, static_cast<NodeId>(rng() % 2)};
+  PnCounter c(static_cast<int64_t>(base.counter * 100 + base.node), base);
+  int ops = rng() % 4;
+  for (int i = 0; i < ops; i++) {
+    c.Add(static_cast<NodeId>(rng() % 3), static_cast<int64_t>(rng() % 2000) - 1000);
+  }
+  return c;
+}
+
+TEST(PnCounter, MergeIsCommutativeAssociativeAndIdempotent) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; i++) {
+    PnCounter a = RandomCounter(rng), b = RandomCounter(rng), c = RandomCounter(rng);
+    PnCounter ab = a;
+    ab.Merge(b);
+    PnCounter ba = b;
+    ba.Merge(a);
+    EXPECT_EQ(ab, ba);
+    PnCounter ab_c = ab;
+    ab_c.Merge(c);
+    PnCounter bc = b;
+    bc.Merge(c);
+    PnCounter a_bc = a;
+    a_bc.Merge(bc);
+    EXPECT_EQ(ab_c, a_bc);
+    PnCounter aa = a;
+    aa.Merge(a);
+    EXPECT_EQ(aa, a);
+  }
+}
+
+TEST(PnCounter, ConcurrentIncrementsOnDifferentNodesAreAllKept) {
+  PnCounter n1(10, Stamp{1, 1}), n2(10, Stamp{1, 1});
+  PnCounter d1 = n1.Add(1, 5);
+  PnCounter d2 = n2.Add(2, -3);
+  n1.Merge(d2);
+  n2.Merge(d1);
+  EXPECT_EQ(n1.value(), 12);
+  EXPECT_EQ(n2.value(), 12);
+}
+
+TEST(PnCounter, ReplayingADeltaIsHarmless) {
+  PnCounter a(0, Stamp{});
+  PnCounter d = a.Add(1, 4);
+  a.Merge(d);
+  a.Merge(d);
+  EXPECT_EQ(a.value(), 4);
+}
+
+TEST(PnCounter, ANewerBaseDiscardsIncrementsAgainstTheOlderOne) {
+  PnCounter a(0, Stamp{1, 1});
+  a.Add(1, 7);
+  PnCounter set(100, Stamp{2, 2});
+  a.Merge(set);
+  EXPECT_EQ(a.value(), 100);
+}
+
+TEST(PnCounter, LargeValuesWrapLikeTwosComplementWithoutLosingBits) {
+  PnCounter a(INT64_MAX - 1, Stamp{});
+  a.Add(1, 1);
+  EXPECT_EQ(a.value(), INT64_MAX);
+  a.Add(2, -5);
+  EXPECT_EQ(a.value(), INT64_MAX - 5);
+}
+
+}  // namespace
+}  // namespace lattice::crdt

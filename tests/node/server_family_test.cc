@@ -1,0 +1,88 @@
+#include "tests/node/test_utils.h"
+
+namespace lattice::node {
+namespace {
+
+class ServerFamilyTest : public NodeTest {};
+
+TEST_F(ServerFamilyTest, PingEchoAndUnknownCommands) {
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(Run({"PING", "hi"}), "$2\r\nhi\r\n");
+  EXPECT_EQ(Run({"ECHO", "x"}), "$1\r\nx\r\n");
+  EXPECT_EQ(Run({"NOPE", "a", "b"}), "-ERR unknown command 'NOPE', with args beginning with: 'a' 'b' \r\n");
+}
+
+TEST_F(ServerFamilyTest, HelloSwitchesToResp3) {
+  std::string r = Run({"HELLO", "3"});
+  EXPECT_EQ(r.substr(0, 3), "%7\r");
+  EXPECT_EQ(Run({"GET", "missing"}), "_\r\n");
+  EXPECT_EQ(Run({"HELLO", "4"}), "-NOPROTO unsupported protocol version\r\n");
+  EXPECT_EQ(Run({"HELLO", "2"}).substr(0, 4), "*14\r");
+  EXPECT_EQ(Run({"GET", "missing"}), "$-1\r\n");
+}
+
+TEST_F(ServerFamilyTest, SelectIsolatesDatabases) {
+  Run({"SET", "k", "zero"});
+  EXPECT_EQ(Run({"SELECT", "3"}), "+OK\r\n");
+  EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(Run({"SELECT", "16"}), "-ERR DB index is out of range\r\n");
+  EXPECT_EQ(Run({"SELECT", "x"}), "-ERR invalid DB index\r\n");
+  EXPECT_EQ(Run({"FLUSHALL", "BAD"}), "-ERR syntax error\r\n");
+  EXPECT_EQ(Run({"FLUSHALL", "ASYNC"}), "+OK\r\n");
+  EXPECT_EQ(Run({"SELECT", "0"}), "+OK\r\n");
+  EXPECT_EQ(Run({"DBSIZE"}), ":0\r\n");
+}
+
+TEST_F(ServerFamilyTest, ConfigGetSetRoundTrip) {
+  EXPECT_EQ(Run({"CONFIG", "GET", "maxclients"}), "*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n");
+  EXPECT_EQ(Run({"CONFIG", "SET", "maxclients", "500"}), "+OK\r\n");
+  EXPECT_EQ(Run({"CONFIG", "GET", "maxclients"}), "*2\r\n$10\r\nmaxclients\r\n$3\r\n500\r\n");
+  EXPECT_EQ(Run({"CONFIG", "SET", "nope", "1"}), "-ERR Unknown option or number of arguments for CONFIG SET - 'nope'\r\n");
+  EXPECT_EQ(Run({"CONFIG", "SET", "port", "1"}),
+            "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n");
+}
+
+TEST_F(ServerFamilyTest, ClientCommands) {
+  EXPECT_EQ(Run({"CLIENT", "SETNAME", "tester"}), "+OK\r\n");
+  EXPECT_EQ(Run({"CLIENT", "GETNAME"}), "$6\r\ntester\r\n");
+  EXPECT_EQ(Run({"CLIENT", "SETNAME", "has space"}),
+            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+  std::string list = Run({"CLIENT", "LIST"});
+  EXPECT_NE(list.find("name=tester"), std::string::npos);
+  RespClient other(port());
+  EXPECT_EQ(other.Run({"PING"}), "+PONG\r\n");
+  std::string id = other.Run({"CLIENT", "ID"});
+  EXPECT_EQ(Run({"CLIENT", "KILL", "ID", id.substr(1, id.size() - 3)}), ":1\r\n");
+  EXPECT_TRUE(other.Closed());
+}
+
+TEST_F(ServerFamilyTest, InfoHasTheRequestedSections) {
+  Run({"SET", "k", "v"});
+  std::string info = Run({"INFO"});
+  for (const char* s : {"# Server", "# Clients", "# Memory", "# Stats", "# Keyspace", "db0:keys=1"}) {
+    EXPECT_NE(info.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(info.find("# Commandstats"), std::string::npos);
+  EXPECT_NE(Run({"INFO", "commandstats"}).find("cmdstat_set:calls=1"), std::string::npos);
+}
+
+TEST_F(ServerFamilyTest, CommandIntrospection) {
+  std::string count = Run({"COMMAND", "COUNT"});
+  EXPECT_EQ(count[0], ':');
+  EXPECT_GT(std::stoi(count.substr(1)), 50);
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  std::string info = Run({"COMMAND", "INFO", "get"});
+  EXPECT_NE(info.find("$3\r\nget\r\n:2\r\n"), std::string::npos);
+}
+
+TEST_F(ServerFamilyTest, ProtocolErrorClosesAfterTheReply) {
+  RespClient c(port());
+  c.SendRaw("PING\r\n*1\r\n+foo\r\n");
+  EXPECT_EQ(c.ReadReply(), "+PONG\r\n");
+  EXPECT_EQ(c.ReadReply(), "-ERR Protocol error: expected '$', got '+'\r\n");
+  EXPECT_TRUE(c.Closed());
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
+}
+
+}  // namespace
+}  // namespace lattice::node
