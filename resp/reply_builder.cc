@@ -98,11 +98,13 @@ void ReplyBuilder::SimpleString(std::string_view s) {
 }
 
 void ReplyBuilder::Error(std::string_view text) {
+  // Redis's addReplyErrorFormat first trims CR/LF from the end, then maps
+  // the remaining ones to spaces, so that an error built from user input
+  // cannot break the protocol stream.
+  while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);
   const size_t start = out_->size();
   out_->push_back('-');
   out_->append(text);
-  // Redis maps CR and LF to spaces (addReplyErrorFormat) so that an error
-  // built from user input cannot break the protocol stream.
   for (size_t i = start + 1; i < out_->size(); ++i) {
     char& c = (*out_)[i];
     if (c == '\r' || c == '\n') c = ' ';

@@ -316,7 +316,7 @@ void CmdCopy(CommandContext& ctx) {
       int64_t id;
       if (!ArgInt(ctx, ctx.args[j + 1], &id)) return;
       if (id < INT_MIN || id > INT_MAX) {
-        ctx.rb->Error(errors::kNotInt);
+        ctx.rb->Error(errors::kIntRange);
         return;
       }
       if (id < 0 || id >= ctx.server->config().databases) {

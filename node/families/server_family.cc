@@ -404,8 +404,12 @@ void CmdQuit(CommandContext& ctx) {
 
 void CmdSelect(CommandContext& ctx) {
   int64_t id;
-  if (!ParseInt64(ctx.args[1], &id) || id < INT_MIN || id > INT_MAX) {
-    ctx.rb->Error("ERR invalid DB index");
+  if (!ParseInt64(ctx.args[1], &id)) {
+    ctx.rb->Error(errors::kNotInt);
+    return;
+  }
+  if (id < INT_MIN || id > INT_MAX) {
+    ctx.rb->Error(errors::kIntRange);
     return;
   }
   if (id < 0 || id >= ctx.server->config().databases) {

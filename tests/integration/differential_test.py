@@ -52,6 +52,7 @@ import sys
 import time
 import unittest
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (ConnectionClosed, ProtocolError, encode_command,  # noqa: E402

@@ -26,7 +26,7 @@ TEST_F(ServerFamilyTest, SelectIsolatesDatabases) {
   EXPECT_EQ(Run({"SELECT", "3"}), "+OK\r\n");
   EXPECT_EQ(Run({"GET", "k"}), "$-1\r\n");
   EXPECT_EQ(Run({"SELECT", "16"}), "-ERR DB index is out of range\r\n");
-  EXPECT_EQ(Run({"SELECT", "x"}), "-ERR invalid DB index\r\n");
+  EXPECT_EQ(Run({"SELECT", "x"}), "-ERR value is not an integer or out of range\r\n");
   EXPECT_EQ(Run({"FLUSHALL", "BAD"}), "-ERR syntax error\r\n");
   EXPECT_EQ(Run({"FLUSHALL", "ASYNC"}), "+OK\r\n");
   EXPECT_EQ(Run({"SELECT", "0"}), "+OK\r\n");
