@@ -13,3 +13,14 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 # Sanitizer pass over the unit tests (integration tests use the plain build).
 "$root/deploy/build.sh" "$root/build-asan" -DLATTICE_SANITIZE=ON -DLATTICE_WERROR=OFF
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L unit --timeout 900)
+
+# Fuzz the RESP parser for a bounded time with the seed corpus (clang's
+# libFuzzer; new inputs go to a scratch directory, never into the repo).
+fuzz_dir="$root/build-fuzz"
+mkdir -p "$fuzz_dir"
+clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I"$root" \
+  "$root/tests/fuzz/resp_parser_fuzz.cc" "$root/resp/parser.cc" -o "$fuzz_dir/resp_parser_fuzz"
+rm -rf "$fuzz_dir/corpus" && cp -r "$root/tests/fuzz/corpus/resp_parser" "$fuzz_dir/corpus"
+"$fuzz_dir/resp_parser_fuzz" -max_total_time="${LATTICE_FUZZ_SECONDS:-30}" -print_final_stats=1 \
+  "$fuzz_dir/corpus" 2>&1 | tail -n 5
+echo "fuzz: resp parser ran ${LATTICE_FUZZ_SECONDS:-30}s without a crash"
