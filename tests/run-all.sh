@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
-# Builds Lattice and runs every test: unit tests, integration tests against
-# real lattice-server and redis-server processes, then the unit tests again
-# under AddressSanitizer + UBSan. Installs what is missing first.
+# Builds Lattice and runs every test: a bounded fuzz run of the RESP parser,
+# the unit tests, the integration tests against real lattice-server and
+# redis-server processes, then the unit tests again under AddressSanitizer +
+# UBSan. Installs what is missing first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/deploy/install-deps.sh" --with-tests
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 
 "$root/deploy/build.sh" "$root/build"
-(cd "$root/build" && ctest --output-on-failure --timeout 900)
 
-# Sanitizer pass over the unit tests (integration tests use the plain build).
-"$root/deploy/build.sh" "$root/build-asan" -DLATTICE_SANITIZE=ON -DLATTICE_WERROR=OFF
-(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L unit --timeout 900)
-
-# Fuzz the RESP parser for a bounded time with the seed corpus (clang's
+# Fuzz the RESP parser for a bounded time from the seed corpus (clang's
 # libFuzzer; new inputs go to a scratch directory, never into the repo).
 fuzz_dir="$root/build-fuzz"
 mkdir -p "$fuzz_dir"
@@ -24,3 +20,9 @@ rm -rf "$fuzz_dir/corpus" && cp -r "$root/tests/fuzz/corpus/resp_parser" "$fuzz_
 "$fuzz_dir/resp_parser_fuzz" -max_total_time="${LATTICE_FUZZ_SECONDS:-30}" -print_final_stats=1 \
   "$fuzz_dir/corpus" 2>&1 | tail -n 5
 echo "fuzz: resp parser ran ${LATTICE_FUZZ_SECONDS:-30}s without a crash"
+
+# Sanitizer build of the unit tests (integration tests use the plain build).
+"$root/deploy/build.sh" "$root/build-asan" -DLATTICE_SANITIZE=ON -DLATTICE_WERROR=OFF
+
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L unit --timeout 900)
+(cd "$root/build" && ctest --output-on-failure --timeout 900)
