@@ -312,6 +312,8 @@ void Worker::OnReadable(Connection* c) {
 }
 
 void Worker::ProcessInput(Connection* c) {
+  // One clock read per batch of pipelined commands: they all run "now".
+  const int64_t now_ms = NowMs();
   while (!c->pending && !c->close_after_reply && c->in_head < c->in.size()) {
     std::string_view data(c->in.data() + c->in_head, c->in.size() - c->in_head);
     size_t consumed = 0;
@@ -329,7 +331,7 @@ void Worker::ProcessInput(Connection* c) {
     }
     // Arguments are views into c->in: run the command before consuming.
     const auto& args = c->parser.args();
-    Dispatch(c, std::span<const std::string_view>(args.data(), args.size()));
+    Dispatch(c, std::span<const std::string_view>(args.data(), args.size()), now_ms);
     c->in_head += consumed;
   }
   if (c->in_head == c->in.size()) {
@@ -416,7 +418,7 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   Flush(c);
 }
 
-void Worker::Dispatch(Connection* c, std::span<const std::string_view> args) {
+void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms) {
   std::string error;
   const CommandId* cmd = server_->commands().Resolve(args, &error);
   if (!cmd) {
@@ -430,7 +432,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args) {
     return;
   }
   c->last_cmd = cmd;
-  CommandContext ctx{args, &c->rb, server_, c, c->db, NowMs(), cmd};
+  CommandContext ctx{args, &c->rb, server_, c, c->db, now_ms, cmd};
   auto run = [&](CommandContext& cx) {
     int64_t start = MonoUs();
     size_t before = cx.rb->out()->size();

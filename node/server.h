@@ -155,7 +155,7 @@ class Worker {
   void Close(Connection* c);
   void RunTasks();
   void Cron(int64_t now_ms);
-  void Dispatch(Connection* c, std::span<const std::string_view> args);
+  void Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
   void CompleteRemote(uint64_t conn_id, std::string reply);
 
   Server* server_;
