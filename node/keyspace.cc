@@ -131,9 +131,12 @@ Entry* Db::Find(std::string_view key, int64_t now_ms) {
 
 Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
   size_t size = offsetof(Entry, data_) + (with_expire ? Entry::kExpireSize : 0) + key.size() + val_len;
+  // The header's sizeof includes tail padding past data_: never allocate
+  // less than the object the placement new below constructs.
+  size = std::max(size, sizeof(Entry));
   void* mem = std::malloc(size);
   if (!mem) std::abort();
-  Entry* e = new (mem) Entry();
+  Entry* e = new (mem) Entry;
   e->next_ = nullptr;
   e->key_len_ = static_cast<uint32_t>(key.size());
   e->val_len_ = static_cast<uint32_t>(val_len);
@@ -228,7 +231,7 @@ Entry* Db::ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp) {
   Entry** ref = FindRef(e->key(), HashOf(e->key()));
   bool vol = e->has_expire();
   uint32_t vi = vol ? e->volatile_index() : 0;
-  Entry* n = static_cast<Entry*>(std::realloc(e, header + want));
+  Entry* n = static_cast<Entry*>(std::realloc(e, std::max(header + want, sizeof(Entry))));
   if (!n) std::abort();
   *ref = n;
   if (vol) volatile_[vi] = n;

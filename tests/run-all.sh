@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds Lattice and runs every test: a bounded fuzz run of the RESP parser,
-# the unit tests, the integration tests against real lattice-server and
-# redis-server processes, then the unit tests again under AddressSanitizer +
-# UBSan. Installs what is missing first.
+# every test under AddressSanitizer + UBSan, then every test on the optimized
+# build: unit tests and integration tests against real lattice-server and
+# redis-server processes. Installs what is missing first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/deploy/install-deps.sh" --with-tests
@@ -21,8 +21,10 @@ rm -rf "$fuzz_dir/corpus" && cp -r "$root/tests/fuzz/corpus/resp_parser" "$fuzz_
   "$fuzz_dir/corpus" 2>&1 | tail -n 5
 echo "fuzz: resp parser ran ${LATTICE_FUZZ_SECONDS:-30}s without a crash"
 
-# Sanitizer build of the unit tests (integration tests use the plain build).
+# Sanitizer build: every test again, integration tests included (their
+# servers are the ASan/UBSan lattice-server), halting on any report.
 "$root/deploy/build.sh" "$root/build-asan" -DLATTICE_SANITIZE=ON -DLATTICE_WERROR=OFF
 
-(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L unit --timeout 900)
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --output-on-failure --timeout 900)
 (cd "$root/build" && ctest --output-on-failure --timeout 900)

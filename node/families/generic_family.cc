@@ -112,7 +112,8 @@ void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
   }
   int64_t ttl = absolute ? e->expire_at() : e->expire_at() - ctx.now_ms;
   if (ttl < 0) ttl = 0;
-  ctx.rb->Integer(ms ? ttl : (ttl + 500) / 1000);
+  // Unsigned: a TTL near INT64_MAX must round without overflowing.
+  ctx.rb->Integer(ms ? ttl : static_cast<int64_t>((static_cast<uint64_t>(ttl) + 500) / 1000));
 }
 
 // Every (shard, db) pair in shard order; SCAN and KEYS walk them.

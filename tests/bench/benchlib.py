@@ -112,12 +112,7 @@ def kill_proc(p, grace=5.0):
             except ProcessLookupError:
                 pass
             p.wait()
-    else:
-        # The leader is gone; make sure nothing else in its group survives.
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    # An already reaped process is left alone: its id may belong to someone else by now.
     if p in _live:
         _live.remove(p)
 
