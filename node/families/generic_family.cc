@@ -2,6 +2,7 @@
 // TOUCH, the EXPIRE/TTL family and OBJECT. Semantics and reply bytes follow
 // Redis 7.0's db.c, expire.c and object.c.
 #include <climits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -289,7 +290,8 @@ void CmdRandomKey(CommandContext& ctx) {
   for (Db* db : dbs) total += db->size();
   for (int tries = 0; total > 0 && tries < 16; tries++) {
     // Pick a shard weighted by its size, then a key inside it.
-    size_t pick = static_cast<size_t>(ctx.now_ms * 2654435761u + tries * 40503u) % total;
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    size_t pick = static_cast<size_t>(rng() % total);
     size_t i = 0;
     while (pick >= dbs[i]->size()) pick -= dbs[i++]->size();
     if (Entry* e = dbs[i]->RandomEntry(ctx.now_ms)) {
