@@ -7,6 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/deploy/install-deps.sh" --with-tests
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Paths relative to the checkout, so clones share cache hits.
+export CCACHE_BASEDIR="$root"
 
 "$root/deploy/build.sh" "$root/build"
 
