@@ -97,21 +97,30 @@ StringValue StringValue::Encode(std::string_view s) {
   return {s.size() <= 44 ? Enc::kEmbstr : Enc::kRaw, s, 0, nullptr};
 }
 
-Db::Db() : buckets_(kInitialBuckets, nullptr) {}
+Db::Db() { table_[0].assign(kInitialBuckets, nullptr); }
 
 Db::~Db() { Clear(); }
 
 uint64_t Db::HashOf(std::string_view key) { return absl::HashOf(key); }
 
 Entry** Db::FindRef(std::string_view key, uint64_t hash) {
-  Entry** ref = &buckets_[hash & (buckets_.size() - 1)];
-  while (*ref) {
-    Entry* e = *ref;
-    if (e->key_len_ == key.size() && std::memcmp(e->Data(), key.data(), key.size()) == 0) {
-      return ref;
+  if (rehashing()) RehashStep(1);
+  Entry** ref = nullptr;
+  for (int t = 0; t <= (rehashing() ? 1 : 0); t++) {
+    std::vector<Entry*>& table = table_[t];
+    size_t idx = hash & (table.size() - 1);
+    if (t == 0 && rehashing() && int64_t(idx) < rehash_idx_) continue;  // moved already
+    ref = &table[idx];
+    while (*ref) {
+      Entry* e = *ref;
+      if (e->key_len_ == key.size() && std::memcmp(e->Data(), key.data(), key.size()) == 0) {
+        return ref;
+      }
+      ref = &e->next_;
     }
-    ref = &e->next_;
   }
+  // Not found: the tail of the chain new keys go to (the new table while
+  // rehashing, since it is searched last).
   return ref;
 }
 
@@ -296,65 +305,121 @@ bool Db::Delete(std::string_view key) {
 }
 
 void Db::Clear() {
-  for (Entry*& head : buckets_) {
-    while (head) {
-      Entry* next = head->next_;
-      FreeEntry(head);
-      head = next;
+  for (auto& table : table_) {
+    for (Entry*& head : table) {
+      while (head) {
+        Entry* next = head->next_;
+        FreeEntry(head);
+        head = next;
+      }
     }
   }
   volatile_.clear();
   volatile_.shrink_to_fit();
   size_ = 0;
-  buckets_.assign(kInitialBuckets, nullptr);
-  buckets_.shrink_to_fit();
+  table_[0].assign(kInitialBuckets, nullptr);
+  table_[0].shrink_to_fit();
+  table_[1] = {};
+  rehash_idx_ = -1;
 }
 
 void Db::MaybeGrow() {
-  if (size_ > buckets_.size()) Rehash(buckets_.size() * 2);
+  if (!rehashing() && size_ > table_[0].size()) StartRehash(table_[0].size() * 2);
 }
 
 void Db::MaybeShrink() {
   // As Redis: shrink when fewer than 10% of buckets would be used.
-  if (buckets_.size() > kInitialBuckets && size_ * 10 < buckets_.size()) {
+  if (!rehashing() && table_[0].size() > kInitialBuckets && size_ * 10 < table_[0].size()) {
     size_t n = kInitialBuckets;
     while (n < size_) n *= 2;
-    Rehash(n);
+    StartRehash(n);
   }
 }
 
-// TODO(lattice): rehash incrementally, as Redis does, so a table of millions
-// of keys does not stall its shard for the few milliseconds a resize takes.
-void Db::Rehash(size_t new_buckets) {
-  std::vector<Entry*> nb(new_buckets, nullptr);
-  size_t mask = new_buckets - 1;
-  for (Entry* head : buckets_) {
-    while (head) {
-      Entry* next = head->next_;
-      Entry*& slot = nb[HashOf(head->key()) & mask];
-      head->next_ = slot;
-      slot = head;
-      head = next;
+void Db::StartRehash(size_t new_buckets) {
+  table_[1].assign(new_buckets, nullptr);
+  rehash_idx_ = 0;
+}
+
+void Db::RehashStep(int n) {
+  int empty_visits = n * 10;
+  std::vector<Entry*>& from = table_[0];
+  std::vector<Entry*>& to = table_[1];
+  size_t mask = to.size() - 1;
+  while (n-- > 0 && size_t(rehash_idx_) < from.size()) {
+    while (size_t(rehash_idx_) < from.size() && from[rehash_idx_] == nullptr) {
+      rehash_idx_++;
+      if (--empty_visits == 0) return;
     }
+    if (size_t(rehash_idx_) >= from.size()) break;
+    Entry* e = from[rehash_idx_];
+    while (e) {
+      Entry* next = e->next_;
+      Entry*& slot = to[HashOf(e->key()) & mask];
+      e->next_ = slot;
+      slot = e;
+      e = next;
+    }
+    from[rehash_idx_++] = nullptr;
   }
-  buckets_.swap(nb);
+  if (size_t(rehash_idx_) >= from.size()) {
+    table_[0].swap(table_[1]);
+    table_[1] = {};
+    rehash_idx_ = -1;
+  }
+}
+
+bool Db::RehashFor(int64_t budget_us) {
+  int64_t deadline = int64_t(NowMicros()) + budget_us;
+  while (true) {
+    if (!rehashing()) {
+      // As Redis's tryResizeHashTables: a table left oversized by a burst of
+      // deletes (shrinks start only between rehashes) is resized here.
+      MaybeShrink();
+      if (!rehashing()) break;
+    }
+    RehashStep(100);
+    if (int64_t(NowMicros()) >= deadline) break;
+  }
+  return rehashing();
 }
 
 uint64_t Db::Scan(uint64_t cursor, const std::function<void(const Entry&)>& fn) const {
-  uint64_t mask = buckets_.size() - 1;
-  for (const Entry* e = buckets_[cursor & mask]; e; e = e->next_) fn(*e);
-  // Increment the reversed cursor (Redis's dictScan): high bits first, so
+  auto visit = [&](const std::vector<Entry*>& table, uint64_t idx) {
+    for (const Entry* e = table[idx]; e; e = e->next_) fn(*e);
+  };
+  // Increments the reversed cursor (Redis's dictScan): high bits first, so
   // buckets visited before a resize map to buckets visited after it.
-  cursor |= ~mask;
-  cursor = Rev(cursor);
-  cursor++;
-  cursor = Rev(cursor);
+  auto next = [](uint64_t v, uint64_t mask) {
+    v |= ~mask;
+    v = Rev(v);
+    v++;
+    return Rev(v);
+  };
+  if (!rehashing()) {
+    uint64_t mask = table_[0].size() - 1;
+    visit(table_[0], cursor & mask);
+    return next(cursor, mask);
+  }
+  // While rehashing, visit the cursor's bucket in the smaller table, then
+  // every bucket of the larger table that it expands to.
+  const std::vector<Entry*>* small = &table_[0];
+  const std::vector<Entry*>* large = &table_[1];
+  if (small->size() > large->size()) std::swap(small, large);
+  uint64_t m0 = small->size() - 1, m1 = large->size() - 1;
+  visit(*small, cursor & m0);
+  do {
+    visit(*large, cursor & m1);
+    cursor = next(cursor, m1);
+  } while (cursor & (m0 ^ m1));
   return cursor;
 }
 
 void Db::ForEach(const std::function<void(const Entry&)>& fn) const {
-  for (const Entry* head : buckets_) {
-    for (const Entry* e = head; e; e = e->next_) fn(*e);
+  for (const auto& table : table_) {
+    for (const Entry* head : table) {
+      for (const Entry* e = head; e; e = e->next_) fn(*e);
+    }
   }
 }
 
@@ -362,11 +427,15 @@ Entry* Db::RandomEntry(int64_t now_ms) {
   for (int tries = 0; size_ > 0 && tries < 100; tries++) {
     Entry* e = nullptr;
     size_t chain = 0;
+    // Draw over the live buckets of both tables while rehashing.
+    size_t lo = rehashing() ? size_t(rehash_idx_) : 0;
+    size_t span = table_[0].size() - lo + table_[1].size();
     while (!e) {
       rng_ ^= rng_ << 13;
       rng_ ^= rng_ >> 7;
       rng_ ^= rng_ << 17;
-      e = buckets_[rng_ & (buckets_.size() - 1)];
+      size_t i = lo + rng_ % span;
+      e = i < table_[0].size() ? table_[0][i] : table_[1][i - table_[0].size()];
     }
     for (Entry* p = e; p; p = p->next_) chain++;
     rng_ ^= rng_ << 13;

@@ -6,10 +6,10 @@
 // last assignment) and, only for keys with a TTL, the absolute expiry time.
 // See docs/architecture.md ("Keyspace layout") for the memory budget.
 //
-// The table is a power-of-two bucket array with intrusive chains, which lets
-// SCAN use Redis's reverse-binary cursor: every key present for the whole
-// scan is returned at least once, even if the table grows or shrinks between
-// calls.
+// The table is a power-of-two bucket array with intrusive chains, rehashed
+// incrementally, which lets SCAN use Redis's reverse-binary cursor: every key
+// present for the whole scan is returned at least once, even if the table
+// grows or shrinks between calls.
 //
 // Thread-safety: a Db belongs to one shard and is used only by the thread
 // that owns the shard (or by a thread holding the cluster-wide exclusive
@@ -170,7 +170,12 @@ class Db {
   // quarter of a sample had expired and time remains. Returns keys deleted.
   size_t ActiveExpire(int64_t now_ms, int64_t deadline_us);
 
-  size_t bucket_count() const { return buckets_.size(); }
+  // Moves buckets to the new table for about `budget_us` microseconds (the
+  // cron's share of incremental rehashing), starting a shrink first if the
+  // table is oversized. Returns true while still rehashing.
+  bool RehashFor(int64_t budget_us);
+  bool rehashing() const { return rehash_idx_ >= 0; }
+  size_t bucket_count() const { return table_[0].size() + table_[1].size(); }
   uint64_t expired_keys = 0;  // lazily or actively expired, for INFO
 
  private:
@@ -183,9 +188,17 @@ class Db {
   void VolatileRemove(Entry* e);
   void MaybeGrow();
   void MaybeShrink();
-  void Rehash(size_t new_buckets);
+  // Starts moving entries into a table of `new_buckets` buckets.
+  void StartRehash(size_t new_buckets);
+  // Moves up to `n` non-empty buckets (visiting at most 10n empty ones).
+  void RehashStep(int n);
 
-  std::vector<Entry*> buckets_;
+  // As Redis's dict: table_[0] is the live table; while rehashing, entries
+  // move bucket by bucket into table_[1], a few per operation and more from
+  // the cron, so no single command pays for a whole resize. Buckets of
+  // table_[0] below rehash_idx_ are already empty.
+  std::vector<Entry*> table_[2];
+  int64_t rehash_idx_ = -1;
   size_t size_ = 0;
   std::vector<Entry*> volatile_;  // entries with a TTL, for sampling
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;

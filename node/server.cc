@@ -395,6 +395,8 @@ void Worker::Cron(int64_t now_ms) {
   for (int i = 0; i < shard_.databases(); i++) {
     Db& db = shard_.db(i);
     if (db.expires_size() > 0) db.ActiveExpire(NowMs(), deadline);
+    // Redis's activerehashing: up to 1 ms per database per cron tick.
+    db.RehashFor(1000);
   }
   // Idle timeouts and CLIENT KILL requests.
   int timeout = server_->config().timeout;

@@ -3,8 +3,11 @@
 
 Method (see /work/shared/BENCHMARKING.md):
   * each server runs pinned to one core (taskset -c 1), redis-benchmark to the other (-c 0);
-  * every measured run uses a fresh server process; Lattice and Redis alternate (A B, then B A
-    in the next round, ...), --rounds runs each, and medians are compared;
+  * every measured run uses a fresh server process; a round is one Lattice run and one Redis run
+    back to back (order A B, then B A in the next round, ...); --rounds rounds per workload;
+  * ratios are computed per round (paired runs minutes apart share the machine's state, which
+    on these shared VMs drifts by +-15% over minutes) and the median over rounds is reported;
+    median absolute figures per server are shown alongside;
   * before each run the keyspace key:000000000000 .. key:<keyspace-1> is preloaded with the
     same 3-byte values redis-benchmark writes, so GET hits and SET/MSET overwrite (--no-preload
     to start empty);
@@ -13,7 +16,9 @@ Method (see /work/shared/BENCHMARKING.md):
     back to /proc/PID/stat if a thread exited) over the run divided by the request count;
   * /proc/stat is read around each run: busy CPU time not accounted to the server, the load
     generator or this script (plus hypervisor steal) is "others"; a run where others exceed
-    --disturb-threshold cores on average is flagged and rerun (--max-reruns).
+    --disturb-threshold cores on average is flagged, and its round (both runs) is rerun up to
+    --max-reruns times; before each run the script waits (--wait-quiet) for the machine to be
+    idle; disturbed rounds are left out of the figures unless every round was disturbed.
 
 At -P 1 redis-benchmark saturates its own core (~90k req/s) so the primary metric there is
 CPU per request; at -P 16 it is throughput. Ratios are oriented so that > 1.0 favours Lattice:
@@ -65,7 +70,10 @@ def parse_args():
     ap.add_argument("--pipelines", default="1,16", help="comma list of -P values (default: %(default)s)")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--keyspace", type=int, default=100000, help="redis-benchmark -r (default: %(default)s)")
-    ap.add_argument("--requests", type=int, default=500000, help="requests per run (default: %(default)s)")
+    ap.add_argument("--requests", type=int, default=500000,
+                    help="requests per run at -P 1 (default: %(default)s)")
+    ap.add_argument("--requests-pipelined", type=int, default=None,
+                    help="requests per run at -P > 1 (default: 4 x --requests)")
     ap.add_argument("--rounds", type=int, default=3, help="runs per server per workload (default: %(default)s)")
     ap.add_argument("--no-preload", action="store_true", help="do not preload the keyspace before each run")
     ap.add_argument("--server-cpu", type=int, default=1)
@@ -80,6 +88,7 @@ def parse_args():
                          "using CPU (0 disables; default: %(default)s)")
     ap.add_argument("--run-timeout", type=float, default=None,
                     help="seconds before a redis-benchmark run is killed (default: 60 + requests/5000)")
+    ap.add_argument("--min-rounds-for-verdict", type=int, default=3, help=argparse.SUPPRESS)
     ap.add_argument("--cpu-noise", type=float, default=0.03,
                     help="verdict band for the CPU ratio (default: %(default)s = +-3%%)")
     ap.add_argument("--thr-noise", type=float, default=0.07,
@@ -95,9 +104,9 @@ def parse_args():
     a.pipelines = [int(p) for p in a.pipelines.split(",") if p.strip()]
     if a.lattice_args is None:
         a.lattice_args = bl.default_args_for(a.lattice, "lattice")
-    if a.run_timeout is None:
-        a.run_timeout = 60 + a.requests / 5000.0
-    if a.rounds < 1 or a.requests < 1:
+    if a.requests_pipelined is None:
+        a.requests_pipelined = 4 * a.requests
+    if a.rounds < 1 or a.requests < 1 or a.requests_pipelined < 1:
         ap.error("--rounds and --requests must be >= 1")
     return a
 
@@ -120,8 +129,14 @@ class Unsupported(Exception):
     pass
 
 
+def requests_for(a, pipeline):
+    return a.requests if pipeline == 1 else a.requests_pipelined
+
+
 def one_run(a, name, binary, args_template, wl, pipeline):
     tflag, csv_name, probe = WORKLOADS[wl]
+    nreq = requests_for(a, pipeline)
+    timeout = a.run_timeout if a.run_timeout else 60 + nreq / 5000.0
     srv = bl.Server(name, binary, args_template, a.server_cpu)
     srv.start()
     try:
@@ -139,7 +154,7 @@ def one_run(a, name, binary, args_template, wl, pipeline):
             time.sleep(0.1)
 
         argv = ["taskset", "-c", str(a.bench_cpu), a.redis_benchmark, "-h", "127.0.0.1",
-                "-p", str(srv.port), "-c", str(a.clients), "-n", str(a.requests),
+                "-p", str(srv.port), "-c", str(a.clients), "-n", str(nreq),
                 "-r", str(a.keyspace), "-P", str(pipeline), "-t", tflag, "--csv"]
         s0 = bl.CpuSnapshot(srv.pid)
         busy0, steal0 = bl.system_busy_seconds()
@@ -147,11 +162,11 @@ def one_run(a, name, binary, args_template, wl, pipeline):
         t0 = time.monotonic()
         p = bl.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            out, err = p.communicate(timeout=a.run_timeout)
+            out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             bl.kill_proc(p)
             raise RuntimeError("%s: redis-benchmark did not finish in %.0fs (server %s)" % (
-                name, a.run_timeout, "alive" if srv.alive() else "DEAD"))
+                name, timeout, "alive" if srv.alive() else "DEAD"))
         finally:
             bl.kill_proc(p)
         wall = time.monotonic() - t0
@@ -172,12 +187,16 @@ def one_run(a, name, binary, args_template, wl, pipeline):
     bench_cpu = child1 - child0
     self_cpu = self1 - self0
     others = max(0.0, (busy1 - busy0) - server_cpu - bench_cpu - self_cpu)
+    # /proc/stat counts in clock ticks per CPU: allow a few ticks of slack on top of the
+    # threshold (matters only for very short runs).
+    slack = 4.0 * (os.cpu_count() or 1) / bl.CLK_TCK
     return {
-        "server": name, "workload": wl, "pipeline": pipeline, "requests": a.requests,
+        "server": name, "workload": wl, "pipeline": pipeline, "requests": nreq,
         "rps": rps, "wall_s": wall, "server_cpu_s": server_cpu, "cpu_source": how,
-        "us_per_req": server_cpu / a.requests * 1e6, "bench_cpu_s": bench_cpu,
+        "us_per_req": server_cpu / nreq * 1e6, "bench_cpu_s": bench_cpu,
         "others_cpu_s": others, "steal_s": steal1 - steal0,
         "others_cores": others / wall if wall > 0 else 0.0,
+        "disturbed": others > a.disturb_threshold * wall + slack,
     }
 
 
@@ -193,114 +212,152 @@ def fmt_ratio(x):
     return "-" if x is None else "{:.3f}x".format(x)
 
 
-def spread(xs):
-    m = bl.median(xs)
-    return (max(xs) - min(xs)) / m if xs and m else None
+def fmt_pct(x):
+    return "-" if x is None else "%.1f%%" % (100 * x)
 
 
-def verdict_word(ratio, band):
-    if ratio is None:
-        return "n/a"
-    if ratio > 1 + band:
-        return "Lattice ahead"
-    if ratio < 1 - band:
-        return "Lattice behind"
-    return "on par (within +-%.0f%% noise)" % (band * 100)
+def primary(P):
+    return "cpu" if P == 1 else "thr"
 
 
 def summarize(a, results):
-    """results[(P, wl)] = {"lattice": [runs], "redis": [runs], "unsupported": msg}"""
+    """results[(P, wl)] = {"rounds": [{"lattice": run, "redis": run, "disturbed": bool}],
+    "skipped": msg}. Returns {P: (rows, geomean_thr, geomean_cpu, noise)}."""
     tables = {}
     for P in a.pipelines:
         rows = []
         for wl in a.workloads:
             cell = results.get((P, wl), {})
-            L, R = cell.get("lattice", []), cell.get("redis", [])
-            row = {"workload": LABEL[wl], "unsupported": cell.get("unsupported")}
-            if L and R:
+            rounds = cell.get("rounds", [])
+            row = {"workload": LABEL[wl], "skipped": cell.get("skipped")}
+            if rounds and not row["skipped"]:
+                clean = [r for r in rounds if not r["disturbed"]]
+                use = clean or rounds
+                L = [r["lattice"] for r in use]
+                R = [r["redis"] for r in use]
                 row["l_rps"] = bl.median([r["rps"] for r in L])
                 row["r_rps"] = bl.median([r["rps"] for r in R])
                 row["l_us"] = bl.median([r["us_per_req"] for r in L])
                 row["r_us"] = bl.median([r["us_per_req"] for r in R])
-                row["thr_ratio"] = row["l_rps"] / row["r_rps"]
-                row["cpu_ratio"] = row["r_us"] / row["l_us"] if row["l_us"] > 0 else None
-                key = "us_per_req" if P == 1 else "rps"
-                sp = [spread([r[key] for r in L]), spread([r[key] for r in R])]
-                row["spread"] = max(s for s in sp if s is not None) if len(L) > 1 else None
-                row["disturbed"] = sum(1 for r in L + R if r.get("disturbed"))
-                row["runs"] = (len(L), len(R))
+                thr = [r["lattice"]["rps"] / r["redis"]["rps"] for r in use]
+                cpu = [r["redis"]["us_per_req"] / r["lattice"]["us_per_req"] for r in use]
+                row["thr_ratio"] = bl.median(thr)
+                row["cpu_ratio"] = bl.median(cpu)
+                prim = cpu if primary(P) == "cpu" else thr
+                # Half the range of the paired primary ratio, relative to its median.
+                row["noise"] = ((max(prim) - min(prim)) / 2 / bl.median(prim)) if len(prim) > 1 else None
+                row["used"] = len(use)
+                row["all_disturbed"] = not clean
             rows.append(row)
         g_thr = bl.geomean([r.get("thr_ratio") for r in rows])
         g_cpu = bl.geomean([r.get("cpu_ratio") for r in rows])
-        tables[P] = (rows, g_thr, g_cpu)
+        noises = [r["noise"] for r in rows if r.get("noise") is not None]
+        noise = bl.median(noises) if noises else None
+        tables[P] = (rows, g_thr, g_cpu, noise)
     return tables
 
 
+def row_notes(r, rounds):
+    notes = []
+    if r.get("all_disturbed"):
+        notes.append("all rounds disturbed, kept")
+    elif r.get("used", rounds) < rounds:
+        notes.append("%d disturbed round(s) left out" % (rounds - r["used"]))
+    return "; ".join(notes)
+
+
 def print_text(a, tables):
-    for P, (rows, g_thr, g_cpu) in tables.items():
-        primary = ("server CPU per request (redis-benchmark saturates at -P 1)" if P == 1
-                   else "throughput")
+    for P, (rows, g_thr, g_cpu, noise) in tables.items():
         print()
-        print("Pipeline -P %d, %d clients, -r %d, %d requests x %d rounds; primary metric: %s" % (
-            P, a.clients, a.keyspace, a.requests, a.rounds, primary))
-        hdr = "%-16s %13s %13s %9s %12s %12s %9s %8s %s" % (
-            "workload", "lattice req/s", "redis req/s", "thr L/R", "lattice us/r",
-            "redis us/r", "cpu R/L", "spread", "notes")
+        print("-P %d, %d clients, -r %d, %d requests per run, %d round(s); primary metric: %s" % (
+            P, a.clients, a.keyspace, requests_for(a, P), a.rounds,
+            "server CPU per request (redis-benchmark saturates at -P 1)" if P == 1 else "throughput"))
+        fmt = "%-15s %13s %13s %9s %12s %12s %9s %7s  %s"
+        hdr = fmt % ("workload", "lattice req/s", "redis req/s", "thr L/R", "lattice us/r",
+                     "redis us/r", "cpu R/L", "+-", "notes")
         print(hdr)
         print("-" * len(hdr))
         for r in rows:
             if "l_rps" not in r:
-                print("%-16s %s" % (r["workload"], r.get("unsupported") or "no data"))
+                print("%-15s %s" % (r["workload"], r.get("skipped") or "no data"))
                 continue
-            notes = []
-            if r["disturbed"]:
-                notes.append("%d disturbed run(s) kept" % r["disturbed"])
-            print("%-16s %13s %13s %9s %12s %12s %9s %8s %s" % (
-                r["workload"], fmt_int(r["l_rps"]), fmt_int(r["r_rps"]), fmt_ratio(r["thr_ratio"]),
-                fmt_f(r["l_us"], 3), fmt_f(r["r_us"], 3), fmt_ratio(r["cpu_ratio"]),
-                "-" if r["spread"] is None else "%.1f%%" % (100 * r["spread"]), "; ".join(notes)))
-        print("%-16s %13s %13s %9s %12s %12s %9s" % ("geomean", "", "", fmt_ratio(g_thr), "", "",
-                                                      fmt_ratio(g_cpu)))
+            print(fmt % (r["workload"], fmt_int(r["l_rps"]), fmt_int(r["r_rps"]),
+                         fmt_ratio(r["thr_ratio"]), fmt_f(r["l_us"], 3), fmt_f(r["r_us"], 3),
+                         fmt_ratio(r["cpu_ratio"]), fmt_pct(r["noise"]), row_notes(r, a.rounds)))
+        print(fmt % ("geomean", "", "", fmt_ratio(g_thr), "", "", fmt_ratio(g_cpu), fmt_pct(noise), ""))
     print()
-    print("thr L/R = lattice req/s / redis req/s; cpu R/L = redis us/req / lattice us/req; "
-          "> 1.0 favours Lattice. spread = (max-min)/median of the primary metric, worst server.")
+    print("req/s and us/req: medians per server. Ratios: median over rounds of the ratio within each "
+          "round (paired runs);\nthr L/R = lattice/redis req/s, cpu R/L = redis/lattice us/req, so "
+          "> 1.0 favours Lattice. +- = half the\nrange of the paired primary ratio over rounds "
+          "(geomean row: median over workloads).")
 
 
 def print_markdown(a, tables, meta):
-    print("Lattice %s vs Redis %s; server pinned to CPU %d, redis-benchmark to CPU %d; %d clients, "
-          "random keys over %d, %d requests per run, fresh processes alternating, median of %d "
-          "rounds; %s. Ratios > 1.0 favour Lattice." % (
-              meta["lattice_rev"], meta["redis_version"], a.server_cpu, a.bench_cpu, a.clients,
-              a.keyspace, a.requests, a.rounds,
-              "keyspace preloaded" if not a.no_preload else "empty keyspace"))
-    for P, (rows, g_thr, g_cpu) in tables.items():
+    print("Lattice %s vs Redis %s on %d CPUs; server pinned to CPU %d, redis-benchmark to CPU %d; "
+          "%d clients, random keys over %d (%s); fresh processes, Lattice and Redis alternating; "
+          "figures are medians of %d round(s), ratios the median of the per-round ratios. "
+          "Ratios > 1.0 favour Lattice. Generated by `tests/bench/compare_redis.py` on %s." % (
+              meta["lattice_rev"], meta["redis_version"], os.cpu_count() or 0, a.server_cpu,
+              a.bench_cpu, a.clients, a.keyspace,
+              "preloaded" if not a.no_preload else "empty at start", a.rounds, meta["started"]))
+    for P, (rows, g_thr, g_cpu, noise) in tables.items():
         print()
-        print("**-P %d** (primary metric: %s)" % (P, "server CPU per request" if P == 1 else "throughput"))
+        print("**-P %d**, %s requests per run (primary metric: %s)" % (
+            P, "{:,}".format(requests_for(a, P)), "server CPU per request" if P == 1 else "throughput"))
         print()
         print("| workload | Lattice req/s | Redis req/s | throughput Lattice/Redis | Lattice us/req "
-              "| Redis us/req | CPU Redis/Lattice |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+              "| Redis us/req | CPU Redis/Lattice | +- |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             if "l_rps" not in r:
-                print("| %s | %s | | | | | |" % (
-                    r["workload"], (r.get("unsupported") or "no data").split(":")[0].lower()))
+                print("| %s | %s | | | | | | |" % (
+                    r["workload"], (r.get("skipped") or "no data").split(":")[0].lower()))
                 continue
-            print("| %s | %s | %s | %s | %s | %s | %s |" % (
+            print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 r["workload"], fmt_int(r["l_rps"]), fmt_int(r["r_rps"]), fmt_ratio(r["thr_ratio"]),
-                fmt_f(r["l_us"]), fmt_f(r["r_us"]), fmt_ratio(r["cpu_ratio"])))
-        print("| **geomean** | | | **%s** | | | **%s** |" % (fmt_ratio(g_thr), fmt_ratio(g_cpu)))
+                fmt_f(r["l_us"]), fmt_f(r["r_us"]), fmt_ratio(r["cpu_ratio"]), fmt_pct(r["noise"])))
+        print("| **geomean** | | | **%s** | | | **%s** | %s |" % (
+            fmt_ratio(g_thr), fmt_ratio(g_cpu), fmt_pct(noise)))
 
 
 def verdict(a, tables):
     parts = []
-    for P, (rows, g_thr, g_cpu) in tables.items():
+    for P, (rows, g_thr, g_cpu, noise) in tables.items():
         if P == 1:
-            parts.append("-P 1 CPU/request redis/lattice geomean %s: %s" % (
-                fmt_ratio(g_cpu), verdict_word(g_cpu, a.cpu_noise)))
+            what, g, band = "-P 1 CPU/request redis/lattice", g_cpu, a.cpu_noise
         else:
-            parts.append("-P %d throughput lattice/redis geomean %s: %s" % (
-                P, fmt_ratio(g_thr), verdict_word(g_thr, a.thr_noise)))
+            what, g, band = "-P %d throughput lattice/redis" % P, g_thr, a.thr_noise
+        if g is None:
+            parts.append("%s: n/a" % what)
+            continue
+        if g > 1 + band:
+            word = "Lattice ahead"
+        elif g < 1 - band:
+            word = "Lattice behind"
+        else:
+            word = "on par (within +-%.0f%%)" % (band * 100)
+        caveats = []
+        if a.rounds < a.min_rounds_for_verdict:
+            caveats.append("only %d round(s)" % a.rounds)
+        if noise is not None and noise > band:
+            caveats.append("noisy: rounds disagree by +-%.0f%%" % (100 * noise))
+        if any(r.get("all_disturbed") for r in rows):
+            caveats.append("disturbed runs kept")
+        if caveats:
+            word = "INCONCLUSIVE (%s), leaning %s" % (", ".join(caveats), word)
+        parts.append("%s geomean %s: %s" % (what, fmt_ratio(g), word))
     return "VERDICT: " + "; ".join(parts)
+
+
+def log_run(a, P, wl, rnd, run, attempt):
+    if a.quiet:
+        return
+    bl.log("[-P %-2d %-14s round %d/%d%s] %-7s %11s req/s %8.3f us/req  others %.3f CPUs (steal %.3f)%s%s" % (
+        P, LABEL[wl], rnd + 1, a.rounds, " try %d" % (attempt + 1) if attempt else "", run["server"],
+        fmt_int(run["rps"]), run["us_per_req"], run["others_cores"],
+        run["steal_s"] / run["wall_s"] if run["wall_s"] else 0.0,
+        " (stat ticks)" if run["cpu_source"] != "schedstat" else "",
+        "  DISTURBED" if run["disturbed"] else ""))
 
 
 def main():
@@ -321,7 +378,7 @@ def main():
         pass
     meta = {"lattice": a.lattice, "lattice_args": a.lattice_args, "redis": a.redis,
             "redis_args": a.redis_args, "redis_version": redis_version,
-            "lattice_rev": bl.git_describe(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "lattice_rev": bl.git_describe(), "started": time.strftime("%Y-%m-%d %H:%M")}
     servers = {"lattice": (a.lattice, a.lattice_args), "redis": (a.redis, a.redis_args)}
     bl.log("lattice: %s %s" % (a.lattice, a.lattice_args))
     bl.log("redis:   %s %s" % (a.redis, a.redis_args))
@@ -331,51 +388,40 @@ def main():
     t_start = time.monotonic()
     for P in a.pipelines:
         for wl in a.workloads:
-            cell = results.setdefault((P, wl), {"lattice": [], "redis": []})
+            cell = results.setdefault((P, wl), {"rounds": []})
             for rnd in range(a.rounds):
-                if cell.get("unsupported"):
-                    break
                 order = ["lattice", "redis"] if rnd % 2 == 0 else ["redis", "lattice"]
-                for name in order:
-                    binary, tmpl = servers[name]
-                    attempt = 0
-                    while True:
+                attempt = 0
+                while not cell.get("skipped"):
+                    pair = {}
+                    for name in order:
                         try:
-                            run = one_run(a, name, binary, tmpl, wl, P)
+                            run = one_run(a, name, servers[name][0], servers[name][1], wl, P)
                         except Unsupported as e:
-                            cell["unsupported"] = "UNSUPPORTED: %s" % e
+                            cell["skipped"] = "UNSUPPORTED: %s" % e
                             bl.log("[-P %d %s] UNSUPPORTED %s" % (P, LABEL[wl], e))
                             break
                         except RuntimeError as e:
                             # A crash or hang of one server must not lose the other workloads.
-                            cell["unsupported"] = "FAILED: %s" % str(e).splitlines()[0]
+                            cell["skipped"] = "FAILED: %s" % str(e).splitlines()[0]
                             bl.log("[-P %d %s] FAILED %s" % (P, LABEL[wl], e))
                             break
-                        run["round"] = rnd
-                        run["attempt"] = attempt
-                        # /proc/stat counts in clock ticks per CPU, so allow a few ticks of slack
-                        # on top of the threshold (matters only for very short runs).
-                        slack = 4.0 * (os.cpu_count() or 1) / bl.CLK_TCK
-                        run["disturbed"] = run["others_cpu_s"] > a.disturb_threshold * run["wall_s"] + slack
+                        run["round"], run["attempt"] = rnd, attempt
                         all_runs.append(run)
-                        if not a.quiet:
-                            bl.log("[-P %-2d %-14s round %d/%d] %-7s %11s req/s %8.3f us/req  "
-                                   "others %.3f CPUs (steal %.3f)%s%s" % (
-                                       P, LABEL[wl], rnd + 1, a.rounds, name, fmt_int(run["rps"]),
-                                       run["us_per_req"], run["others_cores"],
-                                       run["steal_s"] / run["wall_s"] if run["wall_s"] else 0.0,
-                                       " (stat ticks)" if run["cpu_source"] != "schedstat" else "",
-                                       "  DISTURBED" if run["disturbed"] else ""))
-                        if run["disturbed"] and attempt < a.max_reruns:
-                            attempt += 1
-                            bl.log("    rerunning (attempt %d of %d)" % (attempt, a.max_reruns))
-                            continue
-                        cell[name].append(run)
+                        log_run(a, P, wl, rnd, run, attempt)
+                        pair[name] = run
+                    if cell.get("skipped"):
                         break
-                    if cell.get("unsupported"):
-                        break
-            if cell.get("unsupported"):
-                cell["lattice"], cell["redis"] = [], []
+                    pair["disturbed"] = pair["lattice"]["disturbed"] or pair["redis"]["disturbed"]
+                    if pair["disturbed"] and attempt < a.max_reruns:
+                        attempt += 1
+                        bl.log("    disturbed: rerunning the round (attempt %d of %d)" % (
+                            attempt + 1, a.max_reruns + 1))
+                        continue
+                    cell["rounds"].append(pair)
+                    break
+                if cell.get("skipped"):
+                    break
 
     elapsed = time.monotonic() - t_start
     tables = summarize(a, results)
@@ -384,15 +430,16 @@ def main():
     else:
         print_text(a, tables)
     n_dist = sum(1 for r in all_runs if r["disturbed"])
+    n_rounds_dist = sum(1 for c in results.values() for r in c["rounds"] if r["disturbed"])
     print()
-    print("%d runs (%d flagged disturbed, %d reruns) in %.0f s" % (
-        len(all_runs), n_dist, sum(1 for r in all_runs if r["attempt"] > 0), elapsed))
+    print("%d runs, %d flagged disturbed (%d rounds rerun, %d disturbed rounds remaining), %.0f s" % (
+        len(all_runs), n_dist, sum(1 for r in all_runs if r["attempt"] > 0) // 2, n_rounds_dist, elapsed))
     print(verdict(a, tables))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "args": vars(a), "runs": all_runs,
-                       "unsupported": {"%d/%s" % k: v["unsupported"] for k, v in results.items()
-                                       if v.get("unsupported")}}, f, indent=1)
+                       "skipped": {"%d/%s" % k: v["skipped"] for k, v in results.items()
+                                   if v.get("skipped")}}, f, indent=1)
     return 0
 
 

@@ -101,6 +101,30 @@ TEST(Db, ScanReturnsEveryKeyPresentThroughoutDespiteResizes) {
   for (const auto& k : keep) EXPECT_TRUE(seen.count(k)) << k;
 }
 
+TEST(Db, GrowsIncrementallyAndEveryKeyStaysReachableMidRehash) {
+  Db db;
+  bool saw_rehash = false;
+  for (int i = 0; i < 20000; i++) {
+    db.SetString("k" + std::to_string(i), StringValue::Int(i), {}, -1, 0);
+    if (db.rehashing()) {
+      saw_rehash = true;
+      // Every key inserted so far is found whichever table holds it.
+      if (i % 997 == 0) {
+        for (int j = 0; j <= i; j++) ASSERT_NE(db.FindRaw("k" + std::to_string(j)), nullptr) << j;
+      }
+    }
+  }
+  EXPECT_TRUE(saw_rehash);
+  db.RehashFor(1000000);
+  EXPECT_FALSE(db.rehashing());
+  EXPECT_GE(db.bucket_count(), 20000u);
+  for (int i = 0; i < 20000; i++) ASSERT_EQ(db.FindRaw("k" + std::to_string(i))->int_value(), i);
+  for (int i = 0; i < 19990; i++) db.Delete("k" + std::to_string(i));
+  db.RehashFor(1000000);
+  EXPECT_LE(db.bucket_count(), 64u);
+  EXPECT_EQ(db.size(), 10u);
+}
+
 TEST(Db, AppendGrowsInPlaceAmortized) {
   Db db;
   Entry* e = db.SetString("k", StringValue{Enc::kRaw, "", 0, nullptr}, {}, -1, 0);
