@@ -316,17 +316,7 @@ void CmdCopy(CommandContext& ctx) {
     if (Is(ctx.args[j], "replace")) {
       replace = true;
     } else if (Is(ctx.args[j], "db") && more) {
-      int64_t id;
-      if (!ArgInt(ctx, ctx.args[j + 1], &id)) return;
-      if (id < INT_MIN || id > INT_MAX) {
-        ctx.rb->Error(errors::kIntRange);
-        return;
-      }
-      if (id < 0 || id >= ctx.server->config().databases) {
-        ctx.rb->Error(errors::kDbIndex);
-        return;
-      }
-      dst_db = static_cast<int>(id);
+      if (!ArgDbIndex(ctx, ctx.args[j + 1], &dst_db)) return;
       j++;
     } else {
       ctx.rb->Error(errors::kSyntax);

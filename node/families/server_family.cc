@@ -329,7 +329,7 @@ void ReplyCommandDocs(CommandContext& ctx, const CommandId& c) {
 
 void CmdPing(CommandContext& ctx) {
   if (ctx.args.size() > 2) {
-    ctx.rb->Error("ERR wrong number of arguments for 'ping' command");
+    ReplyArityError(ctx);
     return;
   }
   if (ctx.args.size() == 1) {
@@ -403,20 +403,9 @@ void CmdQuit(CommandContext& ctx) {
 }
 
 void CmdSelect(CommandContext& ctx) {
-  int64_t id;
-  if (!ParseInt64(ctx.args[1], &id)) {
-    ctx.rb->Error(errors::kNotInt);
-    return;
-  }
-  if (id < INT_MIN || id > INT_MAX) {
-    ctx.rb->Error(errors::kIntRange);
-    return;
-  }
-  if (id < 0 || id >= ctx.server->config().databases) {
-    ctx.rb->Error(errors::kDbIndex);
-    return;
-  }
-  ctx.conn->db = static_cast<int>(id);
+  int id;
+  if (!ArgDbIndex(ctx, ctx.args[1], &id)) return;
+  ctx.conn->db = id;
   ctx.rb->Ok();
 }
 
@@ -446,7 +435,7 @@ void CmdConfigGet(CommandContext& ctx) {
 
 void CmdConfigSet(CommandContext& ctx) {
   if (ctx.args.size() % 2 != 0) {
-    ctx.rb->Error("ERR wrong number of arguments for 'config|set' command");
+    ReplyArityError(ctx);
     return;
   }
   // All or nothing, as Redis 7: apply to a copy, then swap it in.

@@ -291,10 +291,7 @@ void CmdMGet(CommandContext& ctx) {
 }
 
 void CmdMSet(CommandContext& ctx) {
-  if (ctx.args.size() % 2 == 0) {
-    ctx.rb->Error(StrCat("ERR wrong number of arguments for '", ctx.cmd->fullname, "' command"));
-    return;
-  }
+  if (ctx.args.size() % 2 == 0) return ReplyArityError(ctx);
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
     Assign(ctx, ctx.args[i], StringValue::Encode(ctx.args[i + 1]), -1);
   }
@@ -302,10 +299,7 @@ void CmdMSet(CommandContext& ctx) {
 }
 
 void CmdMSetNx(CommandContext& ctx) {
-  if (ctx.args.size() % 2 == 0) {
-    ctx.rb->Error(StrCat("ERR wrong number of arguments for '", ctx.cmd->fullname, "' command"));
-    return;
-  }
+  if (ctx.args.size() % 2 == 0) return ReplyArityError(ctx);
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
     if (LookupWrite(ctx, ctx.args[i])) {
       ctx.rb->Integer(0);

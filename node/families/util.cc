@@ -1,14 +1,35 @@
 #include "node/families/util.h"
 
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "node/server.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
+
+bool ArgDbIndex(CommandContext& ctx, std::string_view arg, int* out) {
+  int64_t id;
+  if (!ArgInt(ctx, arg, &id)) return false;
+  if (id < INT_MIN || id > INT_MAX) {
+    ctx.rb->Error(errors::kIntRange);
+    return false;
+  }
+  if (id < 0 || id >= ctx.server->config().databases) {
+    ctx.rb->Error(errors::kDbIndex);
+    return false;
+  }
+  *out = static_cast<int>(id);
+  return true;
+}
+
+void ReplyArityError(CommandContext& ctx) {
+  ctx.rb->Error(StrCat("ERR wrong number of arguments for '", ctx.cmd->fullname, "' command"));
+}
 
 bool ParseLongDouble(std::string_view s, long double* out) {
   char buf[5 * 1024];  // MAX_LONG_DOUBLE_CHARS

@@ -27,6 +27,13 @@ inline bool ArgInt(CommandContext& ctx, std::string_view arg, int64_t* out,
   return false;
 }
 
+// A database index as SELECT and COPY ... DB take it (getIntFromObject,
+// then the range check), replying Redis's error on failure.
+bool ArgDbIndex(CommandContext& ctx, std::string_view arg, int* out);
+
+// Replies Redis's arity error for the running command.
+void ReplyArityError(CommandContext& ctx);
+
 // Redis's string2ld: strtold over the whole argument, no leading space, no
 // NaN, no overflow.
 bool ParseLongDouble(std::string_view s, long double* out);
