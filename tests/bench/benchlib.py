@@ -8,6 +8,7 @@ server pinned to one core, load generator to the other, fresh processes, CPU tim
 import atexit
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -284,15 +285,8 @@ class Server:
         if self.proc is not None:
             kill_proc(self.proc)
         if self.workdir and os.path.isdir(self.workdir):
-            for f in os.listdir(self.workdir):
-                try:
-                    os.unlink(os.path.join(self.workdir, f))
-                except OSError:
-                    pass
-            try:
-                os.rmdir(self.workdir)
-            except OSError:
-                pass
+            # Our own mkdtemp directory (the server's cwd: log, any data files it wrote).
+            shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = None
 
     def __enter__(self):

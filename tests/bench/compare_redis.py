@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
@@ -74,7 +75,9 @@ def parse_args():
                     help="requests per run at -P 1 (default: %(default)s)")
     ap.add_argument("--requests-pipelined", type=int, default=None,
                     help="requests per run at -P > 1 (default: 4 x --requests)")
-    ap.add_argument("--rounds", type=int, default=3, help="runs per server per workload (default: %(default)s)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds per workload, each one fresh run of each server back to back "
+                         "(default: %(default)s)")
     ap.add_argument("--no-preload", action="store_true", help="do not preload the keyspace before each run")
     ap.add_argument("--server-cpu", type=int, default=1)
     ap.add_argument("--bench-cpu", type=int, default=0)
@@ -82,7 +85,7 @@ def parse_args():
                     help="flag a run when other processes (and steal) used more than this many CPUs "
                          "on average during it (default: %(default)s)")
     ap.add_argument("--max-reruns", type=int, default=2,
-                    help="rerun a disturbed run up to this many times; 0 only flags (default: %(default)s)")
+                    help="rerun a disturbed round up to this many times; 0 only flags (default: %(default)s)")
     ap.add_argument("--wait-quiet", type=float, default=120.0,
                     help="before each run wait up to this many seconds for other processes to stop "
                          "using CPU (0 disables; default: %(default)s)")
