@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "crdt/stamp.h"
 
 namespace lattice::crdt {
@@ -30,6 +31,14 @@ class PnCounter {
     uint64_t p = 0;  // total increments by `node` since the base
     uint64_t n = 0;  // total decrements by `node` since the base
     friend bool operator==(const Contribution&, const Contribution&) = default;
+  };
+
+  // What one Add() changed: the node's new totals against the base. Being
+  // state (totals, not increments), it can be applied any number of times.
+  struct Delta {
+    int64_t base = 0;
+    Stamp base_stamp{};
+    Contribution contribution;
   };
 
   PnCounter() = default;
@@ -44,20 +53,25 @@ class PnCounter {
   }
   int64_t base() const { return base_; }
   const Stamp& base_stamp() const { return base_stamp_; }
-  const std::vector<Contribution>& contributions() const { return contributions_; }
+  const absl::InlinedVector<Contribution, 1>& contributions() const { return contributions_; }
 
   // Adds `by` on behalf of `node`. Returns the delta: the same base and the
   // node's new totals (state-based, so replaying it is harmless).
-  PnCounter Add(NodeId node, int64_t by) {
+  Delta Add(NodeId node, int64_t by) {
     Contribution& c = Find(node);
     if (by >= 0) {
       c.p += static_cast<uint64_t>(by);
     } else {
       c.n += static_cast<uint64_t>(0) - static_cast<uint64_t>(by);
     }
-    PnCounter delta(base_, base_stamp_);
-    delta.contributions_.push_back(c);
-    return delta;
+    return Delta{base_, base_stamp_, c};
+  }
+
+  // Merging a delta is merging the counter it describes.
+  void Merge(const Delta& d) {
+    PnCounter other(d.base, d.base_stamp);
+    other.contributions_.push_back(d.contribution);
+    Merge(other);
   }
 
   void Merge(const PnCounter& other) {
@@ -75,7 +89,8 @@ class PnCounter {
 
   friend bool operator==(const PnCounter& a, const PnCounter& b) {
     if (a.base_ != b.base_ || a.base_stamp_ != b.base_stamp_) return false;
-    auto sa = a.contributions_, sb = b.contributions_;
+    std::vector<Contribution> sa(a.contributions_.begin(), a.contributions_.end());
+    std::vector<Contribution> sb(b.contributions_.begin(), b.contributions_.end());
     auto by_node = [](const Contribution& x, const Contribution& y) { return x.node < y.node; };
     std::sort(sa.begin(), sa.end(), by_node);
     std::sort(sb.begin(), sb.end(), by_node);
@@ -93,7 +108,9 @@ class PnCounter {
 
   int64_t base_ = 0;
   Stamp base_stamp_{};
-  std::vector<Contribution> contributions_;
+  // Standalone and in small clusters most counters have one contributor:
+  // keep it inline, so a counter is a single allocation.
+  absl::InlinedVector<Contribution, 1> contributions_;
 };
 
 }  // namespace lattice::crdt

@@ -124,9 +124,12 @@ std::vector<CommandId> Rows() {
   };
 }
 
+// ASCII only, without the locale lookup std::tolower makes per character.
 void Lower(std::string_view in, std::string* out) {
   out->assign(in);
-  for (char& c : *out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : *out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  }
 }
 
 // Redis prints at most 128 bytes of a name and stops at a NUL (it formats

@@ -278,32 +278,42 @@ void Worker::Accept(int listen_fd) {
   }
 }
 
-void Worker::OnReadable(Connection* c) {
-  size_t avail = c->in.size() - c->in_head;
-  // Compact: keep the unparsed bytes at the front of the buffer.
-  if (c->in_head > 0 && (avail == 0 || c->in_head >= c->in.size() / 2)) {
-    c->in.erase(0, c->in_head);
-    c->in_head = 0;
+char* QueryBuffer::Prepare(size_t want) {
+  if (cap_ - end_ >= want) return buf_.get() + end_;
+  size_t len = end_ - head_;
+  if (head_ > 0 && cap_ - len >= want) {
+    std::memmove(buf_.get(), buf_.get() + head_, len);
+  } else {
+    size_t cap = std::max(cap_ * 2, len + want);
+    std::unique_ptr<char[]> next(new char[cap]);  // deliberately not zeroed
+    if (len) std::memcpy(next.get(), buf_.get() + head_, len);
+    buf_ = std::move(next);
+    cap_ = cap;
   }
+  head_ = 0;
+  end_ = len;
+  return buf_.get() + end_;
+}
+
+void Worker::OnReadable(Connection* c) {
+  size_t avail = c->in.size();
   size_t want = kReadChunk;
   size_t hint = c->parser.BytesHint();
   if (hint > avail && hint - avail > want) want = hint - avail;
-  size_t old = c->in.size();
-  c->in.resize(old + want);
-  ssize_t n = read(c->fd, c->in.data() + old, want);
+  char* dst = c->in.Prepare(want);
+  ssize_t n = read(c->fd, dst, want);
   if (n <= 0) {
-    c->in.resize(old);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     Close(c);
     return;
   }
-  c->in.resize(old + n);
+  c->in.Commit(n);
   net_input_bytes += n;
   c->last_interaction_ms = NowMs();
-  if (static_cast<int64_t>(c->in.size() - c->in_head) > server_->config().client_query_buffer_limit) {
+  if (static_cast<int64_t>(c->in.size()) > server_->config().client_query_buffer_limit) {
     server_->Log(Server::kWarning,
                  StrCat("Closing client that reached max query buffer length: id=", c->id,
-                              " addr=", c->addr, " qbuf=", c->in.size() - c->in_head));
+                        " addr=", c->addr, " qbuf=", c->in.size()));
     Close(c);
     return;
   }
@@ -314,12 +324,12 @@ void Worker::OnReadable(Connection* c) {
 void Worker::ProcessInput(Connection* c) {
   // One clock read per batch of pipelined commands: they all run "now".
   const int64_t now_ms = NowMs();
-  while (!c->pending && !c->close_after_reply && c->in_head < c->in.size()) {
-    std::string_view data(c->in.data() + c->in_head, c->in.size() - c->in_head);
+  while (!c->pending && !c->close_after_reply && c->in.size() > 0) {
+    std::string_view data = c->in.data();
     size_t consumed = 0;
     resp::ParseStatus st = c->parser.Parse(data, &consumed);
     if (st == resp::ParseStatus::kNeedMore) {
-      c->in_head += consumed;
+      c->in.Consume(consumed);
       break;
     }
     if (st == resp::ParseStatus::kError) {
@@ -332,11 +342,7 @@ void Worker::ProcessInput(Connection* c) {
     // Arguments are views into c->in: run the command before consuming.
     const auto& args = c->parser.args();
     Dispatch(c, std::span<const std::string_view>(args.data(), args.size()), now_ms);
-    c->in_head += consumed;
-  }
-  if (c->in_head == c->in.size()) {
-    c->in.clear();
-    c->in_head = 0;
+    c->in.Consume(consumed);
   }
 }
 
@@ -402,6 +408,9 @@ void Worker::Cron(int64_t now_ms) {
   int timeout = server_->config().timeout;
   std::vector<Connection*> doomed;
   for (auto& [id, c] : conns_) {
+    // As Redis's clientsCronResizeQueryBuffer: idle clients give back their
+    // query buffers, so thousands of idle connections cost little memory.
+    if (!c->pending && now_ms - c->last_interaction_ms > 2000) c->in.Trim(0);
     if (c->kill_requested ||
         (timeout > 0 && !c->pending && now_ms - c->last_interaction_ms > int64_t(timeout) * 1000)) {
       doomed.push_back(c.get());

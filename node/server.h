@@ -79,6 +79,36 @@ class Shard {
   DeltaSink* sink_ = nullptr;
 };
 
+// A connection's query buffer. Unlike std::string it never zero-fills the
+// space a read is about to overwrite; [head, end) holds the bytes not yet
+// consumed by the parser.
+class QueryBuffer {
+ public:
+  std::string_view data() const { return {buf_.get() + head_, end_ - head_}; }
+  size_t size() const { return end_ - head_; }
+  size_t capacity() const { return cap_; }
+  // Drops n bytes from the front.
+  void Consume(size_t n) {
+    head_ += n;
+    if (head_ == end_) head_ = end_ = 0;
+  }
+  // Returns room for at least `want` bytes after the data, moving the data
+  // to the front or growing (geometrically) as needed.
+  char* Prepare(size_t want);
+  void Commit(size_t n) { end_ += n; }
+  // Frees the storage of an empty buffer larger than `keep` bytes.
+  void Trim(size_t keep) {
+    if (size() == 0 && cap_ > keep) {
+      buf_.reset();
+      cap_ = head_ = end_ = 0;
+    }
+  }
+
+ private:
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0, head_ = 0, end_ = 0;
+};
+
 // A client connection. Owned by one worker and touched only by its thread,
 // except that CLIENT LIST/KILL read and flag it from the exclusive section.
 class Connection {
@@ -89,8 +119,7 @@ class Connection {
   uint64_t id;
   int fd;
   Worker* worker;
-  std::string in;        // query buffer; unparsed bytes start at in_head
-  size_t in_head = 0;
+  QueryBuffer in;
   resp::Parser parser;
   std::string out;       // pending reply bytes; unsent bytes start at out_head
   size_t out_head = 0;

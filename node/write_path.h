@@ -32,7 +32,7 @@ struct Delta {
   crdt::Stamp stamp;
   std::string_view value;        // kAssign
   int64_t expire_at = -1;        // kAssign, kExpire
-  const crdt::PnCounter* counter = nullptr;  // kCounterAdd: the delta state
+  const crdt::PnCounter::Delta* counter = nullptr;  // kCounterAdd
 };
 
 class DeltaSink {

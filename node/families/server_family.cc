@@ -50,12 +50,12 @@ std::string ClientLine(Server* server, const Connection& c, int64_t now_ms) {
   int64_t age = (now_ms - c.ctime_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms) / 1000;
   std::string cmd = c.last_cmd ? c.last_cmd->fullname : "NULL";
-  size_t qbuf = c.in.size() - c.in_head;
+  size_t qbuf = c.in.size();
   return absl::StrFormat(
       "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=N db=%d sub=0 psub=0 ssub=0 "
       "multi=-1 qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=%d "
       "tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
-      c.id, c.addr, c.laddr, c.fd, c.name, age, idle, c.db, qbuf, c.in.capacity() - c.in.size(),
+      c.id, c.addr, c.laddr, c.fd, c.name, age, idle, c.db, qbuf, c.in.capacity() - qbuf,
       c.in.capacity(), c.out.size() - c.out_head, c.in.capacity() + c.out.capacity(), cmd,
       c.rb.protocol(), c.lib_name, c.lib_ver);
 }

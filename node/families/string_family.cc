@@ -183,7 +183,7 @@ void IncrDecr(CommandContext& ctx, int64_t incr) {
   }
   crdt::Stamp stamp = ctx.Tick();
   crdt::NodeId self = ctx.server->clock().node();
-  crdt::PnCounter delta;
+  crdt::PnCounter::Delta delta;
   if (e && e->enc() == Enc::kCounter) {
     delta = e->counter()->Add(self, incr);
   } else {

@@ -108,8 +108,8 @@ TEST(PnCounter, MergeIsCommutativeAssociativeAndIdempotent) {
 
 TEST(PnCounter, ConcurrentIncrementsOnDifferentNodesAreAllKept) {
   PnCounter n1(10, Stamp{1, 1}), n2(10, Stamp{1, 1});
-  PnCounter d1 = n1.Add(1, 5);
-  PnCounter d2 = n2.Add(2, -3);
+  PnCounter::Delta d1 = n1.Add(1, 5);
+  PnCounter::Delta d2 = n2.Add(2, -3);
   n1.Merge(d2);
   n2.Merge(d1);
   EXPECT_EQ(n1.value(), 12);
@@ -118,7 +118,7 @@ TEST(PnCounter, ConcurrentIncrementsOnDifferentNodesAreAllKept) {
 
 TEST(PnCounter, ReplayingADeltaIsHarmless) {
   PnCounter a(0, Stamp{});
-  PnCounter d = a.Add(1, 4);
+  PnCounter::Delta d = a.Add(1, 4);
   a.Merge(d);
   a.Merge(d);
   EXPECT_EQ(a.value(), 4);
