@@ -1,7 +1,7 @@
 """Shared helpers for the Lattice-vs-Redis benchmark scripts (standard library only).
 
 Used by compare_redis.py and memory_per_key.py in this directory. See
-/work/shared/BENCHMARKING.md (mirrored in docs/benchmarks.md) for why things are done this way:
+docs/benchmarks.md for why things are done this way:
 server pinned to one core, load generator to the other, fresh processes, CPU time per request.
 """
 

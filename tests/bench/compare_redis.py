@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Throughput and server-CPU-per-request comparison of lattice-server against redis-server.
 
-Method (see /work/shared/BENCHMARKING.md):
+Method (see docs/benchmarks.md):
   * each server runs pinned to one core (taskset -c 1), redis-benchmark to the other (-c 0);
   * every measured run uses a fresh server process; a round is one Lattice run and one Redis run
     back to back (order A B, then B A in the next round, ...); --rounds rounds per workload;
