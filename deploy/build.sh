@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Configures and builds Lattice into build/ (or $1) with ccache and Ninja.
-# Extra arguments are passed to CMake.
+# Extra arguments are passed to CMake, except `--target T...` (last), which
+# builds only those targets.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${1:-$root/build}"
 shift || true
-cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-ninja -C "$dir" -j"${LATTICE_JOBS:-2}"
+cmake_args=()
+targets=()
+while (($#)); do
+  if [[ "$1" == "--target" ]]; then
+    shift
+    targets=("$@")
+    break
+  fi
+  cmake_args+=("$1")
+  shift
+done
+cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}" >/dev/null
+ninja -C "$dir" -j"${LATTICE_JOBS:-2}" "${targets[@]}"

@@ -555,8 +555,9 @@ int Server::ShardIndexOf(std::string_view key) const {
 }
 
 void Server::Exclusive(const std::function<void()>& fn) {
-  absl::MutexLock lock(&world_);
+  world_.Lock();
   fn();
+  world_.Unlock();
 }
 
 void Server::Log(int level, std::string_view msg) {

@@ -23,6 +23,15 @@ rm -rf "$fuzz_dir/corpus" && cp -r "$root/tests/fuzz/corpus/resp_parser" "$fuzz_
   "$fuzz_dir/corpus" 2>&1 | tail -n 5
 echo "fuzz: resp parser ran ${LATTICE_FUZZ_SECONDS:-30}s without a crash"
 
+# ThreadSanitizer over the command tests that run several workers (cross-
+# shard messages, the exclusive section, concurrent clients).
+"$root/deploy/build.sh" "$root/build-tsan" -DLATTICE_WERROR=OFF \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+  --target string_family_test server_family_test generic_family_test
+for t in string_family_test server_family_test generic_family_test; do
+  TSAN_OPTIONS=halt_on_error=1 "$root/build-tsan/tests/$t" --gtest_brief=1
+done
+
 # Sanitizer build: every test again, integration tests included (their
 # servers are the ASan/UBSan lattice-server), halting on any report.
 "$root/deploy/build.sh" "$root/build-asan" -DLATTICE_SANITIZE=ON -DLATTICE_WERROR=OFF

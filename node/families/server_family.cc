@@ -360,9 +360,12 @@ void CmdHello(CommandContext& ctx) {
   for (size_t j = next; j < ctx.args.size(); j++) {
     size_t more = ctx.args.size() - 1 - j;
     if (Is(ctx.args[j], "auth") && more >= 2) {
-      // TODO(lattice): AUTH/ACL. With no password configured every client
-      // is the default user, so credentials are accepted as Redis does
-      // for "default" with nopass only when the user is "default".
+      // TODO(lattice): AUTH/ACL. Until then there is one user, "default",
+      // with no password, and Redis accepts any password for such a user.
+      if (ctx.args[j + 1] != "default") {
+        ctx.rb->Error("WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+      }
       j += 2;
     } else if (Is(ctx.args[j], "setname") && more) {
       name = ctx.args[++j];

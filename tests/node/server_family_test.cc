@@ -17,6 +17,9 @@ TEST_F(ServerFamilyTest, HelloSwitchesToResp3) {
   EXPECT_EQ(r.substr(0, 3), "%7\r");
   EXPECT_EQ(Run({"GET", "missing"}), "_\r\n");
   EXPECT_EQ(Run({"HELLO", "4"}), "-NOPROTO unsupported protocol version\r\n");
+  EXPECT_EQ(Run({"HELLO", "3", "AUTH", "bob", "pw"}),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  EXPECT_EQ(Run({"HELLO", "3", "AUTH", "default", "any"}).substr(0, 3), "%7\r");
   EXPECT_EQ(Run({"HELLO", "2"}).substr(0, 4), "*14\r");
   EXPECT_EQ(Run({"GET", "missing"}), "$-1\r\n");
 }
