@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/server.h"
 #include "proto/peer.grpc.pb.h"
 
 namespace lattice::gossip {
