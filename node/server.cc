@@ -344,6 +344,8 @@ void Worker::ProcessInput(Connection* c) {
     Dispatch(c, std::span<const std::string_view>(args.data(), args.size()), now_ms);
     c->in.Consume(consumed);
   }
+  // A buffer grown for a big argument goes back as soon as it is drained.
+  c->in.Trim(64 * 1024);
 }
 
 void Worker::Flush(Connection* c) {
