@@ -47,7 +47,8 @@ const std::vector<Param>& Params() {
       {"threads", Kind::kInt, true, 0, 256, {},
        [](const Config& c) { return std::to_string(c.threads); },
        [](Config& c, const auto&, int64_t v) { c.threads = int(v); }},
-      {"dir", Kind::kString, false, 0, 0, {},
+      // Immutable until something reads it at runtime (Redis chdirs).
+      {"dir", Kind::kString, true, 0, 0, {},
        [](const Config& c) { return c.dir; },
        [](Config& c, const auto& a, int64_t) { c.dir = a[0]; }},
       {"maxclients", Kind::kInt, false, 1, INT_MAX, {},

@@ -219,10 +219,10 @@ void Worker::Loop() {
         continue;
       }
       auto* c = static_cast<Connection*>(ev.data.ptr);
+      // Closed earlier in this batch (by a task, CLIENT KILL or QUIT).
+      if (c->closed) continue;
       if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
         OnReadable(c);
-        // The connection may be gone now; a later event in this batch for
-        // the same fd cannot exist because epoll reports each fd once.
         continue;
       }
       if (ev.events & EPOLLOUT) OnWritable(c);
@@ -232,6 +232,7 @@ void Worker::Loop() {
       Cron(now);
       next_cron_ms_ = now + std::max(1, 1000 / std::max(1, server_->config().hz));
     }
+    graveyard_.clear();
     if (multi) server_->world().ReaderUnlock();
   }
   conns_.clear();
@@ -248,17 +249,19 @@ void Worker::Accept(int listen_fd) {
       }
       return;
     }
-    server_->total_connections++;
     const Config& cfg = server_->config();
-    // As Redis: the client over the limit gets an error and is closed.
-    if (server_->clients.load() >= cfg.maxclients) {
+    // As Redis: the client over the limit gets an error and is closed. The
+    // slot is taken before the check, so concurrent accepts on other
+    // workers cannot both squeeze past the limit.
+    if (server_->clients.fetch_add(1) >= cfg.maxclients) {
+      server_->clients--;
       static constexpr char kMsg[] = "-ERR max number of clients reached\r\n";
       [[maybe_unused]] ssize_t w = write(fd, kMsg, sizeof kMsg - 1);
       server_->rejected_connections++;
       close(fd);
       continue;
     }
-    server_->clients++;
+    server_->total_connections++;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (cfg.tcp_keepalive > 0) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
@@ -304,6 +307,14 @@ void Worker::OnReadable(Connection* c) {
   ssize_t n = read(c->fd, dst, want);
   if (n <= 0) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n == 0 && c->pending) {
+      // The client half-closed (as `printf ... | nc` does) while a command
+      // waits on another shard: finish the commands it sent, as Redis
+      // would have, then close once the replies are out.
+      c->read_eof = true;
+      UpdateEvents(c, c->writable_armed);
+      return;
+    }
     Close(c);
     return;
   }
@@ -359,36 +370,45 @@ void Worker::Flush(Connection* c) {
     }
     net_output_bytes += n;
     c->out_head += n;
+    c->last_interaction_ms = NowMs();  // writing counts as activity, as in Redis
   }
   if (c->out_head == c->out.size()) {
     c->out.clear();
     c->out_head = 0;
     if (c->out.capacity() > 64 * 1024) c->out.shrink_to_fit();
-    if (c->writable_armed) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.ptr = c;
-      epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
-      c->writable_armed = false;
-    }
-    if (c->close_after_reply || c->kill_requested) Close(c);
+    if (c->writable_armed) UpdateEvents(c, false);
+    if (c->close_after_reply || c->kill_requested || (c->read_eof && !c->pending)) Close(c);
     return;
   }
-  if (!c->writable_armed) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.ptr = c;
-    epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
-    c->writable_armed = true;
+  // Keep only the unsent tail, so a slow reader costs its backlog, not
+  // every byte sent since the buffer last drained.
+  if (c->out_head >= 64 * 1024) {
+    c->out.erase(0, c->out_head);
+    c->out_head = 0;
   }
+  if (!c->writable_armed) UpdateEvents(c, true);
+}
+
+void Worker::UpdateEvents(Connection* c, bool want_write) {
+  epoll_event ev{};
+  ev.events = (c->read_eof ? 0u : uint32_t{EPOLLIN}) | (want_write ? uint32_t{EPOLLOUT} : 0u);
+  ev.data.ptr = c;
+  epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+  c->writable_armed = want_write;
 }
 
 void Worker::OnWritable(Connection* c) { Flush(c); }
 
 void Worker::Close(Connection* c) {
+  if (c->closed) return;
+  c->closed = true;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  close(c->fd);
+  c->fd = -1;
   server_->clients--;
-  conns_.erase(c->id);
+  auto it = conns_.find(c->id);
+  graveyard_.push_back(std::move(it->second));
+  conns_.erase(it);
 }
 
 void Worker::Kill(uint64_t id) {
@@ -425,6 +445,7 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   auto it = conns_.find(conn_id);
   if (it == conns_.end()) return;  // the client left meanwhile
   Connection* c = it->second.get();
+  if (c->closed) return;
   c->out.append(reply);
   c->pending = false;
   ProcessInput(c);
@@ -520,10 +541,12 @@ Server::Server(Config config)
       commands_(std::make_unique<CommandTable>()),
       clock_(config_.node_id.empty() ? static_cast<crdt::NodeId>(std::random_device{}())
                                      : static_cast<crdt::NodeId>(absl::HashOf(config_.node_id))),
+      logfile_(config_.logfile),
       start_ms_(NowMs()) {
   std::random_device rd;
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 40; i++) run_id_ += kHex[rd() % 16];
+  ReloadLogLevel();
   int n = config_.ResolvedThreads();
   for (int i = 0; i < n; i++) workers_.push_back(std::make_unique<Worker>(this, i));
 }
@@ -563,12 +586,7 @@ void Server::Exclusive(const std::function<void()>& fn) {
 }
 
 void Server::Log(int level, std::string_view msg) {
-  static constexpr std::string_view kLevels[] = {"debug", "verbose", "notice", "warning", "nothing"};
-  int configured = 2;
-  for (int i = 0; i < 5; i++) {
-    if (config_.loglevel == kLevels[i]) configured = i;
-  }
-  if (level < configured) return;
+  if (level < log_level_.load(std::memory_order_relaxed)) return;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t;
@@ -579,12 +597,19 @@ void Server::Log(int level, std::string_view msg) {
   std::string line = absl::StrFormat("%d:M %s.%03d %c %s\n", getpid(), when,
                                      int(ts.tv_nsec / 1000000), kMarks[std::min(level, 3)], std::string(msg));
   std::lock_guard<std::mutex> lock(log_mu_);
-  if (config_.logfile.empty()) {
+  if (logfile_.empty()) {
     fwrite(line.data(), 1, line.size(), stdout);
     fflush(stdout);
-  } else if (FILE* f = fopen(config_.logfile.c_str(), "a")) {
+  } else if (FILE* f = fopen(logfile_.c_str(), "a")) {
     fwrite(line.data(), 1, line.size(), f);
     fclose(f);
+  }
+}
+
+void Server::ReloadLogLevel() {
+  static constexpr std::string_view kLevels[] = {"debug", "verbose", "notice", "warning", "nothing"};
+  for (int i = 0; i < 5; i++) {
+    if (config_.loglevel == kLevels[i]) log_level_ = i;
   }
 }
 

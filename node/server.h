@@ -174,6 +174,8 @@ class Connection {
   bool close_after_reply = false;
   bool kill_requested = false;  // set by CLIENT KILL from any worker
   bool pending = false;         // waiting for another shard's reply
+  bool closed = false;          // socket closed; freed at the end of the batch
+  bool read_eof = false;        // peer half-closed while a command was in flight
   bool writable_armed = false;  // EPOLLOUT registered
 };
 
@@ -220,6 +222,9 @@ class Worker {
   // Writes what can be written; closes when done and asked to.
   void Flush(Connection* c);
   void Close(Connection* c);
+  // Registers the epoll events `c` needs now: reads unless the peer has
+  // half-closed, writes while output is pending.
+  void UpdateEvents(Connection* c, bool want_write);
   void RunTasks();
   void Cron(int64_t now_ms);
   void Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
@@ -233,6 +238,10 @@ class Worker {
   std::vector<int> listen_fds_;
   std::thread thread_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  // Connections closed during the current event batch. They stay allocated
+  // until the batch ends, because later events of the same batch (or tasks)
+  // may still name them; handlers skip connections marked closed.
+  std::vector<std::unique_ptr<Connection>> graveyard_;
   std::mutex queue_mu_;
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;
@@ -268,8 +277,10 @@ class Server {
   bool multi_threaded() const { return workers_.size() > 1; }
   WorldLock& world() { return world_; }
 
-  // Logging at Redis's levels, to logfile or stdout.
+  // Logging at Redis's levels, to logfile or stdout. Safe from any thread.
   void Log(int level, std::string_view msg);
+  // Applies config().loglevel to Log(); called after CONFIG SET.
+  void ReloadLogLevel();
   enum { kDebug = 0, kVerbose = 1, kNotice = 2, kWarning = 3 };
 
   int64_t start_time_ms() const { return start_ms_; }
@@ -289,6 +300,8 @@ class Server {
   WorldLock world_;
   std::atomic<bool> running_{true};
   std::mutex log_mu_;
+  std::atomic<int> log_level_{kNotice};
+  const std::string logfile_;  // immutable, so Log() needs no config access
   int64_t start_ms_;
   std::string run_id_;
 };

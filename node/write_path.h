@@ -7,7 +7,9 @@
 // docs/architecture.md, "Write path").
 //
 // Thread-safety: a Delta is a view valid only during Emit(); a sink that
-// keeps it must copy. Each shard has its own sink, called on its thread.
+// keeps it must copy. Each shard has its own sink, called on the shard's
+// thread or from the exclusive section (multi-shard MSET/RENAME/COPY,
+// FLUSHALL) while that thread is paused, so calls never overlap.
 #ifndef LATTICE_NODE_WRITE_PATH_H_
 #define LATTICE_NODE_WRITE_PATH_H_
 

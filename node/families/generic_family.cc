@@ -102,7 +102,7 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds) {
 
 // ttlGenericCommand.
 void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
-  Entry* e = ctx.DbFor(ctx.args[1]).Find(ctx.args[1], ctx.now_ms);
+  Entry* e = LookupNoTouch(ctx, ctx.args[1]);
   if (!e) {
     ctx.rb->Integer(-2);
     return;
@@ -176,7 +176,7 @@ void CmdDel(CommandContext& ctx) {
 void CmdExists(CommandContext& ctx) {
   int64_t n = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
-    if (ctx.DbFor(ctx.args[i]).Find(ctx.args[i], ctx.now_ms)) n++;
+    if (LookupNoTouch(ctx, ctx.args[i])) n++;
   }
   ctx.rb->Integer(n);
 }
@@ -190,7 +190,7 @@ void CmdTouch(CommandContext& ctx) {
 }
 
 void CmdType(CommandContext& ctx) {
-  ctx.rb->SimpleString(TypeName(ctx.DbFor(ctx.args[1]).Find(ctx.args[1], ctx.now_ms)));
+  ctx.rb->SimpleString(TypeName(LookupNoTouch(ctx, ctx.args[1])));
 }
 
 void CmdKeys(CommandContext& ctx) {
@@ -365,7 +365,7 @@ void CmdPersist(CommandContext& ctx) {
 }
 
 void CmdObjectEncoding(CommandContext& ctx) {
-  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  Entry* e = LookupNoTouch(ctx, ctx.args[2]);
   if (!e) {
     ctx.rb->Null();
     return;
@@ -374,16 +374,15 @@ void CmdObjectEncoding(CommandContext& ctx) {
 }
 
 void CmdObjectIdleTime(CommandContext& ctx) {
-  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  Entry* e = LookupNoTouch(ctx, ctx.args[2]);
   if (!e) {
     ctx.rb->Null();
     return;
   }
   if (ctx.server->config().maxmemory_policy.find("lfu") != std::string::npos) {
     ctx.rb->Error(
-        "ERR An LRU maxmemory policy is not selected, access time not tracked. Please note that "
-        "when switching between policies at runtime LRU and LFU data will take some time to "
-        "adjust.");
+        "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+        "switching between policies at runtime LRU and LFU data will take some time to adjust.");
     return;
   }
   uint32_t now = ctx.LruClock();
@@ -391,7 +390,7 @@ void CmdObjectIdleTime(CommandContext& ctx) {
 }
 
 void CmdObjectFreq(CommandContext& ctx) {
-  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  Entry* e = LookupNoTouch(ctx, ctx.args[2]);
   if (!e) {
     ctx.rb->Null();
     return;
@@ -408,7 +407,7 @@ void CmdObjectFreq(CommandContext& ctx) {
 }
 
 void CmdObjectRefCount(CommandContext& ctx) {
-  Entry* e = ctx.DbFor(ctx.args[2]).Find(ctx.args[2], ctx.now_ms);
+  Entry* e = LookupNoTouch(ctx, ctx.args[2]);
   if (!e) {
     ctx.rb->Null();
     return;

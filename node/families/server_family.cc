@@ -73,6 +73,11 @@ void RequestKill(CommandContext& ctx, Connection* c) {
   w->Post([w, id] { w->Kill(id); });
 }
 
+bool KnownClientType(std::string_view t) {
+  return Is(t, "normal") || Is(t, "master") || Is(t, "replica") || Is(t, "slave") ||
+         Is(t, "pubsub");
+}
+
 bool ValidClientName(std::string_view name) {
   for (char ch : name) {
     if (ch < '!' || ch > '~') return false;
@@ -240,6 +245,17 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     }
   }
   return out;
+}
+
+// "get" or "config|get", case-insensitively.
+const CommandId* FindByFullName(const CommandTable& t, std::string_view name) {
+  size_t bar = name.find('|');
+  const CommandId* c = t.Find(name.substr(0, bar));
+  if (!c || bar == std::string_view::npos) return c;
+  for (const CommandId& sub : c->subcommands) {
+    if (EqualsIgnoreCase(sub.name, name.substr(bar + 1))) return &sub;
+  }
+  return nullptr;
 }
 
 void ReplyCommandInfo(CommandContext& ctx, const CommandId& c) {
@@ -445,6 +461,13 @@ void CmdConfigSet(CommandContext& ctx) {
   Config next = ctx.server->config();
   for (size_t i = 2; i < ctx.args.size(); i += 2) {
     std::string name(ctx.args[i]);
+    for (size_t j = 2; j < i; j += 2) {
+      if (EqualsIgnoreCase(ctx.args[j], name)) {
+        ctx.rb->Error(StrCat("ERR CONFIG SET failed (possibly related to argument '", name,
+                             "') - duplicate parameter"));
+        return;
+      }
+    }
     absl::Status st = ApplyDirective(next, name, {std::string(ctx.args[i + 1])}, true);
     if (absl::IsNotFound(st)) {
       ctx.rb->Error(StrCat("ERR Unknown option or number of arguments for CONFIG SET - '", name, "'"));
@@ -458,6 +481,7 @@ void CmdConfigSet(CommandContext& ctx) {
   }
   bool bulk_changed = next.proto_max_bulk_len != ctx.server->config().proto_max_bulk_len;
   ctx.server->config() = next;
+  ctx.server->ReloadLogLevel();
   if (bulk_changed) {
     resp::ParserLimits limits;
     limits.max_bulk_len = next.proto_max_bulk_len;
@@ -506,6 +530,7 @@ void CmdClientInfo(CommandContext& ctx) {
 void CmdClientList(CommandContext& ctx) {
   std::vector<uint64_t> ids;
   bool filter_ids = false;
+  bool only_none = false;
   for (size_t i = 2; i < ctx.args.size(); i++) {
     if (Is(ctx.args[i], "id") && i + 1 < ctx.args.size()) {
       filter_ids = true;
@@ -520,11 +545,12 @@ void CmdClientList(CommandContext& ctx) {
       break;
     } else if (Is(ctx.args[i], "type") && i + 1 < ctx.args.size()) {
       std::string_view t = ctx.args[++i];
-      if (!Is(t, "normal") && !Is(t, "master") && !Is(t, "replica") && !Is(t, "slave") &&
-          !Is(t, "pubsub")) {
+      if (!KnownClientType(t)) {
         ctx.rb->Error(StrCat("ERR Unknown client type '", t, "'"));
         return;
       }
+      // Every client is a normal one until pub/sub and replicas exist.
+      only_none = !Is(t, "normal");
     } else {
       ctx.rb->Error(errors::kSyntax);
       return;
@@ -533,6 +559,7 @@ void CmdClientList(CommandContext& ctx) {
   std::string out;
   ForEachWorker(ctx, [&](Worker& w) {
     for (const auto& [id, conn] : w.connections()) {
+      if (only_none) continue;
       if (filter_ids && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
       out += ClientLine(ctx.server, *conn, ctx.now_ms);
     }
@@ -544,23 +571,24 @@ void CmdClientKill(CommandContext& ctx) {
   auto& a = ctx.args;
   // Old form: CLIENT KILL addr:port.
   if (a.size() == 3) {
-    Connection* found = nullptr;
+    std::vector<Connection*> found;
     ForEachWorker(ctx, [&](Worker& w) {
       for (const auto& [id, conn] : w.connections()) {
-        if (conn->addr == a[2]) found = conn.get();
+        if (conn->addr == a[2]) found.push_back(conn.get());
       }
     });
-    if (!found) {
+    if (found.empty()) {
       ctx.rb->Error("ERR No such client");
       return;
     }
-    RequestKill(ctx, found);
+    for (Connection* c : found) RequestKill(ctx, c);
     ctx.rb->Ok();
     return;
   }
   int64_t want_id = 0;
   std::string_view want_addr, want_laddr;
   bool skipme = true;
+  bool match_none = false;
   if (a.size() % 2 != 0) {
     ctx.rb->Error(errors::kSyntax);
     return;
@@ -576,13 +604,17 @@ void CmdClientKill(CommandContext& ctx) {
     } else if (Is(a[i], "laddr")) {
       want_laddr = a[i + 1];
     } else if (Is(a[i], "type")) {
-      if (!Is(a[i + 1], "normal") && !Is(a[i + 1], "master") && !Is(a[i + 1], "replica") &&
-          !Is(a[i + 1], "slave") && !Is(a[i + 1], "pubsub")) {
+      if (!KnownClientType(a[i + 1])) {
         ctx.rb->Error(StrCat("ERR Unknown client type '", a[i + 1], "'"));
         return;
       }
+      match_none = match_none || !Is(a[i + 1], "normal");
     } else if (Is(a[i], "user")) {
       // Every client is the default user until ACLs land.
+      if (a[i + 1] != "default") {
+        ctx.rb->Error(StrCat("ERR No such user '", a[i + 1], "'"));
+        return;
+      }
     } else if (Is(a[i], "skipme")) {
       if (Is(a[i + 1], "yes")) {
         skipme = true;
@@ -600,6 +632,7 @@ void CmdClientKill(CommandContext& ctx) {
   int64_t killed = 0;
   ForEachWorker(ctx, [&](Worker& w) {
     for (const auto& [id, conn] : w.connections()) {
+      if (match_none) continue;
       if (want_id && int64_t(id) != want_id) continue;
       if (!want_addr.empty() && conn->addr != want_addr) continue;
       if (!want_laddr.empty() && conn->laddr != want_laddr) continue;
@@ -661,7 +694,7 @@ void CmdCommandInfo(CommandContext& ctx) {
   if (ctx.args.size() == 2) return CmdCommand(ctx);
   ctx.rb->ArrayHeader(ctx.args.size() - 2);
   for (size_t i = 2; i < ctx.args.size(); i++) {
-    const CommandId* c = t.Find(ctx.args[i]);
+    const CommandId* c = FindByFullName(t, ctx.args[i]);
     if (c) {
       ReplyCommandInfo(ctx, *c);
     } else {
@@ -677,7 +710,7 @@ void CmdCommandDocs(CommandContext& ctx) {
     for (const auto& c : t.all()) cmds.push_back(c.get());
   } else {
     for (size_t i = 2; i < ctx.args.size(); i++) {
-      if (const CommandId* c = t.Find(ctx.args[i])) cmds.push_back(c);
+      if (const CommandId* c = FindByFullName(t, ctx.args[i])) cmds.push_back(c);
     }
   }
   ctx.rb->MapHeader(cmds.size());
@@ -736,16 +769,29 @@ void CmdCommandHelp(CommandContext& ctx) {
 }
 
 void CmdShutdown(CommandContext& ctx) {
+  bool save = false, nosave = false, abort = false, other = false;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     std::string_view a = ctx.args[i];
-    if (!Is(a, "nosave") && !Is(a, "save") && !Is(a, "now") && !Is(a, "force") && !Is(a, "abort")) {
+    if (Is(a, "nosave")) {
+      nosave = true;
+    } else if (Is(a, "save")) {
+      save = true;
+    } else if (Is(a, "now") || Is(a, "force")) {
+      other = true;
+    } else if (Is(a, "abort")) {
+      abort = true;
+    } else {
       ctx.rb->Error(errors::kSyntax);
       return;
     }
-    if (Is(a, "abort")) {
-      ctx.rb->Error("ERR No shutdown in progress.");
-      return;
-    }
+  }
+  if ((abort && (save || nosave || other)) || (save && nosave)) {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  if (abort) {
+    ctx.rb->Error("ERR No shutdown in progress.");
+    return;
   }
   ctx.server->Log(Server::kWarning, "User requested shutdown...");
   ctx.server->Shutdown();

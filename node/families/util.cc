@@ -78,6 +78,17 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key) {
   return e;
 }
 
+Entry* LookupNoTouch(CommandContext& ctx, std::string_view key) {
+  Shard& shard = ctx.ShardFor(key);
+  Entry* e = shard.db(ctx.db).Find(key, ctx.now_ms);
+  if (e) {
+    shard.keyspace_hits++;
+  } else {
+    shard.keyspace_misses++;
+  }
+  return e;
+}
+
 Entry* LookupWrite(CommandContext& ctx, std::string_view key) {
   Entry* e = ctx.DbFor(key).Find(key, ctx.now_ms);
   if (e) e->set_lru(ctx.LruClock());

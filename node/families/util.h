@@ -42,6 +42,9 @@ std::string FormatLongDouble(long double v);
 
 // Looks a key up for reading: lazy expiry, LRU touch, hit/miss counting.
 Entry* LookupRead(CommandContext& ctx, std::string_view key);
+// Like LookupRead without touching the LRU clock (EXISTS, TYPE, TTL,
+// OBJECT: Redis's LOOKUP_NOTOUCH, which still counts hits and misses).
+Entry* LookupNoTouch(CommandContext& ctx, std::string_view key);
 // Looks a key up for writing: lazy expiry only.
 Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 

@@ -87,5 +87,55 @@ TEST_F(ServerFamilyTest, ProtocolErrorClosesAfterTheReply) {
   EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
 }
 
+TEST_F(ServerFamilyTest, ClientKillAndListFiltersFollowRedis) {
+  RespClient other(port());
+  EXPECT_EQ(other.Run({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "TYPE", "pubsub"}), ":0\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "USER", "bob"}), "-ERR No such user 'bob'\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "TYPE", "bogus"}), "-ERR Unknown client type 'bogus'\r\n");
+  EXPECT_EQ(Run({"CLIENT", "LIST", "TYPE", "pubsub"}), "$0\r\n\r\n");
+  EXPECT_EQ(other.Run({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "TYPE", "normal"}), ":1\r\n");
+  EXPECT_TRUE(other.Closed());
+}
+
+TEST_F(ServerFamilyTest, ConfigSetRejectsDuplicatesAndShutdownRejectsContradictions) {
+  EXPECT_EQ(Run({"CONFIG", "SET", "maxclients", "10", "MAXCLIENTS", "20"}),
+            "-ERR CONFIG SET failed (possibly related to argument 'MAXCLIENTS') - duplicate "
+            "parameter\r\n");
+  EXPECT_EQ(Run({"SHUTDOWN", "NOSAVE", "SAVE"}), "-ERR syntax error\r\n");
+  EXPECT_EQ(Run({"SHUTDOWN", "ABORT"}), "-ERR No shutdown in progress.\r\n");
+  std::string info = Run({"COMMAND", "INFO", "config|get"});
+  EXPECT_NE(info.find("config|get"), std::string::npos);
+}
+
+class ShardedServerTest : public NodeTest {
+ protected:
+  void SetUp() override { StartNode(4); }
+};
+
+// A pipeline that waits on other shards and then quits, from a client that
+// has already half-closed: the connection is closed by a task while its
+// own read event may still be pending in the same batch.
+TEST_F(ShardedServerTest, ClientsQuittingWhileWaitingOnOtherShardsAreCleanedUp) {
+  for (int round = 0; round < 30; round++) {
+    RespClient c(port());
+    std::string pipeline;
+    for (int i = 0; i < 16; i++) {
+      std::string key = "k" + std::to_string(i);
+      pipeline += "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+    }
+    pipeline += "*1\r\n$4\r\nQUIT\r\n";
+    c.SendRaw(pipeline);
+    c.ShutdownWrite();
+    for (int i = 0; i < 16; i++) EXPECT_EQ(c.ReadReply(), "$-1\r\n");
+    EXPECT_EQ(c.ReadReply(), "+OK\r\n");
+    EXPECT_TRUE(c.Closed());
+  }
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
+  std::string info = Run({"INFO", "clients"});
+  EXPECT_NE(info.find("connected_clients:1\r\n"), std::string::npos) << info;
+}
+
 }  // namespace
 }  // namespace lattice::node

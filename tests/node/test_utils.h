@@ -70,6 +70,8 @@ class RespClient {
     ReadOne(&out);
     return out;
   }
+  // Half-closes the connection: the server sees EOF after what was sent.
+  void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
   // True once the server has closed the connection.
   bool Closed() {
     char c;
