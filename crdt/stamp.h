@@ -34,15 +34,12 @@ class LamportClock {
 
   NodeId node() const { return node_; }
 
-  Stamp Tick() {
-    return Stamp{counter_.fetch_add(1, std::memory_order_relaxed) + 1, node_};
-  }
+  Stamp Tick() { return Stamp{counter_.fetch_add(1, std::memory_order_relaxed) + 1, node_}; }
 
   void Observe(const Stamp& remote) {
     uint64_t seen = counter_.load(std::memory_order_relaxed);
     while (seen < remote.counter &&
-           !counter_.compare_exchange_weak(seen, remote.counter,
-                                           std::memory_order_relaxed)) {
+           !counter_.compare_exchange_weak(seen, remote.counter, std::memory_order_relaxed)) {
     }
   }
 

@@ -20,7 +20,8 @@ namespace lattice::gossip {
 
 class PeerService final : public peer::Peer::CallbackService {
  public:
-  PeerService(uint32_t node_id, uint64_t incarnation) : node_id_(node_id), incarnation_(incarnation) {}
+  PeerService(uint32_t node_id, uint64_t incarnation)
+      : node_id_(node_id), incarnation_(incarnation) {}
 
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
                                  const peer::PingRequest* request, peer::PingReply* reply) override;

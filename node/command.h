@@ -52,8 +52,8 @@ struct CommandId {
   std::string_view name;  // lowercase, as Redis declares it
   int arity;              // counts the name; negative: at least -arity
   uint32_t flags;
-  int first_key;          // 0: no keys
-  int last_key;           // negative: counted from the end
+  int first_key;  // 0: no keys
+  int last_key;   // negative: counted from the end
   int key_step;
   Handler handler;
   std::string_view group;    // COMMAND DOCS
@@ -101,7 +101,8 @@ inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
 inline constexpr std::string_view kOverflow = "ERR increment or decrement would overflow";
 inline constexpr std::string_view kNoSuchKey = "ERR no such key";
 inline constexpr std::string_view kDbIndex = "ERR DB index is out of range";
-inline constexpr std::string_view kStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+inline constexpr std::string_view kStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 }  // namespace errors
 
 }  // namespace lattice::node

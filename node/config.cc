@@ -10,12 +10,9 @@
 #include <sstream>
 #include <thread>
 
-#include "node/str_util.h"
 #include "absl/strings/numbers.h"
-#include "node/str_util.h"
-#include "node/str_util.h"
-
 #include "node/glob.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
@@ -38,72 +35,176 @@ std::string MemToString(int64_t v) { return std::to_string(v); }
 
 const std::vector<Param>& Params() {
   static const auto* params = new std::vector<Param>{
-      {"port", Kind::kInt, true, 0, 65535, {},
+      {"port",
+       Kind::kInt,
+       true,
+       0,
+       65535,
+       {},
        [](const Config& c) { return std::to_string(c.port); },
        [](Config& c, const auto&, int64_t v) { c.port = int(v); }},
-      {"bind", Kind::kList, true, 0, 0, {},
+      {"bind",
+       Kind::kList,
+       true,
+       0,
+       0,
+       {},
        [](const Config& c) { return StrJoin(c.bind, " "); },
        [](Config& c, const auto& a, int64_t) { c.bind = a; }},
-      {"threads", Kind::kInt, true, 0, 256, {},
+      {"threads",
+       Kind::kInt,
+       true,
+       0,
+       256,
+       {},
        [](const Config& c) { return std::to_string(c.threads); },
        [](Config& c, const auto&, int64_t v) { c.threads = int(v); }},
       // Immutable until something reads it at runtime (Redis chdirs).
-      {"dir", Kind::kString, true, 0, 0, {},
+      {"dir",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
        [](const Config& c) { return c.dir; },
        [](Config& c, const auto& a, int64_t) { c.dir = a[0]; }},
-      {"maxclients", Kind::kInt, false, 1, INT_MAX, {},
+      {"maxclients",
+       Kind::kInt,
+       false,
+       1,
+       INT_MAX,
+       {},
        [](const Config& c) { return std::to_string(c.maxclients); },
        [](Config& c, const auto&, int64_t v) { c.maxclients = int(v); }},
-      {"databases", Kind::kInt, true, 1, INT_MAX, {},
+      {"databases",
+       Kind::kInt,
+       true,
+       1,
+       INT_MAX,
+       {},
        [](const Config& c) { return std::to_string(c.databases); },
        [](Config& c, const auto&, int64_t v) { c.databases = int(v); }},
-      {"proto-max-bulk-len", Kind::kMemory, false, 1024 * 1024, UINT32_MAX, {},
+      {"proto-max-bulk-len",
+       Kind::kMemory,
+       false,
+       1024 * 1024,
+       UINT32_MAX,
+       {},
        [](const Config& c) { return MemToString(c.proto_max_bulk_len); },
        [](Config& c, const auto&, int64_t v) { c.proto_max_bulk_len = v; }},
-      {"client-query-buffer-limit", Kind::kMemory, false, 1024 * 1024, LLONG_MAX, {},
+      {"client-query-buffer-limit",
+       Kind::kMemory,
+       false,
+       1024 * 1024,
+       LLONG_MAX,
+       {},
        [](const Config& c) { return MemToString(c.client_query_buffer_limit); },
        [](Config& c, const auto&, int64_t v) { c.client_query_buffer_limit = v; }},
-      {"loglevel", Kind::kEnum, false, 0, 0, {"debug", "verbose", "notice", "warning", "nothing"},
+      {"loglevel",
+       Kind::kEnum,
+       false,
+       0,
+       0,
+       {"debug", "verbose", "notice", "warning", "nothing"},
        [](const Config& c) { return c.loglevel; },
        [](Config& c, const auto& a, int64_t) { c.loglevel = ToLower(a[0]); }},
-      {"logfile", Kind::kString, true, 0, 0, {},
+      {"logfile",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
        [](const Config& c) { return c.logfile; },
        [](Config& c, const auto& a, int64_t) { c.logfile = a[0]; }},
-      {"daemonize", Kind::kBool, true, 0, 0, {},
+      {"daemonize",
+       Kind::kBool,
+       true,
+       0,
+       0,
+       {},
        [](const Config& c) { return std::string(c.daemonize ? "yes" : "no"); },
        [](Config& c, const auto&, int64_t v) { c.daemonize = v; }},
-      {"pidfile", Kind::kString, true, 0, 0, {},
+      {"pidfile",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
        [](const Config& c) { return c.pidfile; },
        [](Config& c, const auto& a, int64_t) { c.pidfile = a[0]; }},
-      {"timeout", Kind::kInt, false, 0, INT_MAX, {},
+      {"timeout",
+       Kind::kInt,
+       false,
+       0,
+       INT_MAX,
+       {},
        [](const Config& c) { return std::to_string(c.timeout); },
        [](Config& c, const auto&, int64_t v) { c.timeout = int(v); }},
-      {"tcp-keepalive", Kind::kInt, false, 0, INT_MAX, {},
+      {"tcp-keepalive",
+       Kind::kInt,
+       false,
+       0,
+       INT_MAX,
+       {},
        [](const Config& c) { return std::to_string(c.tcp_keepalive); },
        [](Config& c, const auto&, int64_t v) { c.tcp_keepalive = int(v); }},
-      {"tcp-backlog", Kind::kInt, true, 0, INT_MAX, {},
+      {"tcp-backlog",
+       Kind::kInt,
+       true,
+       0,
+       INT_MAX,
+       {},
        [](const Config& c) { return std::to_string(c.tcp_backlog); },
        [](Config& c, const auto&, int64_t v) { c.tcp_backlog = int(v); }},
-      {"hz", Kind::kInt, false, 1, 500, {},
+      {"hz",
+       Kind::kInt,
+       false,
+       1,
+       500,
+       {},
        [](const Config& c) { return std::to_string(c.hz); },
        [](Config& c, const auto&, int64_t v) { c.hz = int(v); }},
       // Accepted so that stock redis.conf files and tools load; eviction and
       // persistence are not implemented yet (see docs/architecture.md).
-      {"maxmemory", Kind::kMemory, false, 0, LLONG_MAX, {},
+      {"maxmemory",
+       Kind::kMemory,
+       false,
+       0,
+       LLONG_MAX,
+       {},
        [](const Config& c) { return MemToString(c.maxmemory); },
        [](Config& c, const auto&, int64_t v) { c.maxmemory = v; }},
-      {"maxmemory-policy", Kind::kEnum, false, 0, 0,
+      {"maxmemory-policy",
+       Kind::kEnum,
+       false,
+       0,
+       0,
        {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
         "allkeys-lfu", "allkeys-random", "noeviction"},
        [](const Config& c) { return c.maxmemory_policy; },
        [](Config& c, const auto& a, int64_t) { c.maxmemory_policy = ToLower(a[0]); }},
-      {"save", Kind::kList, false, 0, 0, {},
+      {"save",
+       Kind::kList,
+       false,
+       0,
+       0,
+       {},
        [](const Config& c) { return c.save; },
        [](Config& c, const auto& a, int64_t) { c.save = StrJoin(a, " "); }},
-      {"appendonly", Kind::kEnum, false, 0, 0, {"no", "yes"},
+      {"appendonly",
+       Kind::kEnum,
+       false,
+       0,
+       0,
+       {"no", "yes"},
        [](const Config& c) { return c.appendonly; },
        [](Config& c, const auto& a, int64_t) { c.appendonly = ToLower(a[0]); }},
-      {"node-id", Kind::kString, true, 0, 0, {},
+      {"node-id",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
        [](const Config& c) { return c.node_id; },
        [](Config& c, const auto& a, int64_t) { c.node_id = a[0]; }},
   };
@@ -173,9 +274,15 @@ bool SplitConfigLine(std::string_view line, std::vector<std::string>* out) {
         } else if (line[i] == '\\' && i + 1 < line.size()) {
           i++;
           char c = line[i];
-          cur.push_back(c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c == 'b' ? '\b' : c == 'a' ? '\a' : c);
+          cur.push_back(c == 'n'   ? '\n'
+                        : c == 'r' ? '\r'
+                        : c == 't' ? '\t'
+                        : c == 'b' ? '\b'
+                        : c == 'a' ? '\a'
+                                   : c);
         } else if (line[i] == '"') {
-          if (i + 1 < line.size() && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          if (i + 1 < line.size() && !std::isspace(static_cast<unsigned char>(line[i + 1])))
+            return false;
           done = true;
         } else {
           cur.push_back(line[i]);
@@ -186,7 +293,8 @@ bool SplitConfigLine(std::string_view line, std::vector<std::string>* out) {
           i++;
           cur.push_back('\'');
         } else if (line[i] == '\'') {
-          if (i + 1 < line.size() && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          if (i + 1 < line.size() && !std::isspace(static_cast<unsigned char>(line[i + 1])))
+            return false;
           done = true;
         } else {
           cur.push_back(line[i]);
@@ -217,7 +325,8 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
                             const std::vector<std::string>& args, bool at_runtime) {
   const Param* p = FindParam(name);
   if (!p) return absl::NotFoundError("Bad directive or wrong number of arguments");
-  if (at_runtime && p->immutable) return absl::FailedPreconditionError("can't set immutable config");
+  if (at_runtime && p->immutable)
+    return absl::FailedPreconditionError("can't set immutable config");
   if (p->kind != Kind::kList && args.size() != 1) {
     return absl::InvalidArgumentError("wrong number of arguments");
   }
@@ -253,7 +362,9 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
     case Kind::kEnum: {
       bool ok = false;
       for (auto c : p->choices) ok = ok || EqualsIgnoreCase(c, args[0]);
-      if (!ok) return absl::InvalidArgumentError("argument(s) must be one of the following: " + StrJoin(p->choices, ", "));
+      if (!ok)
+        return absl::InvalidArgumentError("argument(s) must be one of the following: " +
+                                          StrJoin(p->choices, ", "));
       break;
     }
     case Kind::kString:

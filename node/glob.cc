@@ -83,8 +83,8 @@ bool Match(const char* p, const char* pend, const char* s, const char* send, boo
 }  // namespace
 
 bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase) {
-  return Match(pattern.data(), pattern.data() + pattern.size(), str.data(),
-               str.data() + str.size(), nocase);
+  return Match(pattern.data(), pattern.data() + pattern.size(), str.data(), str.data() + str.size(),
+               nocase);
 }
 
 }  // namespace lattice::node

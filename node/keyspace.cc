@@ -139,7 +139,8 @@ Entry* Db::Find(std::string_view key, int64_t now_ms) {
 }
 
 Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
-  size_t size = offsetof(Entry, data_) + (with_expire ? Entry::kExpireSize : 0) + key.size() + val_len;
+  size_t size =
+      offsetof(Entry, data_) + (with_expire ? Entry::kExpireSize : 0) + key.size() + val_len;
   // The header's sizeof includes tail padding past data_: never allocate
   // less than the object the placement new below constructs.
   size = std::max(size, sizeof(Entry));

@@ -35,10 +35,10 @@ enum class ObjType : uint8_t { kString = 0 };
 // How a string value is stored; OBJECT ENCODING reports these the way Redis
 // does ("int", "embstr", "raw"), because clients and tests look at them.
 enum class Enc : uint8_t {
-  kRaw = 0,     // bytes, reported "raw"
-  kEmbstr = 1,  // bytes, reported "embstr" (Redis: <= 44 bytes, set whole)
-  kInt = 2,     // int64 payload, reported "int"
-  kCounter = 3, // crdt::PnCounter* payload (after INCR), reported "int"
+  kRaw = 0,      // bytes, reported "raw"
+  kEmbstr = 1,   // bytes, reported "embstr" (Redis: <= 44 bytes, set whole)
+  kInt = 2,      // int64 payload, reported "int"
+  kCounter = 3,  // crdt::PnCounter* payload (after INCR), reported "int"
 };
 
 class Entry {
@@ -140,8 +140,8 @@ class Db {
   // Creates or replaces the string at `key`. `expire_at` < 0 drops any TTL,
   // kKeepTtl keeps the old one, otherwise sets it. Returns the new entry.
   static constexpr int64_t kKeepTtl = -2;
-  Entry* SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp,
-                   int64_t expire_at, uint32_t lru);
+  Entry* SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp, int64_t expire_at,
+                   uint32_t lru);
   // Resizes the byte value of an existing raw string in place or by
   // reallocation (amortized growth for APPEND). Sets enc to raw. Returns the
   // entry, which may have moved.

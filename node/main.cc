@@ -12,9 +12,9 @@
 #include <iostream>
 #include <thread>
 
-#include "node/str_util.h"
 #include "node/config.h"
 #include "node/server.h"
+#include "node/str_util.h"
 
 using lattice::node::StrCat;
 
@@ -34,21 +34,25 @@ void AdjustOpenFiles(lattice::node::Config& config, lattice::node::Server* log_t
   if (setrlimit(RLIMIT_NOFILE, &next) != 0) next.rlim_cur = lim.rlim_cur;
   if (next.rlim_cur < want) {
     config.maxclients = static_cast<int>(next.rlim_cur) - 32;
-    std::fprintf(stderr, "You requested maxclients of %d requiring at least %d max file descriptors; "
-                 "lowered maxclients to %d\n", int(want - 32), int(want), config.maxclients);
+    std::fprintf(stderr,
+                 "You requested maxclients of %d requiring at least %d max file descriptors; "
+                 "lowered maxclients to %d\n",
+                 int(want - 32), int(want), config.maxclients);
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 2 && (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "-v")) {
+  if (argc == 2 &&
+      (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "-v")) {
     std::printf("lattice-server v=0.1.0 (Redis protocol 7.0 compatible)\n");
     return 0;
   }
   if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
-    std::printf("Usage: lattice-server [/path/to/lattice.conf] [--directive value ...]\n"
-                "Example: lattice-server --port 7777 --threads 2\n");
+    std::printf(
+        "Usage: lattice-server [/path/to/lattice.conf] [--directive value ...]\n"
+        "Example: lattice-server --port 7777 --threads 2\n");
     return 0;
   }
   auto config = lattice::node::LoadConfig(argc, argv);
@@ -83,22 +87,23 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string pidfile = config->pidfile;
-  if (pidfile.empty() && config->daemonize) pidfile = "/var/run/lattice_" + std::to_string(config->port) + ".pid";
+  if (pidfile.empty() && config->daemonize)
+    pidfile = "/var/run/lattice_" + std::to_string(config->port) + ".pid";
   if (!pidfile.empty()) {
     std::ofstream(pidfile) << getpid() << "\n";
   }
   server.Log(lattice::node::Server::kNotice,
-             StrCat("Lattice 0.1.0 started, port=", config->port, " threads=",
-                          server.shard_count(), " pid=", getpid()));
+             StrCat("Lattice 0.1.0 started, port=", config->port, " threads=", server.shard_count(),
+                    " pid=", getpid()));
   server.Log(lattice::node::Server::kNotice, "Ready to accept connections tcp");
   server.Start();
   std::thread signals([&server, set] {
     int sig = 0;
     sigwait(&set, &sig);
     if (server.running()) {
-      server.Log(lattice::node::Server::kWarning,
-                 StrCat("Received ", sig == SIGINT ? "SIGINT" : "SIGTERM",
-                              " scheduling shutdown..."));
+      server.Log(
+          lattice::node::Server::kWarning,
+          StrCat("Received ", sig == SIGINT ? "SIGINT" : "SIGTERM", " scheduling shutdown..."));
       server.Shutdown();
     }
   });

@@ -16,10 +16,9 @@
 #include <random>
 
 #include "absl/hash/hash.h"
-#include "node/str_util.h"
-#include "node/str_util.h"
 #include "absl/strings/str_format.h"
 #include "node/command_table.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
@@ -242,10 +241,12 @@ void Worker::Accept(int listen_fd) {
   for (int i = 0; i < 64; i++) {
     sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE) {
-        server_->Log(Server::kWarning, StrCat("Error accepting a client connection: ", strerror(errno)));
+        server_->Log(Server::kWarning,
+                     StrCat("Error accepting a client connection: ", strerror(errno)));
       }
       return;
     }
@@ -272,7 +273,8 @@ void Worker::Accept(int listen_fd) {
     conn->addr = PeerName(fd, false);
     conn->laddr = PeerName(fd, true);
     conn->ctime_ms = conn->last_interaction_ms = NowMs();
-    if (server_->commands().slot_count() > stats.size()) stats.resize(server_->commands().slot_count());
+    if (server_->commands().slot_count() > stats.size())
+      stats.resize(server_->commands().slot_count());
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = conn.get();
@@ -347,7 +349,7 @@ void Worker::ProcessInput(Connection* c) {
       c->rb.Error(c->parser.error());
       c->close_after_reply = true;
       server_->Log(Server::kVerbose, StrCat("Protocol error (", c->parser.error(),
-                                                  ") from client: id=", c->id, " addr=", c->addr));
+                                            ") from client: id=", c->id, " addr=", c->addr));
       break;
     }
     // Arguments are views into c->in: run the command before consuming.
@@ -530,7 +532,8 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     st.calls++;
     st.usec += MonoUs() - start;
     owner->commands_processed++;
-    origin->Post([remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
+    origin->Post(
+        [remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
   });
 }
 
@@ -594,8 +597,9 @@ void Server::Log(int level, std::string_view msg) {
   char when[64];
   strftime(when, sizeof when, "%d %b %Y %H:%M:%S", &t);
   static constexpr char kMarks[] = ".-*#";
-  std::string line = absl::StrFormat("%d:M %s.%03d %c %s\n", getpid(), when,
-                                     int(ts.tv_nsec / 1000000), kMarks[std::min(level, 3)], std::string(msg));
+  std::string line =
+      absl::StrFormat("%d:M %s.%03d %c %s\n", getpid(), when, int(ts.tv_nsec / 1000000),
+                      kMarks[std::min(level, 3)], std::string(msg));
   std::lock_guard<std::mutex> lock(log_mu_);
   if (logfile_.empty()) {
     fwrite(line.data(), 1, line.size(), stdout);
@@ -607,7 +611,8 @@ void Server::Log(int level, std::string_view msg) {
 }
 
 void Server::ReloadLogLevel() {
-  static constexpr std::string_view kLevels[] = {"debug", "verbose", "notice", "warning", "nothing"};
+  static constexpr std::string_view kLevels[] = {"debug", "verbose", "notice", "warning",
+                                                 "nothing"};
   for (int i = 0; i < 5; i++) {
     if (config_.loglevel == kLevels[i]) log_level_ = i;
   }

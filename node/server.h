@@ -159,7 +159,7 @@ class Connection {
   Worker* worker;
   QueryBuffer in;
   resp::Parser parser;
-  std::string out;       // pending reply bytes; unsent bytes start at out_head
+  std::string out;  // pending reply bytes; unsent bytes start at out_head
   size_t out_head = 0;
   resp::ReplyBuilder rb;
   int db = 0;

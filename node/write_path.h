@@ -32,8 +32,8 @@ struct Delta {
   int db;
   std::string_view key;
   crdt::Stamp stamp;
-  std::string_view value;        // kAssign
-  int64_t expire_at = -1;        // kAssign, kExpire
+  std::string_view value;                           // kAssign
+  int64_t expire_at = -1;                           // kAssign, kExpire
   const crdt::PnCounter::Delta* counter = nullptr;  // kCounterAdd
 };
 

@@ -58,8 +58,7 @@ bool String2ll(const char* s, size_t len, int64_t* value) {
 // 18 digits without a leading zero (so no overflow), then '\r' and one more
 // byte. Returns false for anything else, including input that is merely
 // incomplete; the caller then takes the general path, which decides as Redis.
-inline bool ReadShortLength(const char* p, size_t n, size_t start, size_t* cr,
-                            int64_t* value) {
+inline bool ReadShortLength(const char* p, size_t n, size_t start, size_t* cr, int64_t* value) {
   size_t i = start + 1;
   const size_t stop = std::min(n, i + 18);
   uint64_t v = 0;
@@ -78,19 +77,15 @@ inline bool ReadShortLength(const char* p, size_t n, size_t start, size_t* cr,
 
 // The blanks sdssplitargs() skips between arguments: C isspace().
 inline bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
-         c == '\r';
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
 // The characters that end an unquoted argument in sdssplitargs(). Unlike
 // IsSpace() this excludes '\v' and '\f': Redis keeps them inside a word.
-inline bool EndsWord(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+inline bool EndsWord(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 inline bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-         (c >= 'A' && c <= 'F');
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 inline int HexDigitValue(char c) {
@@ -140,9 +135,8 @@ ParseStatus Parser::Parse(std::string_view data, size_t* consumed) {
     size_t used = 0;
     // As processInputBuffer(): the first byte of a request picks the
     // protocol, and an incomplete request keeps that byte at the front.
-    const ParseStatus status = command[0] == '*'
-                                   ? ParseMultibulk(command, &used)
-                                   : ParseInline(command, &used);
+    const ParseStatus status =
+        command[0] == '*' ? ParseMultibulk(command, &used) : ParseInline(command, &used);
     if (status == ParseStatus::kOk) {
       if (args_.empty()) {
         // An empty line or "*0": Redis resets the client without a reply.
@@ -159,14 +153,12 @@ ParseStatus Parser::Parse(std::string_view data, size_t* consumed) {
   }
 }
 
-Parser::LineStatus Parser::FindLineEnd(std::string_view data, char delim,
-                                       size_t* end) {
+Parser::LineStatus Parser::FindLineEnd(std::string_view data, char delim, size_t* end) {
   const char* p = data.data();
   const size_t n = data.size();
   if (!line_blocked_) {
     const size_t from = std::max(scan_, pos_);
-    const char* hit =
-        static_cast<const char*>(std::memchr(p + from, delim, n - from));
+    const char* hit = static_cast<const char*>(std::memchr(p + from, delim, n - from));
     const size_t limit = hit != nullptr ? static_cast<size_t>(hit - p) : n;
     // Redis searches with strchr() on its NUL-terminated query buffer, so a
     // NUL byte hides every later delimiter: the line can then only grow
@@ -230,8 +222,7 @@ ParseStatus Parser::ParseMultibulk(std::string_view data, size_t* used) {
     if (bulk_len_ < 0) {
       size_t cr;
       int64_t len;
-      if (pos_ >= n || p[pos_] != '$' ||
-          !ReadShortLength(p, n, pos_, &cr, &len)) {
+      if (pos_ >= n || p[pos_] != '$' || !ReadShortLength(p, n, pos_, &cr, &len)) {
         const LineStatus line = FindLineEnd(data, '\r', &cr);
         if (line == LineStatus::kTooBig) {
           return Fail("ERR Protocol error: too big bulk count string");
@@ -339,10 +330,9 @@ bool Parser::SplitInline(std::string_view line) {
     if (p[i] == '"') {
       for (++i;; ++i) {
         if (i >= n) return false;  // unterminated quotes
-        if (p[i] == '\\' && at(i + 1) == 'x' && IsHexDigit(at(i + 2)) &&
-            IsHexDigit(at(i + 3))) {
-          out[out_len++] = static_cast<char>(HexDigitValue(p[i + 2]) * 16 +
-                                             HexDigitValue(p[i + 3]));
+        if (p[i] == '\\' && at(i + 1) == 'x' && IsHexDigit(at(i + 2)) && IsHexDigit(at(i + 3))) {
+          out[out_len++] =
+              static_cast<char>(HexDigitValue(p[i + 2]) * 16 + HexDigitValue(p[i + 3]));
           i += 3;
         } else if (p[i] == '\\' && i + 1 < n) {
           ++i;

@@ -26,9 +26,9 @@ namespace lattice::resp {
 // a bulk length above proto-max-bulk-len; an inline line or a length line
 // without its CRLF may not exceed 64 KiB (PROTO_INLINE_MAX_SIZE).
 struct ParserLimits {
-  int64_t max_bulk_len = 512LL * 1024 * 1024;    // proto-max-bulk-len
-  int64_t max_multibulk_len = 2147483647;         // INT_MAX, as Redis
-  size_t max_inline_len = 64 * 1024;              // PROTO_INLINE_MAX_SIZE
+  int64_t max_bulk_len = 512LL * 1024 * 1024;  // proto-max-bulk-len
+  int64_t max_multibulk_len = 2147483647;      // INT_MAX, as Redis
+  size_t max_inline_len = 64 * 1024;           // PROTO_INLINE_MAX_SIZE
 };
 
 enum class ParseStatus {
@@ -90,9 +90,9 @@ class Parser {
 
   // Partial multibulk state, relative to the command start.
   bool in_multibulk_ = false;
-  int64_t remaining_ = 0;   // arguments still to read
-  int64_t bulk_len_ = -1;   // length of the argument being read, -1: none
-  size_t pos_ = 0;          // parse position relative to the command start
+  int64_t remaining_ = 0;                           // arguments still to read
+  int64_t bulk_len_ = -1;                           // length of the argument being read, -1: none
+  size_t pos_ = 0;                                  // parse position relative to the command start
   std::vector<std::pair<size_t, size_t>> offsets_;  // (offset, length)
   size_t hint_ = 0;
   // Where the search for the current line's end resumes, relative to the

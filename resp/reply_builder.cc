@@ -54,8 +54,7 @@ char* FormatUnsigned(uint64_t v, char* end) {
 
 char* FormatSigned(int64_t v, char* end) {
   // Negating in unsigned arithmetic keeps INT64_MIN well defined.
-  const uint64_t magnitude =
-      v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
   char* start = FormatUnsigned(magnitude, end);
   if (v < 0) *--start = '-';
   return start;
@@ -157,13 +156,9 @@ void ReplyBuilder::MapHeader(int64_t n) {
   }
 }
 
-void ReplyBuilder::SetHeader(int64_t n) {
-  Header(protocol_ >= 3 ? '~' : '*', n);
-}
+void ReplyBuilder::SetHeader(int64_t n) { Header(protocol_ >= 3 ? '~' : '*', n); }
 
-void ReplyBuilder::PushHeader(int64_t n) {
-  Header(protocol_ >= 3 ? '>' : '*', n);
-}
+void ReplyBuilder::PushHeader(int64_t n) { Header(protocol_ >= 3 ? '>' : '*', n); }
 
 void ReplyBuilder::Double(double d) {
   // Redis spells infinities itself rather than trust libc (addReplyDouble);
@@ -177,8 +172,7 @@ void ReplyBuilder::Double(double d) {
   } else {
     // Same digits as printf("%.17g") in the C locale, without the locale
     // lookup and format parsing.
-    const auto result = std::to_chars(buf, buf + sizeof(buf), d,
-                                      std::chars_format::general, 17);
+    const auto result = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::general, 17);
     text = std::string_view(buf, result.ptr - buf);
   }
   if (protocol_ >= 3) {

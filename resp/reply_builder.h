@@ -19,8 +19,7 @@ namespace lattice::resp {
 class ReplyBuilder {
  public:
   // REQUIRES: out outlives the builder.
-  explicit ReplyBuilder(std::string* out, int protocol = 2)
-      : out_(out), protocol_(protocol) {}
+  explicit ReplyBuilder(std::string* out, int protocol = 2) : out_(out), protocol_(protocol) {}
 
   int protocol() const { return protocol_; }
   void set_protocol(int protocol) { protocol_ = protocol; }

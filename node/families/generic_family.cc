@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "node/str_util.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/glob.h"
 #include "node/server.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
@@ -120,7 +120,8 @@ void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
 // Every (shard, db) pair in shard order; SCAN and KEYS walk them.
 std::vector<Db*> DbsOf(CommandContext& ctx, int db) {
   std::vector<Db*> out;
-  for (int i = 0; i < ctx.server->shard_count(); i++) out.push_back(&ctx.server->worker(i).shard().db(db));
+  for (int i = 0; i < ctx.server->shard_count(); i++)
+    out.push_back(&ctx.server->worker(i).shard().db(db));
   return out;
 }
 

@@ -14,14 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "node/str_util.h"
 #include "absl/strings/str_format.h"
-
 #include "node/command_table.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/glob.h"
 #include "node/server.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
@@ -230,7 +229,8 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
                             "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
                             "failed_calls=%d\r\n",
                             table.slot(i).fullname, sum.calls, sum.usec,
-                            sum.calls ? double(sum.usec) / sum.calls : 0.0, sum.rejected, sum.failed);
+                            sum.calls ? double(sum.usec) / sum.calls : 0.0, sum.rejected,
+                            sum.failed);
     }
   }
   if (want("keyspace")) {
@@ -470,12 +470,13 @@ void CmdConfigSet(CommandContext& ctx) {
     }
     absl::Status st = ApplyDirective(next, name, {std::string(ctx.args[i + 1])}, true);
     if (absl::IsNotFound(st)) {
-      ctx.rb->Error(StrCat("ERR Unknown option or number of arguments for CONFIG SET - '", name, "'"));
+      ctx.rb->Error(
+          StrCat("ERR Unknown option or number of arguments for CONFIG SET - '", name, "'"));
       return;
     }
     if (!st.ok()) {
-      ctx.rb->Error(StrCat("ERR CONFIG SET failed (possibly related to argument '", name,
-                                 "') - ", std::string(st.message())));
+      ctx.rb->Error(StrCat("ERR CONFIG SET failed (possibly related to argument '", name, "') - ",
+                           std::string(st.message())));
       return;
     }
   }
@@ -498,10 +499,11 @@ void CmdConfigResetStat(CommandContext& ctx) {
 }
 
 void CmdConfigHelp(CommandContext& ctx) {
-  ReplyHelp(ctx, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            {"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-             "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-             "RESETSTAT", "    Reset statistics reported by the INFO command."});
+  ReplyHelp(
+      ctx, "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      {"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+       "SET <directive> <value>", "    Set the configuration <directive> to <value>.", "RESETSTAT",
+       "    Reset statistics reported by the INFO command."});
 }
 
 void CmdClientId(CommandContext& ctx) { ctx.rb->Integer(ctx.conn->id); }
@@ -662,16 +664,16 @@ void CmdClientSetInfo(CommandContext& ctx) {
 }
 
 void CmdClientHelp(CommandContext& ctx) {
-  ReplyHelp(ctx, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            {"GETNAME", "    Return the name of the current connection.", "ID",
-             "    Return the ID of the current connection.", "INFO",
-             "    Return information about the current client connection.",
-             "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-             "KILL <option> <value> [<option> <value> [...]]",
-             "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-             "LIST [options ...]", "    Return information about client connections.",
-             "SETINFO <option> <value>", "    Set client meta attr. Options are LIB-NAME, LIB-VER.",
-             "SETNAME <name>", "    Assign the name <name> to the current connection."});
+  ReplyHelp(
+      ctx, "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      {"GETNAME", "    Return the name of the current connection.", "ID",
+       "    Return the ID of the current connection.", "INFO",
+       "    Return information about the current client connection.", "KILL <ip:port>",
+       "    Kill connection made from <ip:port>.", "KILL <option> <value> [<option> <value> [...]]",
+       "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+       "LIST [options ...]", "    Return information about client connections.",
+       "SETINFO <option> <value>", "    Set client meta attr. Options are LIB-NAME, LIB-VER.",
+       "SETNAME <name>", "    Assign the name <name> to the current connection."});
 }
 
 void CmdTime(CommandContext& ctx) {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "node/str_util.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/server.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
@@ -20,7 +20,15 @@ namespace {
 constexpr std::string_view kEmptyBulk = "$0\r\n\r\n";
 
 enum SetFlags : unsigned {
-  kNx = 1, kXx = 2, kGet = 4, kKeepTtl = 8, kPersist = 16, kEx = 32, kPx = 64, kExAt = 128, kPxAt = 256,
+  kNx = 1,
+  kXx = 2,
+  kGet = 4,
+  kKeepTtl = 8,
+  kPersist = 16,
+  kEx = 32,
+  kPx = 64,
+  kExAt = 128,
+  kPxAt = 256,
 };
 
 enum class ExtendedFor { kSet, kGet };
@@ -71,7 +79,8 @@ void ReplyInvalidExpire(CommandContext& ctx) {
 
 // Redis's getExpireMillisecondsOrReply: absolute unix ms, or false after
 // replying the error.
-bool ExpireMs(CommandContext& ctx, std::string_view arg, unsigned flags, bool seconds, int64_t* out) {
+bool ExpireMs(CommandContext& ctx, std::string_view arg, unsigned flags, bool seconds,
+              int64_t* out) {
   int64_t v;
   if (!ArgInt(ctx, arg, &v)) return false;
   if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
@@ -331,7 +340,8 @@ void CmdAppend(CommandContext& ctx) {
   if (e->is_int()) {
     // Redis turns an int-encoded value into a raw string before appending.
     std::string raw(cur);
-    e = db.SetString(key, StringValue{Enc::kRaw, raw, 0, nullptr}, e->stamp(), Db::kKeepTtl, e->lru());
+    e = db.SetString(key, StringValue{Enc::kRaw, raw, 0, nullptr}, e->stamp(), Db::kKeepTtl,
+                     e->lru());
   }
   size_t old = e->bytes().size();
   e = db.ResizeBytes(e, old + tail.size(), ctx.Tick());
@@ -416,7 +426,8 @@ void CmdSetRange(CommandContext& ctx) {
     if (!CheckStringLength(ctx, offset, value.size())) return;
     if (e->is_int()) {
       std::string raw(cur);
-      e = db.SetString(key, StringValue{Enc::kRaw, raw, 0, nullptr}, e->stamp(), Db::kKeepTtl, e->lru());
+      e = db.SetString(key, StringValue{Enc::kRaw, raw, 0, nullptr}, e->stamp(), Db::kKeepTtl,
+                       e->lru());
     }
   }
   size_t old = e->bytes().size();

@@ -9,15 +9,13 @@
 
 #include <string_view>
 
-#include "node/str_util.h"
 #include "node/command.h"
 #include "node/keyspace.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
-inline bool Is(std::string_view arg, std::string_view word) {
-  return EqualsIgnoreCase(arg, word);
-}
+inline bool Is(std::string_view arg, std::string_view word) { return EqualsIgnoreCase(arg, word); }
 
 // Parses an int64 argument; on failure replies `error` and returns false.
 inline bool ArgInt(CommandContext& ctx, std::string_view arg, int64_t* out,

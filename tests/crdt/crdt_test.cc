@@ -18,7 +18,8 @@ Stamp RandomStamp(std::mt19937_64& rng) {
 LwwRegister<std::string> RandomRegister(std::mt19937_64& rng) {
   Stamp s = RandomStamp(rng);
   // The value is a function of the stamp: a node never reuses a stamp.
-  return LwwRegister<std::string>("v" + std::to_string(s.counter) + "@" + std::to_string(s.node), s);
+  return LwwRegister<std::string>("v" + std::to_string(s.counter) + "@" + std::to_string(s.node),
+                                  s);
 }
 
 TEST(LamportClock, TicksAreStrictlyIncreasing) {

@@ -67,8 +67,7 @@ struct Run {
   bool too_big = false;  // the error depends on how the input was split
 };
 
-Run Parse(std::string_view input, const ParserLimits& limits, Split split,
-          uint64_t seed) {
+Run Parse(std::string_view input, const ParserLimits& limits, Split split, uint64_t seed) {
   static const std::string_view kPrefix = "ERR Protocol error: ";
   Parser parser(limits);
   Rng rng(seed);
@@ -119,11 +118,9 @@ Run Parse(std::string_view input, const ParserLimits& limits, Split split,
         // Arguments are views into the consumed bytes, except inline words
         // with quotes, which the parser unescapes into its own storage.
         const char* begin = buffer.data();
-        const bool in_buffer =
-            arg.data() >= begin && arg.data() + arg.size() <= begin + consumed;
-        Check(in_buffer || std::string_view(buffer)
-                                   .substr(0, consumed)
-                                   .find_first_of("\"'") != std::string::npos,
+        const bool in_buffer = arg.data() >= begin && arg.data() + arg.size() <= begin + consumed;
+        Check(in_buffer || std::string_view(buffer).substr(0, consumed).find_first_of("\"'") !=
+                               std::string::npos,
               "an argument outside the consumed bytes");
         command.emplace_back(arg);  // reads every byte: ASan checks the view
       }
@@ -147,8 +144,7 @@ void Compare(const Run& whole, const Run& split) {
   if (split.too_big) {
     // The split run may have given up on a line whose end the whole run
     // found beyond the limit; everything before must agree.
-    Check(IsPrefix(split.commands, whole.commands),
-          "split run disagrees before a too-big error");
+    Check(IsPrefix(split.commands, whole.commands), "split run disagrees before a too-big error");
     return;
   }
   Check(split.commands == whole.commands, "split run found other commands");

@@ -86,7 +86,8 @@ TEST_F(GenericFamilyTest, ObjectSubcommands) {
   EXPECT_EQ(Run({"OBJECT", "ENCODING", "missing"}), "$-1\r\n");
   EXPECT_EQ(Run({"OBJECT", "FOO", "i"}), "-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n");
   EXPECT_EQ(Run({"OBJECT"}), "-ERR wrong number of arguments for 'object' command\r\n");
-  EXPECT_EQ(Run({"OBJECT", "ENCODING"}), "-ERR wrong number of arguments for 'object|encoding' command\r\n");
+  EXPECT_EQ(Run({"OBJECT", "ENCODING"}),
+            "-ERR wrong number of arguments for 'object|encoding' command\r\n");
 }
 
 }  // namespace

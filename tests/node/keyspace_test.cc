@@ -56,7 +56,8 @@ TEST(Db, ActiveExpiryReclaimsUntouchedKeys) {
   for (int i = 0; i < 10000; i++) {
     db.SetString("k" + std::to_string(i), StringValue::Encode("v"), crdt::Stamp{1, 1}, 5, 0);
   }
-  for (int i = 0; i < 100; i++) db.SetString("p" + std::to_string(i), StringValue::Encode("v"), {}, -1, 0);
+  for (int i = 0; i < 100; i++)
+    db.SetString("p" + std::to_string(i), StringValue::Encode("v"), {}, -1, 0);
   for (int round = 0; round < 1000 && db.expires_size() > 0; round++) {
     db.ActiveExpire(10, INT64_MAX);
   }
@@ -91,7 +92,8 @@ TEST(Db, ScanReturnsEveryKeyPresentThroughoutDespiteResizes) {
     cursor = db.Scan(cursor, [&](const Entry& e) { seen.insert(std::string(e.key())); });
     // Grow, then shrink, the table while the scan is in progress.
     if (step == 10) {
-      for (int i = 0; i < 3000; i++) db.SetString("tmp" + std::to_string(i), StringValue::Encode("v"), {}, -1, 0);
+      for (int i = 0; i < 3000; i++)
+        db.SetString("tmp" + std::to_string(i), StringValue::Encode("v"), {}, -1, 0);
     }
     if (step == 40) {
       for (int i = 0; i < 3000; i++) db.Delete("tmp" + std::to_string(i));

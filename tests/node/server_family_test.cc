@@ -9,7 +9,8 @@ TEST_F(ServerFamilyTest, PingEchoAndUnknownCommands) {
   EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
   EXPECT_EQ(Run({"PING", "hi"}), "$2\r\nhi\r\n");
   EXPECT_EQ(Run({"ECHO", "x"}), "$1\r\nx\r\n");
-  EXPECT_EQ(Run({"NOPE", "a", "b"}), "-ERR unknown command 'NOPE', with args beginning with: 'a' 'b' \r\n");
+  EXPECT_EQ(Run({"NOPE", "a", "b"}),
+            "-ERR unknown command 'NOPE', with args beginning with: 'a' 'b' \r\n");
 }
 
 TEST_F(ServerFamilyTest, HelloSwitchesToResp3) {
@@ -40,9 +41,11 @@ TEST_F(ServerFamilyTest, ConfigGetSetRoundTrip) {
   EXPECT_EQ(Run({"CONFIG", "GET", "maxclients"}), "*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n");
   EXPECT_EQ(Run({"CONFIG", "SET", "maxclients", "500"}), "+OK\r\n");
   EXPECT_EQ(Run({"CONFIG", "GET", "maxclients"}), "*2\r\n$10\r\nmaxclients\r\n$3\r\n500\r\n");
-  EXPECT_EQ(Run({"CONFIG", "SET", "nope", "1"}), "-ERR Unknown option or number of arguments for CONFIG SET - 'nope'\r\n");
+  EXPECT_EQ(Run({"CONFIG", "SET", "nope", "1"}),
+            "-ERR Unknown option or number of arguments for CONFIG SET - 'nope'\r\n");
   EXPECT_EQ(Run({"CONFIG", "SET", "port", "1"}),
-            "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n");
+            "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable "
+            "config\r\n");
 }
 
 TEST_F(ServerFamilyTest, ClientCommands) {
@@ -62,7 +65,8 @@ TEST_F(ServerFamilyTest, ClientCommands) {
 TEST_F(ServerFamilyTest, InfoHasTheRequestedSections) {
   Run({"SET", "k", "v"});
   std::string info = Run({"INFO"});
-  for (const char* s : {"# Server", "# Clients", "# Memory", "# Stats", "# Keyspace", "db0:keys=1"}) {
+  for (const char* s :
+       {"# Server", "# Clients", "# Memory", "# Stats", "# Keyspace", "db0:keys=1"}) {
     EXPECT_NE(info.find(s), std::string::npos) << s;
   }
   EXPECT_EQ(info.find("# Commandstats"), std::string::npos);
@@ -73,7 +77,8 @@ TEST_F(ServerFamilyTest, CommandIntrospection) {
   std::string count = Run({"COMMAND", "COUNT"});
   EXPECT_EQ(count[0], ':');
   EXPECT_GT(std::stoi(count.substr(1)), 50);
-  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+  EXPECT_EQ(Run({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
   std::string info = Run({"COMMAND", "INFO", "get"});
   EXPECT_NE(info.find("$3\r\nget\r\n:2\r\n"), std::string::npos);
 }

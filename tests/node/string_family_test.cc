@@ -22,7 +22,8 @@ TEST_F(StringFamilyTest, SetOptionsFollowRedis) {
   EXPECT_EQ(Run({"SET", "k", "3", "XX", "GET"}), "$1\r\n1\r\n");
   EXPECT_EQ(Run({"SET", "k", "3", "NX", "XX"}), "-ERR syntax error\r\n");
   EXPECT_EQ(Run({"SET", "k", "3", "EX", "0"}), "-ERR invalid expire time in 'set' command\r\n");
-  EXPECT_EQ(Run({"SET", "k", "3", "EX", "abc"}), "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(Run({"SET", "k", "3", "EX", "abc"}),
+            "-ERR value is not an integer or out of range\r\n");
   EXPECT_EQ(Run({"SET", "k", "4", "EX", "100"}), "+OK\r\n");
   EXPECT_EQ(Run({"SET", "k", "5", "KEEPTTL"}), "+OK\r\n");
   EXPECT_EQ(Run({"TTL", "k"}), ":100\r\n");
@@ -84,7 +85,8 @@ TEST_F(StringFamilyTest, LcsComputesTheLongestCommonSubsequence) {
   EXPECT_EQ(Run({"LCS", "key1", "key2"}), "$6\r\nmytext\r\n");
   EXPECT_EQ(Run({"LCS", "key1", "key2", "LEN"}), ":6\r\n");
   EXPECT_EQ(Run({"LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"}),
-            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n");
+            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$"
+            "3\r\nlen\r\n:6\r\n");
 }
 
 TEST_F(StringFamilyTest, EveryWriteEmitsADeltaStampedByTheLamportClock) {

@@ -50,8 +50,7 @@ struct Outcome {
 // Feeds `input` to `parser` in pieces whose sizes `next_chunk` picks, like a
 // connection: append what was read, parse until more input is needed, drop
 // the consumed bytes.
-Outcome Feed(Parser& parser, std::string_view input,
-             const std::function<size_t()>& next_chunk) {
+Outcome Feed(Parser& parser, std::string_view input, const std::function<size_t()>& next_chunk) {
   Outcome outcome;
   std::string buffer;
   size_t fed = 0;
@@ -94,8 +93,7 @@ Outcome FeedRandomly(Parser& parser, std::string_view input, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<size_t> small(1, 8);
   std::uniform_int_distribution<size_t> large(1, 4096);
-  return Feed(parser, input,
-              [&] { return rng() % 2 ? small(rng) : large(rng); });
+  return Feed(parser, input, [&] { return rng() % 2 ? small(rng) : large(rng); });
 }
 
 // Parses `input` whole, byte by byte and in random chunks, expects the same
@@ -124,12 +122,10 @@ Outcome FeedAllWays(std::string_view input, ParserLimits limits = {}) {
 
 // Expects `input` to fail with `error` (given without "ERR Protocol error: ")
 // however it is split.
-void ExpectProtocolError(std::string_view input, std::string_view error,
-                         ParserLimits limits = {}) {
+void ExpectProtocolError(std::string_view input, std::string_view error, ParserLimits limits = {}) {
   const Outcome outcome = FeedAllWays(input, limits);
   EXPECT_EQ(outcome.last, ParseStatus::kError) << input;
-  EXPECT_EQ(outcome.error, "ERR Protocol error: " + std::string(error))
-      << input;
+  EXPECT_EQ(outcome.error, "ERR Protocol error: " + std::string(error)) << input;
 }
 
 TEST(Parser, ParsesMultibulkCommandAndReportsItsSize) {
@@ -251,13 +247,11 @@ TEST(Parser, KeepsBinaryArgumentsIntact) {
   const std::string binary("a\0b\r\nc\r\n\0", 9);
   const std::string input = Multibulk({"SET", std::string("k\0", 2), binary});
   const Outcome outcome = FeedAllWays(input);
-  EXPECT_THAT(outcome.commands,
-              ElementsAre(Command{"SET", std::string("k\0", 2), binary}));
+  EXPECT_THAT(outcome.commands, ElementsAre(Command{"SET", std::string("k\0", 2), binary}));
 }
 
 TEST(Parser, AcceptsEmptyBulkArguments) {
-  const Outcome outcome =
-      FeedAllWays("*3\r\n$3\r\nSET\r\n$0\r\n\r\n$0\r\n\r\n");
+  const Outcome outcome = FeedAllWays("*3\r\n$3\r\nSET\r\n$0\r\n\r\n$0\r\n\r\n");
   EXPECT_THAT(outcome.commands, ElementsAre(Command{"SET", "", ""}));
 }
 
@@ -282,8 +276,7 @@ TEST(Parser, WaitsForTheByteAfterACarriageReturn) {
 }
 
 TEST(Parser, SkipsEmptyMultibulkFrames) {
-  const Outcome outcome =
-      FeedAllWays("*0\r\n*-1\r\n*-7\r\n*1\r\n$4\r\nPING\r\n");
+  const Outcome outcome = FeedAllWays("*0\r\n*-1\r\n*-7\r\n*1\r\n$4\r\nPING\r\n");
   EXPECT_THAT(outcome.commands, ElementsAre(Command{"PING"}));
   EXPECT_EQ(outcome.leftover, 0u);
 }
@@ -291,8 +284,7 @@ TEST(Parser, SkipsEmptyMultibulkFrames) {
 TEST(Parser, ConsumesSkippedFramesWhenNothingElseIsBuffered) {
   Parser parser;
   size_t consumed = 0;
-  EXPECT_EQ(parser.Parse("*0\r\n\r\n  \r\n", &consumed),
-            ParseStatus::kNeedMore);
+  EXPECT_EQ(parser.Parse("*0\r\n\r\n  \r\n", &consumed), ParseStatus::kNeedMore);
   EXPECT_EQ(consumed, 10u);
 }
 
@@ -301,8 +293,7 @@ TEST(Parser, ConsumesSkippedFramesBeforeAPartialCommand) {
   size_t consumed = 0;
   // The partial command's state is relative to where it starts, after the
   // bytes the caller is told to drop.
-  EXPECT_EQ(parser.Parse("\r\n*0\r\n*1\r\n$4\r\nPI", &consumed),
-            ParseStatus::kNeedMore);
+  EXPECT_EQ(parser.Parse("\r\n*0\r\n*1\r\n$4\r\nPI", &consumed), ParseStatus::kNeedMore);
   EXPECT_EQ(consumed, 6u);
   EXPECT_EQ(parser.Parse("*1\r\n$4\r\nPING\r\n", &consumed), ParseStatus::kOk);
   EXPECT_EQ(consumed, 14u);
@@ -329,20 +320,17 @@ TEST(Parser, ReportsTooBigMultibulkCountStringPast64KiB) {
 
 TEST(Parser, ReportsInvalidMultibulkLengthForALongLineWithItsCR) {
   // Redis only limits a length line while its CR is missing.
-  ExpectProtocolError("*" + std::string(70000, '1') + "\r\n",
-                      "invalid multibulk length",
+  ExpectProtocolError("*" + std::string(70000, '1') + "\r\n", "invalid multibulk length",
                       ParserLimits{.max_inline_len = SIZE_MAX});
 }
 
 TEST(Parser, ReportsTooBigBulkCountStringPast64KiB) {
-  ExpectProtocolError("*1\r\n$" + std::string(64 * 1024 + 10, '1'),
-                      "too big bulk count string");
+  ExpectProtocolError("*1\r\n$" + std::string(64 * 1024 + 10, '1'), "too big bulk count string");
 }
 
 TEST(Parser, ReportsInvalidMultibulkLengthForNonNumbers) {
-  for (const char* input :
-       {"*\r\n", "*abc\r\n", "*+1\r\n", "*01\r\n", "* 1\r\n", "*1 \r\n",
-        "*-\r\n", "*-0\r\n", "*1.5\r\n", "*99999999999999999999\r\n"}) {
+  for (const char* input : {"*\r\n", "*abc\r\n", "*+1\r\n", "*01\r\n", "* 1\r\n", "*1 \r\n",
+                            "*-\r\n", "*-0\r\n", "*1.5\r\n", "*99999999999999999999\r\n"}) {
     ExpectProtocolError(input, "invalid multibulk length");
   }
 }
@@ -356,8 +344,7 @@ TEST(Parser, AcceptsIntMaxMultibulkCountAndWaitsForArguments) {
   size_t consumed = 99;
   EXPECT_EQ(parser.Parse("*2147483647\r\n", &consumed), ParseStatus::kNeedMore);
   EXPECT_EQ(consumed, 0u);
-  EXPECT_EQ(parser.Parse("*2147483647\r\n$3\r\nSET\r\n", &consumed),
-            ParseStatus::kNeedMore);
+  EXPECT_EQ(parser.Parse("*2147483647\r\n$3\r\nSET\r\n", &consumed), ParseStatus::kNeedMore);
 }
 
 TEST(Parser, ReportsTheByteFoundInsteadOfDollar) {
@@ -372,8 +359,8 @@ TEST(Parser, WaitsForTheLineEndBeforeCheckingForDollar) {
 }
 
 TEST(Parser, ReportsInvalidBulkLengthForNonNumbers) {
-  for (const char* input : {"*1\r\n$\r\n", "*1\r\n$x\r\n", "*1\r\n$+3\r\n",
-                            "*1\r\n$03\r\n", "*1\r\n$3 \r\n"}) {
+  for (const char* input :
+       {"*1\r\n$\r\n", "*1\r\n$x\r\n", "*1\r\n$+3\r\n", "*1\r\n$03\r\n", "*1\r\n$3 \r\n"}) {
     ExpectProtocolError(input, "invalid bulk length");
   }
 }
@@ -399,27 +386,23 @@ TEST(Parser, HintsTheBufferSizeNeededForALargeBulk) {
   EXPECT_EQ(parser.BytesHint(), 0u);
   ASSERT_EQ(parser.Parse(head + "abc", &consumed), ParseStatus::kNeedMore);
   EXPECT_EQ(parser.BytesHint(), head.size() + 1000000 + 2);
-  ASSERT_EQ(parser.Parse(head + std::string(1000000, 'v') + "\r\n", &consumed),
-            ParseStatus::kOk);
+  ASSERT_EQ(parser.Parse(head + std::string(1000000, 'v') + "\r\n", &consumed), ParseStatus::kOk);
   EXPECT_EQ(parser.BytesHint(), 0u);
 }
 
 TEST(Parser, ForgetsAPartialCommandOnReset) {
   Parser parser;
   size_t consumed = 0;
-  ASSERT_EQ(parser.Parse("*2\r\n$3\r\nGET\r\n", &consumed),
-            ParseStatus::kNeedMore);
+  ASSERT_EQ(parser.Parse("*2\r\n$3\r\nGET\r\n", &consumed), ParseStatus::kNeedMore);
   parser.Reset();
   ASSERT_EQ(parser.Parse("PING\r\n", &consumed), ParseStatus::kOk);
   EXPECT_THAT(parser.args(), ElementsAre("PING"));
 }
 
 TEST(Parser, ParsesInlineCommands) {
-  const Outcome outcome =
-      FeedAllWays("SET key value\r\nGET key\nPING\r\n  spaced \t out  \r\n");
-  EXPECT_THAT(outcome.commands,
-              ElementsAre(Command{"SET", "key", "value"}, Command{"GET", "key"},
-                          Command{"PING"}, Command{"spaced", "out"}));
+  const Outcome outcome = FeedAllWays("SET key value\r\nGET key\nPING\r\n  spaced \t out  \r\n");
+  EXPECT_THAT(outcome.commands, ElementsAre(Command{"SET", "key", "value"}, Command{"GET", "key"},
+                                            Command{"PING"}, Command{"spaced", "out"}));
 }
 
 TEST(Parser, ReportsTheInlineCommandSize) {
@@ -438,10 +421,9 @@ TEST(Parser, SkipsEmptyInlineLines) {
 }
 
 TEST(Parser, UnescapesDoubleQuotedInlineArguments) {
-  const Outcome outcome = FeedAllWays(
-      "SET \"a key\" \"x\\n\\r\\t\\b\\a\\\\\\\"\\x41\\x7a\\q\"\r\n");
-  EXPECT_THAT(outcome.commands,
-              ElementsAre(Command{"SET", "a key", "x\n\r\t\b\a\\\"Azq"}));
+  const Outcome outcome =
+      FeedAllWays("SET \"a key\" \"x\\n\\r\\t\\b\\a\\\\\\\"\\x41\\x7a\\q\"\r\n");
+  EXPECT_THAT(outcome.commands, ElementsAre(Command{"SET", "a key", "x\n\r\t\b\a\\\"Azq"}));
 }
 
 TEST(Parser, KeepsInvalidHexEscapesAsLetters) {
@@ -451,8 +433,7 @@ TEST(Parser, KeepsInvalidHexEscapesAsLetters) {
 
 TEST(Parser, UnescapesOnlyQuotesInSingleQuotedInlineArguments) {
   const Outcome outcome = FeedAllWays("SET k 'it\\'s \\n \"raw\"'\r\n");
-  EXPECT_THAT(outcome.commands,
-              ElementsAre(Command{"SET", "k", "it's \\n \"raw\""}));
+  EXPECT_THAT(outcome.commands, ElementsAre(Command{"SET", "k", "it's \\n \"raw\""}));
 }
 
 TEST(Parser, JoinsAQuotedPartWithThePrecedingWord) {
@@ -462,8 +443,7 @@ TEST(Parser, JoinsAQuotedPartWithThePrecedingWord) {
 
 TEST(Parser, KeepsEmptyQuotedInlineArguments) {
   const Outcome outcome = FeedAllWays("SET k \"\"\r\nSET k ''\r\n");
-  EXPECT_THAT(outcome.commands,
-              ElementsAre(Command{"SET", "k", ""}, Command{"SET", "k", ""}));
+  EXPECT_THAT(outcome.commands, ElementsAre(Command{"SET", "k", ""}, Command{"SET", "k", ""}));
 }
 
 TEST(Parser, TreatsVerticalTabAsPartOfAWord) {
@@ -474,9 +454,8 @@ TEST(Parser, TreatsVerticalTabAsPartOfAWord) {
 }
 
 TEST(Parser, ReportsUnbalancedQuotes) {
-  for (const char* input :
-       {"SET k \"abc\r\n", "SET k 'abc\r\n", "SET k \"a\"b\r\n",
-        "SET k 'a'b\r\n", "SET k \"abc\\\"\r\n", "\"\r\n"}) {
+  for (const char* input : {"SET k \"abc\r\n", "SET k 'abc\r\n", "SET k \"a\"b\r\n",
+                            "SET k 'a'b\r\n", "SET k \"abc\\\"\r\n", "\"\r\n"}) {
     ExpectProtocolError(input, "unbalanced quotes in request");
   }
 }
@@ -500,8 +479,8 @@ TEST(Parser, ReportsTooBigInlineRequestPast64KiB) {
 
 TEST(Parser, AcceptsALongInlineLineOnceItsNewlineArrived) {
   const std::string word(100000, 'w');
-  const Outcome outcome = FeedAllWays("ECHO " + word + "\r\n",
-                                      ParserLimits{.max_inline_len = SIZE_MAX});
+  const Outcome outcome =
+      FeedAllWays("ECHO " + word + "\r\n", ParserLimits{.max_inline_len = SIZE_MAX});
   EXPECT_THAT(outcome.commands, ElementsAre(Command{"ECHO", word}));
 }
 
@@ -520,28 +499,21 @@ TEST(Parser, LetsANulByteHideTheLineEndAsRedisDoes) {
 }
 
 TEST(Parser, AppliesConfiguredLimits) {
-  const ParserLimits limits{
-      .max_bulk_len = 10, .max_multibulk_len = 3, .max_inline_len = 16};
-  EXPECT_THAT(
-      FeedAllWays(Multibulk({"SET", "k", "0123456789"}), limits).commands,
-      ElementsAre(Command{"SET", "k", "0123456789"}));
-  ExpectProtocolError(Multibulk({"SET", "k", "0123456789a"}),
-                      "invalid bulk length", limits);
-  ExpectProtocolError(Multibulk({"A", "B", "C", "D"}),
-                      "invalid multibulk length", limits);
+  const ParserLimits limits{.max_bulk_len = 10, .max_multibulk_len = 3, .max_inline_len = 16};
+  EXPECT_THAT(FeedAllWays(Multibulk({"SET", "k", "0123456789"}), limits).commands,
+              ElementsAre(Command{"SET", "k", "0123456789"}));
+  ExpectProtocolError(Multibulk({"SET", "k", "0123456789a"}), "invalid bulk length", limits);
+  ExpectProtocolError(Multibulk({"A", "B", "C", "D"}), "invalid multibulk length", limits);
   ExpectProtocolError(std::string(17, 'x'), "too big inline request", limits);
-  ExpectProtocolError("*" + std::string(17, '1'), "too big mbulk count string",
-                      limits);
-  ExpectProtocolError("*1\r\n$" + std::string(17, '1'),
-                      "too big bulk count string", limits);
+  ExpectProtocolError("*" + std::string(17, '1'), "too big mbulk count string", limits);
+  ExpectProtocolError("*1\r\n$" + std::string(17, '1'), "too big bulk count string", limits);
 }
 
 TEST(Parser, AppliesLimitsChangedAfterConstruction) {
   Parser parser;
   parser.set_limits(ParserLimits{.max_bulk_len = 2});
   size_t consumed = 0;
-  EXPECT_EQ(parser.Parse("*1\r\n$3\r\nabc\r\n", &consumed),
-            ParseStatus::kError);
+  EXPECT_EQ(parser.Parse("*1\r\n$3\r\nabc\r\n", &consumed), ParseStatus::kError);
   EXPECT_EQ(parser.error(), "ERR Protocol error: invalid bulk length");
 }
 

@@ -35,8 +35,7 @@ std::string PrintfG17(double d) {
 }
 
 TEST(ReplyBuilder, EncodesSimpleStrings) {
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.SimpleString("PONG"); }),
-            "+PONG\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.SimpleString("PONG"); }), "+PONG\r\n");
   EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.Ok(); }), "+OK\r\n");
   EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.SimpleString(""); }), "+\r\n");
 }
@@ -44,19 +43,14 @@ TEST(ReplyBuilder, EncodesSimpleStrings) {
 TEST(ReplyBuilder, EncodesErrorsWithTheirCode) {
   EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Error("ERR unknown command"); }),
             "-ERR unknown command\r\n");
-  EXPECT_EQ(Resp3([](ReplyBuilder& b) {
-              b.Error("WRONGTYPE Operation against a key");
-            }),
+  EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.Error("WRONGTYPE Operation against a key"); }),
             "-WRONGTYPE Operation against a key\r\n");
 }
 
 TEST(ReplyBuilder, ReplacesLineBreaksInErrorsWithSpaces) {
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) {
-              b.Error("ERR Protocol error: expected '$', got '\r'");
-            }),
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Error("ERR Protocol error: expected '$', got '\r'"); }),
             "-ERR Protocol error: expected '$', got ' '\r\n");
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Error("ERR a\r\nb\nc"); }),
-            "-ERR a  b c\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Error("ERR a\r\nb\nc"); }), "-ERR a  b c\r\n");
 }
 
 TEST(ReplyBuilder, KeepsEarlierOutputWhenSanitizingAnError) {
@@ -105,9 +99,8 @@ TEST(ReplyBuilder, EncodesEveryIntegerUpToTwentyThousand) {
 TEST(ReplyBuilder, EncodesBulkStrings) {
   EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Bulk("bar"); }), "$3\r\nbar\r\n");
   EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.Bulk(""); }), "$0\r\n\r\n");
-  EXPECT_EQ(
-      Resp2([](ReplyBuilder& b) { b.Bulk(std::string_view("a\0\r\nb", 5)); }),
-      std::string("$5\r\na\0\r\nb\r\n", 11));
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Bulk(std::string_view("a\0\r\nb", 5)); }),
+            std::string("$5\r\na\0\r\nb\r\n", 11));
 }
 
 TEST(ReplyBuilder, EncodesBulkStringsOfEverySize) {
@@ -141,13 +134,10 @@ TEST(ReplyBuilder, EncodesAggregateHeadersPerProtocol) {
 
 TEST(ReplyBuilder, EncodesDoublesAsBulkStringsInResp2) {
   EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(1.5); }), "$3\r\n1.5\r\n");
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(0.1); }),
-            "$19\r\n0.10000000000000001\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(0.1); }), "$19\r\n0.10000000000000001\r\n");
   EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(3); }), "$1\r\n3\r\n");
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(INFINITY); }),
-            "$3\r\ninf\r\n");
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(-INFINITY); }),
-            "$4\r\n-inf\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(INFINITY); }), "$3\r\ninf\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(-INFINITY); }), "$4\r\n-inf\r\n");
   EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Double(NAN); }), "$3\r\nnan\r\n");
 }
 
@@ -160,10 +150,9 @@ TEST(ReplyBuilder, EncodesDoublesNativelyInResp3) {
 }
 
 TEST(ReplyBuilder, FormatsDoublesExactlyLikePrintfG17) {
-  const double values[] = {
-      0.0,     1.0,  -2.5,   1e16,          1e17,
-      1.5e300, 1e-5, 1e-320, 123456789.123, 3.14159,
-      2.0 / 3, 1e21, -1e-7,  4.9e-324,      1.7976931348623157e308};
+  const double values[] = {0.0,     1.0,  -2.5,   1e16,          1e17,
+                           1.5e300, 1e-5, 1e-320, 123456789.123, 3.14159,
+                           2.0 / 3, 1e21, -1e-7,  4.9e-324,      1.7976931348623157e308};
   for (const double d : values) {
     std::string out;
     ReplyBuilder builder(&out, 3);
@@ -180,26 +169,21 @@ TEST(ReplyBuilder, EncodesBooleansPerProtocol) {
 }
 
 TEST(ReplyBuilder, EncodesVerbatimStringsPerProtocol) {
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Verbatim("# Server\r\n"); }),
-            "$10\r\n# Server\r\n\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Verbatim("# Server\r\n"); }), "$10\r\n# Server\r\n\r\n");
   EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.Verbatim("# Server\r\n"); }),
             "=14\r\ntxt:# Server\r\n\r\n");
-  EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.Verbatim("**x**", "mkd"); }),
-            "=9\r\nmkd:**x**\r\n");
+  EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.Verbatim("**x**", "mkd"); }), "=9\r\nmkd:**x**\r\n");
 }
 
 TEST(ReplyBuilder, EncodesBigNumbersPerProtocol) {
-  EXPECT_EQ(
-      Resp2([](ReplyBuilder& b) { b.BigNumber("1234567890123456789012345"); }),
-      "$25\r\n1234567890123456789012345\r\n");
-  EXPECT_EQ(
-      Resp3([](ReplyBuilder& b) { b.BigNumber("-1234567890123456789012345"); }),
-      "(-1234567890123456789012345\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.BigNumber("1234567890123456789012345"); }),
+            "$25\r\n1234567890123456789012345\r\n");
+  EXPECT_EQ(Resp3([](ReplyBuilder& b) { b.BigNumber("-1234567890123456789012345"); }),
+            "(-1234567890123456789012345\r\n");
 }
 
 TEST(ReplyBuilder, AppendsRawBytesUnchanged) {
-  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Raw("+PONG\r\n:1\r\n"); }),
-            "+PONG\r\n:1\r\n");
+  EXPECT_EQ(Resp2([](ReplyBuilder& b) { b.Raw("+PONG\r\n:1\r\n"); }), "+PONG\r\n:1\r\n");
 }
 
 TEST(ReplyBuilder, SwitchesProtocolAndOutput) {
