@@ -120,6 +120,19 @@ bool GetGeneric(CommandContext& ctx, std::string_view key) {
   return true;
 }
 
+// The string at `key` for commands that read it before changing it
+// (GETDEL, GETEX): nullptr after replying null (missing) or WRONGTYPE.
+Entry* StringOrReply(CommandContext& ctx, std::string_view key) {
+  Entry* e = LookupRead(ctx, key);
+  if (!e) {
+    ctx.rb->Null();
+  } else if (e->type() != ObjType::kString) {
+    ctx.rb->Error(errors::kWrongType);
+    e = nullptr;
+  }
+  return e;
+}
+
 Entry* Assign(CommandContext& ctx, std::string_view key, const StringValue& v, int64_t expire_at) {
   Entry* e = ctx.DbFor(key).SetString(key, v, ctx.Tick(), expire_at, ctx.LruClock());
   EmitAssign(ctx, *e);
@@ -241,15 +254,8 @@ void CmdGetSet(CommandContext& ctx) {
 
 void CmdGetDel(CommandContext& ctx) {
   std::string_view key = ctx.args[1];
-  Entry* e = LookupRead(ctx, key);
-  if (!e) {
-    ctx.rb->Null();
-    return;
-  }
-  if (e->type() != ObjType::kString) {
-    ctx.rb->Error(errors::kWrongType);
-    return;
-  }
+  Entry* e = StringOrReply(ctx, key);
+  if (!e) return;
   ReplyValue(ctx, *e);
   ctx.DbFor(key).Delete(key);
   EmitDelete(ctx, key, ctx.Tick(), ctx.db);
@@ -260,15 +266,8 @@ void CmdGetEx(CommandContext& ctx) {
   std::string_view expire;
   if (!ParseExtended(ctx, 2, ExtendedFor::kGet, &flags, &expire)) return;
   std::string_view key = ctx.args[1];
-  Entry* e = LookupRead(ctx, key);
-  if (!e) {
-    ctx.rb->Null();
-    return;
-  }
-  if (e->type() != ObjType::kString) {
-    ctx.rb->Error(errors::kWrongType);
-    return;
-  }
+  Entry* e = StringOrReply(ctx, key);
+  if (!e) return;
   int64_t when = -1;
   if (expire.data() && !ExpireMs(ctx, expire, flags, (flags & (kEx | kExAt)) != 0, &when)) return;
   ReplyValue(ctx, *e);
