@@ -287,9 +287,7 @@ const CommandId* CommandTable::Resolve(std::span<const std::string_view> args,
 
 std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc) {
   std::vector<size_t> out;
-  if (cmd.first_key <= 0) return out;
-  int last = cmd.last_key < 0 ? int(argc) + cmd.last_key : cmd.last_key;
-  for (int i = cmd.first_key; i <= last && i < int(argc); i += cmd.key_step) out.push_back(i);
+  ForEachKeyPosition(cmd, argc, [&](size_t pos) { out.push_back(pos); });
   return out;
 }
 

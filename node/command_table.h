@@ -37,7 +37,16 @@ class CommandTable {
   absl::flat_hash_map<std::string, const CommandId*> by_name_;
 };
 
-// Key positions of a command invocation (COMMAND GETKEYS and routing).
+// Calls fn(position) for each key argument of an invocation with `argc`
+// arguments, without allocating (the dispatcher routes with it).
+template <typename F>
+void ForEachKeyPosition(const CommandId& cmd, size_t argc, F fn) {
+  if (cmd.first_key <= 0) return;
+  int last = cmd.last_key < 0 ? int(argc) + cmd.last_key : cmd.last_key;
+  for (int i = cmd.first_key; i <= last && i < int(argc); i += cmd.key_step) fn(size_t(i));
+}
+
+// Key positions of a command invocation (COMMAND GETKEYS).
 std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc);
 
 }  // namespace lattice::node

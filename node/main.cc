@@ -20,11 +20,9 @@ using lattice::node::StrCat;
 
 namespace {
 
-lattice::node::Server* g_server = nullptr;
-
 // Raises the open-files limit so maxclients can be honoured (Redis's
 // adjustOpenFilesLimit), and lowers maxclients when the kernel refuses.
-void AdjustOpenFiles(lattice::node::Config& config, lattice::node::Server* log_to) {
+void AdjustOpenFiles(lattice::node::Config& config) {
   rlim_t want = static_cast<rlim_t>(config.maxclients) + 32;
   rlimit lim;
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
@@ -60,7 +58,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
     return 1;
   }
-  AdjustOpenFiles(*config, nullptr);
+  AdjustOpenFiles(*config);
   if (config->daemonize) {
     if (daemon(1, 0) != 0) {
       std::perror("daemon");
@@ -80,7 +78,6 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   lattice::node::Server server(*config);
-  g_server = &server;
   absl::Status st = server.Listen();
   if (!st.ok()) {
     server.Log(lattice::node::Server::kWarning, std::string(st.message()));

@@ -157,7 +157,6 @@ absl::Status Worker::Listen() {
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u64 = 0;
     listen_fds_.push_back(fd);
     // Listening sockets are tagged by their position + 1 in the high bits.
     ev.data.u64 = (uint64_t(listen_fds_.size()) << 48) | 1;
@@ -273,8 +272,6 @@ void Worker::Accept(int listen_fd) {
     conn->addr = PeerName(fd, false);
     conn->laddr = PeerName(fd, true);
     conn->ctime_ms = conn->last_interaction_ms = NowMs();
-    if (server_->commands().slot_count() > stats.size())
-      stats.resize(server_->commands().slot_count());
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = conn.get();
@@ -487,15 +484,14 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   int target = -1;
   bool multi_shard = (cmd->flags & kCmdAllShards) != 0;
   if (!multi_shard) {
-    for (size_t pos : KeyPositions(*cmd, args.size())) {
+    ForEachKeyPosition(*cmd, args.size(), [&](size_t pos) {
       int s = server_->ShardIndexOf(args[pos]);
       if (target == -1) {
         target = s;
       } else if (s != target) {
         multi_shard = true;
-        break;
       }
-    }
+    });
   }
   if (multi_shard) {
     server_->world().ReaderUnlock();

@@ -45,7 +45,7 @@ void ReplyHelp(CommandContext& ctx, std::string_view head, std::vector<std::stri
 }
 
 // Redis's "flags=" letters for CLIENT LIST: N for a plain client.
-std::string ClientLine(Server* server, const Connection& c, int64_t now_ms) {
+std::string ClientLine(const Connection& c, int64_t now_ms) {
   int64_t age = (now_ms - c.ctime_ms) / 1000;
   int64_t idle = (now_ms - c.last_interaction_ms) / 1000;
   std::string cmd = c.last_cmd ? c.last_cmd->fullname : "NULL";
@@ -525,9 +525,7 @@ void CmdClientGetName(CommandContext& ctx) {
   }
 }
 
-void CmdClientInfo(CommandContext& ctx) {
-  ctx.rb->Verbatim(ClientLine(ctx.server, *ctx.conn, ctx.now_ms));
-}
+void CmdClientInfo(CommandContext& ctx) { ctx.rb->Verbatim(ClientLine(*ctx.conn, ctx.now_ms)); }
 
 void CmdClientList(CommandContext& ctx) {
   std::vector<uint64_t> ids;
@@ -563,7 +561,7 @@ void CmdClientList(CommandContext& ctx) {
     for (const auto& [id, conn] : w.connections()) {
       if (only_none) continue;
       if (filter_ids && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
-      out += ClientLine(ctx.server, *conn, ctx.now_ms);
+      out += ClientLine(*conn, ctx.now_ms);
     }
   });
   ctx.rb->Verbatim(out);
