@@ -10,6 +10,23 @@
 namespace lattice::crdt {
 namespace {
 
+// Checks commutativity, associativity and idempotence of T::Merge on 2000
+// triples of seeded random values from `random(rng)`.
+template <typename Random>
+void ExpectMergeLaws(uint64_t seed, Random random) {
+  std::mt19937_64 rng(seed);
+  auto merged = [](auto x, const auto& y) {
+    x.Merge(y);
+    return x;
+  };
+  for (int i = 0; i < 2000; i++) {
+    auto a = random(rng), b = random(rng), c = random(rng);
+    EXPECT_EQ(merged(a, b), merged(b, a));
+    EXPECT_EQ(merged(merged(a, b), c), merged(a, merged(b, c)));
+    EXPECT_EQ(merged(a, a), a);
+  }
+}
+
 Stamp RandomStamp(std::mt19937_64& rng) {
   // Small ranges so that equal counters with different nodes happen often.
   return Stamp{rng() % 8, static_cast<NodeId>(rng() % 4)};
@@ -43,25 +60,7 @@ TEST(Stamp, TiesOnCounterAreBrokenByNodeId) {
 }
 
 TEST(LwwRegister, MergeIsCommutativeAssociativeAndIdempotent) {
-  std::mt19937_64 rng(42);
-  for (int i = 0; i < 2000; i++) {
-    auto a = RandomRegister(rng), b = RandomRegister(rng), c = RandomRegister(rng);
-    auto ab = a;
-    ab.Merge(b);
-    auto ba = b;
-    ba.Merge(a);
-    EXPECT_EQ(ab, ba);
-    auto ab_c = ab;
-    ab_c.Merge(c);
-    auto bc = b;
-    bc.Merge(c);
-    auto a_bc = a;
-    a_bc.Merge(bc);
-    EXPECT_EQ(ab_c, a_bc);
-    auto aa = a;
-    aa.Merge(a);
-    EXPECT_EQ(aa, a);
-  }
+  ExpectMergeLaws(42, [](std::mt19937_64& rng) { return RandomRegister(rng); });
 }
 
 TEST(LwwRegister, ReplicasSeeingWritesInOppositeOrderAgree) {
@@ -86,25 +85,7 @@ PnCounter RandomCounter(std::mt19937_64& rng) {
 }
 
 TEST(PnCounter, MergeIsCommutativeAssociativeAndIdempotent) {
-  std::mt19937_64 rng(7);
-  for (int i = 0; i < 2000; i++) {
-    PnCounter a = RandomCounter(rng), b = RandomCounter(rng), c = RandomCounter(rng);
-    PnCounter ab = a;
-    ab.Merge(b);
-    PnCounter ba = b;
-    ba.Merge(a);
-    EXPECT_EQ(ab, ba);
-    PnCounter ab_c = ab;
-    ab_c.Merge(c);
-    PnCounter bc = b;
-    bc.Merge(c);
-    PnCounter a_bc = a;
-    a_bc.Merge(bc);
-    EXPECT_EQ(ab_c, a_bc);
-    PnCounter aa = a;
-    aa.Merge(a);
-    EXPECT_EQ(aa, a);
-  }
+  ExpectMergeLaws(7, [](std::mt19937_64& rng) { return RandomCounter(rng); });
 }
 
 TEST(PnCounter, ConcurrentIncrementsOnDifferentNodesAreAllKept) {
