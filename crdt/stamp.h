@@ -30,7 +30,7 @@ struct Stamp {
 // write made after seeing a remote write is ordered after it.
 class LamportClock {
  public:
-  explicit LamportClock(NodeId node) : node_(node) {}
+  explicit LamportClock(NodeId node, uint64_t start = 0) : node_(node), counter_(start) {}
 
   NodeId node() const { return node_; }
 

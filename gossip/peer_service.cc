@@ -1,48 +1,47 @@
 #include "gossip/peer_service.h"
 
-#include <chrono>
-
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 
 namespace lattice::gossip {
 
-grpc::ServerUnaryReactor* PeerService::Ping(grpc::CallbackServerContext* context,
-                                            const peer::PingRequest* request,
-                                            peer::PingReply* reply) {
-  reply->set_node_id(node_id_);
-  reply->set_incarnation(incarnation_);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+grpc::Status PeerService::Ping(grpc::ServerContext* context, const peer::PingRequest* request,
+                               peer::PingReply* reply) {
+  membership_->HandlePing(*request, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Probe(grpc::ServerContext* context, const peer::ProbeRequest* request,
+                                peer::ProbeReply* reply) {
+  membership_->HandleProbe(*request, reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Replicate(
+    grpc::ServerContext* context, grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) {
+  if (!streams_) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "replication is off");
+  return streams_->Replicate(context, stream);
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
-                                                              PeerService* service) {
+                                                              grpc::Service* service) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  // Peers send keepalive pings on idle streams so a cut link is noticed in
+  // seconds; allow them.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for peers on ", address));
   }
   return server;
-}
-
-absl::StatusOr<uint32_t> PingPeer(const std::string& address, uint32_t self, int timeout_ms) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto stub = peer::Peer::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-  peer::PingRequest req;
-  req.set_node_id(self);
-  peer::PingReply reply;
-  grpc::Status st = stub->Ping(&ctx, req, &reply);
-  if (!st.ok()) {
-    return absl::UnavailableError(absl::StrCat("ping ", address, ": ", st.error_message()));
-  }
-  return reply.node_id();
 }
 
 }  // namespace lattice::gossip

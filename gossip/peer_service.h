@@ -1,11 +1,10 @@
 // File: gossip/peer_service.h
 //
-// The gRPC side of a node: the Peer service other nodes call. This first
-// version answers membership pings; delta replication streams come with
-// multi-node replication. Handlers stay thin and never touch shard data.
+// The gRPC side of a node: the Peer service other nodes call. Membership
+// RPCs go to Membership; the delta stream goes to whatever implements
+// StreamHandler (the node's replicator). The service itself holds no state.
 //
-// Thread-safety: PeerService is called by gRPC's threads; its state is
-// immutable after construction.
+// Thread-safety: called on gRPC's threads; handlers synchronize themselves.
 #ifndef LATTICE_GOSSIP_PEER_SERVICE_H_
 #define LATTICE_GOSSIP_PEER_SERVICE_H_
 
@@ -13,31 +12,42 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "gossip/membership.h"
 #include "grpcpp/server.h"
 #include "proto/peer.grpc.pb.h"
 
 namespace lattice::gossip {
 
-class PeerService final : public peer::Peer::CallbackService {
+class StreamHandler {
  public:
-  PeerService(uint32_t node_id, uint64_t incarnation)
-      : node_id_(node_id), incarnation_(incarnation) {}
-
-  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
-                                 const peer::PingRequest* request, peer::PingReply* reply) override;
-
- private:
-  const uint32_t node_id_;
-  const uint64_t incarnation_;
+  virtual ~StreamHandler() = default;
+  // Serves one incoming delta stream until it ends.
+  virtual grpc::Status Replicate(grpc::ServerContext* context,
+                                 grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) = 0;
 };
 
-// Starts a gRPC server for `service` on `address` ("127.0.0.1:16379").
-// Returns the server, or Unavailable naming the address.
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
-                                                              PeerService* service);
+class PeerService final : public peer::Peer::Service {
+ public:
+  PeerService(Membership* membership, StreamHandler* streams)
+      : membership_(membership), streams_(streams) {}
 
-// Pings the node at `address` once with a deadline. Returns its node id.
-absl::StatusOr<uint32_t> PingPeer(const std::string& address, uint32_t self, int timeout_ms);
+  grpc::Status Ping(grpc::ServerContext* context, const peer::PingRequest* request,
+                    peer::PingReply* reply) override;
+  grpc::Status Probe(grpc::ServerContext* context, const peer::ProbeRequest* request,
+                     peer::ProbeReply* reply) override;
+  grpc::Status Replicate(grpc::ServerContext* context,
+                         grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) override;
+
+ private:
+  Membership* membership_;
+  StreamHandler* streams_;
+};
+
+// Starts a gRPC server for `service` on `address` ("127.0.0.1:16379"), with
+// message size limits and keepalive settings fit for peers. Returns the
+// server, or Unavailable naming the address.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
+                                                              grpc::Service* service);
 
 }  // namespace lattice::gossip
 

@@ -84,6 +84,17 @@ std::vector<CommandId> Rows() {
           "Remove all keys from the current database."),
       Row("hello", -1, NS | L | S | F | NA | C, 0, 0, 0, CmdHello, "connection", "6.0.0",
           "Handshakes with the Redis server."),
+      Row("lattice", -2, S, 0, 0, 0, nullptr, "server", "0.1.0",
+          "A container for Lattice cluster commands.",
+          {
+              Row("help", 2, L | S, 0, 0, 0, CmdLatticeHelp, "server", "0.1.0",
+                  "Returns helpful text about the different subcommands."),
+              Row("nodes", 2, L | S, 0, 0, 0, CmdLatticeNodes, "server", "0.1.0",
+                  "Returns the cluster members as this node sees them."),
+          }),
+      Row("wait", 3, NS, 0, 0, 0, CmdWait, "generic", "3.0.0",
+          "Blocks until the asynchronous replication of all preceding write commands sent by "
+          "the connection is completed."),
       Row("info", -1, L | S | ALL, 0, 0, 0, CmdInfo, "server", "1.0.0",
           "Returns information and statistics about the server."),
       Row("ping", -1, F, 0, 0, 0, CmdPing, "connection", "1.0.0",

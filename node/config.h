@@ -42,7 +42,16 @@ struct Config {
   std::string maxmemory_policy = "noeviction";
   std::string save = "";
   std::string appendonly = "no";
-  std::string node_id = "";
+  std::string node_id = "";  // stable name; stored in dir when not configured
+  std::string zone = "default";
+  int peer_port = -1;  // -1: port + 10000; 0: no peer service (standalone only)
+  std::vector<std::string> seeds;  // host:peer-port of nodes to join through
+  std::string consistency = "eventual";
+  int metrics_port = 0;  // 0: no Prometheus endpoint
+  int64_t repl_backlog_size = 64LL * 1024 * 1024;
+  std::string announce_ip = "";  // address peers and clients reach us at
+
+  int ResolvedPeerPort() const { return peer_port < 0 ? port + 10000 : peer_port; }
   std::string config_file;  // absolute path, "" when none
 
   int ResolvedThreads() const;

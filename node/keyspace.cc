@@ -280,9 +280,9 @@ Entry* Db::SetExpire(Entry* e, int64_t at) {
 Entry* Db::CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, bool drop_ttl) {
   StringValue v;
   v.enc = src.enc();
-  if (src.enc() == Enc::kCounter) {
-    v.counter = new crdt::PnCounter(*src.counter());
-  } else if (src.enc() == Enc::kInt) {
+  if (src.is_int()) {
+    // A copy is a new assignment: a counter's value becomes its base.
+    v.enc = Enc::kInt;
     v.integer = src.int_value();
   } else {
     v.bytes = src.bytes();

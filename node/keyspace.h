@@ -25,8 +25,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
+#include "crdt/tombstone.h"
 
 namespace lattice::node {
 
@@ -178,6 +180,24 @@ class Db {
   size_t bucket_count() const { return table_[0].size() + table_[1].size(); }
   uint64_t expired_keys = 0;  // lazily or actively expired, for INFO
 
+  // Tombstones, kept only on nodes that replicate (see crdt/tombstone.h).
+  // The flush tombstone is FLUSHDB/FLUSHALL: it covers every key at once.
+  crdt::Tombstone* FindTomb(std::string_view key) {
+    if (tombs_.empty()) return nullptr;
+    auto it = tombs_.find(absl::string_view(key.data(), key.size()));
+    return it == tombs_.end() ? nullptr : &it->second;
+  }
+  crdt::Tombstone& TombFor(std::string_view key) {
+    return tombs_[absl::string_view(key.data(), key.size())];
+  }
+  const crdt::Tombstone* flush_tomb() const { return has_flush_tomb_ ? &flush_tomb_ : nullptr; }
+  crdt::Tombstone& MutableFlushTomb() {
+    has_flush_tomb_ = true;
+    return flush_tomb_;
+  }
+  size_t tomb_count() const { return tombs_.size(); }
+  void ClearTombs() { tombs_.clear(); }
+
  private:
   static uint64_t HashOf(std::string_view key);
   Entry** FindRef(std::string_view key, uint64_t hash);
@@ -201,6 +221,9 @@ class Db {
   int64_t rehash_idx_ = -1;
   size_t size_ = 0;
   std::vector<Entry*> volatile_;  // entries with a TTL, for sampling
+  absl::flat_hash_map<std::string, crdt::Tombstone> tombs_;
+  crdt::Tombstone flush_tomb_;
+  bool has_flush_tomb_ = false;
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
 };
 

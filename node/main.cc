@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <random>
+#include <cstring>
 #include <thread>
 
 #include "node/config.h"
@@ -37,6 +39,32 @@ void AdjustOpenFiles(lattice::node::Config& config) {
                  "lowered maxclients to %d\n",
                  int(want - 32), int(want), config.maxclients);
   }
+}
+
+// A node's name must survive restarts (its writes and tombstones carry its
+// id). Unless configured, it is generated once and kept in the data dir.
+bool ResolveNodeName(lattice::node::Config& config) {
+  if (!config.node_id.empty() || config.ResolvedPeerPort() == 0) return true;
+  const char* kFile = "lattice-node.id";
+  std::ifstream in(kFile);
+  std::string name;
+  if (in && std::getline(in, name) && !name.empty()) {
+    config.node_id = name;
+    return true;
+  }
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
+  name = StrCat("node-", buf);
+  std::ofstream out(kFile);
+  out << name << "\n";
+  if (!out) {
+    std::fprintf(stderr, "Can't write %s in '%s': %s\n", kFile, config.dir.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  config.node_id = name;
+  return true;
 }
 
 }  // namespace
@@ -69,6 +97,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "Can't chdir to '%s': %s\n", config->dir.c_str(), strerror(errno));
     return 1;
   }
+  if (!ResolveNodeName(*config)) return 1;
   signal(SIGPIPE, SIG_IGN);
   // Signals are taken by a dedicated thread so workers never see them.
   sigset_t set;
@@ -79,6 +108,7 @@ int main(int argc, char** argv) {
 
   lattice::node::Server server(*config);
   absl::Status st = server.Listen();
+  if (st.ok()) st = server.StartCluster();
   if (!st.ok()) {
     server.Log(lattice::node::Server::kWarning, std::string(st.message()));
     return 1;
@@ -105,6 +135,7 @@ int main(int argc, char** argv) {
     }
   });
   server.Wait();
+  server.StopCluster();
   server.Log(lattice::node::Server::kWarning, "Lattice is now ready to exit, bye bye...");
   if (!pidfile.empty()) unlink(pidfile.c_str());
   // The signal thread may still be parked in sigwait: leave without joining.

@@ -18,6 +18,8 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
 #include "node/command_table.h"
+#include "node/metrics.h"
+#include "node/replication.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -85,6 +87,20 @@ crdt::Stamp CommandContext::Tick() const { return server->clock().Tick(); }
 
 Shard::Shard(int index, int databases) : index_(index) {
   for (int i = 0; i < databases; i++) dbs_.push_back(std::make_unique<Db>());
+}
+
+void Shard::EmitToSink(DeltaSink* sink, const Delta& delta) {
+  if (delta.kind != Delta::Kind::kDelete) {
+    sink->Emit(delta);
+    return;
+  }
+  // A delete leaves a tombstone covering what this node has seen; FLUSH
+  // tombstones are recorded on every shard by the command itself.
+  crdt::Tombstone t = sink->NewTombstone(delta.stamp);
+  if (!delta.key.empty()) db(delta.db).TombFor(delta.key).Merge(t);
+  Delta d = delta;
+  d.tomb = &t;
+  sink->Emit(d);
 }
 
 // ---- Connection ----
@@ -471,8 +487,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     size_t before = cx.rb->out()->size();
     cmd->handler(cx);
     CommandStats& st = stats[cmd->index];
-    st.calls++;
-    st.usec += MonoUs() - start;
+    st.Record(MonoUs() - start);
     if (cx.rb->out()->size() > before && (*cx.rb->out())[before] == '-') st.failed++;
     commands_processed++;
   };
@@ -524,9 +539,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     CommandContext cx{remote->views, &rb, owner->server(), nullptr, db, NowMs(), cmd};
     int64_t start = MonoUs();
     cmd->handler(cx);
-    CommandStats& st = owner->stats[cmd->index];
-    st.calls++;
-    st.usec += MonoUs() - start;
+    owner->stats[cmd->index].Record(MonoUs() - start);
     owner->commands_processed++;
     origin->Post(
         [remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
@@ -538,8 +551,11 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
 Server::Server(Config config)
     : config_(std::move(config)),
       commands_(std::make_unique<CommandTable>()),
-      clock_(config_.node_id.empty() ? static_cast<crdt::NodeId>(std::random_device{}())
-                                     : static_cast<crdt::NodeId>(absl::HashOf(config_.node_id))),
+      clock_(config_.node_id.empty() ? static_cast<crdt::NodeId>(std::random_device{}() | 1)
+                                     : NodeIdOf(config_.node_id),
+             // Start the clock at the wall time so that a restarted node's
+             // writes order after those of its previous life.
+             static_cast<uint64_t>(NowMs()) << 12),
       logfile_(config_.logfile),
       start_ms_(NowMs()) {
   std::random_device rd;
@@ -548,6 +564,8 @@ Server::Server(Config config)
   ReloadLogLevel();
   int n = config_.ResolvedThreads();
   for (int i = 0; i < n; i++) workers_.push_back(std::make_unique<Worker>(this, i));
+  replicator_ = std::make_unique<Replicator>(this, nullptr, config_.consistency == "causal",
+                                             config_.repl_backlog_size, SourceIp());
 }
 
 Server::~Server() = default;
@@ -560,12 +578,80 @@ absl::Status Server::Listen() {
   return absl::OkStatus();
 }
 
+crdt::NodeId NodeIdOf(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h == 0 ? 1 : h;
+}
+
+std::string Server::SourceIp() const {
+  if (!config_.announce_ip.empty()) return config_.announce_ip;
+  for (const std::string& b : config_.bind) {
+    std::string_view a = b;
+    if (!a.empty() && a[0] == '-') a.remove_prefix(1);
+    if (a.find(':') == std::string_view::npos) return std::string(a);  // IPv4 first
+  }
+  return "";
+}
+
+absl::Status Server::StartCluster() {
+  int peer_port = config_.ResolvedPeerPort();
+  if (peer_port == 0) return absl::OkStatus();
+  std::string host = SourceIp();
+  if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
+  gossip::MemberInfo self;
+  self.id = clock_.node();
+  self.name = config_.node_id.empty() ? StrCat("node-", clock_.node()) : config_.node_id;
+  self.client_addr = StrCat(host, ":", config_.port);
+  self.peer_addr = StrCat(host, ":", peer_port);
+  self.zone = config_.zone;
+  self.incarnation = static_cast<uint64_t>(NowMs());
+  gossip::MembershipOptions options;
+  options.source_ip = SourceIp();
+  membership_ = std::make_unique<gossip::Membership>(
+      self, config_.seeds, options,
+      [this](int level, const std::string& msg) { Log(level, msg); });
+  replicator_ = std::make_unique<Replicator>(this, membership_.get(),
+                                             config_.consistency == "causal",
+                                             config_.repl_backlog_size, SourceIp());
+  peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get());
+  // Listen on the bind address (all interfaces when bound to a wildcard).
+  std::string listen_host = SourceIp();
+  if (listen_host.empty() || listen_host == "*") listen_host = "0.0.0.0";
+  auto server = gossip::StartPeerServer(StrCat(listen_host, ":", peer_port), peer_service_.get());
+  if (!server.ok()) return server.status();
+  peer_server_ = std::move(*server);
+  if (config_.metrics_port > 0) {
+    auto metrics = MetricsExporter::Start(this, StrCat(listen_host, ":", config_.metrics_port));
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = std::move(*metrics);
+  }
+  Log(kNotice, StrCat("node ", self.name, " (id ", self.id, ", zone ", self.zone,
+                      ") peer service on ", self.peer_addr, ", ", config_.consistency,
+                      " consistency"));
+  return absl::OkStatus();
+}
+
 void Server::Start() {
   for (auto& w : workers_) w->Start();
+  replicator_->Start();
+  if (membership_) membership_->Start();
 }
 
 void Server::Wait() {
   for (auto& w : workers_) w->Join();
+}
+
+void Server::StopCluster() {
+  if (membership_) membership_->Leave();
+  replicator_->Stop();
+  if (peer_server_) {
+    peer_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  metrics_.reset();
 }
 
 void Server::Shutdown() {

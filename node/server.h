@@ -31,6 +31,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "gossip/membership.h"
+#include "gossip/peer_service.h"
+#include "grpcpp/server.h"
 #include "crdt/stamp.h"
 #include "node/command.h"
 #include "node/config.h"
@@ -42,6 +45,8 @@
 namespace lattice::node {
 
 class CommandTable;
+class MetricsExporter;
+class Replicator;
 class Server;
 class Worker;
 
@@ -86,10 +91,22 @@ class WorldLock {
 // Per-command counters for INFO commandstats. One array per worker, summed
 // when read (in the exclusive section).
 struct CommandStats {
+  // Latency histogram bounds in microseconds (the last bucket is +Inf).
+  static constexpr int kBuckets = 12;
+  static constexpr int64_t kBoundsUs[kBuckets - 1] = {10,   25,   50,   100,   250,  500,
+                                                      1000, 2500, 5000, 10000, 100000};
+  void Record(int64_t us) {
+    calls++;
+    usec += static_cast<uint64_t>(us);
+    int i = 0;
+    while (i < kBuckets - 1 && us > kBoundsUs[i]) i++;
+    buckets[i]++;
+  }
   uint64_t calls = 0;
   uint64_t usec = 0;
   uint64_t rejected = 0;
   uint64_t failed = 0;
+  uint64_t buckets[kBuckets] = {};
 };
 
 // One slice of the keyspace. Owned by exactly one worker thread.
@@ -100,12 +117,16 @@ class Shard {
   Db& db(int i) { return *dbs_[i]; }
   int databases() const { return static_cast<int>(dbs_.size()); }
 
-  // Hands a delta to the sink (none standalone) and counts it.
+  // Hands a delta to the sink (none standalone) and counts it. With a sink,
+  // a delete also leaves a tombstone here (see node/merge.h).
   void Emit(const Delta& delta) {
     deltas_emitted++;
-    if (sink_) sink_->Emit(delta);
+    DeltaSink* sink = sink_.load(std::memory_order_acquire);
+    if (sink) EmitToSink(sink, delta);
   }
-  void set_sink(DeltaSink* sink) { sink_ = sink; }
+  // Attached once the node has peers; may happen while workers run.
+  void set_sink(DeltaSink* sink) { sink_.store(sink, std::memory_order_release); }
+  bool replicating() const { return sink_.load(std::memory_order_relaxed) != nullptr; }
 
   uint64_t deltas_emitted = 0;
   uint64_t keyspace_hits = 0;
@@ -113,8 +134,10 @@ class Shard {
 
  private:
   int index_;
+  void EmitToSink(DeltaSink* sink, const Delta& delta);
+
   std::vector<std::unique_ptr<Db>> dbs_;
-  DeltaSink* sink_ = nullptr;
+  std::atomic<DeltaSink*> sink_{nullptr};
 };
 
 // A connection's query buffer. Unlike std::string it never zero-fills the
@@ -199,6 +222,9 @@ class Worker {
 
   // Closes connection `id` if it still exists. Worker thread only.
   void Kill(uint64_t id);
+  // Ends a connection's wait for a reply produced elsewhere (another
+  // shard, WAIT): appends `reply` and resumes its input. Worker thread only.
+  void CompleteRemote(uint64_t conn_id, std::string reply);
 
   // Connections owned by this worker; read only from its thread or the
   // exclusive section.
@@ -228,7 +254,6 @@ class Worker {
   void RunTasks();
   void Cron(int64_t now_ms);
   void Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
-  void CompleteRemote(uint64_t conn_id, std::string reply);
 
   Server* server_;
   int index_;
@@ -255,9 +280,14 @@ class Server {
 
   // Binds every worker's sockets. Fails with a message naming the address.
   absl::Status Listen();
+  // Starts the peer service, membership and the metrics endpoint (when
+  // configured). Call after Listen(), before Start().
+  absl::Status StartCluster();
   void Start();
   // Blocks until Shutdown() is called and every worker stopped.
   void Wait();
+  // Leaves the cluster and stops replication. Call after Wait().
+  void StopCluster();
   // Asks every worker to stop. Safe from any thread and signal-safe enough
   // to call from a handler thread.
   void Shutdown();
@@ -269,6 +299,9 @@ class Server {
   int ShardIndexOf(std::string_view key) const;
   Shard& ShardFor(std::string_view key) { return workers_[ShardIndexOf(key)]->shard(); }
   crdt::LamportClock& clock() { return clock_; }
+  Replicator& replicator() { return *replicator_; }
+  // Null on a node without a peer service.
+  gossip::Membership* membership() { return membership_.get(); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
 
   // Runs fn with every worker paused (writer side of world_). Called from a
@@ -297,10 +330,18 @@ class Server {
   std::unique_ptr<CommandTable> commands_;
   std::vector<std::unique_ptr<Worker>> workers_;
   crdt::LamportClock clock_;
+  std::unique_ptr<gossip::Membership> membership_;
+  std::unique_ptr<Replicator> replicator_;
+  std::unique_ptr<gossip::PeerService> peer_service_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<MetricsExporter> metrics_;
   WorldLock world_;
   std::atomic<bool> running_{true};
   std::mutex log_mu_;
   std::atomic<int> log_level_{kNotice};
+  // The address outgoing peer connections come from (see gossip/dial.h).
+  std::string SourceIp() const;
+
   const std::string logfile_;  // immutable, so Log() needs no config access
   int64_t start_ms_;
   std::string run_id_;
@@ -308,6 +349,9 @@ class Server {
 
 int64_t NowMs();
 int64_t NowUs();
+// The numeric node id for a node name: FNV-1a, stable across processes and
+// builds (never 0).
+crdt::NodeId NodeIdOf(std::string_view name);
 
 }  // namespace lattice::node
 

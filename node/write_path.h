@@ -18,6 +18,7 @@
 
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
+#include "crdt/tombstone.h"
 
 namespace lattice::node {
 
@@ -25,8 +26,7 @@ struct Delta {
   enum class Kind : uint8_t {
     kAssign,      // LWW register write: value + expiry, stamped
     kCounterAdd,  // PN-counter contribution of this node against a base
-    kDelete,      // tombstone: beats writes with smaller stamps
-    kExpire,      // TTL change (absolute ms, -1: persist), stamped
+    kDelete,      // a delete (empty key: FLUSHDB, or FLUSHALL when db < 0)
   };
   Kind kind;
   int db;
@@ -35,12 +35,16 @@ struct Delta {
   std::string_view value;                           // kAssign
   int64_t expire_at = -1;                           // kAssign, kExpire
   const crdt::PnCounter::Delta* counter = nullptr;  // kCounterAdd
+  const crdt::Tombstone* tomb = nullptr;            // kDelete, set by the shard
 };
 
 class DeltaSink {
  public:
   virtual ~DeltaSink() = default;
   virtual void Emit(const Delta& delta) = 0;
+  // The tombstone a local delete stamped `stamp` leaves: it covers every
+  // write this node has seen.
+  virtual crdt::Tombstone NewTombstone(crdt::Stamp stamp) = 0;
 };
 
 }  // namespace lattice::node

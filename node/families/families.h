@@ -13,6 +13,13 @@
 
 namespace lattice::node {
 
+// cluster_family.cc
+void CmdWait(CommandContext& ctx);
+void CmdLatticeNodes(CommandContext& ctx);
+void CmdLatticeHelp(CommandContext& ctx);
+// INFO's "replication" section body.
+void AppendReplicationInfo(Server* server, std::string* out);
+
 // server_family.cc
 void CmdPing(CommandContext& ctx);
 void CmdEcho(CommandContext& ctx);

@@ -95,12 +95,20 @@ void FlushGeneric(CommandContext& ctx, bool all) {
   }
   // TODO(lattice): ASYNC frees the memory inline too; a background freer
   // would keep very large flushes from stalling the workers.
+  crdt::Stamp stamp = ctx.Tick();
   ForEachWorker(ctx, [&](Worker& w) {
     for (int i = 0; i < w.shard().databases(); i++) {
-      if (all || i == ctx.db) w.shard().db(i).Clear();
+      if (!all && i != ctx.db) continue;
+      Db& db = w.shard().db(i);
+      db.Clear();
+      if (w.shard().replicating()) {
+        // A flush kills every write stamped below it (node/merge.h); the
+        // key tombstones it subsumes go.
+        db.ClearTombs();
+        db.MutableFlushTomb().stamp = stamp;
+      }
     }
   });
-  crdt::Stamp stamp = ctx.Tick();
   Delta d{Delta::Kind::kDelete, all ? -1 : ctx.db, {}, stamp};
   ctx.server->worker(0).shard().Emit(d);
   ctx.rb->Ok();
@@ -201,8 +209,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   }
   if (want("replication")) {
     section("Replication");
-    line("role", "master");
-    line("connected_slaves", 0);
+    AppendReplicationInfo(s, &out);
   }
   if (want("cpu")) {
     section("CPU");

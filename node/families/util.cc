@@ -108,10 +108,18 @@ void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, in
   ctx.ShardFor(key).Emit(d);
 }
 
-void EmitExpire(CommandContext& ctx, const Entry& e, crdt::Stamp stamp) {
-  Delta d{Delta::Kind::kExpire, ctx.db, e.key(), stamp};
-  d.expire_at = e.has_expire() ? e.expire_at() : -1;
-  ctx.ShardFor(e.key()).Emit(d);
+void EmitExpire(CommandContext& ctx, Entry& e, crdt::Stamp stamp) {
+  // A TTL change replicates as an assignment of the value with its new TTL
+  // under a new stamp (docs/consistency.md, "TTLs"). A counter becomes a
+  // plain integer on a new base, which is what the replicas will store.
+  Db& db = ctx.DbFor(e.key());
+  Entry* n = &e;
+  if (e.enc() == Enc::kCounter) {
+    n = db.SetString(e.key(), StringValue::Int(e.int_value()), stamp, Db::kKeepTtl, e.lru());
+  } else {
+    db.SetStamp(&e, stamp);
+  }
+  EmitAssign(ctx, *n);
 }
 
 }  // namespace lattice::node

@@ -49,7 +49,7 @@ Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 // Emits the delta for a write that leaves `e` as the key's whole state.
 void EmitAssign(CommandContext& ctx, const Entry& e, int db = -1);
 void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db);
-void EmitExpire(CommandContext& ctx, const Entry& e, crdt::Stamp stamp);
+void EmitExpire(CommandContext& ctx, Entry& e, crdt::Stamp stamp);
 
 }  // namespace lattice::node
 

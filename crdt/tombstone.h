@@ -1,0 +1,90 @@
+// File: crdt/tombstone.h
+//
+// Deletes that beat only the writes they have seen.
+//
+// A VersionVector records, per node, the greatest Lamport counter a node has
+// seen from it. A Tombstone is a delete: its `seen` vector is what the
+// deleting node had seen when it deleted, and it kills exactly the writes it
+// covers. A write it does not cover (made concurrently, somewhere the delete
+// had not heard of) survives it.
+//
+// A key's state is the greatest-stamped write ever made to it plus the
+// merged tombstones; the key exists iff that write is not covered. Replicas
+// that have seen the same writes and deletes agree, whatever the order,
+// because both halves are joins (max of stamps, pointwise max of vectors).
+// `max_dead` remembers the greatest write a tombstone killed, so a smaller
+// write arriving late cannot take its place. See docs/consistency.md.
+//
+// Thread-safety: value types; callers synchronize.
+#ifndef LATTICE_CRDT_TOMBSTONE_H_
+#define LATTICE_CRDT_TOMBSTONE_H_
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/container/inlined_vector.h"
+#include "crdt/stamp.h"
+
+namespace lattice::crdt {
+
+class VersionVector {
+ public:
+  struct Entry {
+    NodeId node = 0;
+    uint64_t counter = 0;
+    friend bool operator==(const Entry&, const Entry&) = default;
+  };
+
+  uint64_t Get(NodeId node) const {
+    for (const Entry& e : entries_) {
+      if (e.node == node) return e.counter;
+    }
+    return 0;
+  }
+  // Raises the entry of `node` to at least `counter`.
+  void Observe(NodeId node, uint64_t counter) {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
+                               [](const Entry& e, NodeId n) { return e.node < n; });
+    if (it != entries_.end() && it->node == node) {
+      it->counter = std::max(it->counter, counter);
+    } else {
+      entries_.insert(it, Entry{node, counter});
+    }
+  }
+  void Merge(const VersionVector& other) {
+    for (const Entry& e : other.entries_) Observe(e.node, e.counter);
+  }
+  // True if the write stamped `s` is among those this vector has seen.
+  bool Covers(const Stamp& s) const { return Get(s.node) >= s.counter && Has(s.node); }
+  bool Has(NodeId node) const {
+    for (const Entry& e : entries_) {
+      if (e.node == node) return true;
+    }
+    return false;
+  }
+  const absl::InlinedVector<Entry, 4>& entries() const { return entries_; }
+  bool empty() const { return entries_.empty(); }
+  friend bool operator==(const VersionVector&, const VersionVector&) = default;
+
+ private:
+  absl::InlinedVector<Entry, 4> entries_;  // sorted by node
+};
+
+struct Tombstone {
+  Stamp stamp{};     // greatest delete merged in
+  Stamp max_dead{};  // greatest write known to be killed
+  VersionVector seen;
+
+  // The zero stamp (a counter never assigned) is killed by any delete.
+  bool Covers(const Stamp& s) const { return s.IsZero() || seen.Covers(s); }
+  void Merge(const Tombstone& other) {
+    stamp = std::max(stamp, other.stamp);
+    max_dead = std::max(max_dead, other.max_dead);
+    seen.Merge(other.seen);
+  }
+  friend bool operator==(const Tombstone&, const Tombstone&) = default;
+};
+
+}  // namespace lattice::crdt
+
+#endif  // LATTICE_CRDT_TOMBSTONE_H_

@@ -1,0 +1,138 @@
+// Cluster commands: WAIT, LATTICE NODES/HELP, and INFO's replication
+// section. Redis's CLUSTER family is deliberately absent so cluster-aware
+// clients never mistake a node for a Redis Cluster node.
+#include <climits>
+
+#include "absl/strings/str_format.h"
+#include "node/families/families.h"
+#include "node/families/util.h"
+#include "node/replication.h"
+#include "node/server.h"
+#include "node/str_util.h"
+
+namespace lattice::node {
+
+void CmdWait(CommandContext& ctx) {
+  int64_t n, timeout;
+  if (!ParseInt64(ctx.args[1], &n)) {
+    ctx.rb->Error(errors::kNotInt);
+    return;
+  }
+  if (!ParseInt64(ctx.args[2], &timeout)) {
+    ctx.rb->Error("ERR timeout is not an integer or out of range");
+    return;
+  }
+  if (timeout < 0) {
+    ctx.rb->Error("ERR timeout is negative");
+    return;
+  }
+  Replicator& r = ctx.server->replicator();
+  // Every write this client made is at or below the log head now.
+  uint64_t seq = r.head_seq();
+  int count = r.CountAcked(seq);
+  if (count >= n || !ctx.conn) {
+    ctx.rb->Integer(count);
+    return;
+  }
+  Connection* c = ctx.conn;
+  c->pending = true;
+  Worker* w = c->worker;
+  uint64_t id = c->id;
+  int64_t deadline = timeout > 0 ? ctx.now_ms + timeout : 0;
+  r.AddWaiter(seq, static_cast<int>(std::min<int64_t>(n, INT_MAX)), deadline,
+              [w, id](int acked) {
+                w->Post([w, id, acked] { w->CompleteRemote(id, StrCat(":", acked, "\r\n")); });
+              });
+}
+
+namespace {
+
+std::string PeerLine(const PeerView& p) {
+  return StrCat("name=", p.name, ",id=", p.id, ",addr=", p.addr,
+                ",state=", gossip::StateName(p.state), ",connected=", p.connected ? 1 : 0,
+                ",acked_seq=", p.acked_seq, ",backlog=", p.backlog, ",lag_ms=",
+                absl::StrFormat("%.3f", p.last_lag_us / 1000.0), ",sent=", p.deltas_sent,
+                ",received=", p.deltas_received, ",applied=", p.deltas_applied,
+                ",rejected=", p.batches_rejected, ",needs_repair=", p.needs_repair ? 1 : 0);
+}
+
+}  // namespace
+
+void CmdLatticeNodes(CommandContext& ctx) {
+  Server* s = ctx.server;
+  std::string out;
+  gossip::Membership* m = s->membership();
+  if (!m) {
+    StrAppend(&out, s->config().node_id.empty() ? "standalone" : s->config().node_id, " ",
+              s->clock().node(), " - - zone=", s->config().zone, " alive incarnation=0 myself\n");
+    ctx.rb->Bulk(out);
+    return;
+  }
+  std::vector<PeerView> peers = s->replicator().Peers();
+  for (const gossip::MemberInfo& info : m->Snapshot()) {
+    StrAppend(&out, info.name, " ", info.id, " ", info.client_addr, " ", info.peer_addr,
+              " zone=", info.zone, " ", gossip::StateName(info.state),
+              " incarnation=", info.incarnation);
+    if (info.self) {
+      StrAppend(&out, " myself");
+    } else {
+      for (const PeerView& p : peers) {
+        if (p.id != info.id) continue;
+        StrAppend(&out, p.connected ? " connected" : " disconnected", " acked_seq=", p.acked_seq,
+                  " backlog=", p.backlog);
+        if (p.needs_repair) StrAppend(&out, " needs-repair");
+      }
+    }
+    out += "\n";
+  }
+  ctx.rb->Bulk(out);
+}
+
+void CmdLatticeHelp(CommandContext& ctx) {
+  static const char* kLines[] = {
+      "LATTICE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "NODES",
+      "    Return the cluster members as this node sees them, one per line:",
+      "    <name> <id> <client-addr> <peer-addr> zone=<zone> <state> incarnation=<n> ...",
+      "HELP",
+      "    Print this help.",
+  };
+  ctx.rb->ArrayHeader(std::size(kLines));
+  for (const char* l : kLines) ctx.rb->SimpleString(l);
+}
+
+void AppendReplicationInfo(Server* s, std::string* out) {
+  auto line = [&](std::string_view k, auto v) { StrAppend(out, k, ":", v, "\r\n"); };
+  line("role", "master");
+  line("connected_slaves", 0);
+  Replicator& r = s->replicator();
+  line("lattice_consistency", s->config().consistency);
+  line("lattice_node_id", s->clock().node());
+  if (gossip::Membership* m = s->membership()) {
+    int by_state[4] = {0, 0, 0, 0};
+    std::vector<gossip::MemberInfo> members = m->Snapshot();
+    for (const auto& info : members) by_state[static_cast<int>(info.state)]++;
+    line("lattice_node_name", members[0].name);
+    line("lattice_zone", members[0].zone);
+    line("lattice_members", members.size());
+    line("lattice_members_alive", by_state[0]);
+    line("lattice_members_suspect", by_state[1]);
+    line("lattice_members_dead", by_state[2]);
+    line("lattice_members_left", by_state[3]);
+  } else {
+    line("lattice_members", 1);
+  }
+  std::vector<PeerView> peers = r.Peers();
+  int connected = 0;
+  for (const PeerView& p : peers) connected += p.connected;
+  line("lattice_peers_connected", connected);
+  line("lattice_repl_seq", r.head_seq());
+  line("lattice_repl_backlog_bytes", r.log_bytes());
+  line("lattice_deltas_applied", r.deltas_applied());
+  line("lattice_causal_waits", r.causal_waits());
+  line("lattice_repl_lag_p50_us", r.lag_all().Quantile(0.5));
+  line("lattice_repl_lag_p99_us", r.lag_all().Quantile(0.99));
+  for (size_t i = 0; i < peers.size(); i++) line(StrCat("peer", i), PeerLine(peers[i]));
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,740 @@
+#include "node/replication.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "gossip/dial.h"
+#include "grpcpp/grpcpp.h"
+#include "node/merge.h"
+#include "node/server.h"
+
+namespace lattice::node {
+
+// ---- LatencyHistogram ----
+
+constexpr int64_t LatencyHistogram::kBoundsUs[];
+
+void LatencyHistogram::Record(int64_t us) {
+  if (us < 0) us = 0;
+  int i = 0;
+  while (i < kBuckets - 1 && us > kBoundsUs[i]) i++;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
+}
+
+int64_t LatencyHistogram::Quantile(double q) const {
+  uint64_t total = count();
+  if (total == 0) return 0;
+  uint64_t want = static_cast<uint64_t>(q * static_cast<double>(total) + 0.5);
+  if (want == 0) want = 1;
+  uint64_t seen = 0;
+  for (int i = 0; i < kBuckets; i++) {
+    seen += bucket(i);
+    if (seen >= want) return i < kBuckets - 1 ? kBoundsUs[i] : kBoundsUs[kBuckets - 2] * 2;
+  }
+  return kBoundsUs[kBuckets - 2] * 2;
+}
+
+void LatencyHistogram::Reset() {
+  for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
+  count_.store(0, std::memory_order_relaxed);
+  sum_us_.store(0, std::memory_order_relaxed);
+}
+
+// ---- Link: one peer ----
+
+struct Replicator::Link {
+  explicit Link(const gossip::MemberInfo& m) : id(m.id), name(m.name), addr(m.peer_addr) {}
+  const uint32_t id;
+  // name/addr/state: guarded by Replicator::links_mu_.
+  std::string name;
+  std::string addr;
+  gossip::State state = gossip::State::kAlive;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> connected{false};
+  std::atomic<bool> needs_repair{false};
+  std::atomic<uint64_t> acked{0};
+  std::atomic<uint64_t> deltas_sent{0}, bytes_sent{0}, batches_sent{0}, reconnects{0};
+  std::atomic<uint64_t> deltas_received{0}, deltas_applied{0}, batches_rejected{0};
+  std::atomic<int64_t> last_lag_us{0};
+  LatencyHistogram lag;
+  std::mutex ctx_mu;
+  grpc::ClientContext* ctx = nullptr;  // the live session, to cancel on stop
+  std::thread thread;
+};
+
+namespace {
+
+int64_t WallUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
+
+crdt::Tombstone TombFromProto(const peer::Delta& d, const peer::Remove& r) {
+  crdt::Tombstone t;
+  t.stamp = FromProto(d.stamp());
+  for (const peer::VersionEntry& e : r.seen()) t.seen.Observe(e.node_id(), e.counter());
+  return t;
+}
+
+// Applies one validated delta to `shard`. Runs on the shard's thread.
+bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
+  uint32_t lru = static_cast<uint32_t>(now_ms / 1000);
+  crdt::Stamp stamp = FromProto(d.stamp());
+  switch (d.change_case()) {
+    case peer::Delta::kAssign: {
+      int64_t at = d.assign().expire_at_ms() > 0 ? d.assign().expire_at_ms() : -1;
+      return MergeAssign(shard.db(d.db()), d.key(), stamp, d.assign().value(), at, now_ms, lru);
+    }
+    case peer::Delta::kCounter: {
+      const peer::CounterAdd& c = d.counter();
+      int64_t at = c.expire_at_ms() > 0 ? c.expire_at_ms() : -1;
+      crdt::PnCounter::Contribution contribution{c.node_id(), c.increments(), c.decrements()};
+      return MergeCounter(shard.db(d.db()), d.key(), stamp, c.base(), at, contribution, now_ms,
+                          lru);
+    }
+    case peer::Delta::kRemove:
+      return MergeRemove(shard.db(d.db()), d.key(), TombFromProto(d, d.remove()), now_ms);
+    case peer::Delta::kFlush: {
+      crdt::Tombstone t = TombFromProto(d, d.flush());
+      for (int i = 0; i < shard.databases(); i++) {
+        if (d.all_dbs() || i == static_cast<int>(d.db())) MergeFlush(shard.db(i), t);
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
+  out->set_counter(s.counter);
+  out->set_node_id(s.node);
+}
+
+}  // namespace
+
+// ---- Replicator ----
+
+Replicator::Replicator(Server* server, gossip::Membership* membership, bool causal,
+                       int64_t backlog_bytes, std::string source_ip)
+    : server_(server),
+      membership_(membership),
+      causal_(causal),
+      backlog_bytes_(backlog_bytes),
+      source_ip_(std::move(source_ip)),
+      self_(server->clock().node()),
+      // Sequence numbers start at the start time (ms) shifted left by 12
+      // bits: a restarted node continues above anything its previous life
+      // sent unless it wrote more than 4096 deltas per ms on average.
+      seq_base_(static_cast<uint64_t>(WallUs() / 1000) << 12),
+      next_seq_(seq_base_ + 1),
+      deps_now_(std::make_shared<std::vector<peer::VersionEntry>>()) {}
+
+Replicator::~Replicator() { Stop(); }
+
+void Replicator::AttachSinks() {
+  if (attached_.exchange(true)) return;
+  for (int i = 0; i < server_->shard_count(); i++) server_->worker(i).shard().set_sink(this);
+  server_->Log(Server::kNotice, "replication on: writes are shipped to peers from now on");
+}
+
+void Replicator::Start() {
+  if (membership_) {
+    membership_->AddListener([this](const gossip::MemberInfo& m) { OnMember(m); });
+    for (const gossip::MemberInfo& m : membership_->Snapshot()) {
+      if (!m.self) OnMember(m);
+    }
+  }
+  housekeeping_ = std::thread([this] { Housekeeping(); });
+}
+
+void Replicator::Stop() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> l(log_mu_);
+  }
+  log_cv_.notify_all();
+  recv_cv_.notify_all();
+  hk_cv_.notify_all();
+  std::vector<Link*> links;
+  {
+    std::lock_guard<std::mutex> l(links_mu_);
+    for (auto& [id, link] : links_) links.push_back(link.get());
+  }
+  for (Link* link : links) {
+    link->stop = true;
+    std::lock_guard<std::mutex> l(link->ctx_mu);
+    if (link->ctx) link->ctx->TryCancel();
+  }
+  log_cv_.notify_all();
+  for (Link* link : links) {
+    if (link->thread.joinable()) link->thread.join();
+  }
+  if (housekeeping_.joinable()) housekeeping_.join();
+  std::lock_guard<std::mutex> l(waiters_mu_);
+  for (Waiter& w : waiters_) w.done(0);
+  waiters_.clear();
+}
+
+Replicator::Link* Replicator::FindLink(uint32_t id) {
+  std::lock_guard<std::mutex> l(links_mu_);
+  auto it = links_.find(id);
+  return it == links_.end() ? nullptr : it->second.get();
+}
+
+void Replicator::OnMember(const gossip::MemberInfo& m) {
+  if (stopping_) return;
+  Link* start = nullptr;
+  {
+    std::lock_guard<std::mutex> l(links_mu_);
+    auto it = links_.find(m.id);
+    if (it == links_.end()) {
+      if (m.state == gossip::State::kLeft) return;
+      auto link = std::make_unique<Link>(m);
+      start = link.get();
+      links_.emplace(m.id, std::move(link));
+    } else {
+      it->second->addr = m.peer_addr;
+      it->second->name = m.name;
+    }
+    links_[m.id]->state = m.state;
+  }
+  if (m.state != gossip::State::kLeft) AttachSinks();
+  if (start) start->thread = std::thread([this, start] { RunLink(start); });
+  log_cv_.notify_all();
+}
+
+void Replicator::Emit(const Delta& delta) {
+  Record r;
+  peer::Delta& d = r.delta;
+  if (delta.db >= 0) d.set_db(static_cast<uint32_t>(delta.db));
+  d.set_key(delta.key.data(), delta.key.size());
+  ToProto(delta.stamp, d.mutable_stamp());
+  switch (delta.kind) {
+    case Delta::Kind::kAssign: {
+      peer::Assign* a = d.mutable_assign();
+      a->set_value(delta.value.data(), delta.value.size());
+      if (delta.expire_at >= 0) a->set_expire_at_ms(delta.expire_at);
+      break;
+    }
+    case Delta::Kind::kCounterAdd: {
+      peer::CounterAdd* c = d.mutable_counter();
+      const crdt::PnCounter::Delta& cd = *delta.counter;
+      ToProto(cd.base_stamp, d.mutable_stamp());
+      c->set_base(cd.base);
+      if (delta.expire_at >= 0) c->set_expire_at_ms(delta.expire_at);
+      c->set_node_id(cd.contribution.node);
+      c->set_increments(cd.contribution.p);
+      c->set_decrements(cd.contribution.n);
+      break;
+    }
+    case Delta::Kind::kDelete: {
+      peer::Remove* rm = delta.key.empty() ? d.mutable_flush() : d.mutable_remove();
+      if (delta.key.empty() && delta.db < 0) d.set_all_dbs(true);
+      if (delta.tomb) {
+        for (const auto& e : delta.tomb->seen.entries()) {
+          peer::VersionEntry* v = rm->add_seen();
+          v->set_node_id(e.node);
+          v->set_counter(e.counter);
+        }
+      }
+      break;
+    }
+  }
+  r.bytes = d.ByteSizeLong() + 64;
+  r.emit_us = WallUs();
+  emitted_.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> l(log_mu_);
+    r.seq = next_seq_++;
+    if (causal_) r.deps = deps_now_;
+    log_bytes_ += r.bytes;
+    log_.push_back(std::move(r));
+    // The backlog is bounded: the oldest deltas go first. A peer that still
+    // needed them notices when it resumes and is marked for repair.
+    while (log_bytes_ > static_cast<uint64_t>(backlog_bytes_) && log_.size() > 1) {
+      log_bytes_ -= log_.front().bytes;
+      log_.pop_front();
+    }
+  }
+  log_cv_.notify_all();
+}
+
+crdt::Tombstone Replicator::NewTombstone(crdt::Stamp stamp) {
+  crdt::Tombstone t;
+  t.stamp = stamp;
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    t.seen = seen_;
+  }
+  // Every earlier local write has a smaller counter.
+  t.seen.Observe(self_, stamp.counter - 1);
+  return t;
+}
+
+uint64_t Replicator::head_seq() const {
+  std::lock_guard<std::mutex> l(log_mu_);
+  return next_seq_ - 1;
+}
+
+uint64_t Replicator::log_bytes() const {
+  std::lock_guard<std::mutex> l(log_mu_);
+  return log_bytes_;
+}
+
+uint64_t Replicator::log_records() const {
+  std::lock_guard<std::mutex> l(log_mu_);
+  return log_.size();
+}
+
+int Replicator::CountAcked(uint64_t seq) const {
+  std::lock_guard<std::mutex> l(links_mu_);
+  int n = 0;
+  for (const auto& [id, link] : links_) {
+    if (link->state != gossip::State::kLeft && link->connected && link->acked >= seq) n++;
+  }
+  return n;
+}
+
+void Replicator::AddWaiter(uint64_t seq, int n, int64_t deadline_ms,
+                           std::function<void(int)> done) {
+  std::lock_guard<std::mutex> l(waiters_mu_);
+  waiters_.push_back(Waiter{seq, n, deadline_ms, std::move(done)});
+}
+
+void Replicator::CheckWaiters(int64_t now_ms) {
+  std::vector<std::pair<std::function<void(int)>, int>> ready;
+  {
+    std::lock_guard<std::mutex> l(waiters_mu_);
+    for (size_t i = 0; i < waiters_.size();) {
+      Waiter& w = waiters_[i];
+      int count = CountAcked(w.seq);
+      if (count >= w.n || (w.deadline_ms > 0 && now_ms >= w.deadline_ms) || stopping_) {
+        ready.emplace_back(std::move(w.done), count);
+        waiters_[i] = std::move(waiters_.back());
+        waiters_.pop_back();
+      } else {
+        i++;
+      }
+    }
+  }
+  for (auto& [fn, count] : ready) fn(count);
+}
+
+void Replicator::Housekeeping() {
+  while (!stopping_) {
+    {
+      std::unique_lock<std::mutex> l(hk_mu_);
+      hk_cv_.wait_for(l, std::chrono::milliseconds(5), [this] { return stopping_.load(); });
+    }
+    CheckWaiters(WallUs() / 1000);
+  }
+  CheckWaiters(WallUs() / 1000);
+}
+
+std::vector<PeerView> Replicator::Peers() const {
+  uint64_t head = head_seq();
+  std::vector<PeerView> out;
+  std::lock_guard<std::mutex> l(links_mu_);
+  for (const auto& [id, link] : links_) {
+    PeerView v;
+    v.id = id;
+    v.name = link->name;
+    v.addr = link->addr;
+    v.state = link->state;
+    v.connected = link->connected;
+    v.needs_repair = link->needs_repair;
+    v.acked_seq = link->acked;
+    uint64_t acked = std::max<uint64_t>(v.acked_seq, seq_base_);
+    v.backlog = head > acked ? head - acked : 0;
+    v.deltas_sent = link->deltas_sent;
+    v.bytes_sent = link->bytes_sent;
+    v.batches_sent = link->batches_sent;
+    v.reconnects = link->reconnects;
+    v.deltas_received = link->deltas_received;
+    v.deltas_applied = link->deltas_applied;
+    v.batches_rejected = link->batches_rejected;
+    v.last_lag_us = link->last_lag_us;
+    v.lag = &link->lag;
+    out.push_back(v);
+  }
+  return out;
+}
+
+// ---- sending ----
+
+void Replicator::RunLink(Link* link) {
+  int backoff_ms = 50;
+  while (!link->stop && !stopping_) {
+    {
+      std::lock_guard<std::mutex> l(links_mu_);
+      if (link->state == gossip::State::kLeft) break;
+    }
+    // A session that got going resets the backoff; failures double it.
+    backoff_ms = Session(link) ? 50 : std::min(backoff_ms * 2, 1000);
+    std::unique_lock<std::mutex> l(log_mu_);
+    log_cv_.wait_for(l, std::chrono::milliseconds(backoff_ms),
+                     [&] { return link->stop.load() || stopping_.load(); });
+  }
+  link->connected = false;
+}
+
+bool Replicator::Session(Link* link) {
+  std::string addr;
+  {
+    std::lock_guard<std::mutex> l(links_mu_);
+    addr = link->addr;
+  }
+  auto channel = gossip::DialPeer(addr, source_ip_, 1000);
+  if (!channel.ok()) return false;
+  auto stub = peer::Peer::NewStub(*channel);
+  grpc::ClientContext ctx;
+  {
+    std::lock_guard<std::mutex> l(link->ctx_mu);
+    if (link->stop) return false;
+    link->ctx = &ctx;
+  }
+  auto stream = stub->Replicate(&ctx);
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> l(link->ctx_mu);
+      link->ctx = nullptr;
+    }
+    ctx.TryCancel();
+  };
+  peer::DeltaBatch hello;
+  hello.mutable_hello()->set_origin(self_);
+  peer::Ack first;
+  if (!stream->Write(hello) || !stream->Read(&first)) {
+    finish();
+    stream->Finish();
+    return false;
+  }
+  // Resume right after what the peer has; anything older than our first
+  // sequence number belongs to a previous life of this node.
+  uint64_t next = std::max(first.applied_seq() + 1, seq_base_ + 1);
+  {
+    std::lock_guard<std::mutex> l(log_mu_);
+    uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
+    if (next < oldest) {
+      link->needs_repair = true;
+      server_->Log(Server::kWarning,
+                   absl::StrCat("peer ", addr, " missed ", oldest - next,
+                                " deltas that left the backlog; it needs repair"));
+      next = oldest;
+    }
+    next = std::min(next, next_seq_);
+    link->acked = next - 1;
+  }
+  link->connected = true;
+  link->reconnects++;
+  server_->Log(Server::kNotice, absl::StrCat("replicating to ", addr, " from sequence ", next));
+
+  // Acknowledgements arrive on their own thread.
+  std::thread reader([&] {
+    peer::Ack ack;
+    while (stream->Read(&ack)) {
+      uint64_t seq = ack.applied_seq();
+      int64_t emit_us = 0;
+      {
+        std::lock_guard<std::mutex> l(log_mu_);
+        if (seq > link->acked) link->acked = seq;
+        if (!log_.empty() && seq >= log_.front().seq && seq < next_seq_) {
+          emit_us = log_[seq - log_.front().seq].emit_us;
+        }
+      }
+      if (emit_us) {
+        int64_t lag = WallUs() - emit_us;
+        link->lag.Record(lag);
+        lag_all_.Record(lag);
+        link->last_lag_us = lag;
+      }
+      log_cv_.notify_all();
+      CheckWaiters(WallUs() / 1000);
+    }
+    link->connected = false;
+    log_cv_.notify_all();
+  });
+
+  peer::DeltaBatch batch;
+  while (!link->stop && !stopping_ && link->connected) {
+    batch.Clear();
+    {
+      std::unique_lock<std::mutex> l(log_mu_);
+      log_cv_.wait(l, [&] {
+        return link->stop || stopping_ || !link->connected ||
+               (next < next_seq_ && next - 1 - link->acked < kWindow);
+      });
+      if (link->stop || stopping_ || !link->connected) break;
+      uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
+      if (next < oldest) {
+        link->needs_repair = true;
+        next = oldest;
+      }
+      batch.set_first_seq(next);
+      size_t bytes = 0;
+      const Record* last = nullptr;
+      while (next < next_seq_ && batch.deltas_size() < static_cast<int>(kBatchDeltas) &&
+             bytes < kBatchBytes && next - 1 - link->acked < kWindow) {
+        const Record& r = log_[next - oldest];
+        *batch.add_deltas() = r.delta;
+        bytes += r.bytes;
+        last = &r;
+        next++;
+      }
+      if (causal_ && last && last->deps) {
+        for (const peer::VersionEntry& e : *last->deps) *batch.add_deps() = e;
+      }
+    }
+    size_t n = batch.deltas_size();
+    if (n == 0) continue;
+    size_t wire = batch.ByteSizeLong();
+    if (!stream->Write(batch)) break;
+    link->deltas_sent += n;
+    link->batches_sent++;
+    link->bytes_sent += wire;
+  }
+  link->connected = false;
+  finish();
+  reader.join();
+  stream->Finish();
+  return true;
+}
+
+// ---- receiving ----
+
+bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const {
+  const int databases = server_->config().databases;
+  const int64_t max_bulk = server_->config().proto_max_bulk_len;
+  if (batch.has_hello()) {
+    *why = "hello after the stream started";
+    return false;
+  }
+  if (batch.deltas_size() > 0 && batch.first_seq() == 0) {
+    *why = "batch without a sequence number";
+    return false;
+  }
+  if (batch.deps_size() > 4096) {
+    *why = "oversized dependency vector";
+    return false;
+  }
+  for (const peer::Delta& d : batch.deltas()) {
+    bool flush = d.change_case() == peer::Delta::kFlush;
+    if (!flush || !d.all_dbs()) {
+      if (d.db() >= static_cast<uint32_t>(databases)) {
+        *why = absl::StrCat("database ", d.db(), " out of range");
+        return false;
+      }
+    }
+    if (static_cast<int64_t>(d.key().size()) > max_bulk || (!flush && d.key().empty())) {
+      *why = "bad key length";
+      return false;
+    }
+    bool zero_stamp = d.stamp().counter() == 0 && d.stamp().node_id() == 0;
+    switch (d.change_case()) {
+      case peer::Delta::kAssign:
+        if (zero_stamp || d.stamp().node_id() == 0 || d.stamp().counter() == 0) {
+          *why = "assignment without a stamp";
+          return false;
+        }
+        if (static_cast<int64_t>(d.assign().value().size()) > max_bulk) {
+          *why = "value longer than proto-max-bulk-len";
+          return false;
+        }
+        if (d.assign().expire_at_ms() < 0) {
+          *why = "negative expiry";
+          return false;
+        }
+        break;
+      case peer::Delta::kCounter:
+        if (d.counter().node_id() == 0 || d.counter().expire_at_ms() < 0 ||
+            (!zero_stamp && (d.stamp().node_id() == 0 || d.stamp().counter() == 0))) {
+          *why = "malformed counter";
+          return false;
+        }
+        break;
+      case peer::Delta::kRemove:
+      case peer::Delta::kFlush: {
+        const peer::Remove& r = flush ? d.flush() : d.remove();
+        if (zero_stamp || d.stamp().node_id() == 0 || r.seen_size() > 4096) {
+          *why = "malformed delete";
+          return false;
+        }
+        break;
+      }
+      default:
+        *why = "delta without a change";
+        return false;
+    }
+  }
+  return true;
+}
+
+void Replicator::ApplyBatch(peer::DeltaBatch& batch, Link* stats) {
+  // Fold every stamp into the clock first: a write made here after this
+  // batch is visible must be ordered after it.
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    for (const peer::Delta& d : batch.deltas()) {
+      crdt::Stamp s = FromProto(d.stamp());
+      if (!s.IsZero()) {
+        server_->clock().Observe(s);
+        seen_.Observe(s.node, s.counter);
+      }
+    }
+  }
+  // The shard tasks own what they touch: if the node shuts down while they
+  // are queued, they may run after this function gave up waiting.
+  struct Job {
+    peer::DeltaBatch batch;
+    std::vector<std::vector<const peer::Delta*>> by_shard;
+    std::mutex mu;
+    std::condition_variable cv;
+    int pending = 0;
+  };
+  auto job = std::make_shared<Job>();
+  job->batch.Swap(&batch);
+  int shards = server_->shard_count();
+  job->by_shard.resize(shards);
+  for (const peer::Delta& d : job->batch.deltas()) {
+    if (d.change_case() == peer::Delta::kFlush) {
+      for (auto& v : job->by_shard) v.push_back(&d);
+    } else {
+      job->by_shard[server_->ShardIndexOf(d.key())].push_back(&d);
+    }
+  }
+  for (auto& v : job->by_shard) job->pending += !v.empty();
+  for (int i = 0; i < shards; i++) {
+    if (job->by_shard[i].empty()) continue;
+    Worker& w = server_->worker(i);
+    w.Post([&w, job, i] {
+      int64_t now = NowMs();
+      for (const peer::Delta* d : job->by_shard[i]) ApplyDelta(w.shard(), *d, now);
+      std::lock_guard<std::mutex> l(job->mu);
+      if (--job->pending == 0) job->cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> l(job->mu);
+    while (job->pending > 0 && !stopping_) job->cv.wait_for(l, std::chrono::milliseconds(100));
+  }
+  applied_total_.fetch_add(job->batch.deltas_size(), std::memory_order_relaxed);
+  if (stats) stats->deltas_applied += job->batch.deltas_size();
+}
+
+grpc::Status Replicator::Replicate(grpc::ServerContext* context,
+                                   grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) {
+  peer::DeltaBatch batch;
+  if (!stream->Read(&batch)) return grpc::Status::OK;
+  const std::string who = context->peer();
+  auto reject = [&](const std::string& why) {
+    server_->Log(Server::kWarning, absl::StrCat("dropping delta stream from ", who, ": ", why));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
+  };
+  if (!batch.has_hello()) return reject("stream does not start with a hello");
+  uint32_t origin = batch.hello().origin();
+  if (origin == 0 || origin == self_) return reject(absl::StrCat("bad origin ", origin));
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    if (origin_busy_[origin]) return reject("a stream from this origin is already open");
+    origin_busy_[origin] = true;
+  }
+  struct Release {
+    Replicator* r;
+    uint32_t origin;
+    ~Release() {
+      std::lock_guard<std::mutex> l(r->recv_mu_);
+      r->origin_busy_[origin] = false;
+    }
+  } release{this, origin};
+  Link* stats = FindLink(origin);
+  uint64_t applied;
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    applied = applied_[origin];
+  }
+  peer::Ack ack;
+  ack.set_applied_seq(applied);
+  if (!stream->Write(ack)) return grpc::Status::OK;
+  while (!stopping_ && stream->Read(&batch)) {
+    std::string why;
+    if (!Validate(batch, &why)) {
+      if (stats) stats->batches_rejected++;
+      return reject(why);
+    }
+    if (!stats) stats = FindLink(origin);
+    size_t n = batch.deltas_size();
+    if (n == 0) continue;
+    uint64_t first = batch.first_seq();
+    uint64_t last = first + n - 1;
+    if (last <= applied) continue;  // a resend of what we have
+    if (first > applied + 1 && applied != 0) {
+      server_->Log(Server::kWarning,
+                   absl::StrCat("deltas ", applied + 1, "..", first - 1, " from node ", origin,
+                                " were lost (backlog overflow or restart); anti-entropy must "
+                                "repair them"));
+    }
+    if (first <= applied) {
+      // Overlap: drop the prefix we already applied.
+      peer::DeltaBatch rest;
+      rest.set_first_seq(applied + 1);
+      for (size_t i = applied + 1 - first; i < n; i++) *rest.add_deltas() = batch.deltas(i);
+      *rest.mutable_deps() = batch.deps();
+      batch.Swap(&rest);
+    }
+    if (stats) stats->deltas_received += batch.deltas_size();
+    if (causal_) {
+      // Wait until everything the origin had applied when it wrote this
+      // batch is applied here too.
+      std::unique_lock<std::mutex> l(recv_mu_);
+      auto ready = [&] {
+        for (const peer::VersionEntry& e : batch.deps()) {
+          if (e.node_id() == self_ || e.node_id() == origin) continue;
+          if (applied_[e.node_id()] < e.counter()) return false;
+        }
+        return true;
+      };
+      if (!ready()) {
+        causal_waits_++;
+        while (!ready()) {
+          if (stopping_ || context->IsCancelled()) return grpc::Status::OK;
+          recv_cv_.wait_for(l, std::chrono::milliseconds(50));
+        }
+      }
+    }
+    ApplyBatch(batch, stats);
+    applied = last;
+    {
+      std::lock_guard<std::mutex> l(recv_mu_);
+      applied_[origin] = applied;
+    }
+    if (causal_) {
+      auto deps = std::make_shared<std::vector<peer::VersionEntry>>();
+      {
+        std::lock_guard<std::mutex> l(recv_mu_);
+        for (const auto& [node, seq] : applied_) {
+          peer::VersionEntry e;
+          e.set_node_id(node);
+          e.set_counter(seq);
+          deps->push_back(e);
+        }
+      }
+      {
+        std::lock_guard<std::mutex> l(log_mu_);
+        deps_now_ = std::move(deps);
+      }
+      recv_cv_.notify_all();
+    }
+    ack.set_applied_seq(applied);
+    if (!stream->Write(ack)) break;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace lattice::node

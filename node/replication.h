@@ -1,0 +1,202 @@
+// File: node/replication.h
+//
+// Delta replication: the write path's sink on a node with peers, and the
+// receiving end of other nodes' delta streams. See docs/architecture.md
+// ("Replication") for the protocol and docs/consistency.md for what a
+// receiver does with a delta.
+//
+// Sending. Every delta the shards emit is appended to one node-wide log
+// with consecutive sequence numbers (starting from the node's start time,
+// so a restarted node never reuses a number). One thread per peer keeps a
+// gRPC Replicate stream open to it, sends the log from where that peer left
+// off in batches, and at most `kWindow` deltas ahead of the peer's
+// acknowledgements (backpressure: a slow peer slows only its own stream).
+// The log keeps at most `repl-backlog-size` bytes: a peer that falls
+// further behind (down too long) loses the oldest deltas and is marked for
+// repair by anti-entropy.
+//
+// Receiving. The first message names the origin; the receiver answers with
+// the last sequence it applied from it, so the stream resumes without gaps
+// or repeats. Batches are validated whole (a peer that sends garbage is
+// dropped and logged, nothing applied), applied on the owning shards' threads
+// and acknowledged. In causal mode a batch waits until the receiver has
+// applied everything the batch's origin had applied when it wrote it.
+//
+// Thread-safety: Emit() is called from shard threads; Replicate() from gRPC
+// threads; the rest from anywhere. Internal state is guarded by the mutexes
+// named next to it.
+#ifndef LATTICE_NODE_REPLICATION_H_
+#define LATTICE_NODE_REPLICATION_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "crdt/tombstone.h"
+#include "gossip/membership.h"
+#include "gossip/peer_service.h"
+#include "node/write_path.h"
+#include "proto/peer.pb.h"
+
+namespace lattice::node {
+
+class Server;
+
+// Fixed log-scale buckets in microseconds; counts are atomics so readers
+// never block writers.
+class LatencyHistogram {
+ public:
+  static constexpr int kBuckets = 16;
+  static constexpr int64_t kBoundsUs[kBuckets - 1] = {50,    100,   250,    500,    1000,
+                                                      2500,  5000,  10000,  25000,  50000,
+                                                      100000, 250000, 500000, 1000000, 5000000};
+  void Record(int64_t us);
+  // Upper bound of the bucket holding quantile q, in microseconds.
+  int64_t Quantile(double q) const;
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t sum_us() const { return sum_us_.load(std::memory_order_relaxed); }
+  uint64_t bucket(int i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  void Reset();
+
+ private:
+  std::atomic<uint64_t> buckets_[kBuckets] = {};
+  std::atomic<uint64_t> count_{0}, sum_us_{0};
+};
+
+// What INFO, LATTICE NODES and the metrics endpoint show about one peer.
+struct PeerView {
+  uint32_t id = 0;
+  std::string name;
+  std::string addr;
+  gossip::State state = gossip::State::kAlive;
+  bool connected = false;
+  bool needs_repair = false;
+  uint64_t acked_seq = 0;
+  uint64_t backlog = 0;  // deltas written here that the peer has not acked
+  uint64_t deltas_sent = 0, bytes_sent = 0, batches_sent = 0, reconnects = 0;
+  uint64_t deltas_received = 0, deltas_applied = 0, batches_rejected = 0;
+  int64_t last_lag_us = 0;
+  const LatencyHistogram* lag = nullptr;
+};
+
+class Replicator final : public DeltaSink, public gossip::StreamHandler {
+ public:
+  static constexpr uint64_t kWindow = 16384;  // unacked deltas in flight per peer
+  static constexpr size_t kBatchDeltas = 1024;
+  static constexpr size_t kBatchBytes = 1 << 20;
+
+  Replicator(Server* server, gossip::Membership* membership, bool causal, int64_t backlog_bytes,
+             std::string source_ip);
+  ~Replicator() override;
+
+  // Starts sending to the members known now and to those that appear later.
+  void Start();
+  void Stop();
+
+  // DeltaSink (shard threads).
+  void Emit(const Delta& delta) override;
+  crdt::Tombstone NewTombstone(crdt::Stamp stamp) override;
+
+  // StreamHandler (gRPC threads).
+  grpc::Status Replicate(grpc::ServerContext* context,
+                         grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) override;
+
+  bool causal() const { return causal_; }
+  uint64_t head_seq() const;
+  uint64_t log_bytes() const;
+  uint64_t log_records() const;
+  // Peers (not LEFT) whose acknowledgements reach `seq`.
+  int CountAcked(uint64_t seq) const;
+  // WAIT: calls done(count) once `n` peers acknowledged `seq` or at
+  // `deadline_ms` (0: never), from a replicator thread.
+  void AddWaiter(uint64_t seq, int n, int64_t deadline_ms, std::function<void(int)> done);
+  std::vector<PeerView> Peers() const;
+  uint64_t deltas_emitted() const { return emitted_.load(std::memory_order_relaxed); }
+  uint64_t deltas_applied() const { return applied_total_.load(std::memory_order_relaxed); }
+  uint64_t causal_waits() const { return causal_waits_.load(std::memory_order_relaxed); }
+  const LatencyHistogram& lag_all() const { return lag_all_; }
+
+ private:
+  struct Record {
+    uint64_t seq;
+    int64_t emit_us;
+    size_t bytes;
+    peer::Delta delta;
+    std::shared_ptr<const std::vector<peer::VersionEntry>> deps;  // causal only
+  };
+  struct Link;
+  struct Waiter {
+    uint64_t seq;
+    int n;
+    int64_t deadline_ms;
+    std::function<void(int)> done;
+  };
+
+  void OnMember(const gossip::MemberInfo& m);
+  void RunLink(Link* link);
+  // One connected session; returns when the stream breaks or on stop.
+  // Returns true if the stream got past the handshake.
+  bool Session(Link* link);
+  void CheckWaiters(int64_t now_ms);
+  void Housekeeping();
+  Link* FindLink(uint32_t id);
+  // Applies `batch` (already validated; consumed) on the owning shards'
+  // threads and waits until every shard did.
+  void ApplyBatch(peer::DeltaBatch& batch, Link* stats);
+  bool Validate(const peer::DeltaBatch& batch, std::string* why) const;
+  void AttachSinks();
+
+  Server* server_;
+  gossip::Membership* membership_;
+  const bool causal_;
+  const int64_t backlog_bytes_;
+  const std::string source_ip_;
+  const uint32_t self_;
+  const uint64_t seq_base_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> attached_{false};
+
+  // The log. Guarded by log_mu_; log_cv_ wakes senders on new records,
+  // acknowledgements and stop.
+  mutable std::mutex log_mu_;
+  std::condition_variable log_cv_;
+  std::deque<Record> log_;
+  uint64_t next_seq_;  // next sequence to assign
+  uint64_t log_bytes_ = 0;
+  std::shared_ptr<const std::vector<peer::VersionEntry>> deps_now_;
+
+  // Receiving side. Guarded by recv_mu_.
+  mutable std::mutex recv_mu_;
+  std::condition_variable recv_cv_;
+  absl::flat_hash_map<uint32_t, uint64_t> applied_;  // origin -> last applied seq
+  absl::flat_hash_map<uint32_t, bool> origin_busy_;  // one stream per origin at a time
+  crdt::VersionVector seen_;                         // stamps observed per origin
+
+  // Peers. Guarded by links_mu_ (the map; Link fields are atomics or owned
+  // by the link's thread).
+  mutable std::mutex links_mu_;
+  std::map<uint32_t, std::unique_ptr<Link>> links_;
+
+  std::mutex waiters_mu_;
+  std::vector<Waiter> waiters_;
+
+  std::thread housekeeping_;
+  std::mutex hk_mu_;
+  std::condition_variable hk_cv_;
+
+  std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0};
+  LatencyHistogram lag_all_;
+};
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_REPLICATION_H_
