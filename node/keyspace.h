@@ -196,6 +196,10 @@ class Db {
     return flush_tomb_;
   }
   size_t tomb_count() const { return tombs_.size(); }
+  template <typename F>
+  void ForEachTomb(F fn) const {
+    for (const auto& [key, t] : tombs_) fn(std::string_view(key), t);
+  }
   void ClearTombs() { tombs_.clear(); }
 
  private:

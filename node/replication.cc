@@ -56,7 +56,8 @@ struct Replicator::Link {
   std::atomic<bool> connected{false};
   std::atomic<bool> needs_repair{false};
   std::atomic<uint64_t> acked{0};
-  std::atomic<uint64_t> deltas_sent{0}, bytes_sent{0}, batches_sent{0}, reconnects{0};
+  std::atomic<uint64_t> deltas_sent{0}, bytes_sent{0}, batches_sent{0}, reconnects{0},
+      snapshots{0};
   std::atomic<uint64_t> deltas_received{0}, deltas_applied{0}, batches_rejected{0};
   std::atomic<int64_t> last_lag_us{0};
   LatencyHistogram lag;
@@ -78,6 +79,7 @@ crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.
 crdt::Tombstone TombFromProto(const peer::Delta& d, const peer::Remove& r) {
   crdt::Tombstone t;
   t.stamp = FromProto(d.stamp());
+  t.max_dead = FromProto(r.max_dead());
   for (const peer::VersionEntry& e : r.seen()) t.seen.Observe(e.node_id(), e.counter());
   return t;
 }
@@ -115,6 +117,47 @@ bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
 void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
   out->set_counter(s.counter);
   out->set_node_id(s.node);
+}
+
+void TombToProto(const crdt::Tombstone& t, peer::Remove* r) {
+  for (const auto& e : t.seen.entries()) {
+    peer::VersionEntry* v = r->add_seen();
+    v->set_node_id(e.node);
+    v->set_counter(e.counter);
+  }
+  if (!t.max_dead.IsZero()) ToProto(t.max_dead, r->mutable_max_dead());
+}
+
+// The deltas that rebuild entry `e` of database `db` on a replica: its
+// assignment, or for a counter one contribution per node on its base.
+void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out) {
+  auto start = [&] {
+    peer::Delta& d = out->emplace_back();
+    d.set_db(static_cast<uint32_t>(db));
+    d.set_key(e.key().data(), e.key().size());
+    return &d;
+  };
+  int64_t at = e.has_expire() ? e.expire_at() : 0;
+  if (e.enc() == Enc::kCounter) {
+    const crdt::PnCounter& c = *e.counter();
+    for (const auto& contribution : c.contributions()) {
+      peer::Delta* d = start();
+      ToProto(c.base_stamp(), d->mutable_stamp());
+      peer::CounterAdd* add = d->mutable_counter();
+      add->set_base(c.base());
+      add->set_expire_at_ms(at);
+      add->set_node_id(contribution.node);
+      add->set_increments(contribution.p);
+      add->set_decrements(contribution.n);
+    }
+    return;
+  }
+  peer::Delta* d = start();
+  ToProto(e.stamp(), d->mutable_stamp());
+  char buf[24];
+  std::string_view v = e.StringValue(buf);
+  d->mutable_assign()->set_value(v.data(), v.size());
+  d->mutable_assign()->set_expire_at_ms(at);
 }
 
 }  // namespace
@@ -237,13 +280,7 @@ void Replicator::Emit(const Delta& delta) {
     case Delta::Kind::kDelete: {
       peer::Remove* rm = delta.key.empty() ? d.mutable_flush() : d.mutable_remove();
       if (delta.key.empty() && delta.db < 0) d.set_all_dbs(true);
-      if (delta.tomb) {
-        for (const auto& e : delta.tomb->seen.entries()) {
-          peer::VersionEntry* v = rm->add_seen();
-          v->set_node_id(e.node);
-          v->set_counter(e.counter);
-        }
-      }
+      if (delta.tomb) TombToProto(*delta.tomb, rm);
       break;
     }
   }
@@ -357,6 +394,7 @@ std::vector<PeerView> Replicator::Peers() const {
     v.bytes_sent = link->bytes_sent;
     v.batches_sent = link->batches_sent;
     v.reconnects = link->reconnects;
+    v.snapshots = link->snapshots;
     v.deltas_received = link->deltas_received;
     v.deltas_applied = link->deltas_applied;
     v.batches_rejected = link->batches_rejected;
@@ -416,21 +454,24 @@ bool Replicator::Session(Link* link) {
     stream->Finish();
     return false;
   }
-  // Resume right after what the peer has; anything older than our first
-  // sequence number belongs to a previous life of this node.
-  uint64_t next = std::max(first.applied_seq() + 1, seq_base_ + 1);
+  // Resume right after what the peer has. A peer that has nothing from
+  // this life of ours, or that missed deltas which left the backlog, first
+  // gets a snapshot of the whole keyspace; the log continues after it.
+  uint64_t next;
+  bool snapshot;
   {
     std::lock_guard<std::mutex> l(log_mu_);
     uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
-    if (next < oldest) {
-      link->needs_repair = true;
-      server_->Log(Server::kWarning,
-                   absl::StrCat("peer ", addr, " missed ", oldest - next,
-                                " deltas that left the backlog; it needs repair"));
-      next = oldest;
-    }
+    next = std::max(first.applied_seq() + 1, seq_base_ + 1);
+    snapshot = first.applied_seq() <= seq_base_ || next < oldest;
+    if (snapshot) next = next_seq_;
     next = std::min(next, next_seq_);
-    link->acked = next - 1;
+    link->acked = snapshot ? first.applied_seq() : next - 1;
+  }
+  if (snapshot && !SendSnapshot(link, stream.get(), next)) {
+    finish();
+    stream->Finish();
+    return false;
   }
   link->connected = true;
   link->reconnects++;
@@ -474,8 +515,12 @@ bool Replicator::Session(Link* link) {
       if (link->stop || stopping_ || !link->connected) break;
       uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
       if (next < oldest) {
+        // The peer fell behind the backlog mid-session: end the session;
+        // the next one starts with a snapshot.
         link->needs_repair = true;
-        next = oldest;
+        server_->Log(Server::kWarning, absl::StrCat("peer ", addr, " fell ", oldest - next,
+                                                    " deltas behind the backlog; resyncing"));
+        break;
       }
       batch.set_first_seq(next);
       size_t bytes = 0;
@@ -507,6 +552,91 @@ bool Replicator::Session(Link* link) {
   return true;
 }
 
+bool Replicator::SendSnapshot(Link* link,
+                              grpc::ClientReaderWriter<peer::DeltaBatch, peer::Ack>* stream,
+                              uint64_t resume) {
+  // Read in slices on each shard's own thread (SCAN cursors survive
+  // rehashing), so a snapshot never stops a shard for long.
+  uint64_t entries = 0;
+  for (int i = 0; i < server_->shard_count(); i++) {
+    Worker& w = server_->worker(i);
+    for (int db = 0; db < w.shard().databases(); db++) {
+      uint64_t cursor = 0;
+      bool first = true;
+      do {
+        struct Slice {
+          std::mutex mu;
+          std::condition_variable cv;
+          bool done = false;
+          std::vector<peer::Delta> deltas;
+          uint64_t cursor = 0;
+        };
+        auto slice = std::make_shared<Slice>();
+        w.Post([&w, db, cursor, first, slice] {
+          Db& d = w.shard().db(db);
+          uint64_t c = cursor;
+          if (first) {
+            d.ForEachTomb([&](std::string_view key, const crdt::Tombstone& t) {
+              peer::Delta& del = slice->deltas.emplace_back();
+              del.set_db(static_cast<uint32_t>(db));
+              del.set_key(key.data(), key.size());
+              ToProto(t.stamp, del.mutable_stamp());
+              TombToProto(t, del.mutable_remove());
+            });
+            if (const crdt::Tombstone* f = d.flush_tomb()) {
+              peer::Delta& del = slice->deltas.emplace_back();
+              del.set_db(static_cast<uint32_t>(db));
+              ToProto(f->stamp, del.mutable_stamp());
+              del.mutable_flush();
+            }
+          }
+          int64_t now = NowMs();
+          do {
+            c = d.Scan(c, [&](const Entry& e) {
+              if (!e.has_expire() || e.expire_at() > now) EntryToDeltas(db, e, &slice->deltas);
+            });
+          } while (c != 0 && slice->deltas.size() < kBatchDeltas);
+          std::lock_guard<std::mutex> l(slice->mu);
+          slice->cursor = c;
+          slice->done = true;
+          slice->cv.notify_all();
+        });
+        {
+          std::unique_lock<std::mutex> l(slice->mu);
+          while (!slice->done) {
+            if (link->stop || stopping_) return false;
+            slice->cv.wait_for(l, std::chrono::milliseconds(100));
+          }
+        }
+        first = false;
+        cursor = slice->cursor;
+        // Send in batches of at most kBatchDeltas.
+        for (size_t off = 0; off < slice->deltas.size(); off += kBatchDeltas) {
+          peer::DeltaBatch batch;
+          batch.set_snapshot(true);
+          size_t end = std::min(slice->deltas.size(), off + kBatchDeltas);
+          for (size_t k = off; k < end; k++) batch.add_deltas()->Swap(&slice->deltas[k]);
+          entries += end - off;
+          size_t wire = batch.ByteSizeLong();
+          if (!stream->Write(batch)) return false;
+          link->deltas_sent += end - off;
+          link->bytes_sent += wire;
+          link->batches_sent++;
+        }
+      } while (cursor != 0);
+    }
+  }
+  peer::DeltaBatch done;
+  done.set_snapshot_done(true);
+  done.set_first_seq(resume);
+  if (!stream->Write(done)) return false;
+  link->snapshots++;
+  link->needs_repair = false;
+  server_->Log(Server::kNotice, absl::StrCat("sent a snapshot of ", entries, " entries to ",
+                                             link->name, "; the log continues at ", resume));
+  return true;
+}
+
 // ---- receiving ----
 
 bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const {
@@ -516,7 +646,7 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
     *why = "hello after the stream started";
     return false;
   }
-  if (batch.deltas_size() > 0 && batch.first_seq() == 0) {
+  if (batch.deltas_size() > 0 && batch.first_seq() == 0 && !batch.snapshot()) {
     *why = "batch without a sequence number";
     return false;
   }
@@ -562,7 +692,9 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
       case peer::Delta::kRemove:
       case peer::Delta::kFlush: {
         const peer::Remove& r = flush ? d.flush() : d.remove();
-        if (zero_stamp || d.stamp().node_id() == 0 || r.seen_size() > 4096) {
+        bool has_dead = r.has_max_dead() && r.max_dead().node_id() != 0;
+        if ((zero_stamp && !has_dead) || (!zero_stamp && d.stamp().node_id() == 0) ||
+            r.seen_size() > 4096) {
           *why = "malformed delete";
           return false;
         }
@@ -669,6 +801,26 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       return reject(why);
     }
     if (!stats) stats = FindLink(origin);
+    if (batch.snapshot()) {
+      if (stats) stats->deltas_received += batch.deltas_size();
+      ApplyBatch(batch, stats);
+      ack.set_applied_seq(applied);
+      if (!stream->Write(ack)) break;
+      continue;
+    }
+    if (batch.snapshot_done()) {
+      // The log continues at first_seq: everything before it is in the
+      // snapshot just applied.
+      if (batch.first_seq() > 0 && batch.first_seq() - 1 > applied) {
+        applied = batch.first_seq() - 1;
+        std::lock_guard<std::mutex> l(recv_mu_);
+        applied_[origin] = applied;
+      }
+      recv_cv_.notify_all();
+      ack.set_applied_seq(applied);
+      if (!stream->Write(ack)) break;
+      continue;
+    }
     size_t n = batch.deltas_size();
     if (n == 0) continue;
     uint64_t first = batch.first_seq();

@@ -11,9 +11,11 @@
 // gRPC Replicate stream open to it, sends the log from where that peer left
 // off in batches, and at most `kWindow` deltas ahead of the peer's
 // acknowledgements (backpressure: a slow peer slows only its own stream).
-// The log keeps at most `repl-backlog-size` bytes: a peer that falls
-// further behind (down too long) loses the oldest deltas and is marked for
-// repair by anti-entropy.
+// The log keeps at most `repl-backlog-size` bytes. A peer that has nothing
+// from this node's current life (new, or restarted) or that fell behind the
+// backlog (down too long) first gets a snapshot: the whole keyspace with its
+// tombstones, read slice by slice on the shard threads, after which the log
+// continues. Merges are idempotent, so overlap between the two is harmless.
 //
 // Receiving. The first message names the origin; the receiver answers with
 // the last sequence it applied from it, so the stream resumes without gaps
@@ -44,6 +46,7 @@
 #include "crdt/tombstone.h"
 #include "gossip/membership.h"
 #include "gossip/peer_service.h"
+#include "grpcpp/support/sync_stream.h"
 #include "node/write_path.h"
 #include "proto/peer.pb.h"
 
@@ -82,7 +85,7 @@ struct PeerView {
   bool needs_repair = false;
   uint64_t acked_seq = 0;
   uint64_t backlog = 0;  // deltas written here that the peer has not acked
-  uint64_t deltas_sent = 0, bytes_sent = 0, batches_sent = 0, reconnects = 0;
+  uint64_t deltas_sent = 0, bytes_sent = 0, batches_sent = 0, reconnects = 0, snapshots = 0;
   uint64_t deltas_received = 0, deltas_applied = 0, batches_rejected = 0;
   int64_t last_lag_us = 0;
   const LatencyHistogram* lag = nullptr;
@@ -146,6 +149,10 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   // One connected session; returns when the stream breaks or on stop.
   // Returns true if the stream got past the handshake.
   bool Session(Link* link);
+  // Streams the whole keyspace and its tombstones, then says the log
+  // resumes at `resume`. False if the stream broke or the node stops.
+  bool SendSnapshot(Link* link, grpc::ClientReaderWriter<peer::DeltaBatch, peer::Ack>* stream,
+                    uint64_t resume);
   void CheckWaiters(int64_t now_ms);
   void Housekeeping();
   Link* FindLink(uint32_t id);
