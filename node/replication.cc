@@ -405,6 +405,12 @@ std::vector<PeerView> Replicator::Peers() const {
   return out;
 }
 
+void Replicator::ResetLag() {
+  lag_all_.Reset();
+  std::lock_guard<std::mutex> l(links_mu_);
+  for (auto& [id, link] : links_) link->lag.Reset();
+}
+
 // ---- sending ----
 
 void Replicator::RunLink(Link* link) {

@@ -58,10 +58,10 @@ class Server;
 // never block writers.
 class LatencyHistogram {
  public:
-  static constexpr int kBuckets = 16;
-  static constexpr int64_t kBoundsUs[kBuckets - 1] = {50,    100,   250,    500,    1000,
-                                                      2500,  5000,  10000,  25000,  50000,
-                                                      100000, 250000, 500000, 1000000, 5000000};
+  static constexpr int kBuckets = 24;
+  static constexpr int64_t kBoundsUs[kBuckets - 1] = {
+      25,   50,   75,    100,   150,   200,    300,    400,    500,     750,     1000,   1500,
+      2000, 3000, 5000,  7500,  10000, 25000,  50000,  100000, 250000,  1000000, 5000000};
   void Record(int64_t us);
   // Upper bound of the bucket holding quantile q, in microseconds.
   int64_t Quantile(double q) const;
@@ -127,6 +127,8 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   uint64_t deltas_applied() const { return applied_total_.load(std::memory_order_relaxed); }
   uint64_t causal_waits() const { return causal_waits_.load(std::memory_order_relaxed); }
   const LatencyHistogram& lag_all() const { return lag_all_; }
+  // CONFIG RESETSTAT: clears the lag histograms.
+  void ResetLag();
 
  private:
   struct Record {

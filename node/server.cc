@@ -710,6 +710,7 @@ void Server::ResetStats() {
     w->shard().keyspace_misses = 0;
     for (int i = 0; i < w->shard().databases(); i++) w->shard().db(i).expired_keys = 0;
   }
+  replicator_->ResetLag();
   total_connections = 0;
   rejected_connections = 0;
 }
