@@ -53,6 +53,7 @@ struct Replicator::Link {
   std::string addr;
   gossip::State state = gossip::State::kAlive;
   std::atomic<bool> stop{false};
+  std::atomic<bool> running{false};  // RunLink is active
   std::atomic<bool> connected{false};
   std::atomic<bool> needs_repair{false};
   std::atomic<uint64_t> acked{0};
@@ -245,11 +246,17 @@ void Replicator::OnMember(const gossip::MemberInfo& m) {
     } else {
       it->second->addr = m.peer_addr;
       it->second->name = m.name;
+      // A member that left and came back gets its sender again.
+      if (m.state != gossip::State::kLeft && !it->second->running) start = it->second.get();
     }
     links_[m.id]->state = m.state;
   }
   if (m.state != gossip::State::kLeft) AttachSinks();
-  if (start) start->thread = std::thread([this, start] { RunLink(start); });
+  if (start) {
+    if (start->thread.joinable()) start->thread.join();
+    start->running = true;
+    start->thread = std::thread([this, start] { RunLink(start); });
+  }
   log_cv_.notify_all();
 }
 
@@ -427,6 +434,7 @@ void Replicator::RunLink(Link* link) {
                      [&] { return link->stop.load() || stopping_.load(); });
   }
   link->connected = false;
+  link->running = false;
 }
 
 bool Replicator::Session(Link* link) {
