@@ -241,20 +241,23 @@ void Replicator::OnMember(const gossip::MemberInfo& m) {
     if (it == links_.end()) {
       if (m.state == gossip::State::kLeft) return;
       auto link = std::make_unique<Link>(m);
+      link->running = true;
       start = link.get();
       links_.emplace(m.id, std::move(link));
     } else {
       it->second->addr = m.peer_addr;
       it->second->name = m.name;
       // A member that left and came back gets its sender again.
-      if (m.state != gossip::State::kLeft && !it->second->running) start = it->second.get();
+      if (m.state != gossip::State::kLeft && !it->second->running) {
+        it->second->running = true;
+        start = it->second.get();
+      }
     }
     links_[m.id]->state = m.state;
   }
   if (m.state != gossip::State::kLeft) AttachSinks();
   if (start) {
     if (start->thread.joinable()) start->thread.join();
-    start->running = true;
     start->thread = std::thread([this, start] { RunLink(start); });
   }
   log_cv_.notify_all();

@@ -15,7 +15,12 @@ Asserted:
 - a write survives a delete that had not seen it: SET k v1 everywhere,
   isolate node 1, DEL k there, SET k v2 on node 2, heal: k == v2 on all;
 - a SET on one side against INCRs on the other side converge to one value
-  on every node (which one wins is not asserted here).
+  on every node (which one wins is not asserted here);
+- three reductions of divergences found by cluster_convergence_test.py: an
+  INCR relayed before the assignment that set its base keeps the key's TTL;
+  a DEL spares a write it never saw even when another node's INCR carried a
+  later stamp of the writer; a local DEL and an older concurrent SET from
+  the other side converge.
 
 Needs root (nftables); without it the tests fail with the reason.
 Environment: LATTICE_SERVER (see harness.py).
@@ -36,6 +41,7 @@ HEAL_BOUND = 20.0     # after healing, nodes converge within this
 OBSERVE = 2.0         # seconds a "stays absent / stays hidden" check watches
 CANARY_WAIT = 1.0     # seconds a canary write must stay invisible across a cut
 MEMBERSHIP_BOUND = 15.0  # seconds for suspect -> dead or dead -> alive
+SCENARIO_BOUND = 8.0     # healing takes about a second; keeps failures short
 
 
 class PartitionTest(ClusterTestCase):
@@ -164,6 +170,69 @@ class PartitionTest(ClusterTestCase):
             for i in (1, 2, 3):
                 c.r(i).incr("k")
             self.assertEqual(c.wait_converged(HEAL_BOUND)["k"][1], str(int(value) + 3))
+    # The three scenarios below are deterministic reductions of divergences
+    # the randomized convergence test found (cluster_convergence_test.py).
+
+    def test_counter_increment_keeps_the_ttl_of_its_base(self):
+        """Cut 1<->2; SET k 10 EX 3600 on node 1 (reaches node 3 only); INCR
+        on node 3, so node 2 learns the counter base from node 3's increment
+        before node 1's assignment reaches it; heal: all nodes converge, k
+        reads 11 with the same absolute expiry everywhere."""
+        with self.cluster(3) as c, Partition(c) as p:
+            p.cut(1, 2)
+            c.r(1).set("k", "10", ex=3600)
+            c.wait_value("k", "10", timeout=REPL_BOUND, nodes=[3])
+            self.assertEqual(c.r(3).incr("k"), 11)
+            c.wait_value("k", "11", timeout=REPL_BOUND, nodes=[2])
+            self.assertIsNone(c.r(2).get("canary"))
+            p.heal_all()
+            snap = c.wait_converged(SCENARIO_BOUND)
+            self.assertEqual(snap["k"][1], "11")
+            self.assertGreater(snap["k"][2], time.time() * 1000, "the TTL was lost")
+
+    def test_delete_spares_a_write_it_never_saw(self):
+        """SET x v0 everywhere; cut 1<->2; SET x v1 and SET c 10 on node 1
+        (both reach node 3, not node 2); INCR c on node 3 (reaches node 2);
+        DEL x on node 2, which never saw v1; heal: v1 was concurrent with the
+        delete, so x == v1 on all nodes (the increment relayed a stamp of
+        node 1, but node 2 still had not seen v1)."""
+        with self.cluster(3) as c, Partition(c) as p:
+            c.r(1).set("x", "v0")
+            c.wait_value("x", "v0", timeout=REPL_BOUND)
+            p.cut(1, 2)
+            c.r(1).set("x", "v1")
+            c.r(1).set("c", "10")
+            c.wait_value("c", "10", timeout=REPL_BOUND, nodes=[3])
+            c.wait_value("x", "v1", timeout=REPL_BOUND, nodes=[3])
+            c.r(3).incr("c")
+            c.wait_value("c", "11", timeout=REPL_BOUND, nodes=[2])
+            self.assertEqual(c.r(2).get("x"), "v0")   # node 2 has not seen v1
+            self.assertEqual(c.r(2).delete("x"), 1)
+            p.heal_all()
+            c.wait_value("x", "v1", timeout=SCENARIO_BOUND)
+            snap = c.wait_converged(SCENARIO_BOUND)
+            self.assertEqual(snap["x"][1], "v1")
+
+    def test_local_delete_and_older_concurrent_write_converge(self):
+        """Isolate node 1; SET k b there (node 1's clock is behind); node 2
+        writes 50 other keys (its clock moves ahead), SET k e, then DEL k
+        (so the delete saw e but not b, and e's stamp is greater than b's);
+        heal: all nodes converge to the same state for k."""
+        with self.cluster(3) as c, Partition(c) as p:
+            p.isolate(1)
+            self.assert_not_across(c, "canary", "1", writer=2, readers=[1])
+            c.r(1).set("k", "b")
+            for n in range(50):
+                c.r(2).set("filler:%d" % n, n)
+            c.r(2).set("k", "e")
+            c.wait_value("k", "e", timeout=REPL_BOUND, nodes=[3])
+            self.assertEqual(c.r(2).delete("k"), 1)
+            c.wait_value("k", None, timeout=REPL_BOUND, nodes=[3])
+            self.assertEqual(c.r(1).get("k"), "b")
+            p.heal_all()
+            snap = c.wait_converged(SCENARIO_BOUND)
+            sys.stdout.write("after healing k is %r\n" % (snap.get("k"),))
+
 
 if __name__ == "__main__":
     harness.main()
