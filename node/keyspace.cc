@@ -186,6 +186,14 @@ void Db::VolatileRemove(Entry* e) {
 
 Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp,
                      int64_t expire_at, uint32_t lru) {
+  if (!tombs_.empty()) {
+    // A write stamped above a tombstone (and above what it killed) makes it
+    // useless: every write it covers is smaller and loses to this one.
+    auto it = tombs_.find(absl::string_view(key.data(), key.size()));
+    if (it != tombs_.end() && it->second.stamp < stamp && it->second.max_dead < stamp) {
+      tombs_.erase(it);
+    }
+  }
   uint64_t hash = HashOf(key);
   Entry** ref = FindRef(key, hash);
   Entry* old = *ref;

@@ -790,16 +790,27 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
   uint32_t origin = batch.hello().origin();
   if (origin == 0 || origin == self_) return reject(absl::StrCat("bad origin ", origin));
   {
-    std::lock_guard<std::mutex> l(recv_mu_);
-    if (origin_busy_[origin]) return reject("a stream from this origin is already open");
-    origin_busy_[origin] = true;
+    // One stream per origin. A new one replaces an old one the origin has
+    // given up on (a cut link can leave it open here until keepalive
+    // notices).
+    std::unique_lock<std::mutex> l(recv_mu_);
+    auto it = origin_stream_.find(origin);
+    if (it != origin_stream_.end()) it->second->TryCancel();
+    if (!recv_cv_.wait_for(l, std::chrono::seconds(5),
+                           [&] { return !origin_stream_.contains(origin); })) {
+      return reject("a stream from this origin is still open");
+    }
+    origin_stream_[origin] = context;
   }
   struct Release {
     Replicator* r;
     uint32_t origin;
     ~Release() {
-      std::lock_guard<std::mutex> l(r->recv_mu_);
-      r->origin_busy_[origin] = false;
+      {
+        std::lock_guard<std::mutex> l(r->recv_mu_);
+        r->origin_stream_.erase(origin);
+      }
+      r->recv_cv_.notify_all();
     }
   } release{this, origin};
   Link* stats = FindLink(origin);

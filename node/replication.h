@@ -187,7 +187,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   mutable std::mutex recv_mu_;
   std::condition_variable recv_cv_;
   absl::flat_hash_map<uint32_t, uint64_t> applied_;  // origin -> last applied seq
-  absl::flat_hash_map<uint32_t, bool> origin_busy_;  // one stream per origin at a time
+  absl::flat_hash_map<uint32_t, grpc::ServerContext*> origin_stream_;  // the open one
   crdt::VersionVector seen_;                         // stamps observed per origin
 
   // Peers. Guarded by links_mu_ (the map; Link fields are atomics or owned

@@ -222,6 +222,7 @@ void IncrDecr(CommandContext& ctx, int64_t incr) {
   }
   Delta d{Delta::Kind::kCounterAdd, ctx.db, key, stamp};
   d.counter = &delta;
+  d.expire_at = e->has_expire() ? e->expire_at() : -1;
   ctx.ShardFor(key).Emit(d);
   ctx.rb->Integer(old + incr);
 }

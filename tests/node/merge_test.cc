@@ -140,6 +140,20 @@ TEST(Merge, UnseenWriteBelowAKilledOneStaysDead) {
                         {});
 }
 
+TEST(Merge, AWriteAboveATombstoneRetiresIt) {
+  // Everything the tombstone covers is stamped below the delete, hence below
+  // the new write: the tombstone has nothing left to do.
+  Db db;
+  MergeAssign(db, "k", {5, 1}, "v", -1, kNow, 0);
+  MergeRemove(db, "k", Delete({6, 2}, {{1, 5}}), kNow);
+  EXPECT_EQ(db.tomb_count(), 1u);
+  MergeAssign(db, "k", {4, 3}, "late", -1, kNow, 0);  // covered? no: outranked
+  EXPECT_EQ(db.size(), 0u);
+  MergeAssign(db, "k", {7, 3}, "new", -1, kNow, 0);
+  EXPECT_EQ(db.tomb_count(), 0u);
+  EXPECT_EQ(Visible(db), (std::map<std::string, std::string>{{"k", "new"}}));
+}
+
 TEST(Merge, DeleteOfACounterKillsItsIncrements) {
   ExpectEveryOrderGives({Counter{"c", {}, 0, {1, 4, 0}}, Counter{"c", {}, 0, {2, 2, 0}},
                          Remove{"c", Delete({9, 1}, {{1, 8}, {2, 8}})}},
