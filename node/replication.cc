@@ -204,6 +204,7 @@ void Replicator::Stop() {
     std::lock_guard<std::mutex> l(log_mu_);
   }
   log_cv_.notify_all();
+  linger_cv_.notify_all();
   recv_cv_.notify_all();
   hk_cv_.notify_all();
   std::vector<Link*> links;
@@ -265,36 +266,9 @@ void Replicator::OnMember(const gossip::MemberInfo& m) {
 
 void Replicator::Emit(const Delta& delta) {
   Record r;
-  peer::Delta& d = r.delta;
-  if (delta.db >= 0) d.set_db(static_cast<uint32_t>(delta.db));
-  d.set_key(delta.key.data(), delta.key.size());
-  ToProto(delta.stamp, d.mutable_stamp());
-  switch (delta.kind) {
-    case Delta::Kind::kAssign: {
-      peer::Assign* a = d.mutable_assign();
-      a->set_value(delta.value.data(), delta.value.size());
-      if (delta.expire_at >= 0) a->set_expire_at_ms(delta.expire_at);
-      break;
-    }
-    case Delta::Kind::kCounterAdd: {
-      peer::CounterAdd* c = d.mutable_counter();
-      const crdt::PnCounter::Delta& cd = *delta.counter;
-      ToProto(cd.base_stamp, d.mutable_stamp());
-      c->set_base(cd.base);
-      if (delta.expire_at >= 0) c->set_expire_at_ms(delta.expire_at);
-      c->set_node_id(cd.contribution.node);
-      c->set_increments(cd.contribution.p);
-      c->set_decrements(cd.contribution.n);
-      break;
-    }
-    case Delta::Kind::kDelete: {
-      peer::Remove* rm = delta.key.empty() ? d.mutable_flush() : d.mutable_remove();
-      if (delta.key.empty() && delta.db < 0) d.set_all_dbs(true);
-      if (delta.tomb) TombToProto(*delta.tomb, rm);
-      break;
-    }
-  }
-  r.bytes = d.ByteSizeLong() + 64;
+  r.wire.reserve(delta.key.size() + delta.value.size() + 40);
+  EncodeDelta(delta, &r.wire);
+  r.bytes = r.wire.size() + sizeof(Record);
   r.emit_us = WallUs();
   emitted_.fetch_add(1, std::memory_order_relaxed);
   {
@@ -310,7 +284,9 @@ void Replicator::Emit(const Delta& delta) {
       log_.pop_front();
     }
   }
-  log_cv_.notify_all();
+  // Senders wake once per worker loop iteration (Flush), not per delta, so
+  // a pipelined burst leaves as one batch.
+  if (!unflushed_.load(std::memory_order_relaxed)) unflushed_.store(true);
 }
 
 crdt::Tombstone Replicator::NewTombstone(crdt::Stamp stamp) {
@@ -448,14 +424,19 @@ bool Replicator::Session(Link* link) {
   }
   auto channel = gossip::DialPeer(addr, source_ip_, 1000);
   if (!channel.ok()) return false;
-  auto stub = peer::Peer::NewStub(*channel);
+  // The stream writes pre-encoded batches (RawBatch) on the generated
+  // method's path; the receiver parses them as peer.DeltaBatch.
+  static const char kMethod[] = "/lattice.peer.Peer/Replicate";
+  grpc::internal::RpcMethod method(kMethod, grpc::internal::RpcMethod::BIDI_STREAMING);
   grpc::ClientContext ctx;
   {
     std::lock_guard<std::mutex> l(link->ctx_mu);
     if (link->stop) return false;
     link->ctx = &ctx;
   }
-  auto stream = stub->Replicate(&ctx);
+  std::unique_ptr<grpc::ClientReaderWriter<RawBatch, peer::Ack>> stream(
+      grpc::internal::ClientReaderWriterFactory<RawBatch, peer::Ack>::Create(channel->get(),
+                                                                             method, &ctx));
   auto finish = [&] {
     {
       std::lock_guard<std::mutex> l(link->ctx_mu);
@@ -463,8 +444,8 @@ bool Replicator::Session(Link* link) {
     }
     ctx.TryCancel();
   };
-  peer::DeltaBatch hello;
-  hello.mutable_hello()->set_origin(self_);
+  RawBatch hello;
+  hello.SetHello(self_);
   peer::Ack first;
   if (!stream->Write(hello) || !stream->Read(&first)) {
     finish();
@@ -513,23 +494,37 @@ bool Replicator::Session(Link* link) {
         lag_all_.Record(lag);
         link->last_lag_us = lag;
       }
-      log_cv_.notify_all();
+      if (idle_senders_.load() > 0) log_cv_.notify_all();  // a sender may wait on the window
       CheckWaiters(WallUs() / 1000);
     }
     link->connected = false;
     log_cv_.notify_all();
+    linger_cv_.notify_all();
   });
 
-  peer::DeltaBatch batch;
+  RawBatch batch;
   while (!link->stop && !stopping_ && link->connected) {
     batch.Clear();
     {
       std::unique_lock<std::mutex> l(log_mu_);
+      idle_senders_++;
       log_cv_.wait(l, [&] {
         return link->stop || stopping_ || !link->connected ||
                (next < next_seq_ && next - 1 - link->acked < kWindow);
       });
+      idle_senders_--;
       if (link->stop || stopping_ || !link->connected) break;
+      // Linger briefly for a fuller batch: every gRPC write costs thread
+      // wakeups, so under load fewer, larger batches leave more CPU for
+      // commands. Bounded, so an idle node still ships a lone write within
+      // kLingerUs.
+      if (next_seq_ - next < kBatchDeltas / 2) {
+        linger_cv_.wait_for(l, std::chrono::microseconds(kLingerUs), [&] {
+          return link->stop || stopping_ || !link->connected ||
+                 next_seq_ - next >= kBatchDeltas / 2;
+        });
+        if (link->stop || stopping_ || !link->connected) break;
+      }
       uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
       if (next < oldest) {
         // The peer fell behind the backlog mid-session: end the session;
@@ -539,24 +534,22 @@ bool Replicator::Session(Link* link) {
                                                     " deltas behind the backlog; resyncing"));
         break;
       }
-      batch.set_first_seq(next);
-      size_t bytes = 0;
+      batch.SetFirstSeq(next);
       const Record* last = nullptr;
-      while (next < next_seq_ && batch.deltas_size() < static_cast<int>(kBatchDeltas) &&
-             bytes < kBatchBytes && next - 1 - link->acked < kWindow) {
+      while (next < next_seq_ && batch.deltas < kBatchDeltas &&
+             batch.bytes.size() < kBatchBytes && next - 1 - link->acked < kWindow) {
         const Record& r = log_[next - oldest];
-        *batch.add_deltas() = r.delta;
-        bytes += r.bytes;
+        batch.AddDelta(r.wire);
         last = &r;
         next++;
       }
       if (causal_ && last && last->deps) {
-        for (const peer::VersionEntry& e : *last->deps) *batch.add_deps() = e;
+        for (const peer::VersionEntry& e : *last->deps) batch.AddDep(e.node_id(), e.counter());
       }
     }
-    size_t n = batch.deltas_size();
+    size_t n = batch.deltas;
     if (n == 0) continue;
-    size_t wire = batch.ByteSizeLong();
+    size_t wire = batch.bytes.size();
     if (!stream->Write(batch)) break;
     link->deltas_sent += n;
     link->batches_sent++;
@@ -570,7 +563,7 @@ bool Replicator::Session(Link* link) {
 }
 
 bool Replicator::SendSnapshot(Link* link,
-                              grpc::ClientReaderWriter<peer::DeltaBatch, peer::Ack>* stream,
+                              grpc::ClientReaderWriter<RawBatch, peer::Ack>* stream,
                               uint64_t resume) {
   // Read in slices on each shard's own thread (SCAN cursors survive
   // rehashing), so a snapshot never stops a shard for long.
@@ -629,12 +622,17 @@ bool Replicator::SendSnapshot(Link* link,
         cursor = slice->cursor;
         // Send in batches of at most kBatchDeltas.
         for (size_t off = 0; off < slice->deltas.size(); off += kBatchDeltas) {
-          peer::DeltaBatch batch;
-          batch.set_snapshot(true);
+          RawBatch batch;
+          batch.SetFlag(5);  // snapshot
           size_t end = std::min(slice->deltas.size(), off + kBatchDeltas);
-          for (size_t k = off; k < end; k++) batch.add_deltas()->Swap(&slice->deltas[k]);
+          std::string encoded;
+          for (size_t k = off; k < end; k++) {
+            encoded.clear();
+            slice->deltas[k].SerializeToString(&encoded);
+            batch.AddDelta(encoded);
+          }
           entries += end - off;
-          size_t wire = batch.ByteSizeLong();
+          size_t wire = batch.bytes.size();
           if (!stream->Write(batch)) return false;
           link->deltas_sent += end - off;
           link->bytes_sent += wire;
@@ -643,9 +641,9 @@ bool Replicator::SendSnapshot(Link* link,
       } while (cursor != 0);
     }
   }
-  peer::DeltaBatch done;
-  done.set_snapshot_done(true);
-  done.set_first_seq(resume);
+  RawBatch done;
+  done.SetFirstSeq(resume);
+  done.SetFlag(6);  // snapshot_done
   if (!stream->Write(done)) return false;
   link->snapshots++;
   link->needs_repair = false;

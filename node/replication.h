@@ -47,6 +47,7 @@
 #include "gossip/membership.h"
 #include "gossip/peer_service.h"
 #include "grpcpp/support/sync_stream.h"
+#include "node/delta_codec.h"
 #include "node/write_path.h"
 #include "proto/peer.pb.h"
 
@@ -96,6 +97,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   static constexpr uint64_t kWindow = 16384;  // unacked deltas in flight per peer
   static constexpr size_t kBatchDeltas = 1024;
   static constexpr size_t kBatchBytes = 1 << 20;
+  static constexpr int kLingerUs = 1000;
 
   Replicator(Server* server, gossip::Membership* membership, bool causal, int64_t backlog_bytes,
              std::string source_ip);
@@ -107,6 +109,12 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
 
   // DeltaSink (shard threads).
   void Emit(const Delta& delta) override;
+  void Flush() override {
+    if (unflushed_.load(std::memory_order_relaxed) && unflushed_.exchange(false) &&
+        idle_senders_.load() > 0) {
+      log_cv_.notify_all();
+    }
+  }
   crdt::Tombstone NewTombstone(crdt::Stamp stamp) override;
 
   // StreamHandler (gRPC threads).
@@ -135,7 +143,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
     uint64_t seq;
     int64_t emit_us;
     size_t bytes;
-    peer::Delta delta;
+    std::string wire;  // the encoded peer.Delta (node/delta_codec.h)
     std::shared_ptr<const std::vector<peer::VersionEntry>> deps;  // causal only
   };
   struct Link;
@@ -153,7 +161,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   bool Session(Link* link);
   // Streams the whole keyspace and its tombstones, then says the log
   // resumes at `resume`. False if the stream broke or the node stops.
-  bool SendSnapshot(Link* link, grpc::ClientReaderWriter<peer::DeltaBatch, peer::Ack>* stream,
+  bool SendSnapshot(Link* link, grpc::ClientReaderWriter<RawBatch, peer::Ack>* stream,
                     uint64_t resume);
   void CheckWaiters(int64_t now_ms);
   void Housekeeping();
@@ -173,11 +181,14 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   const uint64_t seq_base_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> attached_{false};
+  std::atomic<bool> unflushed_{false};  // Emit() since the last Flush()
 
   // The log. Guarded by log_mu_; log_cv_ wakes senders on new records,
   // acknowledgements and stop.
   mutable std::mutex log_mu_;
-  std::condition_variable log_cv_;
+  std::condition_variable log_cv_;     // new deltas, acks, stop
+  std::condition_variable linger_cv_;  // stop only: senders lingering for a batch
+  std::atomic<int> idle_senders_{0};   // senders waiting on log_cv_
   std::deque<Record> log_;
   uint64_t next_seq_;  // next sequence to assign
   uint64_t log_bytes_ = 0;

@@ -247,6 +247,7 @@ void Worker::Loop() {
       next_cron_ms_ = now + std::max(1, 1000 / std::max(1, server_->config().hz));
     }
     graveyard_.clear();
+    shard_.FlushSink();
     if (multi) server_->world().ReaderUnlock();
   }
   conns_.clear();

@@ -127,6 +127,10 @@ class Shard {
   // Attached once the node has peers; may happen while workers run.
   void set_sink(DeltaSink* sink) { sink_.store(sink, std::memory_order_release); }
   bool replicating() const { return sink_.load(std::memory_order_relaxed) != nullptr; }
+  void FlushSink() {
+    DeltaSink* sink = sink_.load(std::memory_order_acquire);
+    if (sink) sink->Flush();
+  }
 
   uint64_t deltas_emitted = 0;
   uint64_t keyspace_hits = 0;

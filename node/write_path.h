@@ -42,6 +42,9 @@ class DeltaSink {
  public:
   virtual ~DeltaSink() = default;
   virtual void Emit(const Delta& delta) = 0;
+  // Called by each worker once per event-loop iteration: deltas emitted
+  // since the last call may go out now (lets the sink batch them).
+  virtual void Flush() {}
   // The tombstone a local delete stamped `stamp` leaves: it covers every
   // write this node has seen.
   virtual crdt::Tombstone NewTombstone(crdt::Stamp stamp) = 0;

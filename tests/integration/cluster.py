@@ -9,7 +9,8 @@
   and restarted with the same directory, node id and arguments. On leaving
   the context every node is stopped and its directory removed; if the block
   raised, the tail of every node's log is printed first. A node that died
-  without being told to makes the block fail (a crash is never silent).
+  without being told to, or that does not exit with status 0 on SIGTERM,
+  makes the block fail (a crash is never silent).
 - `Partition`: cuts and heals the link between two nodes with nftables
   (the `nft` CLI, as root), in both directions, in a table of its own named
   `lattice_test_<pid>_<n>` that is deleted when the context ends, whatever
@@ -107,15 +108,19 @@ def _die_with_parent():
 def server_binary(testcase):
     """lattice-server under test; skips `testcase` when LATTICE_SERVER names
     redis-server (which has no cluster of this kind), as config_test does."""
+    env = os.environ.get("LATTICE_SERVER")
+    if env and not harness.is_redis_binary(env):
+        _stable_binary(env)  # a rebuild may be replacing it right now
     path = harness.lattice_server_path()
     if harness.is_redis_binary(path):
         testcase.skipTest("cluster tests need lattice-server (LATTICE_SERVER=%s)" % path)
     return path
 
 
-def _stable_binary(path, timeout=120.0):
+def _stable_binary(path, timeout=300.0):
     """Waits until `path` is an executable file not modified for 2 seconds
-    (a binary being relinked is briefly missing or growing)."""
+    (a binary being relinked is briefly missing or growing); on a 2-core
+    machine a relink can take minutes."""
     def ready():
         try:
             st = os.stat(path)
@@ -398,13 +403,21 @@ class Cluster:
             failed = True
             raise
         finally:
-            self.close(failed=failed)
+            problems = self.close(failed=failed)
+        if problems and not failed:
+            raise AssertionError("unclean shutdown: " + "; ".join(problems))
 
     def start(self, attempts=3):
         self.root = tempfile.mkdtemp(prefix="lattice-cluster-")
-        _stable_binary(self.source_binary)
         self.binary = os.path.join(self.root, "lattice-server")
-        shutil.copy2(self.source_binary, self.binary)
+        for attempt in range(3):
+            _stable_binary(self.source_binary)
+            try:
+                shutil.copy2(self.source_binary, self.binary)
+                break
+            except OSError:  # replaced between the check and the copy
+                if attempt == 2:
+                    raise
         last = None
         for _ in range(attempts):
             self.port = pick_port_base(self.n)
@@ -430,9 +443,10 @@ class Cluster:
         self.wait_healthy(self.healthy_timeout)
 
     def close(self, failed=False):
-        """Stops every node (SIGTERM, then SIGKILL), reports unexpected exit
-        statuses, and removes the directories (kept on failure with
-        LATTICE_KEEP_DIRS=1)."""
+        """Stops every node (SIGTERM, then SIGKILL) and removes the
+        directories (kept on failure with LATTICE_KEEP_DIRS=1). Returns the
+        problems seen: nodes that did not exit with status 0 on SIGTERM (a
+        crash or sanitizer report at shutdown)."""
         if failed and self.nodes:
             for node in self.nodes:
                 sys.stderr.write("\n===== %s (%s) =====\n%s\n"
@@ -443,17 +457,19 @@ class Cluster:
         for node in self.nodes:
             if node.index in running:
                 node.terminate()
+        problems = []
         for node in self.nodes:
-            was_running = node.index in running
             rc = node.stop()
-            if was_running and rc not in (0, None):
+            if node.index in running and rc not in (0, None):
+                problems.append("%s exited with status %s on SIGTERM" % (node.name, rc))
                 sys.stderr.write("warning: %s exited with status %s on SIGTERM; log:\n%s\n"
                                  % (node.name, rc, node.log_tail(1500)))
         if self.root and os.path.isdir(self.root):
-            if failed and os.environ.get("LATTICE_KEEP_DIRS"):
+            if (failed or problems) and os.environ.get("LATTICE_KEEP_DIRS"):
                 sys.stderr.write("note: cluster directories kept in %s\n" % self.root)
             else:
                 shutil.rmtree(self.root, ignore_errors=True)
+        return problems
 
     def check_running(self):
         """Raises AssertionError if a node exited without being killed or

@@ -1,0 +1,134 @@
+#include "node/delta_codec.h"
+
+namespace lattice::node {
+
+namespace {
+
+// Wire types.
+constexpr uint32_t kVarint = 0, kLen = 2;
+
+void Varint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+void Tag(uint32_t field, uint32_t type, std::string* out) { Varint((field << 3) | type, out); }
+
+// proto3 omits zero scalars; so do we (parsers treat both alike).
+void VarintField(uint32_t field, uint64_t v, std::string* out) {
+  if (v == 0) return;
+  Tag(field, kVarint, out);
+  Varint(v, out);
+}
+
+void BytesField(uint32_t field, std::string_view b, std::string* out) {
+  Tag(field, kLen, out);
+  Varint(b.size(), out);
+  out->append(b);
+}
+
+// A length-delimited submessage built by `fill` in a scratch buffer.
+template <typename F>
+void MessageField(uint32_t field, std::string* out, F fill) {
+  std::string sub;
+  fill(&sub);
+  BytesField(field, sub, out);
+}
+
+// Size of a varint field with a one-byte tag (field numbers below 16).
+size_t VarintFieldSize(uint64_t v) { return v ? 1 + VarintSize(v) : 0; }
+
+// Peer.Stamp as field `field`; omitted when zero, as proto3 would.
+void StampField(uint32_t field, const crdt::Stamp& s, std::string* out) {
+  if (s.IsZero()) return;
+  Tag(field, kLen, out);
+  Varint(VarintFieldSize(s.counter) + VarintFieldSize(s.node), out);
+  VarintField(1, s.counter, out);
+  VarintField(2, s.node, out);
+}
+
+}  // namespace
+
+void EncodeDelta(const Delta& d, std::string* out) {
+  if (d.db > 0) VarintField(1, static_cast<uint64_t>(d.db), out);
+  if (!d.key.empty()) BytesField(2, d.key, out);
+  switch (d.kind) {
+    case Delta::Kind::kAssign: {
+      StampField(3, d.stamp, out);
+      uint64_t at = d.expire_at > 0 ? static_cast<uint64_t>(d.expire_at) : 0;
+      Tag(4, kLen, out);
+      Varint((d.value.empty() ? 0 : 1 + VarintSize(d.value.size()) + d.value.size()) +
+                 VarintFieldSize(at),
+             out);
+      if (!d.value.empty()) BytesField(1, d.value, out);
+      VarintField(2, at, out);
+      break;
+    }
+    case Delta::Kind::kCounterAdd: {
+      const crdt::PnCounter::Delta& c = *d.counter;
+      StampField(3, c.base_stamp, out);
+      uint64_t base = static_cast<uint64_t>(c.base);  // int64: two's complement
+      uint64_t at = d.expire_at > 0 ? static_cast<uint64_t>(d.expire_at) : 0;
+      Tag(5, kLen, out);
+      Varint(VarintFieldSize(base) + VarintFieldSize(at) +
+                 VarintFieldSize(c.contribution.node) + VarintFieldSize(c.contribution.p) +
+                 VarintFieldSize(c.contribution.n),
+             out);
+      VarintField(1, base, out);
+      VarintField(2, at, out);
+      VarintField(3, c.contribution.node, out);
+      VarintField(4, c.contribution.p, out);
+      VarintField(5, c.contribution.n, out);
+      break;
+    }
+    case Delta::Kind::kDelete: {
+      StampField(3, d.stamp, out);
+      MessageField(d.key.empty() ? 7 : 6, out, [&](std::string* m) {
+        if (!d.tomb) return;
+        for (const auto& e : d.tomb->seen.entries()) {
+          MessageField(1, m, [&](std::string* v) {
+            VarintField(1, e.node, v);
+            VarintField(2, e.counter, v);
+          });
+        }
+        StampField(2, d.tomb->max_dead, m);
+      });
+      if (d.key.empty() && d.db < 0) VarintField(8, 1, out);
+      break;
+    }
+  }
+}
+
+void RawBatch::SetHello(uint32_t origin) {
+  MessageField(1, &bytes, [&](std::string* m) { VarintField(1, origin, m); });
+}
+
+void RawBatch::SetFirstSeq(uint64_t seq) { VarintField(2, seq, &bytes); }
+
+void RawBatch::AddDelta(std::string_view encoded) {
+  BytesField(3, encoded, &bytes);
+  deltas++;
+}
+
+void RawBatch::SetFlag(uint32_t field) { VarintField(field, 1, &bytes); }
+
+void RawBatch::AddDep(uint32_t node, uint64_t counter) {
+  MessageField(4, &bytes, [&](std::string* m) {
+    VarintField(1, node, m);
+    VarintField(2, counter, m);
+  });
+}
+
+}  // namespace lattice::node
