@@ -25,7 +25,6 @@ Environment: LATTICE_SERVER (see harness.py).
 import os
 import sys
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -38,7 +38,6 @@ import random
 import sys
 import threading
 import time
-import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +50,7 @@ COUNTERS = 20        # pure counters ctr:0 .. ctr:19
 OPS_PER_THREAD = 1200
 WRITE_SECONDS = 6.0  # pacing: the streams spread over about this long
 WRITE_DEADLINE = 20.0  # hard bound on the write phase
-CONVERGE_BOUND = 30.0
+CONVERGE_BOUND = 20.0
 REPL_BOUND = 5.0
 
 # Operation kinds on the general keys (a kind listed twice is drawn twice
