@@ -74,13 +74,27 @@ struct Tombstone {
   Stamp stamp{};     // greatest delete merged in
   Stamp max_dead{};  // greatest write known to be killed
   VersionVector seen;
+  // Single writes the deleting node saw outside the order of their origin's
+  // stream (a counter base that came with a third node's increment): covered
+  // one by one, without claiming the origin's earlier writes. Sorted.
+  absl::InlinedVector<Stamp, 1> dots;
 
   // The zero stamp (a counter never assigned) is killed by any delete.
-  bool Covers(const Stamp& s) const { return s.IsZero() || seen.Covers(s); }
+  bool Covers(const Stamp& s) const {
+    return s.IsZero() || seen.Covers(s) || std::binary_search(dots.begin(), dots.end(), s);
+  }
+  void AddDot(const Stamp& s) {
+    auto it = std::lower_bound(dots.begin(), dots.end(), s);
+    if (it == dots.end() || *it != s) dots.insert(it, s);
+  }
   void Merge(const Tombstone& other) {
     stamp = std::max(stamp, other.stamp);
     max_dead = std::max(max_dead, other.max_dead);
     seen.Merge(other.seen);
+    for (const Stamp& d : other.dots) AddDot(d);
+    // Dots the vector now covers say nothing more.
+    dots.erase(std::remove_if(dots.begin(), dots.end(), [&](const Stamp& d) { return seen.Covers(d); }),
+               dots.end());
   }
   friend bool operator==(const Tombstone&, const Tombstone&) = default;
 };

@@ -10,7 +10,7 @@ PACKAGES=(
 )
 # Only the test command needs these: the reference server and clients.
 if [[ "${1:-}" == "--with-tests" ]]; then
-  PACKAGES+=(redis-server redis-tools python3 python3-redis clang libclang-rt-14-dev)
+  PACKAGES+=(redis-server redis-tools python3 python3-redis clang libclang-rt-14-dev nftables)
 fi
 
 missing=()

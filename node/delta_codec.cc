@@ -104,6 +104,12 @@ void EncodeDelta(const Delta& d, std::string* out) {
           });
         }
         StampField(2, d.tomb->max_dead, m);
+        for (const crdt::Stamp& dot : d.tomb->dots) {
+          Tag(3, kLen, m);
+          Varint(VarintFieldSize(dot.counter) + VarintFieldSize(dot.node), m);
+          VarintField(1, dot.counter, m);
+          VarintField(2, dot.node, m);
+        }
       });
       if (d.key.empty() && d.db < 0) VarintField(8, 1, out);
       break;

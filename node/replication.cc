@@ -81,6 +81,7 @@ crdt::Tombstone TombFromProto(const peer::Delta& d, const peer::Remove& r) {
   crdt::Tombstone t;
   t.stamp = FromProto(d.stamp());
   t.max_dead = FromProto(r.max_dead());
+  for (const peer::Stamp& d : r.dots()) t.AddDot(FromProto(d));
   for (const peer::VersionEntry& e : r.seen()) t.seen.Observe(e.node_id(), e.counter());
   return t;
 }
@@ -127,6 +128,7 @@ void TombToProto(const crdt::Tombstone& t, peer::Remove* r) {
     v->set_counter(e.counter);
   }
   if (!t.max_dead.IsZero()) ToProto(t.max_dead, r->mutable_max_dead());
+  for (const crdt::Stamp& d : t.dots) ToProto(d, r->add_dots());
 }
 
 // The deltas that rebuild entry `e` of database `db` on a replica: its
@@ -709,7 +711,7 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
         const peer::Remove& r = flush ? d.flush() : d.remove();
         bool has_dead = r.has_max_dead() && r.max_dead().node_id() != 0;
         if ((zero_stamp && !has_dead) || (!zero_stamp && d.stamp().node_id() == 0) ||
-            r.seen_size() > 4096) {
+            r.seen_size() > 4096 || r.dots_size() > 4096) {
           *why = "malformed delete";
           return false;
         }
@@ -723,17 +725,19 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
   return true;
 }
 
-void Replicator::ApplyBatch(peer::DeltaBatch& batch, Link* stats) {
+void Replicator::ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats) {
   // Fold every stamp into the clock first: a write made here after this
-  // batch is visible must be ordered after it.
+  // batch is visible must be ordered after it. The seen vector (what a
+  // delete made here will cover) takes only the origin's own writes from its
+  // own ordered stream: a stamp of node X relayed by someone else (a counter
+  // base, a snapshot) does not mean X's earlier writes arrived.
   {
     std::lock_guard<std::mutex> l(recv_mu_);
     for (const peer::Delta& d : batch.deltas()) {
       crdt::Stamp s = FromProto(d.stamp());
-      if (!s.IsZero()) {
-        server_->clock().Observe(s);
-        seen_.Observe(s.node, s.counter);
-      }
+      if (s.IsZero()) continue;
+      server_->clock().Observe(s);
+      if (s.node == origin && !batch.snapshot()) seen_.Observe(s.node, s.counter);
     }
   }
   // The shard tasks own what they touch: if the node shuts down while they
@@ -829,7 +833,7 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
     if (!stats) stats = FindLink(origin);
     if (batch.snapshot()) {
       if (stats) stats->deltas_received += batch.deltas_size();
-      ApplyBatch(batch, stats);
+      ApplyBatch(origin, batch, stats);
       ack.set_applied_seq(applied);
       if (!stream->Write(ack)) break;
       continue;
@@ -886,7 +890,7 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
         }
       }
     }
-    ApplyBatch(batch, stats);
+    ApplyBatch(origin, batch, stats);
     applied = last;
     {
       std::lock_guard<std::mutex> l(recv_mu_);

@@ -95,9 +95,9 @@ struct PeerView {
 class Replicator final : public DeltaSink, public gossip::StreamHandler {
  public:
   static constexpr uint64_t kWindow = 16384;  // unacked deltas in flight per peer
-  static constexpr size_t kBatchDeltas = 1024;
+  static constexpr size_t kBatchDeltas = 2048;
   static constexpr size_t kBatchBytes = 1 << 20;
-  static constexpr int kLingerUs = 1000;
+  static constexpr int kLingerUs = 2000;
 
   Replicator(Server* server, gossip::Membership* membership, bool causal, int64_t backlog_bytes,
              std::string source_ip);
@@ -168,7 +168,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   Link* FindLink(uint32_t id);
   // Applies `batch` (already validated; consumed) on the owning shards'
   // threads and waits until every shard did.
-  void ApplyBatch(peer::DeltaBatch& batch, Link* stats);
+  void ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats);
   bool Validate(const peer::DeltaBatch& batch, std::string* why) const;
   void AttachSinks();
 

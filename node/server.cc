@@ -97,6 +97,13 @@ void Shard::EmitToSink(DeltaSink* sink, const Delta& delta) {
   // A delete leaves a tombstone covering what this node has seen; FLUSH
   // tombstones are recorded on every shard by the command itself.
   crdt::Tombstone t = sink->NewTombstone(delta.stamp);
+  // The removed value is dead even if this node learned of it indirectly
+  // (a counter's base arrives with an increment from a third node): name it
+  // explicitly, and remember it as the greatest killed write.
+  if (!delta.killed.IsZero()) {
+    t.max_dead = delta.killed;
+    if (!t.seen.Covers(delta.killed)) t.AddDot(delta.killed);
+  }
   if (!delta.key.empty()) db(delta.db).TombFor(delta.key).Merge(t);
   Delta d = delta;
   d.tomb = &t;

@@ -35,6 +35,7 @@ struct Delta {
   std::string_view value;                           // kAssign
   int64_t expire_at = -1;                           // kAssign, kExpire
   const crdt::PnCounter::Delta* counter = nullptr;  // kCounterAdd
+  crdt::Stamp killed{};                             // kDelete: the value it removed
   const crdt::Tombstone* tomb = nullptr;            // kDelete, set by the shard
 };
 

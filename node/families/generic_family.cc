@@ -91,8 +91,9 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds) {
   }
   crdt::Stamp stamp = ctx.Tick();
   if (when <= ctx.now_ms) {
+    crdt::Stamp killed = e->stamp();
     db.Delete(key);
-    EmitDelete(ctx, key, stamp, ctx.db);
+    EmitDelete(ctx, key, stamp, ctx.db, killed);
   } else {
     e = db.SetExpire(e, when);
     EmitExpire(ctx, *e, stamp);
@@ -148,10 +149,11 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     }
   }
   crdt::Stamp stamp = ctx.Tick();
+  crdt::Stamp killed = e->stamp();
   Entry* n = ddb.CopyFrom(dst, *e, stamp, false);
   EmitAssign(ctx, *n);
   ctx.DbFor(src).Delete(src);
-  EmitDelete(ctx, src, stamp, ctx.db);
+  EmitDelete(ctx, src, stamp, ctx.db, killed);
   if (nx) {
     ctx.rb->Integer(1);
   } else {
@@ -166,9 +168,12 @@ void CmdDel(CommandContext& ctx) {
   for (size_t i = 1; i < ctx.args.size(); i++) {
     std::string_view key = ctx.args[i];
     Db& db = ctx.DbFor(key);
-    if (db.Find(key, ctx.now_ms) && db.Delete(key)) {
+    Entry* e = db.Find(key, ctx.now_ms);
+    if (!e) continue;
+    crdt::Stamp killed = e->stamp();
+    if (db.Delete(key)) {
       n++;
-      EmitDelete(ctx, key, ctx.Tick(), ctx.db);
+      EmitDelete(ctx, key, ctx.Tick(), ctx.db, killed);
     }
   }
   ctx.rb->Integer(n);

@@ -260,8 +260,9 @@ void CmdGetDel(CommandContext& ctx) {
   Entry* e = StringOrReply(ctx, key);
   if (!e) return;
   ReplyValue(ctx, *e);
+  crdt::Stamp killed = e->stamp();
   ctx.DbFor(key).Delete(key);
-  EmitDelete(ctx, key, ctx.Tick(), ctx.db);
+  EmitDelete(ctx, key, ctx.Tick(), ctx.db, killed);
 }
 
 void CmdGetEx(CommandContext& ctx) {
@@ -276,8 +277,9 @@ void CmdGetEx(CommandContext& ctx) {
   ReplyValue(ctx, *e);
   Db& db = ctx.DbFor(key);
   if ((flags & (kPxAt | kExAt)) && when <= ctx.now_ms) {
+    crdt::Stamp killed = e->stamp();
     db.Delete(key);
-    EmitDelete(ctx, key, ctx.Tick(), ctx.db);
+    EmitDelete(ctx, key, ctx.Tick(), ctx.db, killed);
   } else if (expire.data()) {
     crdt::Stamp stamp = ctx.Tick();
     e = db.SetExpire(e, when);

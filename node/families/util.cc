@@ -103,8 +103,10 @@ void EmitAssign(CommandContext& ctx, const Entry& e, int db) {
   ctx.ShardFor(e.key()).Emit(d);
 }
 
-void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db) {
+void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db,
+                crdt::Stamp killed) {
   Delta d{Delta::Kind::kDelete, db, key, stamp};
+  d.killed = killed;
   ctx.ShardFor(key).Emit(d);
 }
 

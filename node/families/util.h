@@ -48,7 +48,9 @@ Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 
 // Emits the delta for a write that leaves `e` as the key's whole state.
 void EmitAssign(CommandContext& ctx, const Entry& e, int db = -1);
-void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db);
+// `killed` is the stamp of the value the delete removed.
+void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db,
+                crdt::Stamp killed);
 void EmitExpire(CommandContext& ctx, Entry& e, crdt::Stamp stamp);
 
 }  // namespace lattice::node

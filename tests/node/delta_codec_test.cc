@@ -62,6 +62,7 @@ TEST(DeltaCodec, DeleteAndFlush) {
   t.max_dead = {40, 9};
   t.seen.Observe(1, 30);
   t.seen.Observe(2, 49);
+  t.AddDot({45, 3});
   Delta d{Delta::Kind::kDelete, 0, "gone", {50, 2}};
   d.tomb = &t;
   peer::Delta p = RoundTrip(d);
@@ -71,6 +72,9 @@ TEST(DeltaCodec, DeleteAndFlush) {
   EXPECT_EQ(p.remove().seen(0).counter(), 30u);
   EXPECT_EQ(p.remove().seen(1).counter(), 49u);
   EXPECT_EQ(p.remove().max_dead().counter(), 40u);
+  ASSERT_EQ(p.remove().dots_size(), 1);
+  EXPECT_EQ(p.remove().dots(0).counter(), 45u);
+  EXPECT_EQ(p.remove().dots(0).node_id(), 3u);
   EXPECT_EQ(p.stamp().counter(), 50u);
 
   Delta flush{Delta::Kind::kDelete, -1, "", {60, 2}};

@@ -132,6 +132,18 @@ TEST(Merge, WriteTheDeleteDidNotSeeSurvives) {
                         {{"k", "new"}});
 }
 
+TEST(Merge, DeleteCoversASingleWriteWithoutItsOriginsEarlierOnes) {
+  // The deleting node saw node 1's (9,1) only as a counter base relayed by
+  // node 3, not node 1's earlier (5,1) on another key: the delete names
+  // (9,1) as a dot, and (5,1) survives a delete of its own key that did not
+  // see it.
+  Tombstone t = Delete({12, 2}, {{2, 11}});
+  t.AddDot({9, 1});
+  ExpectEveryOrderGives({Counter{"c", {9, 1}, 10, {3, 1, 0}}, Remove{"c", t},
+                         Assign{"x", {5, 1}, "v1"}, Remove{"x", Delete({13, 2}, {{2, 12}})}},
+                        {{"x", "v1"}});
+}
+
 TEST(Merge, UnseenWriteBelowAKilledOneStaysDead) {
   // (3,3) lost to (5,1) by stamp; the delete killed (5,1). No replica may
   // show "small", whether it arrived before or after the delete.
