@@ -410,7 +410,9 @@ class Server:
             args += ["--save", "", "--appendonly", "no", "--daemonize", "no",
                      "--dir", self.tmpdir]
         else:
-            args += ["--threads", str(self.threads), "--dir", self.tmpdir]
+            # A standalone node: no peer service (its default port, port +
+            # 10000, may not exist for a high random port).
+            args += ["--threads", str(self.threads), "--dir", self.tmpdir, "--peer-port", "0"]
         for name, value in self.directives:
             args += ["--" + name, str(value)]
         return args
