@@ -608,6 +608,11 @@ std::string Server::SourceIp() const {
 absl::Status Server::StartCluster() {
   int peer_port = config_.ResolvedPeerPort();
   if (peer_port == 0) return absl::OkStatus();
+  if (config_.peer_port < 0 && peer_port > 65535) {
+    Log(kWarning, StrCat("no peer service: the default peer port (port + 10000 = ", peer_port,
+                         ") does not exist; set peer-port to join a cluster"));
+    return absl::OkStatus();
+  }
   std::string host = SourceIp();
   if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
   gossip::MemberInfo self;

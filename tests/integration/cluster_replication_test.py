@@ -133,6 +133,42 @@ class ReplicationTest(ClusterTestCase):
                         self.assertEqual(p["applied"], peer_own, p)
                         self.assertGreaterEqual(p["received"], p["applied"], p)
 
+    def test_prometheus_endpoint(self):
+        """With metrics-port set, /metrics serves the command counters and
+        latency histogram, per-peer replication counters that match the
+        writes made, and one member-state gauge per member."""
+        import urllib.request
+        metrics_port = harness.free_port()
+        with self.cluster(3, node_args={1: ["--metrics-port", str(metrics_port)]}) as c:
+            for i in range(25):
+                c.r(1).set("m%d" % i, "v")
+            c.wait_value("m24", "v", timeout=REPL_BOUND, nodes=[2, 3])
+            self.assertEqual(c.r(1).execute_command("WAIT", 2, 5000), 2)
+            url = "http://%s:%d/metrics" % (c.node(1).host, metrics_port)
+            text = urllib.request.urlopen(url, timeout=10).read().decode()
+            lines = text.splitlines()
+
+            def value(prefix):
+                for line in lines:
+                    if line.startswith(prefix):
+                        return float(line.rsplit(" ", 1)[1])
+                self.fail("no metric line starting with %r in:\n%s" % (prefix, text))
+
+            self.assertGreaterEqual(value('lattice_commands_total{cmd="set"}'), 25)
+            self.assertGreaterEqual(
+                value('lattice_command_duration_seconds_count{cmd="set"}'), 25)
+            self.assertIn('lattice_command_duration_seconds_bucket{cmd="set",le="+Inf"}', text)
+            for peer in (2, 3):
+                name = c.node(peer).name
+                self.assertGreaterEqual(
+                    value('lattice_peer_deltas_sent_total{peer="%s"}' % name), 25)
+                self.assertEqual(value('lattice_peer_connected{peer="%s"}' % name), 1)
+                self.assertEqual(value('lattice_peer_backlog_deltas{peer="%s"}' % name), 0)
+                self.assertIn('lattice_peer_replication_lag_seconds_count{peer="%s"}' % name,
+                              text)
+            self.assertEqual(text.count("lattice_member_state{"), 3)
+            self.assertEqual(value("lattice_keys"), 25)
+
     def test_wait_counts_acknowledging_peers(self):
         """After a write, WAIT 2 1000 returns 2 (both peers acknowledged),
         and WAIT 3 100 cannot return more than the 2 peers there are."""
