@@ -213,13 +213,18 @@ class PartitionTest(ClusterTestCase):
             self.assertEqual(snap["x"][1], "v1")
 
     def test_local_delete_keeps_an_older_unseen_write_dead(self):
-        """Isolate node 1; SET k b there (node 1's clock is behind); node 2
-        writes 50 other keys (its clock moves ahead), SET k e, then DEL k
-        (so the delete saw e but not b, and e's stamp is greater than b's);
+        """A write of node 1 reaches node 2 (node 2's clock catches up with
+        node 1's: clocks start at each node's start time, so they differ by
+        thousands before they meet); isolate node 1; SET k b there; node 2
+        writes 50 other keys (its clock moves ahead of node 1's), SET k e,
+        then DEL k (so the delete saw e but not b, and e's stamp is greater
+        than b's);
         heal: all nodes converge and k is absent everywhere, because b lost
         to e, which the delete killed (docs/consistency.md,
         UnseenWriteBelowAKilledOneStaysDead) -- on the deleting node too."""
         with self.cluster(3) as c, Partition(c) as p:
+            c.r(1).set("clock-sync", "1")
+            c.wait_value("clock-sync", "1", timeout=REPL_BOUND, nodes=[2])
             p.isolate(1)
             self.assert_not_across(c, "canary", "1", writer=2, readers=[1])
             c.r(1).set("k", "b")

@@ -94,7 +94,8 @@ TEST(DeltaCodec, Batch) {
   b.SetFirstSeq(7353423444132704ULL);
   for (int i = 0; i < 3; i++) {
     std::string w;
-    Delta d{Delta::Kind::kAssign, 0, "k" + std::to_string(i), {uint64_t(i + 1), 1}};
+    const std::string key = "k" + std::to_string(i);
+    Delta d{Delta::Kind::kAssign, 0, key, {uint64_t(i + 1), 1}};
     d.value = "v";
     EncodeDelta(d, &w);
     b.AddDelta(w);
