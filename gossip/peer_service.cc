@@ -23,6 +23,31 @@ grpc::Status PeerService::Replicate(
   return streams_->Replicate(context, stream);
 }
 
+namespace {
+grpc::Status NoRepair() { return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no repair"); }
+}  // namespace
+
+grpc::Status PeerService::Roots(grpc::ServerContext*, const peer::RootsRequest* req,
+                                peer::RootsReply* reply) {
+  return repair_ ? repair_->Roots(*req, reply) : NoRepair();
+}
+grpc::Status PeerService::Tree(grpc::ServerContext*, const peer::TreeRequest* req,
+                               peer::TreeReply* reply) {
+  return repair_ ? repair_->Tree(*req, reply) : NoRepair();
+}
+grpc::Status PeerService::LeafKeys(grpc::ServerContext*, const peer::LeafKeysRequest* req,
+                                   peer::LeafKeysReply* reply) {
+  return repair_ ? repair_->LeafKeys(*req, reply) : NoRepair();
+}
+grpc::Status PeerService::FetchKeys(grpc::ServerContext*, const peer::KeysRequest* req,
+                                    peer::DeltaBatch* reply) {
+  return repair_ ? repair_->FetchKeys(*req, reply) : NoRepair();
+}
+grpc::Status PeerService::PushKeys(grpc::ServerContext*, const peer::DeltaBatch* req,
+                                   peer::Ack* reply) {
+  return repair_ ? repair_->PushKeys(*req, reply) : NoRepair();
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
                                                               grpc::Service* service) {
   grpc::ServerBuilder builder;

@@ -26,10 +26,21 @@ class StreamHandler {
                                  grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) = 0;
 };
 
+// Serves anti-entropy requests from the node's data.
+class RepairHandler {
+ public:
+  virtual ~RepairHandler() = default;
+  virtual grpc::Status Roots(const peer::RootsRequest& req, peer::RootsReply* reply) = 0;
+  virtual grpc::Status Tree(const peer::TreeRequest& req, peer::TreeReply* reply) = 0;
+  virtual grpc::Status LeafKeys(const peer::LeafKeysRequest& req, peer::LeafKeysReply* reply) = 0;
+  virtual grpc::Status FetchKeys(const peer::KeysRequest& req, peer::DeltaBatch* reply) = 0;
+  virtual grpc::Status PushKeys(const peer::DeltaBatch& req, peer::Ack* reply) = 0;
+};
+
 class PeerService final : public peer::Peer::Service {
  public:
-  PeerService(Membership* membership, StreamHandler* streams)
-      : membership_(membership), streams_(streams) {}
+  PeerService(Membership* membership, StreamHandler* streams, RepairHandler* repair = nullptr)
+      : membership_(membership), streams_(streams), repair_(repair) {}
 
   grpc::Status Ping(grpc::ServerContext* context, const peer::PingRequest* request,
                     peer::PingReply* reply) override;
@@ -37,10 +48,21 @@ class PeerService final : public peer::Peer::Service {
                      peer::ProbeReply* reply) override;
   grpc::Status Replicate(grpc::ServerContext* context,
                          grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) override;
+  grpc::Status Roots(grpc::ServerContext*, const peer::RootsRequest* req,
+                     peer::RootsReply* reply) override;
+  grpc::Status Tree(grpc::ServerContext*, const peer::TreeRequest* req,
+                    peer::TreeReply* reply) override;
+  grpc::Status LeafKeys(grpc::ServerContext*, const peer::LeafKeysRequest* req,
+                        peer::LeafKeysReply* reply) override;
+  grpc::Status FetchKeys(grpc::ServerContext*, const peer::KeysRequest* req,
+                         peer::DeltaBatch* reply) override;
+  grpc::Status PushKeys(grpc::ServerContext*, const peer::DeltaBatch* req,
+                        peer::Ack* reply) override;
 
  private:
   Membership* membership_;
   StreamHandler* streams_;
+  RepairHandler* repair_;
 };
 
 // Starts a gRPC server for `service` on `address` ("127.0.0.1:16379"), with

@@ -91,6 +91,8 @@ std::vector<CommandId> Rows() {
                   "Returns helpful text about the different subcommands."),
               Row("nodes", 2, L | S, 0, 0, 0, CmdLatticeNodes, "server", "0.1.0",
                   "Returns the cluster members as this node sees them."),
+              Row("repair", 3, A | NS, 0, 0, 0, CmdLatticeRepair, "server", "0.1.0",
+                  "Runs one anti-entropy round with a member."),
           }),
       Row("wait", 3, NS, 0, 0, 0, CmdWait, "generic", "3.0.0",
           "Blocks until the asynchronous replication of all preceding write commands sent by "

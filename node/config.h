@@ -50,6 +50,8 @@ struct Config {
   int metrics_port = 0;  // 0: no Prometheus endpoint
   int64_t repl_backlog_size = 64LL * 1024 * 1024;
   std::string announce_ip = "";  // address peers and clients reach us at
+  int anti_entropy_interval = 30;  // seconds between rounds; 0: only on demand
+  std::string replication_stream = "yes";  // "no": deltas stay in the log
 
   int ResolvedPeerPort() const { return peer_port < 0 ? port + 10000 : peer_port; }
   std::string config_file;  // absolute path, "" when none

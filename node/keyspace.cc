@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "absl/hash/hash.h"
+#include "node/stable_hash.h"
 
 namespace lattice::node {
 
@@ -101,7 +102,55 @@ Db::Db() { table_[0].assign(kInitialBuckets, nullptr); }
 
 Db::~Db() { Clear(); }
 
-uint64_t Db::HashOf(std::string_view key) { return absl::HashOf(key); }
+uint64_t Db::HashOf(std::string_view key) { return StableHash64(key); }
+
+uint64_t Db::DigestOf(const Entry& e, uint64_t key_hash) {
+  uint64_t d = Mix64(key_hash ^ Mix64(e.stamp_counter_ * 0x9E3779B97F4A7C15ULL ^
+                                      (uint64_t(e.stamp_node_) << 1)));
+  if (e.enc() == Enc::kCounter) {
+    // Order-independent over contributions.
+    uint64_t sum = 0;
+    for (const auto& c : e.counter()->contributions()) {
+      sum += Mix64(Mix64(c.node + 0x100000000ULL) ^ Mix64(c.p) * 3 ^ Mix64(~c.n));
+    }
+    d ^= Mix64(sum + 1);
+  }
+  return d;
+}
+
+void Db::Fold(const Entry* e, uint64_t hash) {
+  if (leaves_) leaves_[LeafOf(hash)] ^= DigestOf(*e, hash);
+}
+
+void Db::EnableMerkle() {
+  if (leaves_) return;
+  leaves_.reset(new uint64_t[kLeaves]());
+  ForEach([&](const Entry& e) { Fold(&e, HashOf(e.key())); });
+}
+
+void Db::SetStamp(Entry* e, crdt::Stamp stamp) {
+  uint64_t h = HashOf(e->key());
+  Unfold(e, h);
+  e->stamp_counter_ = stamp.counter;
+  e->stamp_node_ = stamp.node;
+  Fold(e, h);
+}
+
+void Db::ForEachInLeaf(uint32_t leaf, const std::function<void(const Entry&)>& fn) const {
+  for (const auto& table : table_) {
+    size_t size = table.size();
+    if (size == 0) continue;
+    if (size >= kLeaves) {
+      for (size_t b = leaf; b < size; b += kLeaves) {
+        for (Entry* e = table[b]; e; e = e->next_) fn(*e);
+      }
+    } else {
+      for (Entry* e = table[leaf & (size - 1)]; e; e = e->next_) {
+        if (LeafOfKey(e->key()) == leaf) fn(*e);
+      }
+    }
+  }
+}
 
 Entry** Db::FindRef(std::string_view key, uint64_t hash) {
   if (rehashing()) RehashStep(1);
@@ -165,6 +214,7 @@ void Db::FreeEntry(Entry* e) {
 
 void Db::Unlink(Entry** ref) {
   Entry* e = *ref;
+  Unfold(e, HashOf(e->key()));
   *ref = e->next_;
   if (e->has_expire()) VolatileRemove(e);
   FreeEntry(e);
@@ -215,7 +265,9 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   if (with_expire) {
     e->set_expire_raw(expire_at);
   }
+  Fold(e, hash);
   if (old) {
+    Unfold(old, hash);
     e->next_ = old->next_;
     *ref = e;
     if (old->has_expire()) VolatileRemove(old);
@@ -232,7 +284,7 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
 
 Entry* Db::ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp) {
   size_t header = offsetof(Entry, data_) + (e->has_expire() ? Entry::kExpireSize : 0) + e->key_len_;
-  SetStamp(e, stamp);
+  SetStamp(e, stamp);  // the digest covers key and stamp, not the bytes
   e->enc_ = uint8_t(Enc::kRaw);
   if (header + new_len <= malloc_usable_size(e)) {
     e->val_len_ = static_cast<uint32_t>(new_len);
@@ -325,6 +377,7 @@ void Db::Clear() {
   }
   volatile_.clear();
   volatile_.shrink_to_fit();
+  if (leaves_) std::fill(leaves_.get(), leaves_.get() + kLeaves, 0);
   size_ = 0;
   table_[0].assign(kInitialBuckets, nullptr);
   table_[0].shrink_to_fit();

@@ -150,9 +150,15 @@ class Db {
   Entry* ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp);
   // Sets or clears (at < 0) the TTL. Returns the entry, which may have moved.
   Entry* SetExpire(Entry* e, int64_t at);
-  void SetStamp(Entry* e, crdt::Stamp stamp) {
-    e->stamp_counter_ = stamp.counter;
-    e->stamp_node_ = stamp.node;
+  void SetStamp(Entry* e, crdt::Stamp stamp);
+  // Runs fn on a counter entry's PN-counter (INCR, a remote contribution),
+  // keeping the Merkle leaf in step. REQUIRES: e->enc() == Enc::kCounter.
+  template <typename F>
+  void MutateCounter(Entry* e, F fn) {
+    uint64_t h = HashOf(e->key());
+    Unfold(e, h);
+    fn(*e->counter());
+    Fold(e, h);
   }
   // Creates a copy of `src` (any database or shard) under `key`, replacing
   // what is there. Keeps src's TTL unless `drop_ttl`.
@@ -180,6 +186,27 @@ class Db {
   size_t bucket_count() const { return table_[0].size() + table_[1].size(); }
   uint64_t expired_keys = 0;  // lazily or actively expired, for INFO
 
+  // Merkle leaves (anti-entropy). Each key falls in leaf
+  // StableHash64(key) % kLeaves; a leaf's digest is the XOR of its keys'
+  // digests (key, stamp, counter contributions), updated on every change,
+  // so two replicas with the same data have the same leaves and reading
+  // them costs nothing. Leaves of an empty database are all zero.
+  static constexpr int kLeafBits = 16;
+  static constexpr uint32_t kLeaves = 1u << kLeafBits;
+  static uint32_t LeafOf(uint64_t key_hash) { return key_hash & (kLeaves - 1); }
+  static uint32_t LeafOfKey(std::string_view key) { return LeafOf(HashOf(key)); }
+  uint64_t leaf(uint32_t i) const { return leaves_ ? leaves_[i] : 0; }
+  bool has_leaves() const { return leaves_ != nullptr; }
+  // The digest of one entry as it counts in its leaf.
+  static uint64_t DigestOf(const Entry& e) { return DigestOf(e, HashOf(e.key())); }
+  static uint64_t DigestOf(const Entry& e, uint64_t key_hash);
+  // Starts keeping leaves (one pass over the keys); a standalone node never
+  // pays for them.
+  void EnableMerkle();
+  // Calls fn for every entry in leaf `leaf`, visiting only the buckets that
+  // can hold it (a leaf is a residue of the table index).
+  void ForEachInLeaf(uint32_t leaf, const std::function<void(const Entry&)>& fn) const;
+
   // Tombstones, kept only on nodes that replicate (see crdt/tombstone.h).
   // The flush tombstone is FLUSHDB/FLUSHALL: it covers every key at once.
   crdt::Tombstone* FindTomb(std::string_view key) {
@@ -204,6 +231,8 @@ class Db {
 
  private:
   static uint64_t HashOf(std::string_view key);
+  void Fold(const Entry* e, uint64_t hash);
+  void Unfold(const Entry* e, uint64_t hash) { Fold(e, hash); }  // XOR is its own inverse
   Entry** FindRef(std::string_view key, uint64_t hash);
   Entry* Allocate(std::string_view key, size_t val_len, bool with_expire);
   void Unlink(Entry** ref);
@@ -225,6 +254,7 @@ class Db {
   int64_t rehash_idx_ = -1;
   size_t size_ = 0;
   std::vector<Entry*> volatile_;  // entries with a TTL, for sampling
+  std::unique_ptr<uint64_t[]> leaves_;  // kLeaves digests, allocated on first write
   absl::flat_hash_map<std::string, crdt::Tombstone> tombs_;
   crdt::Tombstone flush_tomb_;
   bool has_flush_tomb_ = false;

@@ -61,7 +61,7 @@ bool MergeCounter(Db& db, std::string_view key, crdt::Stamp base_stamp, int64_t 
   if (e && base_stamp == e->stamp()) {
     if (e->enc() == Enc::kCounter) {
       int64_t before = e->counter()->value();
-      e->counter()->Merge(d);
+      db.MutateCounter(e, [&](crdt::PnCounter& c) { c.Merge(d); });
       return e->counter()->value() != before;
     }
     // The assignment that set this base arrived first: the key becomes a

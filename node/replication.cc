@@ -121,6 +121,8 @@ void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
   out->set_node_id(s.node);
 }
 
+}  // namespace
+
 void TombToProto(const crdt::Tombstone& t, peer::Remove* r) {
   for (const auto& e : t.seen.entries()) {
     peer::VersionEntry* v = r->add_seen();
@@ -163,7 +165,18 @@ void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out) {
   d->mutable_assign()->set_expire_at_ms(at);
 }
 
-}  // namespace
+void AppendKeyState(Db& db, int db_index, std::string_view key, int64_t now_ms,
+                    std::vector<peer::Delta>* out) {
+  if (const crdt::Tombstone* t = db.FindTomb(key)) {
+    peer::Delta& del = out->emplace_back();
+    del.set_db(static_cast<uint32_t>(db_index));
+    del.set_key(key.data(), key.size());
+    ToProto(t->stamp, del.mutable_stamp());
+    TombToProto(*t, del.mutable_remove());
+  }
+  Entry* e = db.Find(key, now_ms);
+  if (e) EntryToDeltas(db_index, *e, out);
+}
 
 // ---- Replicator ----
 
@@ -186,7 +199,15 @@ Replicator::~Replicator() { Stop(); }
 
 void Replicator::AttachSinks() {
   if (attached_.exchange(true)) return;
-  for (int i = 0; i < server_->shard_count(); i++) server_->worker(i).shard().set_sink(this);
+  for (int i = 0; i < server_->shard_count(); i++) {
+    Worker& w = server_->worker(i);
+    w.shard().set_sink(this);
+    // Merkle leaves for anti-entropy: built once here, then kept up to date
+    // by every write (a standalone node never pays for them).
+    w.Post([&w] {
+      for (int d = 0; d < w.shard().databases(); d++) w.shard().db(d).EnableMerkle();
+    });
+  }
   server_->Log(Server::kNotice, "replication on: writes are shipped to peers from now on");
 }
 
@@ -409,7 +430,13 @@ void Replicator::RunLink(Link* link) {
       if (link->state == gossip::State::kLeft) break;
     }
     // A session that got going resets the backoff; failures double it.
-    backoff_ms = Session(link) ? 50 : std::min(backoff_ms * 2, 1000);
+    // With replication-stream off (an operator's switch; the tests use it to
+    // leave repair to anti-entropy) deltas stay in the log.
+    if (!server_->replication_stream()) {
+      backoff_ms = 100;
+    } else {
+      backoff_ms = Session(link) ? 50 : std::min(backoff_ms * 2, 1000);
+    }
     std::unique_lock<std::mutex> l(log_mu_);
     log_cv_.wait_for(l, std::chrono::milliseconds(backoff_ms),
                      [&] { return link->stop.load() || stopping_.load(); });
@@ -505,17 +532,17 @@ bool Replicator::Session(Link* link) {
   });
 
   RawBatch batch;
-  while (!link->stop && !stopping_ && link->connected) {
+  while (!link->stop && !stopping_ && link->connected && server_->replication_stream()) {
     batch.Clear();
     {
       std::unique_lock<std::mutex> l(log_mu_);
       idle_senders_++;
       log_cv_.wait(l, [&] {
-        return link->stop || stopping_ || !link->connected ||
+        return link->stop || stopping_ || !link->connected || !server_->replication_stream() ||
                (next < next_seq_ && next - 1 - link->acked < kWindow);
       });
       idle_senders_--;
-      if (link->stop || stopping_ || !link->connected) break;
+      if (link->stop || stopping_ || !link->connected || !server_->replication_stream()) break;
       // Linger briefly for a fuller batch: every gRPC write costs thread
       // wakeups, so under load fewer, larger batches leave more CPU for
       // commands. Bounded, so an idle node still ships a lone write within
@@ -657,8 +684,8 @@ bool Replicator::SendSnapshot(Link* link,
 // ---- receiving ----
 
 bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const {
-  const int databases = server_->config().databases;
-  const int64_t max_bulk = server_->config().proto_max_bulk_len;
+  const int databases = server_->config().databases;  // immutable
+  const int64_t max_bulk = server_->max_bulk_len();
   if (batch.has_hello()) {
     *why = "hello after the stream started";
     return false;

@@ -48,6 +48,7 @@
 #include "gossip/peer_service.h"
 #include "grpcpp/support/sync_stream.h"
 #include "node/delta_codec.h"
+#include "node/keyspace.h"
 #include "node/write_path.h"
 #include "proto/peer.pb.h"
 
@@ -92,8 +93,16 @@ struct PeerView {
   const LatencyHistogram* lag = nullptr;
 };
 
+// The deltas that rebuild entry `e` of database `db` on a replica.
+void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out);
+void TombToProto(const crdt::Tombstone& t, peer::Remove* r);
+// A key's whole replicated state (tombstone and value) as deltas.
+void AppendKeyState(Db& db, int db_index, std::string_view key, int64_t now_ms,
+                    std::vector<peer::Delta>* out);
+
 class Replicator final : public DeltaSink, public gossip::StreamHandler {
  public:
+  struct Link;
   static constexpr uint64_t kWindow = 16384;  // unacked deltas in flight per peer
   static constexpr size_t kBatchDeltas = 2048;
   static constexpr size_t kBatchBytes = 1 << 20;
@@ -122,6 +131,10 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
                          grpc::ServerReaderWriter<peer::Ack, peer::DeltaBatch>* stream) override;
 
   bool causal() const { return causal_; }
+  // Checks a batch received outside a stream (anti-entropy) and applies it
+  // (merged, never overwritten). `origin` 0: no origin's seen vector moves.
+  bool Validate(const peer::DeltaBatch& batch, std::string* why) const;
+  void ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats);
   uint64_t head_seq() const;
   uint64_t log_bytes() const;
   uint64_t log_records() const;
@@ -146,7 +159,6 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
     std::string wire;  // the encoded peer.Delta (node/delta_codec.h)
     std::shared_ptr<const std::vector<peer::VersionEntry>> deps;  // causal only
   };
-  struct Link;
   struct Waiter {
     uint64_t seq;
     int n;
@@ -166,10 +178,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   void CheckWaiters(int64_t now_ms);
   void Housekeeping();
   Link* FindLink(uint32_t id);
-  // Applies `batch` (already validated; consumed) on the owning shards'
-  // threads and waits until every shard did.
-  void ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats);
-  bool Validate(const peer::DeltaBatch& batch, std::string* why) const;
+
   void AttachSinks();
 
   Server* server_;

@@ -17,6 +17,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
+#include "node/anti_entropy.h"
 #include "node/command_table.h"
 #include "node/metrics.h"
 #include "node/replication.h"
@@ -569,7 +570,7 @@ Server::Server(Config config)
   std::random_device rd;
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 40; i++) run_id_ += kHex[rd() % 16];
-  ReloadLogLevel();
+  ApplyRuntimeConfig();
   int n = config_.ResolvedThreads();
   for (int i = 0; i < n; i++) workers_.push_back(std::make_unique<Worker>(this, i));
   replicator_ = std::make_unique<Replicator>(this, nullptr, config_.consistency == "causal",
@@ -630,7 +631,9 @@ absl::Status Server::StartCluster() {
   replicator_ = std::make_unique<Replicator>(this, membership_.get(),
                                              config_.consistency == "causal",
                                              config_.repl_backlog_size, SourceIp());
-  peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get());
+  anti_entropy_ = std::make_unique<AntiEntropy>(this);
+  peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get(),
+                                                        anti_entropy_.get());
   // Listen on the bind address (all interfaces when bound to a wildcard).
   std::string listen_host = SourceIp();
   if (listen_host.empty() || listen_host == "*") listen_host = "0.0.0.0";
@@ -652,6 +655,7 @@ void Server::Start() {
   for (auto& w : workers_) w->Start();
   replicator_->Start();
   if (membership_) membership_->Start();
+  if (anti_entropy_) anti_entropy_->Start();
 }
 
 void Server::Wait() {
@@ -659,6 +663,7 @@ void Server::Wait() {
 }
 
 void Server::StopCluster() {
+  if (anti_entropy_) anti_entropy_->Stop();
   if (membership_) membership_->Leave();
   replicator_->Stop();
   if (peer_server_) {
@@ -705,12 +710,15 @@ void Server::Log(int level, std::string_view msg) {
   }
 }
 
-void Server::ReloadLogLevel() {
+void Server::ApplyRuntimeConfig() {
   static constexpr std::string_view kLevels[] = {"debug", "verbose", "notice", "warning",
                                                  "nothing"};
   for (int i = 0; i < 5; i++) {
     if (config_.loglevel == kLevels[i]) log_level_ = i;
   }
+  max_bulk_len_ = config_.proto_max_bulk_len;
+  ae_interval_ = config_.anti_entropy_interval;
+  repl_stream_ = config_.replication_stream == "yes";
 }
 
 void Server::ResetStats() {

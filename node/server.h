@@ -44,6 +44,7 @@
 
 namespace lattice::node {
 
+class AntiEntropy;
 class CommandTable;
 class MetricsExporter;
 class Replicator;
@@ -316,8 +317,14 @@ class Server {
 
   // Logging at Redis's levels, to logfile or stdout. Safe from any thread.
   void Log(int level, std::string_view msg);
-  // Applies config().loglevel to Log(); called after CONFIG SET.
-  void ReloadLogLevel();
+  // Copies the settings other threads read (log level, bulk limit,
+  // anti-entropy interval, stream switch) into atomics; called after
+  // CONFIG SET.
+  void ApplyRuntimeConfig();
+  int64_t max_bulk_len() const { return max_bulk_len_.load(std::memory_order_relaxed); }
+  int anti_entropy_interval() const { return ae_interval_.load(std::memory_order_relaxed); }
+  bool replication_stream() const { return repl_stream_.load(std::memory_order_relaxed); }
+  AntiEntropy* anti_entropy() { return anti_entropy_.get(); }
   enum { kDebug = 0, kVerbose = 1, kNotice = 2, kWarning = 3 };
 
   int64_t start_time_ms() const { return start_ms_; }
@@ -339,10 +346,14 @@ class Server {
   std::unique_ptr<gossip::PeerService> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<MetricsExporter> metrics_;
+  std::unique_ptr<AntiEntropy> anti_entropy_;
   WorldLock world_;
   std::atomic<bool> running_{true};
   std::mutex log_mu_;
   std::atomic<int> log_level_{kNotice};
+  std::atomic<int64_t> max_bulk_len_{0};
+  std::atomic<int> ae_interval_{0};
+  std::atomic<bool> repl_stream_{true};
   // The address outgoing peer connections come from (see gossip/dial.h).
   std::string SourceIp() const;
 

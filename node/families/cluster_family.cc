@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
+#include "node/anti_entropy.h"
 #include "node/replication.h"
 #include "node/server.h"
 #include "node/str_util.h"
@@ -89,9 +90,59 @@ void CmdLatticeNodes(CommandContext& ctx) {
   ctx.rb->Bulk(out);
 }
 
+// LATTICE REPAIR <member-name | peer-addr>: one anti-entropy round now.
+void CmdLatticeRepair(CommandContext& ctx) {
+  Server* s = ctx.server;
+  gossip::Membership* m = s->membership();
+  if (!m || !s->anti_entropy()) {
+    ctx.rb->Error("ERR this node has no peer service");
+    return;
+  }
+  std::string addr;
+  for (const gossip::MemberInfo& info : m->Snapshot()) {
+    if (!info.self && (info.name == ctx.args[2] || info.peer_addr == ctx.args[2])) {
+      addr = info.peer_addr;
+    }
+  }
+  if (addr.empty()) {
+    ctx.rb->Error(StrCat("ERR no member named '", ctx.args[2], "'"));
+    return;
+  }
+  if (!ctx.conn) {
+    ctx.rb->Error("ERR LATTICE REPAIR cannot run here");
+    return;
+  }
+  Connection* c = ctx.conn;
+  c->pending = true;
+  Worker* w = c->worker;
+  uint64_t id = c->id;
+  int proto = c->rb.protocol();
+  s->anti_entropy()->RepairAsync(addr, [w, id, proto](RepairStats st) {
+    std::string out;
+    resp::ReplyBuilder rb(&out, proto);
+    if (!st.ok) {
+      rb.Error(StrCat("ERR repair failed: ", st.error));
+    } else {
+      std::pair<const char*, uint64_t> fields[] = {
+          {"keys_repaired", st.keys_repaired},   {"keys_compared", st.keys_compared},
+          {"leaves_differing", st.leaves_differing}, {"dbs_differing", st.dbs_differing},
+          {"bytes_sent", st.bytes_sent},         {"bytes_received", st.bytes_received},
+          {"rpcs", st.rpcs},                     {"micros", uint64_t(st.micros)}};
+      rb.MapHeader(std::size(fields));
+      for (auto& [k, v] : fields) {
+        rb.Bulk(k);
+        rb.Integer(static_cast<int64_t>(v));
+      }
+    }
+    w->Post([w, id, out = std::move(out)]() mutable { w->CompleteRemote(id, std::move(out)); });
+  });
+}
+
 void CmdLatticeHelp(CommandContext& ctx) {
   static const char* kLines[] = {
       "LATTICE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "REPAIR <member-name | peer-addr>",
+      "    Run one anti-entropy round with that member now; returns what it cost.",
       "NODES",
       "    Return the cluster members as this node sees them, one per line:",
       "    <name> <id> <client-addr> <peer-addr> zone=<zone> <state> incarnation=<n> ...",
@@ -133,6 +184,11 @@ void AppendReplicationInfo(Server* s, std::string* out) {
   line("lattice_causal_waits", r.causal_waits());
   line("lattice_repl_lag_p50_us", r.lag_all().Quantile(0.5));
   line("lattice_repl_lag_p99_us", r.lag_all().Quantile(0.99));
+  line("lattice_replication_stream", s->replication_stream() ? "on" : "off");
+  if (AntiEntropy* ae = s->anti_entropy()) {
+    line("lattice_anti_entropy_rounds", ae->rounds());
+    line("lattice_anti_entropy_keys_repaired", ae->keys_repaired());
+  }
   for (size_t i = 0; i < peers.size(); i++) line(StrCat("peer", i), PeerLine(peers[i]));
 }
 

@@ -17,6 +17,7 @@ namespace lattice::node {
 void CmdWait(CommandContext& ctx);
 void CmdLatticeNodes(CommandContext& ctx);
 void CmdLatticeHelp(CommandContext& ctx);
+void CmdLatticeRepair(CommandContext& ctx);
 // INFO's "replication" section body.
 void AppendReplicationInfo(Server* server, std::string* out);
 

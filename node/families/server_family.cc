@@ -489,7 +489,7 @@ void CmdConfigSet(CommandContext& ctx) {
   }
   bool bulk_changed = next.proto_max_bulk_len != ctx.server->config().proto_max_bulk_len;
   ctx.server->config() = next;
-  ctx.server->ReloadLogLevel();
+  ctx.server->ApplyRuntimeConfig();
   if (bulk_changed) {
     resp::ParserLimits limits;
     limits.max_bulk_len = next.proto_max_bulk_len;

@@ -208,7 +208,7 @@ void IncrDecr(CommandContext& ctx, int64_t incr) {
   crdt::NodeId self = ctx.server->clock().node();
   crdt::PnCounter::Delta delta;
   if (e && e->enc() == Enc::kCounter) {
-    delta = e->counter()->Add(self, incr);
+    db.MutateCounter(e, [&](crdt::PnCounter& c) { delta = c.Add(self, incr); });
   } else {
     // The base is what the last assignment wrote; a missing key has the
     // zero base with the zero stamp, so increments on different replicas of

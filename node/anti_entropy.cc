@@ -1,0 +1,381 @@
+#include "node/anti_entropy.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "node/replication.h"
+#include "node/server.h"
+#include "node/stable_hash.h"
+
+namespace lattice::node {
+
+namespace {
+
+int64_t MonoMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// An inner node's digest: 0 for an empty subtree, so empty databases and
+// empty ranges compare equal at no cost.
+uint64_t Combine(const uint64_t* children) {
+  uint64_t h = 0;
+  bool any = false;
+  for (int j = 0; j < AntiEntropy::kFanout; j++) {
+    any = any || children[j] != 0;
+    h = Mix64(h ^ (children[j] + 0x9E3779B97F4A7C15ULL * uint64_t(j + 1)));
+  }
+  return any ? (h | 1) : 0;
+}
+
+constexpr int kRpcTimeoutMs = 10000;
+
+}  // namespace
+
+AntiEntropy::AntiEntropy(Server* server) : server_(server) {}
+
+AntiEntropy::~AntiEntropy() { Stop(); }
+
+void AntiEntropy::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void AntiEntropy::Stop() {
+  std::vector<std::thread> on_demand;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+    on_demand.swap(on_demand_);
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  for (auto& t : on_demand) t.join();
+}
+
+void AntiEntropy::RepairAsync(std::string peer_addr, std::function<void(RepairStats)> done) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) {
+    RepairStats st;
+    st.error = "shutting down";
+    done(st);
+    return;
+  }
+  on_demand_.emplace_back([this, peer_addr, done] { done(Repair(peer_addr)); });
+}
+
+void AntiEntropy::RequestRepair(const std::string& peer_addr) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (std::find(requested_.begin(), requested_.end(), peer_addr) == requested_.end()) {
+      requested_.push_back(peer_addr);
+    }
+  }
+  cv_.notify_all();
+}
+
+void AntiEntropy::Loop() {
+  size_t next = 0;
+  auto last = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    std::vector<std::string> targets;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      int interval = server_->anti_entropy_interval();
+      auto wake = interval > 0 ? last + std::chrono::seconds(interval)
+                               : std::chrono::steady_clock::now() + std::chrono::hours(1);
+      cv_.wait_until(l, wake, [&] { return stopping_.load() || !requested_.empty(); });
+      if (stopping_) return;
+      targets.swap(requested_);
+    }
+    if (targets.empty()) {
+      // Periodic: the next alive peer, round robin.
+      last = std::chrono::steady_clock::now();
+      gossip::Membership* m = server_->membership();
+      if (!m) continue;
+      std::vector<std::string> alive;
+      for (const auto& info : m->Snapshot()) {
+        if (!info.self && info.state == gossip::State::kAlive) alive.push_back(info.peer_addr);
+      }
+      if (alive.empty()) continue;
+      targets.push_back(alive[next++ % alive.size()]);
+    }
+    for (const std::string& addr : targets) {
+      RepairStats st = Repair(addr);
+      if (!st.ok) {
+        server_->Log(Server::kVerbose, absl::StrCat("anti-entropy with ", addr, ": ", st.error));
+      } else if (st.keys_repaired > 0) {
+        server_->Log(Server::kNotice,
+                     absl::StrCat("anti-entropy with ", addr, " repaired ", st.keys_repaired,
+                                  " keys (", st.leaves_differing, " leaves differed, ",
+                                  st.bytes_sent + st.bytes_received, " bytes, ",
+                                  st.micros / 1000, " ms)"));
+      }
+    }
+  }
+}
+
+bool AntiEntropy::OnEveryShard(const std::function<void(Shard&)>& fn) {
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    int pending;
+  };
+  auto w = std::make_shared<Wait>();
+  w->pending = server_->shard_count();
+  for (int i = 0; i < server_->shard_count(); i++) {
+    Worker* worker = &server_->worker(i);
+    // `fn` outlives the tasks: we wait for all of them below, except on
+    // shutdown, when workers no longer run tasks.
+    worker->Post([worker, w, &fn] {
+      fn(worker->shard());
+      std::lock_guard<std::mutex> l(w->mu);
+      if (--w->pending == 0) w->cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> l(w->mu);
+  while (w->pending > 0) {
+    if (stopping_ || !server_->running()) return false;
+    w->cv.wait_for(l, std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
+std::vector<uint64_t> AntiEntropy::RootsOf() {
+  int dbs = server_->config().databases;
+  std::vector<bool> used(dbs, false);
+  std::mutex mu;
+  OnEveryShard([&](Shard& s) {
+    std::lock_guard<std::mutex> l(mu);
+    for (int d = 0; d < dbs; d++) used[d] = used[d] || (s.db(d).has_leaves() && s.db(d).size() > 0);
+  });
+  std::vector<uint64_t> roots(dbs, 0);
+  for (int d = 0; d < dbs; d++) {
+    if (used[d]) roots[d] = TreeOf(d)[0][0];
+  }
+  return roots;
+}
+
+std::vector<std::vector<uint64_t>> AntiEntropy::TreeOf(int db) {
+  std::vector<std::vector<uint64_t>> levels(kLevels);
+  std::vector<uint64_t>& leaves = levels[kLevels - 1];
+  leaves.assign(Db::kLeaves, 0);
+  std::mutex mu;
+  OnEveryShard([&](Shard& s) {
+    const Db& d = s.db(db);
+    if (!d.has_leaves()) return;
+    std::lock_guard<std::mutex> l(mu);
+    for (uint32_t i = 0; i < Db::kLeaves; i++) leaves[i] ^= d.leaf(i);
+  });
+  for (int l = kLevels - 2; l >= 0; l--) {
+    const std::vector<uint64_t>& below = levels[l + 1];
+    levels[l].resize(below.size() / kFanout);
+    for (size_t i = 0; i < levels[l].size(); i++) levels[l][i] = Combine(&below[i * kFanout]);
+  }
+  return levels;
+}
+
+std::vector<std::pair<std::string, uint64_t>> AntiEntropy::KeysIn(
+    int db, const std::vector<uint32_t>& leaves) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::set<uint32_t> wanted(leaves.begin(), leaves.end());
+  std::mutex mu;
+  int64_t now = NowMs();
+  OnEveryShard([&](Shard& s) {
+    Db& d = s.db(db);
+    std::vector<std::pair<std::string, uint64_t>> mine;
+    for (uint32_t leaf : wanted) {
+      d.ForEachInLeaf(leaf, [&](const Entry& e) {
+        if (!e.has_expire() || e.expire_at() > now) mine.emplace_back(e.key(), Db::DigestOf(e));
+      });
+    }
+    // Keys known only by a tombstone: digest 0, so the peer learns of them.
+    d.ForEachTomb([&](std::string_view key, const crdt::Tombstone&) {
+      if (wanted.count(Db::LeafOfKey(key)) && !d.FindRaw(key)) mine.emplace_back(key, 0);
+    });
+    std::lock_guard<std::mutex> l(mu);
+    out.insert(out.end(), mine.begin(), mine.end());
+  });
+  return out;
+}
+
+grpc::Status AntiEntropy::Roots(const peer::RootsRequest&, peer::RootsReply* reply) {
+  for (uint64_t r : RootsOf()) reply->add_roots(r);
+  return grpc::Status::OK;
+}
+
+grpc::Status AntiEntropy::Tree(const peer::TreeRequest& req, peer::TreeReply* reply) {
+  if (req.db() >= static_cast<uint32_t>(server_->config().databases) || req.level() == 0 ||
+      req.level() >= static_cast<uint32_t>(kLevels) || req.nodes_size() > int(Db::kLeaves)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad tree request");
+  }
+  auto tree = TreeOf(static_cast<int>(req.db()));
+  const std::vector<uint64_t>& level = tree[req.level()];
+  for (uint32_t n : req.nodes()) {
+    if (n >= level.size()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad node");
+    reply->add_digests(level[n]);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AntiEntropy::LeafKeys(const peer::LeafKeysRequest& req, peer::LeafKeysReply* reply) {
+  if (req.db() >= static_cast<uint32_t>(server_->config().databases) ||
+      req.leaves_size() > int(Db::kLeaves)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad leaf request");
+  }
+  std::vector<uint32_t> leaves;
+  for (uint32_t l : req.leaves()) {
+    if (l >= Db::kLeaves) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad leaf");
+    leaves.push_back(l);
+  }
+  for (auto& [key, digest] : KeysIn(static_cast<int>(req.db()), leaves)) {
+    peer::KeyDigest* kd = reply->add_keys();
+    kd->set_key(std::move(key));
+    kd->set_digest(digest);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AntiEntropy::FetchKeys(const peer::KeysRequest& req, peer::DeltaBatch* reply) {
+  if (req.db() >= static_cast<uint32_t>(server_->config().databases)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad database");
+  }
+  int db = static_cast<int>(req.db());
+  std::vector<std::vector<std::string>> by_shard(server_->shard_count());
+  for (const std::string& k : req.keys()) by_shard[server_->ShardIndexOf(k)].push_back(k);
+  std::vector<peer::Delta> out;
+  std::mutex mu;
+  int64_t now = NowMs();
+  OnEveryShard([&](Shard& s) {
+    std::vector<peer::Delta> mine;
+    for (const std::string& k : by_shard[s.index()]) AppendKeyState(s.db(db), db, k, now, &mine);
+    std::lock_guard<std::mutex> l(mu);
+    for (auto& d : mine) out.push_back(std::move(d));
+  });
+  reply->set_snapshot(true);
+  for (auto& d : out) reply->add_deltas()->Swap(&d);
+  return grpc::Status::OK;
+}
+
+grpc::Status AntiEntropy::PushKeys(const peer::DeltaBatch& req, peer::Ack* reply) {
+  std::string why;
+  peer::DeltaBatch batch = req;
+  batch.set_snapshot(true);
+  Replicator& r = server_->replicator();
+  if (!r.Validate(batch, &why)) {
+    server_->Log(Server::kWarning, absl::StrCat("refusing anti-entropy push: ", why));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
+  }
+  keys_repaired_ += batch.deltas_size();
+  r.ApplyBatch(0, batch, nullptr);
+  return grpc::Status::OK;
+}
+
+RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
+  RepairStats st;
+  int64_t start = MonoMicros();
+  gossip::Membership* m = server_->membership();
+  if (!m) {
+    st.error = "no peer service";
+    return st;
+  }
+  auto channel = m->ChannelTo(peer_addr, 1000);
+  if (!channel) {
+    st.error = "cannot connect";
+    return st;
+  }
+  auto stub = peer::Peer::NewStub(channel);
+  auto call = [&](auto method, const auto& req, auto* reply) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(kRpcTimeoutMs));
+    grpc::Status s = (stub.get()->*method)(&ctx, req, reply);
+    st.rpcs++;
+    st.bytes_sent += req.ByteSizeLong();
+    st.bytes_received += reply->ByteSizeLong();
+    if (!s.ok()) {
+      st.error = s.error_message();
+      m->DropChannel(peer_addr);
+    }
+    return s.ok();
+  };
+  peer::RootsReply roots;
+  if (!call(&peer::Peer::Stub::Roots, peer::RootsRequest(), &roots)) return st;
+  std::vector<uint64_t> mine = RootsOf();
+  Replicator& r = server_->replicator();
+  for (int db = 0; db < static_cast<int>(mine.size()); db++) {
+    uint64_t theirs = db < roots.roots_size() ? roots.roots(db) : 0;
+    if (theirs == mine[db]) continue;
+    st.dbs_differing++;
+    auto tree = TreeOf(db);
+    std::vector<uint32_t> diff = {0};
+    for (int level = 1; level < kLevels && !diff.empty(); level++) {
+      peer::TreeRequest req;
+      req.set_db(db);
+      req.set_level(level);
+      for (uint32_t parent : diff) {
+        for (int j = 0; j < kFanout; j++) req.add_nodes(parent * kFanout + j);
+      }
+      peer::TreeReply reply;
+      if (!call(&peer::Peer::Stub::Tree, req, &reply)) return st;
+      if (reply.digests_size() != req.nodes_size()) {
+        st.error = "short tree reply";
+        return st;
+      }
+      diff.clear();
+      for (int i = 0; i < req.nodes_size(); i++) {
+        if (reply.digests(i) != tree[level][req.nodes(i)]) diff.push_back(req.nodes(i));
+      }
+    }
+    st.leaves_differing += diff.size();
+    if (diff.empty()) continue;
+    // Keys of the differing leaves, both sides.
+    peer::LeafKeysRequest lreq;
+    lreq.set_db(db);
+    for (uint32_t leaf : diff) lreq.add_leaves(leaf);
+    peer::LeafKeysReply lreply;
+    if (!call(&peer::Peer::Stub::LeafKeys, lreq, &lreply)) return st;
+    std::map<std::string, uint64_t> local;
+    for (auto& [k, d] : KeysIn(db, diff)) local.emplace(std::move(k), d);
+    std::set<std::string> repair;
+    for (const peer::KeyDigest& kd : lreply.keys()) {
+      auto it = local.find(kd.key());
+      if (it == local.end() || it->second != kd.digest()) repair.insert(kd.key());
+    }
+    std::set<std::string> theirs_keys;
+    for (const peer::KeyDigest& kd : lreply.keys()) theirs_keys.insert(kd.key());
+    for (const auto& [k, d] : local) {
+      if (!theirs_keys.count(k)) repair.insert(k);
+    }
+    st.keys_compared += local.size() + lreply.keys_size();
+    if (repair.empty()) continue;
+    st.keys_repaired += repair.size();
+    // Theirs, merged here.
+    peer::KeysRequest kreq;
+    kreq.set_db(db);
+    for (const std::string& k : repair) kreq.add_keys(k);
+    peer::DeltaBatch fetched;
+    if (!call(&peer::Peer::Stub::FetchKeys, kreq, &fetched)) return st;
+    std::string why;
+    fetched.set_snapshot(true);
+    if (!r.Validate(fetched, &why)) {
+      st.error = "peer sent bad state: " + why;
+      return st;
+    }
+    r.ApplyBatch(0, fetched, nullptr);
+    // Ours, merged there.
+    peer::DeltaBatch push;
+    FetchKeys(kreq, &push);
+    peer::Ack ack;
+    if (!call(&peer::Peer::Stub::PushKeys, push, &ack)) return st;
+  }
+  st.ok = true;
+  st.micros = MonoMicros() - start;
+  rounds_++;
+  keys_repaired_ += st.keys_repaired;
+  return st;
+}
+
+}  // namespace lattice::node
