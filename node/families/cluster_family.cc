@@ -53,7 +53,8 @@ std::string PeerLine(const PeerView& p) {
                 ",state=", gossip::StateName(p.state), ",connected=", p.connected ? 1 : 0,
                 ",acked_seq=", p.acked_seq, ",backlog=", p.backlog, ",lag_ms=",
                 absl::StrFormat("%.3f", p.last_lag_us / 1000.0), ",sent=", p.deltas_sent,
-                ",batches=", p.batches_sent, ",snapshots=", p.snapshots, ",received=",
+                ",bytes=", p.bytes_sent, ",batches=", p.batches_sent, ",snapshots=", p.snapshots,
+                ",received=",
                 p.deltas_received, ",applied=", p.deltas_applied,
                 ",rejected=", p.batches_rejected, ",needs_repair=", p.needs_repair ? 1 : 0);
 }
