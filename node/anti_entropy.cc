@@ -373,6 +373,7 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
   }
   st.ok = true;
   st.micros = MonoMicros() - start;
+  server_->replicator().RepairDone(peer_addr);
   rounds_++;
   keys_repaired_ += st.keys_repaired;
   return st;

@@ -414,6 +414,13 @@ std::vector<PeerView> Replicator::Peers() const {
   return out;
 }
 
+void Replicator::RepairDone(const std::string& peer_addr) {
+  std::lock_guard<std::mutex> l(links_mu_);
+  for (auto& [id, link] : links_) {
+    if (link->addr == peer_addr) link->needs_repair = false;
+  }
+}
+
 void Replicator::ResetLag() {
   lag_all_.Reset();
   std::lock_guard<std::mutex> l(links_mu_);
@@ -484,16 +491,32 @@ bool Replicator::Session(Link* link) {
   // Resume right after what the peer has. A peer that has nothing from
   // this life of ours, or that missed deltas which left the backlog, first
   // gets a snapshot of the whole keyspace; the log continues after it.
+  // A peer that has this life's deltas up to some point but missed some
+  // that left the backlog holds most of the data already: it resumes at the
+  // oldest delta kept and a Merkle round repairs the gap (cost grows with
+  // the difference, not the data).
   uint64_t next;
-  bool snapshot;
+  bool snapshot = false;
+  bool repair = false;
   {
     std::lock_guard<std::mutex> l(log_mu_);
     uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
     next = std::max(first.applied_seq() + 1, seq_base_ + 1);
-    snapshot = first.applied_seq() <= seq_base_ || next < oldest;
-    if (snapshot) next = next_seq_;
+    if (first.applied_seq() <= seq_base_) {
+      snapshot = true;
+      next = next_seq_;
+    } else if (next < oldest) {
+      repair = true;
+      next = oldest;
+    }
     next = std::min(next, next_seq_);
     link->acked = snapshot ? first.applied_seq() : next - 1;
+  }
+  if (repair) {
+    link->needs_repair = true;
+    server_->Log(Server::kWarning, absl::StrCat("peer ", addr, " missed deltas that left the "
+                                                "backlog; repairing it by anti-entropy"));
+    if (repair_request_) repair_request_(addr);
   }
   if (snapshot && !SendSnapshot(link, stream.get(), next)) {
     finish();
@@ -557,7 +580,7 @@ bool Replicator::Session(Link* link) {
       uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
       if (next < oldest) {
         // The peer fell behind the backlog mid-session: end the session;
-        // the next one starts with a snapshot.
+        // the next one resumes at the oldest delta and asks for a repair.
         link->needs_repair = true;
         server_->Log(Server::kWarning, absl::StrCat("peer ", addr, " fell ", oldest - next,
                                                     " deltas behind the backlog; resyncing"));

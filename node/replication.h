@@ -150,6 +150,12 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   const LatencyHistogram& lag_all() const { return lag_all_; }
   // CONFIG RESETSTAT: clears the lag histograms.
   void ResetLag();
+  // Called with a peer's address when it missed deltas (anti-entropy).
+  void set_repair_request(std::function<void(const std::string&)> fn) {
+    repair_request_ = std::move(fn);
+  }
+  // Marks a repaired peer as whole again.
+  void RepairDone(const std::string& peer_addr);
 
  private:
   struct Record {
@@ -191,6 +197,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> attached_{false};
   std::atomic<bool> unflushed_{false};  // Emit() since the last Flush()
+  std::function<void(const std::string&)> repair_request_;  // set before Start()
 
   // The log. Guarded by log_mu_; log_cv_ wakes senders on new records,
   // acknowledgements and stop.

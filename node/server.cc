@@ -632,6 +632,8 @@ absl::Status Server::StartCluster() {
                                              config_.consistency == "causal",
                                              config_.repl_backlog_size, SourceIp());
   anti_entropy_ = std::make_unique<AntiEntropy>(this);
+  replicator_->set_repair_request(
+      [ae = anti_entropy_.get()](const std::string& addr) { ae->RequestRepair(addr); });
   peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get(),
                                                         anti_entropy_.get());
   // Listen on the bind address (all interfaces when bound to a wildcard).
