@@ -1,6 +1,7 @@
 #include "gossip/dial.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,7 +71,19 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> DialPeer(const std::string& addr,
   sockaddr_storage dst;
   socklen_t dst_len;
   if (!MakeAddr(host, port, &dst, &dst_len)) {
-    return absl::InvalidArgumentError(absl::StrCat("peer address '", addr, "' is not numeric"));
+    // A name (a container's service name, a DNS record): resolve it.
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+    if (rc != 0 || !res) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot resolve peer '", addr, "': ", gai_strerror(rc)));
+    }
+    std::memcpy(&dst, res->ai_addr, res->ai_addrlen);
+    dst_len = res->ai_addrlen;
+    freeaddrinfo(res);
   }
   int fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::UnavailableError(absl::StrCat("socket: ", std::strerror(errno)));

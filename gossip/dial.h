@@ -18,7 +18,8 @@
 
 namespace lattice::gossip {
 
-// Connects to `addr` ("host:port", IPv4 or [IPv6]) within `timeout_ms`,
+// Connects to `addr` ("host:port"; an IPv4/[IPv6] address or a name, which
+// is resolved) within `timeout_ms`,
 // from `source_ip` when it is a specific address ("" or a wildcard: the
 // kernel chooses), and wraps the socket in a gRPC channel. The channel does
 // not reconnect: when it fails, dial again.

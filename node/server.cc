@@ -597,7 +597,6 @@ crdt::NodeId NodeIdOf(std::string_view name) {
 }
 
 std::string Server::SourceIp() const {
-  if (!config_.announce_ip.empty()) return config_.announce_ip;
   for (const std::string& b : config_.bind) {
     std::string_view a = b;
     if (!a.empty() && a[0] == '-') a.remove_prefix(1);
@@ -614,7 +613,9 @@ absl::Status Server::StartCluster() {
                          ") does not exist; set peer-port to join a cluster"));
     return absl::OkStatus();
   }
-  std::string host = SourceIp();
+  // The address peers and clients are told: announce-ip, else the bind
+  // address, else loopback.
+  std::string host = config_.announce_ip.empty() ? SourceIp() : config_.announce_ip;
   if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
   gossip::MemberInfo self;
   self.id = clock_.node();

@@ -354,7 +354,8 @@ class Server {
   std::atomic<int64_t> max_bulk_len_{0};
   std::atomic<int> ae_interval_{0};
   std::atomic<bool> repl_stream_{true};
-  // The address outgoing peer connections come from (see gossip/dial.h).
+  // The first IPv4 bind address: where the peer service listens and where
+  // outgoing peer connections come from (see gossip/dial.h).
   std::string SourceIp() const;
 
   const std::string logfile_;  // immutable, so Log() needs no config access
