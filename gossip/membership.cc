@@ -102,7 +102,31 @@ std::vector<MemberInfo> Membership::Snapshot() const {
   return out;
 }
 
+namespace {
+void MergeSeen(std::vector<std::pair<uint32_t, uint64_t>>* into,
+               const google::protobuf::RepeatedPtrField<peer::VersionEntry>& from) {
+  for (const peer::VersionEntry& e : from) {
+    bool found = false;
+    for (auto& [node, counter] : *into) {
+      if (node == e.node_id()) {
+        counter = std::max(counter, e.counter());
+        found = true;
+      }
+    }
+    if (!found && into->size() < 1024) into->emplace_back(e.node_id(), e.counter());
+  }
+}
+void FillSeen(const std::vector<std::pair<uint32_t, uint64_t>>& seen, peer::Member* m) {
+  for (const auto& [node, counter] : seen) {
+    peer::VersionEntry* e = m->add_seen();
+    e->set_node_id(node);
+    e->set_counter(counter);
+  }
+}
+}  // namespace
+
 void Membership::FillSelf(peer::Member* m) {
+  if (self_seen_) FillSeen(self_seen_(), m);
   m->set_node_id(self_static_.id);
   m->set_name(self_static_.name);
   m->set_client_addr(self_static_.client_addr);
@@ -122,6 +146,7 @@ void Membership::FillTable(google::protobuf::RepeatedPtrField<peer::Member>* out
     m->set_zone(e.info.zone);
     m->set_incarnation(e.info.incarnation);
     m->set_state(ToProto(e.info.state));
+    FillSeen(e.info.seen, m);
   }
 }
 
@@ -146,7 +171,18 @@ void Membership::MergeLocked(const peer::Member& m, bool direct,
                                      "another node-id"));
       return;
     }
-    // Somebody thinks we are suspect or dead (or gone): refute.
+    // Removed by an operator (LATTICE FORGET): do not refute. Coming back
+    // with the state of before could resurrect what the cluster collected;
+    // a restart (empty, with a new incarnation) rejoins.
+    if (state == State::kLeft && self_state_ == State::kAlive &&
+        m.incarnation() >= incarnation_) {
+      self_state_ = State::kLeft;
+      removed_ = true;
+      log_(kLogWarning, "this node was removed from the cluster (LATTICE FORGET); it no "
+                        "longer replicates. Restart it to rejoin with an empty keyspace.");
+      return;
+    }
+    // Somebody thinks we are suspect or dead: refute.
     if (state != State::kAlive && self_state_ == State::kAlive &&
         m.incarnation() >= incarnation_) {
       incarnation_ = m.incarnation() + 1;
@@ -166,12 +202,14 @@ void Membership::MergeLocked(const peer::Member& m, bool direct,
     e.info.incarnation = m.incarnation();
     e.info.state = state;
     e.info.since_ms = WallMs();
+    MergeSeen(&e.info.seen, m.seen());
     members_.emplace(m.node_id(), e);
     order_.push_back(m.node_id());
     changed->push_back(e.info);
     return;
   }
   Entry& e = it->second;
+  if (m.incarnation() >= e.info.incarnation) MergeSeen(&e.info.seen, m.seen());
   bool newer = m.incarnation() > e.info.incarnation;
   bool same = m.incarnation() == e.info.incarnation;
   if (newer || (same && static_cast<int>(state) > static_cast<int>(e.info.state))) {
@@ -399,6 +437,28 @@ void Membership::Loop() {
       for (const std::string& seed : unknown) DirectPing(seed, options_.probe_timeout_ms);
     }
   }
+}
+
+State Membership::StateOf(uint32_t id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = members_.find(id);
+  return it == members_.end() ? State::kAlive : it->second.info.state;
+}
+
+bool Membership::Forget(const std::string& name) {
+  std::vector<MemberInfo> changed;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    Entry* target = nullptr;
+    for (auto& [id, e] : members_) {
+      if (e.info.name == name) target = &e;
+    }
+    if (!target) return false;
+    // LEFT outranks every state at the same incarnation, so it spreads.
+    SetStateLocked(*target, State::kLeft, &changed);
+  }
+  Notify(changed);
+  return true;
 }
 
 void Membership::Leave() {

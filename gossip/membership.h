@@ -53,6 +53,8 @@ struct MemberInfo {
   State state = State::kAlive;
   int64_t since_ms = 0;  // when this node last saw the state change
   bool self = false;
+  // What the member has seen, per origin (see peer.Member.seen).
+  std::vector<std::pair<uint32_t, uint64_t>> seen;
 };
 
 struct MembershipOptions {
@@ -81,6 +83,18 @@ class Membership {
   // Called with the member's new info on every state or address change of
   // another member (never for self).
   void AddListener(std::function<void(const MemberInfo&)> fn);
+  // Supplies this node's own seen vector for the pings it sends.
+  void set_self_seen(std::function<std::vector<std::pair<uint32_t, uint64_t>>()> fn) {
+    std::lock_guard<std::mutex> l(mu_);
+    self_seen_ = std::move(fn);
+  }
+  // Marks a member that will not come back as removed (LEFT): it stops
+  // holding tombstone collection back. False if unknown or self.
+  bool Forget(const std::string& name);
+  // True once this node learned the cluster removed it.
+  bool removed() const { return removed_.load(); }
+  // The state of member `id` as this node sees it (kAlive if unknown).
+  State StateOf(uint32_t id) const;
 
   std::vector<MemberInfo> Snapshot() const;
   const MemberInfo& self_static() const { return self_static_; }
@@ -127,6 +141,8 @@ class Membership {
   size_t next_ = 0;
   std::mt19937_64 rng_;
   std::vector<std::function<void(const MemberInfo&)>> listeners_;
+  std::function<std::vector<std::pair<uint32_t, uint64_t>>()> self_seen_;
+  std::atomic<bool> removed_{false};
 
   std::mutex chan_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels_;

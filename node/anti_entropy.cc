@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
 #include "node/replication.h"
 #include "node/server.h"
@@ -102,6 +103,7 @@ void AntiEntropy::Loop() {
       if (alive.empty()) continue;
       targets.push_back(alive[next++ % alive.size()]);
     }
+    if (server_->membership() && server_->membership()->removed()) continue;
     for (const std::string& addr : targets) {
       RepairStats st = Repair(addr);
       if (!st.ok) {
@@ -281,12 +283,14 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
     st.error = "no peer service";
     return st;
   }
-  auto channel = m->ChannelTo(peer_addr, 1000);
-  if (!channel) {
-    st.error = "cannot connect";
+  // A connection of its own: rounds are rare, and a cached channel may
+  // point at a peer's previous life.
+  auto channel = gossip::DialPeer(peer_addr, server_->SourceIp(), 1000);
+  if (!channel.ok()) {
+    st.error = std::string(channel.status().message());
     return st;
   }
-  auto stub = peer::Peer::NewStub(channel);
+  auto stub = peer::Peer::NewStub(*channel);
   auto call = [&](auto method, const auto& req, auto* reply) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
@@ -295,10 +299,7 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
     st.rpcs++;
     st.bytes_sent += req.ByteSizeLong();
     st.bytes_received += reply->ByteSizeLong();
-    if (!s.ok()) {
-      st.error = s.error_message();
-      m->DropChannel(peer_addr);
-    }
+    if (!s.ok()) st.error = s.error_message();
     return s.ok();
   };
   peer::RootsReply roots;

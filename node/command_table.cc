@@ -87,6 +87,8 @@ std::vector<CommandId> Rows() {
       Row("lattice", -2, S, 0, 0, 0, nullptr, "server", "0.1.0",
           "A container for Lattice cluster commands.",
           {
+              Row("forget", 3, A | NS, 0, 0, 0, CmdLatticeForget, "server", "0.1.0",
+                  "Removes a member that will not come back."),
               Row("help", 2, L | S, 0, 0, 0, CmdLatticeHelp, "server", "0.1.0",
                   "Returns helpful text about the different subcommands."),
               Row("nodes", 2, L | S, 0, 0, 0, CmdLatticeNodes, "server", "0.1.0",

@@ -48,6 +48,8 @@ struct RawBatch {
   void AddDep(uint32_t node, uint64_t counter);
   // Sets a bool field (snapshot = 5, snapshot_done = 6).
   void SetFlag(uint32_t field);
+  // A heartbeat's clock (field 7).
+  void SetClock(uint64_t clock);
 };
 
 }  // namespace lattice::node

@@ -128,6 +128,27 @@ void Db::EnableMerkle() {
   ForEach([&](const Entry& e) { Fold(&e, HashOf(e.key())); });
 }
 
+size_t Db::CollectTombs(uint64_t stable) {
+  size_t n = 0;
+  for (auto it = tombs_.begin(); it != tombs_.end();) {
+    const crdt::Tombstone& t = it->second;
+    bool done = t.stamp.counter <= stable && t.max_dead.counter <= stable;
+    for (const crdt::Stamp& d : t.dots) done = done && d.counter <= stable;
+    if (done) {
+      tombs_.erase(it++);
+      n++;
+    } else {
+      ++it;
+    }
+  }
+  if (has_flush_tomb_ && flush_tomb_.stamp.counter <= stable) {
+    has_flush_tomb_ = false;
+    flush_tomb_ = crdt::Tombstone{};
+    n++;
+  }
+  return n;
+}
+
 void Db::SetStamp(Entry* e, crdt::Stamp stamp) {
   uint64_t h = HashOf(e->key());
   Unfold(e, h);

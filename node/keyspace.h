@@ -222,7 +222,12 @@ class Db {
     has_flush_tomb_ = true;
     return flush_tomb_;
   }
-  size_t tomb_count() const { return tombs_.size(); }
+  size_t tomb_count() const { return tombs_.size() + (has_flush_tomb_ ? 1 : 0); }
+  // Drops the tombstones every replica has seen past (causal stability:
+  // every member applied every write at or below `stable` from every
+  // origin, so no write a tombstone covers or outranks can still arrive).
+  // Returns how many went.
+  size_t CollectTombs(uint64_t stable);
   template <typename F>
   void ForEachTomb(F fn) const {
     for (const auto& [key, t] : tombs_) fn(std::string_view(key), t);

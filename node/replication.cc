@@ -213,6 +213,7 @@ void Replicator::AttachSinks() {
 
 void Replicator::Start() {
   if (membership_) {
+    membership_->set_self_seen([this] { return SeenVector(); });
     membership_->AddListener([this](const gossip::MemberInfo& m) { OnMember(m); });
     for (const gossip::MemberInfo& m : membership_->Snapshot()) {
       if (!m.self) OnMember(m);
@@ -379,7 +380,12 @@ void Replicator::Housekeeping() {
       std::unique_lock<std::mutex> l(hk_mu_);
       hk_cv_.wait_for(l, std::chrono::milliseconds(5), [this] { return stopping_.load(); });
     }
-    CheckWaiters(WallUs() / 1000);
+    int64_t now = WallUs() / 1000;
+    CheckWaiters(now);
+    if (now - last_gc_ms_ >= 1000) {
+      last_gc_ms_ = now;
+      CollectTombs();
+    }
   }
   CheckWaiters(WallUs() / 1000);
 }
@@ -414,6 +420,54 @@ std::vector<PeerView> Replicator::Peers() const {
   return out;
 }
 
+std::vector<std::pair<uint32_t, uint64_t>> Replicator::SeenVector() {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  {
+    std::lock_guard<std::mutex> l(recv_mu_);
+    for (const auto& e : seen_.entries()) {
+      if (e.node != self_) out.emplace_back(e.node, e.counter);
+    }
+  }
+  out.emplace_back(self_, server_->StableClock());
+  return out;
+}
+
+uint64_t Replicator::StableCounter() {
+  if (!membership_) return 0;
+  std::vector<gossip::MemberInfo> members = membership_->Snapshot();
+  std::vector<uint32_t> origins;
+  for (const auto& m : members) {
+    if (m.state != gossip::State::kLeft) origins.push_back(m.id);
+  }
+  if (origins.size() < 2) return 0;  // nobody to be stable with
+  uint64_t stable = UINT64_MAX;
+  for (const auto& m : members) {
+    if (m.state == gossip::State::kLeft) continue;
+    std::vector<std::pair<uint32_t, uint64_t>> seen = m.self ? SeenVector() : m.seen;
+    for (uint32_t o : origins) {
+      uint64_t v = 0;
+      for (const auto& [node, counter] : seen) {
+        if (node == o) v = counter;
+      }
+      stable = std::min(stable, v);
+    }
+  }
+  return stable == UINT64_MAX ? 0 : stable;
+}
+
+void Replicator::CollectTombs() {
+  uint64_t stable = StableCounter();
+  if (stable == 0 || !attached_) return;
+  for (int i = 0; i < server_->shard_count(); i++) {
+    Worker& w = server_->worker(i);
+    w.Post([&w, stable, this] {
+      size_t n = 0;
+      for (int d = 0; d < w.shard().databases(); d++) n += w.shard().db(d).CollectTombs(stable);
+      tombs_collected_ += n;
+    });
+  }
+}
+
 void Replicator::RepairDone(const std::string& peer_addr) {
   std::lock_guard<std::mutex> l(links_mu_);
   for (auto& [id, link] : links_) {
@@ -436,6 +490,7 @@ void Replicator::RunLink(Link* link) {
       std::lock_guard<std::mutex> l(links_mu_);
       if (link->state == gossip::State::kLeft) break;
     }
+    if (membership_ && membership_->removed()) break;
     // A session that got going resets the backoff; failures double it.
     // With replication-stream off (an operator's switch; the tests use it to
     // leave repair to anti-entropy) deltas stay in the log.
@@ -560,12 +615,26 @@ bool Replicator::Session(Link* link) {
     {
       std::unique_lock<std::mutex> l(log_mu_);
       idle_senders_++;
-      log_cv_.wait(l, [&] {
+      bool ready = log_cv_.wait_for(l, std::chrono::milliseconds(kHeartbeatMs), [&] {
         return link->stop || stopping_ || !link->connected || !server_->replication_stream() ||
                (next < next_seq_ && next - 1 - link->acked < kWindow);
       });
       idle_senders_--;
       if (link->stop || stopping_ || !link->connected || !server_->replication_stream()) break;
+      if (!ready) {
+        // Idle: tell the peer how far this node's clock is covered, so its
+        // view of what we have seen (and tombstone collection) moves on.
+        l.unlock();
+        uint64_t stable = server_->StableClock();
+        l.lock();
+        if (next == next_seq_) {
+          batch.Clear();
+          batch.SetClock(stable);
+          l.unlock();
+          if (!stream->Write(batch)) break;
+          continue;
+        }
+      }
       // Linger briefly for a fuller batch: every gRPC write costs thread
       // wakeups, so under load fewer, larger batches leave more CPU for
       // commands. Bounded, so an idle node still ships a lone write within
@@ -841,6 +910,12 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
   if (!batch.has_hello()) return reject("stream does not start with a hello");
   uint32_t origin = batch.hello().origin();
   if (origin == 0 || origin == self_) return reject(absl::StrCat("bad origin ", origin));
+  if (membership_ && (membership_->removed() ||
+                      membership_->StateOf(origin) == gossip::State::kLeft)) {
+    // A removed node's state is from before the cluster collected what it
+    // deleted: it must not flow back in (it rejoins after a restart).
+    return reject(absl::StrCat("origin ", origin, " is not a member"));
+  }
   {
     // One stream per origin. A new one replaces an old one the origin has
     // given up on (a cut link can leave it open here until keepalive
@@ -902,7 +977,14 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       continue;
     }
     size_t n = batch.deltas_size();
-    if (n == 0) continue;
+    if (n == 0) {
+      if (batch.clock() > 0) {
+        // Heartbeat: everything the origin stamped up to here has arrived.
+        std::lock_guard<std::mutex> l(recv_mu_);
+        seen_.Observe(origin, batch.clock());
+      }
+      continue;
+    }
     uint64_t first = batch.first_seq();
     uint64_t last = first + n - 1;
     if (last <= applied) continue;  // a resend of what we have

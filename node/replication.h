@@ -107,6 +107,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   static constexpr size_t kBatchDeltas = 2048;
   static constexpr size_t kBatchBytes = 1 << 20;
   static constexpr int kLingerUs = 2000;
+  static constexpr int kHeartbeatMs = 500;
 
   Replicator(Server* server, gossip::Membership* membership, bool causal, int64_t backlog_bytes,
              std::string source_ip);
@@ -156,6 +157,13 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   }
   // Marks a repaired peer as whole again.
   void RepairDone(const std::string& peer_addr);
+  // This node's seen vector for gossip: per origin the greatest counter
+  // applied from its stream, and its own stable clock.
+  std::vector<std::pair<uint32_t, uint64_t>> SeenVector();
+  // The counter every current member has seen past from every current
+  // origin (0: unknown yet); tombstones at or below it are collected.
+  uint64_t StableCounter();
+  uint64_t tombs_collected() const { return tombs_collected_.load(); }
 
  private:
   struct Record {
@@ -229,7 +237,9 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   std::mutex hk_mu_;
   std::condition_variable hk_cv_;
 
-  std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0};
+  std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0}, tombs_collected_{0};
+  int64_t last_gc_ms_ = 0;  // housekeeping thread only
+  void CollectTombs();
   LatencyHistogram lag_all_;
 };
 

@@ -230,6 +230,9 @@ void Worker::Loop() {
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) break;
     if (multi) server_->world().ReaderLock();
+    // Every tick of this iteration is above this value until it ends (see
+    // Server::StableClock).
+    iter_clock_.store(server_->clock().Now());
     for (int i = 0; i < n; i++) {
       epoll_event& ev = events[i];
       if (ev.data.ptr == nullptr) {
@@ -256,6 +259,7 @@ void Worker::Loop() {
     }
     graveyard_.clear();
     shard_.FlushSink();
+    iter_clock_.store(UINT64_MAX);
     if (multi) server_->world().ReaderUnlock();
   }
   conns_.clear();
@@ -585,6 +589,17 @@ absl::Status Server::Listen() {
     if (!st.ok()) return st;
   }
   return absl::OkStatus();
+}
+
+uint64_t Server::StableClock() {
+  // Clock first: a worker that starts an iteration after we read it ticks
+  // above this value (all seq_cst).
+  uint64_t s = clock_.Now();
+  for (auto& w : workers_) {
+    uint64_t it = w->iter_clock_.load();
+    if (it < s) s = it;
+  }
+  return s;
 }
 
 crdt::NodeId NodeIdOf(std::string_view name) {

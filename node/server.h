@@ -276,6 +276,11 @@ class Worker {
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;
   int64_t next_cron_ms_ = 0;
+
+ public:
+  // The clock value when the current event-loop iteration began, or
+  // UINT64_MAX between iterations. Read by Server::StableClock().
+  std::atomic<uint64_t> iter_clock_{UINT64_MAX};
 };
 
 class Server {
@@ -304,6 +309,13 @@ class Server {
   int ShardIndexOf(std::string_view key) const;
   Shard& ShardFor(std::string_view key) { return workers_[ShardIndexOf(key)]->shard(); }
   crdt::LamportClock& clock() { return clock_; }
+  // The first IPv4 bind address: where the peer service listens and where
+  // outgoing peer connections come from (see gossip/dial.h).
+  std::string SourceIp() const;
+  // A counter value every local write at or below which has been emitted to
+  // the sink: the clock, bounded by the start of any event-loop iteration
+  // still running (its commands may hold ticks not yet emitted).
+  uint64_t StableClock();
   Replicator& replicator() { return *replicator_; }
   // Null on a node without a peer service.
   gossip::Membership* membership() { return membership_.get(); }
@@ -354,9 +366,6 @@ class Server {
   std::atomic<int64_t> max_bulk_len_{0};
   std::atomic<int> ae_interval_{0};
   std::atomic<bool> repl_stream_{true};
-  // The first IPv4 bind address: where the peer service listens and where
-  // outgoing peer connections come from (see gossip/dial.h).
-  std::string SourceIp() const;
 
   const std::string logfile_;  // immutable, so Log() needs no config access
   int64_t start_ms_;

@@ -139,9 +139,27 @@ void CmdLatticeRepair(CommandContext& ctx) {
   });
 }
 
+// LATTICE FORGET <member-name>: the member will not come back (its machine
+// is gone); it stops holding tombstone collection back. If it does come
+// back without a restart it stays out (see Membership::Forget).
+void CmdLatticeForget(CommandContext& ctx) {
+  gossip::Membership* m = ctx.server->membership();
+  if (!m) {
+    ctx.rb->Error("ERR this node has no peer service");
+    return;
+  }
+  if (!m->Forget(std::string(ctx.args[2]))) {
+    ctx.rb->Error(StrCat("ERR no member named '", ctx.args[2], "'"));
+    return;
+  }
+  ctx.rb->Ok();
+}
+
 void CmdLatticeHelp(CommandContext& ctx) {
   static const char* kLines[] = {
       "LATTICE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "FORGET <member-name>",
+      "    Remove a member that will not come back; it stops holding tombstones.",
       "REPAIR <member-name | peer-addr>",
       "    Run one anti-entropy round with that member now; returns what it cost.",
       "NODES",
@@ -186,6 +204,8 @@ void AppendReplicationInfo(Server* s, std::string* out) {
   line("lattice_repl_lag_p50_us", r.lag_all().Quantile(0.5));
   line("lattice_repl_lag_p99_us", r.lag_all().Quantile(0.99));
   line("lattice_replication_stream", s->replication_stream() ? "on" : "off");
+  line("lattice_stable_counter", r.StableCounter());
+  line("lattice_tombstones_collected", r.tombs_collected());
   if (AntiEntropy* ae = s->anti_entropy()) {
     line("lattice_anti_entropy_rounds", ae->rounds());
     line("lattice_anti_entropy_keys_repaired", ae->keys_repaired());

@@ -18,6 +18,7 @@ void CmdWait(CommandContext& ctx);
 void CmdLatticeNodes(CommandContext& ctx);
 void CmdLatticeHelp(CommandContext& ctx);
 void CmdLatticeRepair(CommandContext& ctx);
+void CmdLatticeForget(CommandContext& ctx);
 // INFO's "replication" section body.
 void AppendReplicationInfo(Server* server, std::string* out);
 

@@ -185,7 +185,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   }
   if (want("stats")) {
     section("Stats");
-    uint64_t cmds = 0, in = 0, outb = 0, hits = 0, misses = 0, expired = 0, deltas = 0;
+    uint64_t cmds = 0, in = 0, outb = 0, hits = 0, misses = 0, expired = 0, deltas = 0, tombs = 0;
     ForEachWorker(ctx, [&](Worker& w) {
       cmds += w.commands_processed;
       in += w.net_input_bytes;
@@ -193,6 +193,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
       hits += w.shard().keyspace_hits;
       misses += w.shard().keyspace_misses;
       deltas += w.shard().deltas_emitted;
+      for (int i = 0; i < w.shard().databases(); i++) tombs += w.shard().db(i).tomb_count();
       for (int i = 0; i < w.shard().databases(); i++) expired += w.shard().db(i).expired_keys;
     });
     line("total_connections_received", s->total_connections.load());
@@ -205,6 +206,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("keyspace_hits", hits);
     line("keyspace_misses", misses);
     line("lattice_deltas_emitted", deltas);
+    line("lattice_tombstones", tombs);
     line("lattice_lamport_clock", s->clock().Now());
   }
   if (want("replication")) {
