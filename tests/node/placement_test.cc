@@ -1,0 +1,99 @@
+// The placement ring: deterministic, balanced, zone-aware, hash tags as
+// Redis Cluster reads them, and little movement when membership changes.
+#include "node/placement.h"
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace lattice::node {
+namespace {
+
+std::vector<RingMember> Members(int n, int zones = 2) {
+  std::vector<RingMember> out;
+  for (int i = 1; i <= n; i++) {
+    out.push_back({uint32_t(1000 + i), "node" + std::to_string(i),
+                   "zone-" + std::to_string(i % zones)});
+  }
+  return out;
+}
+
+TEST(Ring, HashTagsFollowRedisCluster) {
+  EXPECT_EQ(Ring::HashTag("{user1000}.following"), "user1000");
+  EXPECT_EQ(Ring::HashTag("foo{}{bar}"), "foo{}{bar}");  // first {} empty: whole key
+  EXPECT_EQ(Ring::HashTag("foo{{bar}}zap"), "{bar");
+  EXPECT_EQ(Ring::HashTag("foo{bar}{zap}"), "bar");
+  EXPECT_EQ(Ring::HashTag("nobraces"), "nobraces");
+  EXPECT_EQ(Ring::HashTag("open{only"), "open{only");
+  Ring ring(Members(5), 3);
+  EXPECT_EQ(ring.ReplicasFor("{u1}:name"), ring.ReplicasFor("{u1}:mail"));
+  EXPECT_TRUE(ring.SameReplicas({"{u1}:a", "{u1}:b", "{u1}:c"}));
+}
+
+TEST(Ring, SameMembersInAnyOrderGiveTheSameRing) {
+  std::vector<RingMember> m = Members(5);
+  Ring a(m, 3);
+  std::reverse(m.begin(), m.end());
+  Ring b(m, 3);
+  for (int k = 0; k < 1000; k++) {
+    std::string key = "key:" + std::to_string(k);
+    EXPECT_EQ(a.ReplicasFor(key), b.ReplicasFor(key));
+  }
+}
+
+TEST(Ring, ReplicasAreDistinctAndSpreadAcrossZones) {
+  Ring ring(Members(5, 2), 3);
+  for (int k = 0; k < 2000; k++) {
+    std::string key = "k" + std::to_string(k);
+    std::vector<uint32_t> r = ring.ReplicasFor(key);
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(std::set<uint32_t>(r.begin(), r.end()).size(), 3u);
+    std::set<std::string> zones;
+    for (uint32_t id : r) zones.insert("zone-" + std::to_string((id - 1000) % 2));
+    EXPECT_EQ(zones.size(), 2u) << key;  // both zones hold a copy
+  }
+}
+
+TEST(Ring, ReplicationFactorAllAndLargerThanTheCluster) {
+  Ring all(Members(4), 0);
+  EXPECT_EQ(all.ReplicasFor("x").size(), 4u);
+  Ring more(Members(2), 3);
+  EXPECT_EQ(more.ReplicasFor("x").size(), 2u);
+  Ring none({}, 3);
+  EXPECT_TRUE(none.ReplicasFor("x").empty());
+}
+
+TEST(Ring, PrimariesAreBalanced) {
+  Ring ring(Members(5), 1);
+  std::map<uint32_t, int> count;
+  const int kKeys = 100000;
+  for (int k = 0; k < kKeys; k++) count[ring.ReplicasFor("key:" + std::to_string(k))[0]]++;
+  ASSERT_EQ(count.size(), 5u);
+  for (auto& [id, n] : count) {
+    EXPECT_GT(n, kKeys / 5 * 0.75) << id;
+    EXPECT_LT(n, kKeys / 5 * 1.25) << id;
+  }
+}
+
+TEST(Ring, AddingAMemberMovesAboutItsShare) {
+  Ring before(Members(4), 1);
+  Ring after(Members(5), 1);
+  const int kKeys = 50000;
+  int moved = 0;
+  for (int k = 0; k < kKeys; k++) {
+    std::string key = "key:" + std::to_string(k);
+    uint32_t a = before.ReplicasFor(key)[0], b = after.ReplicasFor(key)[0];
+    if (a != b) {
+      moved++;
+      EXPECT_EQ(b, 1005u) << "a key moved between two old members";
+    }
+  }
+  // The new member's share is 1/5 of the keys.
+  EXPECT_GT(moved, kKeys / 5 * 0.7);
+  EXPECT_LT(moved, kKeys / 5 * 1.3);
+}
+
+}  // namespace
+}  // namespace lattice::node
