@@ -91,6 +91,8 @@ std::vector<CommandId> Rows() {
                   "Removes a member that will not come back."),
               Row("help", 2, L | S, 0, 0, 0, CmdLatticeHelp, "server", "0.1.0",
                   "Returns helpful text about the different subcommands."),
+              Row("hotkeys", 2, L | S | ALL, 0, 0, 0, CmdLatticeHotKeys, "server", "0.1.0",
+                  "Returns the most read keys of this node."),
               Row("nodes", 2, L | S, 0, 0, 0, CmdLatticeNodes, "server", "0.1.0",
                   "Returns the cluster members as this node sees them."),
               Row("repair", 3, A | NS, 0, 0, 0, CmdLatticeRepair, "server", "0.1.0",

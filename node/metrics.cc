@@ -1,6 +1,7 @@
 #include "node/metrics.h"
 
 #include <chrono>
+#include <algorithm>
 #include <limits>
 #include <condition_variable>
 #include <mutex>
@@ -23,13 +24,15 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 // Per-command counters summed over workers, each read on its own thread.
-std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys) {
+std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys,
+                                             std::vector<std::pair<std::string, uint32_t>>* hot) {
   struct Gather {
     std::mutex mu;
     std::condition_variable cv;
     int pending = 0;
     std::vector<CommandStats> sum;
     uint64_t keys = 0;
+    std::vector<std::pair<std::string, uint32_t>> hot;
   };
   auto g = std::make_shared<Gather>();
   g->pending = server->shard_count();
@@ -38,7 +41,9 @@ std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys) {
     w->Post([w, g] {
       uint64_t keys = 0;
       for (int d = 0; d < w->shard().databases(); d++) keys += w->shard().db(d).size();
+      auto top = w->shard().hot_keys.Top();
       std::lock_guard<std::mutex> l(g->mu);
+      g->hot.insert(g->hot.end(), top.begin(), top.end());
       if (g->sum.size() < w->stats.size()) g->sum.resize(w->stats.size());
       for (size_t c = 0; c < w->stats.size(); c++) {
         const CommandStats& s = w->stats[c];
@@ -56,6 +61,7 @@ std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys) {
   std::unique_lock<std::mutex> l(g->mu);
   g->cv.wait_for(l, std::chrono::seconds(2), [&] { return g->pending == 0; });
   *keys = g->keys;
+  *hot = g->hot;
   return g->sum;
 }
 
@@ -78,7 +84,20 @@ ClientMetric Value(double v, std::vector<ClientMetric::Label> labels = {}) {
 std::vector<MetricFamily> Collect(Server* server) {
   std::vector<MetricFamily> out;
   uint64_t keys = 0;
-  std::vector<CommandStats> stats = GatherCommandStats(server, &keys);
+  std::vector<std::pair<std::string, uint32_t>> hot;
+  std::vector<CommandStats> stats = GatherCommandStats(server, &keys, &hot);
+  {
+    std::sort(hot.begin(), hot.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    auto f = Family("lattice_hot_key_reads",
+                    "Decayed read count (half-life 5 s) of this node's ten most read keys.",
+                    MetricType::Gauge);
+    for (size_t i = 0; i < hot.size() && i < 10; i++) {
+      f.metric.push_back(Value(hot[i].second, {{"key", hot[i].first}}));
+    }
+    out.push_back(std::move(f));
+  }
 
   auto calls = Family("lattice_commands_total", "Commands executed, by command.",
                       MetricType::Counter);

@@ -444,7 +444,20 @@ void Worker::Kill(uint64_t id) {
   if (it != conns_.end()) Close(it->second.get());
 }
 
+void Worker::CountReads(const CommandId& cmd, std::span<const std::string_view> args) {
+  if (!(cmd.flags & kCmdReadOnly)) return;
+  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+    Shard& s = server_->ShardFor(args[pos]);
+    if (s.replicating()) s.hot_keys.Add(args[pos]);
+  });
+}
+
 void Worker::Cron(int64_t now_ms) {
+  // Hot-key rates decay by half every 5 s.
+  if (now_ms - last_decay_ms_ >= 5000) {
+    last_decay_ms_ = now_ms;
+    shard_.hot_keys.Decay();
+  }
   // Active expiry: at most a quarter of a cron period per round, per db.
   int hz = std::max(1, server_->config().hz);
   int64_t deadline = MonoUs() + 250000 / hz;
@@ -499,6 +512,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     int64_t start = MonoUs();
     size_t before = cx.rb->out()->size();
     cmd->handler(cx);
+    CountReads(*cmd, cx.args);
     CommandStats& st = stats[cmd->index];
     st.Record(MonoUs() - start);
     if (cx.rb->out()->size() > before && (*cx.rb->out())[before] == '-') st.failed++;
@@ -552,6 +566,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     CommandContext cx{remote->views, &rb, owner->server(), nullptr, db, NowMs(), cmd};
     int64_t start = MonoUs();
     cmd->handler(cx);
+    owner->CountReads(*cmd, cx.args);
     owner->stats[cmd->index].Record(MonoUs() - start);
     owner->commands_processed++;
     origin->Post(

@@ -37,6 +37,7 @@
 #include "crdt/stamp.h"
 #include "node/command.h"
 #include "node/config.h"
+#include "node/hot_keys.h"
 #include "node/keyspace.h"
 #include "node/write_path.h"
 #include "resp/parser.h"
@@ -133,6 +134,9 @@ class Shard {
     if (sink) sink->Flush();
   }
 
+  // Read rates of this shard's keys, kept once the node replicates (see
+  // node/hot_keys.h): LATTICE HOTKEYS and the metrics read it.
+  HotKeys hot_keys;
   uint64_t deltas_emitted = 0;
   uint64_t keyspace_hits = 0;
   uint64_t keyspace_misses = 0;
@@ -259,6 +263,8 @@ class Worker {
   void RunTasks();
   void Cron(int64_t now_ms);
   void Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
+  // Counts the keys of a read command in their shards' hot-key sketches.
+  void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
 
   Server* server_;
   int index_;
@@ -276,6 +282,7 @@ class Worker {
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;
   int64_t next_cron_ms_ = 0;
+  int64_t last_decay_ms_ = 0;
 
  public:
   // The clock value when the current event-loop iteration began, or

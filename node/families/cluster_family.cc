@@ -1,6 +1,7 @@
 // Cluster commands: WAIT, LATTICE NODES/HELP, and INFO's replication
 // section. Redis's CLUSTER family is deliberately absent so cluster-aware
 // clients never mistake a node for a Redis Cluster node.
+#include <algorithm>
 #include <climits>
 
 #include "absl/strings/str_format.h"
@@ -155,6 +156,24 @@ void CmdLatticeForget(CommandContext& ctx) {
   ctx.rb->Ok();
 }
 
+// LATTICE HOTKEYS: the most read keys of this node with their decayed
+// read counts (half-life 5 s), highest first. Kept once the node has peers.
+void CmdLatticeHotKeys(CommandContext& ctx) {
+  std::vector<std::pair<std::string, uint32_t>> all;
+  for (int i = 0; i < ctx.server->shard_count(); i++) {
+    for (auto& kv : ctx.server->worker(i).shard().hot_keys.Top()) all.push_back(std::move(kv));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (all.size() > 32) all.resize(32);
+  ctx.rb->MapHeader(static_cast<int64_t>(all.size()));
+  for (const auto& [k, n] : all) {
+    ctx.rb->Bulk(k);
+    ctx.rb->Integer(n);
+  }
+}
+
 void CmdLatticeHelp(CommandContext& ctx) {
   static const char* kLines[] = {
       "LATTICE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -162,6 +181,8 @@ void CmdLatticeHelp(CommandContext& ctx) {
       "    Remove a member that will not come back; it stops holding tombstones.",
       "REPAIR <member-name | peer-addr>",
       "    Run one anti-entropy round with that member now; returns what it cost.",
+      "HOTKEYS",
+      "    The most read keys of this node, with decayed read counts (half-life 5 s).",
       "NODES",
       "    Return the cluster members as this node sees them, one per line:",
       "    <name> <id> <client-addr> <peer-addr> zone=<zone> <state> incarnation=<n> ...",

@@ -19,6 +19,7 @@ void CmdLatticeNodes(CommandContext& ctx);
 void CmdLatticeHelp(CommandContext& ctx);
 void CmdLatticeRepair(CommandContext& ctx);
 void CmdLatticeForget(CommandContext& ctx);
+void CmdLatticeHotKeys(CommandContext& ctx);
 // INFO's "replication" section body.
 void AppendReplicationInfo(Server* server, std::string* out);
 

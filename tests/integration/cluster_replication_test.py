@@ -169,6 +169,28 @@ class ReplicationTest(ClusterTestCase):
             self.assertEqual(text.count("lattice_member_state{"), 3)
             self.assertEqual(value("lattice_keys"), 25)
 
+    def test_hotkeys_lists_the_most_read_keys(self):
+        """LATTICE HOTKEYS on a node lists the keys read there, most read
+        first, with counts that never undercount the reads made."""
+        with self.cluster(3) as c:
+            for k in ("hot", "warm", "cold"):
+                c.r(1).set(k, "v")
+            pipe = c.r(1).pipeline(transaction=False)
+            for _ in range(300):
+                pipe.get("hot")
+            for _ in range(30):
+                pipe.get("warm")
+            pipe.get("cold")
+            pipe.execute()
+            reply = c.r(1).execute_command("LATTICE", "HOTKEYS")
+            if isinstance(reply, list):
+                reply = dict(zip(reply[::2], reply[1::2]))
+            ranked = sorted(reply.items(), key=lambda kv: -int(kv[1]))
+            self.assertEqual(ranked[0][0], "hot")
+            self.assertEqual(ranked[1][0], "warm")
+            # Decay halves counts every 5 s, so allow one halving.
+            self.assertGreaterEqual(int(reply["hot"]), 150)
+
     def test_wait_counts_acknowledging_peers(self):
         """After a write, WAIT 2 1000 returns 2 (both peers acknowledged),
         and WAIT 3 100 cannot return more than the 2 peers there are."""
