@@ -123,26 +123,34 @@ bool AntiEntropy::OnEveryShard(const std::function<void(Shard&)>& fn) {
   struct Wait {
     std::mutex mu;
     std::condition_variable cv;
-    int pending;
+    std::vector<bool> done;
   };
   auto w = std::make_shared<Wait>();
-  w->pending = server_->shard_count();
-  for (int i = 0; i < server_->shard_count(); i++) {
+  int n = server_->shard_count();
+  w->done.assign(n, false);
+  for (int i = 0; i < n; i++) {
     Worker* worker = &server_->worker(i);
-    // `fn` outlives the tasks: we wait for all of them below, except on
-    // shutdown, when workers no longer run tasks.
-    worker->Post([worker, w, &fn] {
+    worker->Post([worker, w, &fn, i] {
       fn(worker->shard());
       std::lock_guard<std::mutex> l(w->mu);
-      if (--w->pending == 0) w->cv.notify_all();
+      w->done[i] = true;
+      w->cv.notify_all();
     });
   }
+  // The tasks reference `fn` and the caller's locals: wait until each has
+  // run, or its worker's loop has ended (then it never will: shutdown).
   std::unique_lock<std::mutex> l(w->mu);
-  while (w->pending > 0) {
-    if (stopping_ || !server_->running()) return false;
+  while (true) {
+    bool waiting = false, complete = true;
+    for (int i = 0; i < n; i++) {
+      if (w->done[i]) continue;
+      complete = false;
+      if (!server_->worker(i).exited_.load()) waiting = true;
+    }
+    if (complete) return true;
+    if (!waiting) return false;
     w->cv.wait_for(l, std::chrono::milliseconds(100));
   }
-  return true;
 }
 
 std::vector<uint64_t> AntiEntropy::RootsOf() {

@@ -262,6 +262,7 @@ void Worker::Loop() {
     iter_clock_.store(UINT64_MAX);
     if (multi) server_->world().ReaderUnlock();
   }
+  exited_.store(true);
   conns_.clear();
 }
 

@@ -288,6 +288,8 @@ class Worker {
   // The clock value when the current event-loop iteration began, or
   // UINT64_MAX between iterations. Read by Server::StableClock().
   std::atomic<uint64_t> iter_clock_{UINT64_MAX};
+  // Set when the loop has ended: tasks posted from now on never run.
+  std::atomic<bool> exited_{false};
 };
 
 class Server {
