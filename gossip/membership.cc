@@ -157,8 +157,7 @@ void Membership::SetStateLocked(Entry& e, State s, std::vector<MemberInfo>* chan
   changed->push_back(e.info);
 }
 
-void Membership::MergeLocked(const peer::Member& m, bool direct,
-                             std::vector<MemberInfo>* changed) {
+void Membership::MergeLocked(const peer::Member& m, std::vector<MemberInfo>* changed) {
   if (m.node_id() == 0 || m.peer_addr().empty() || m.name().size() > 256 ||
       m.peer_addr().size() > 256 || m.client_addr().size() > 256 || m.zone().size() > 256) {
     return;  // not a member anybody could talk to; ignore rather than spread it
@@ -226,7 +225,6 @@ void Membership::MergeLocked(const peer::Member& m, bool direct,
       changed->push_back(e.info);
     }
   }
-  (void)direct;
 }
 
 void Membership::Notify(const std::vector<MemberInfo>& changed) {
@@ -248,8 +246,8 @@ void Membership::HandlePing(const peer::PingRequest& req, peer::PingReply* reply
   std::vector<MemberInfo> changed;
   {
     std::lock_guard<std::mutex> l(mu_);
-    MergeLocked(req.from(), true, &changed);
-    for (const peer::Member& m : req.members()) MergeLocked(m, false, &changed);
+    MergeLocked(req.from(), &changed);
+    for (const peer::Member& m : req.members()) MergeLocked(m, &changed);
     FillSelf(reply->mutable_from());
     FillTable(reply->mutable_members());
   }
@@ -308,7 +306,7 @@ bool Membership::DirectPing(const std::string& addr, int timeout_ms) {
   std::vector<MemberInfo> changed;
   {
     std::lock_guard<std::mutex> l(mu_);
-    MergeLocked(reply.from(), true, &changed);
+    MergeLocked(reply.from(), &changed);
     // Direct evidence: the member answered, so it is alive at the
     // incarnation it reported.
     auto it = members_.find(reply.from().node_id());
@@ -316,7 +314,7 @@ bool Membership::DirectPing(const std::string& addr, int timeout_ms) {
         reply.from().state() == peer::ALIVE && it->second.info.state == State::kSuspect) {
       SetStateLocked(it->second, State::kAlive, &changed);
     }
-    for (const peer::Member& m : reply.members()) MergeLocked(m, false, &changed);
+    for (const peer::Member& m : reply.members()) MergeLocked(m, &changed);
   }
   Notify(changed);
   return true;

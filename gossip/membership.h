@@ -124,7 +124,7 @@ class Membership {
   void FillSelf(peer::Member* m);
   void FillTable(google::protobuf::RepeatedPtrField<peer::Member>* out);
   // Merges one gossiped entry. REQUIRES: mu_ held. Appends changed members.
-  void MergeLocked(const peer::Member& m, bool direct, std::vector<MemberInfo>* changed);
+  void MergeLocked(const peer::Member& m, std::vector<MemberInfo>* changed);
   void SetStateLocked(Entry& e, State s, std::vector<MemberInfo>* changed);
   void Notify(const std::vector<MemberInfo>& changed);
 
