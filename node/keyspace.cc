@@ -128,6 +128,18 @@ void Db::EnableMerkle() {
   ForEach([&](const Entry& e) { Fold(&e, HashOf(e.key())); });
 }
 
+void Db::RememberExpired(const Entry& e) {
+  if (!leaves_) return;  // standalone: nobody sends late writes
+  crdt::Tombstone& t = TombFor(e.key());
+  t.max_dead = std::max(t.max_dead, e.stamp());
+}
+
+void Db::RememberDead(std::string_view key, crdt::Stamp stamp) {
+  if (!leaves_) return;
+  crdt::Tombstone& t = TombFor(key);
+  t.max_dead = std::max(t.max_dead, stamp);
+}
+
 size_t Db::CollectTombs(uint64_t stable) {
   size_t n = 0;
   for (auto it = tombs_.begin(); it != tombs_.end();) {
@@ -200,6 +212,7 @@ Entry* Db::Find(std::string_view key, int64_t now_ms) {
   Entry** ref = FindRef(key, HashOf(key));
   Entry* e = *ref;
   if (e && e->has_expire() && e->expire_at() <= now_ms) {
+    RememberExpired(*e);
     Unlink(ref);
     expired_keys++;
     MaybeShrink();
@@ -547,6 +560,7 @@ size_t Db::ActiveExpire(int64_t now_ms, int64_t deadline_us) {
       rng_ ^= rng_ << 17;
       Entry* e = volatile_[rng_ % volatile_.size()];
       if (e->expire_at() <= now_ms) {
+        RememberExpired(*e);
         Delete(std::string(e->key()));
         expired++;
       }

@@ -228,6 +228,11 @@ class Db {
   // origin, so no write a tombstone covers or outranks can still arrive).
   // Returns how many went.
   size_t CollectTombs(uint64_t stable);
+  // A write that expired (here, or in transit) stays the key's greatest
+  // write: a smaller concurrent write arriving later must not take the key
+  // back. Recorded as a tombstone's max_dead on replicating nodes, where it
+  // is collected like any tombstone.
+  void RememberDead(std::string_view key, crdt::Stamp stamp);
   template <typename F>
   void ForEachTomb(F fn) const {
     for (const auto& [key, t] : tombs_) fn(std::string_view(key), t);
@@ -237,6 +242,7 @@ class Db {
  private:
   static uint64_t HashOf(std::string_view key);
   void Fold(const Entry* e, uint64_t hash);
+  void RememberExpired(const Entry& e);
   void Unfold(const Entry* e, uint64_t hash) { Fold(e, hash); }  // XOR is its own inverse
   Entry** FindRef(std::string_view key, uint64_t hash);
   Entry* Allocate(std::string_view key, size_t val_len, bool with_expire);

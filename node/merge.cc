@@ -38,8 +38,14 @@ bool Kill(Db& db, std::string_view key, Fate& fate, const crdt::Stamp& s, Entry*
 
 bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_view value,
                  int64_t expire_at, int64_t now_ms, uint32_t lru) {
-  // An assignment whose TTL passed in transit expired everywhere already.
-  if (expire_at >= 0 && expire_at <= now_ms) return false;
+  // An assignment whose TTL passed in transit expired everywhere already;
+  // it still outranks smaller writes.
+  if (expire_at >= 0 && expire_at <= now_ms) {
+    Entry* e = db.Find(key, now_ms);
+    if (e && e->stamp() < stamp) db.Delete(key);
+    db.RememberDead(key, stamp);
+    return e != nullptr && !db.FindRaw(key);
+  }
   Fate fate = FateOf(db, key);
   if (fate.Outranked(stamp)) return false;
   Entry* e = db.Find(key, now_ms);
@@ -52,7 +58,12 @@ bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_vi
 bool MergeCounter(Db& db, std::string_view key, crdt::Stamp base_stamp, int64_t base,
                   int64_t expire_at, const crdt::PnCounter::Contribution& c, int64_t now_ms,
                   uint32_t lru) {
-  if (expire_at >= 0 && expire_at <= now_ms) return false;
+  if (expire_at >= 0 && expire_at <= now_ms) {
+    Entry* e = db.Find(key, now_ms);
+    if (e && e->stamp() < base_stamp) db.Delete(key);
+    if (!base_stamp.IsZero()) db.RememberDead(key, base_stamp);
+    return e != nullptr && !db.FindRaw(key);
+  }
   Fate fate = FateOf(db, key);
   if (fate.Outranked(base_stamp)) return false;
   Entry* e = db.Find(key, now_ms);

@@ -204,6 +204,29 @@ TEST(Merge, AssignmentThatExpiredInTransitIsDropped) {
   EXPECT_EQ(db.size(), 0u);
 }
 
+TEST(Merge, AnExpiredWriteStillOutranksSmallerLateWrites) {
+  // (5,1) with a TTL beat the concurrent (3,3); it expired. A node that got
+  // (3,3) late, and one that got the expired write late, both show nothing.
+  const int64_t later = kNow + 20;
+  Db a;
+  a.EnableMerkle();  // a replicating node
+  MergeAssign(a, "k", {5, 1}, "big", kNow + 10, kNow, 0);
+  EXPECT_EQ(a.Find("k", later), nullptr);  // expires here
+  MergeAssign(a, "k", {3, 3}, "small", -1, later, 0);
+  EXPECT_EQ(a.FindRaw("k"), nullptr);
+
+  Db b;
+  b.EnableMerkle();
+  MergeAssign(b, "k", {3, 3}, "small", -1, kNow, 0);
+  MergeAssign(b, "k", {5, 1}, "big", kNow + 10, later, 0);  // expired in transit
+  EXPECT_EQ(b.FindRaw("k"), nullptr);
+  MergeAssign(b, "k", {3, 3}, "small", -1, later, 0);  // a repeat changes nothing
+  EXPECT_EQ(b.FindRaw("k"), nullptr);
+  // A greater write is a new life for the key.
+  MergeAssign(b, "k", {9, 2}, "new", -1, later, 0);
+  EXPECT_NE(b.FindRaw("k"), nullptr);
+}
+
 TEST(Merge, FlushKillsEverythingStampedBelowIt) {
   Tombstone flush;
   flush.stamp = {10, 2};
