@@ -48,6 +48,12 @@ grpc::Status PeerService::PushKeys(grpc::ServerContext*, const peer::DeltaBatch*
   return repair_ ? repair_->PushKeys(*req, reply) : NoRepair();
 }
 
+grpc::Status PeerService::Forward(grpc::ServerContext*, const peer::ForwardRequest* req,
+                                  peer::ForwardReply* reply) {
+  if (!commands_) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no commands");
+  return commands_->Forward(*req, reply);
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
                                                               grpc::Service* service) {
   grpc::ServerBuilder builder;

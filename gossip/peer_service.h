@@ -37,10 +37,18 @@ class RepairHandler {
   virtual grpc::Status PushKeys(const peer::DeltaBatch& req, peer::Ack* reply) = 0;
 };
 
+// Runs forwarded client commands.
+class CommandHandler {
+ public:
+  virtual ~CommandHandler() = default;
+  virtual grpc::Status Forward(const peer::ForwardRequest& req, peer::ForwardReply* reply) = 0;
+};
+
 class PeerService final : public peer::Peer::Service {
  public:
-  PeerService(Membership* membership, StreamHandler* streams, RepairHandler* repair = nullptr)
-      : membership_(membership), streams_(streams), repair_(repair) {}
+  PeerService(Membership* membership, StreamHandler* streams, RepairHandler* repair = nullptr,
+              CommandHandler* commands = nullptr)
+      : membership_(membership), streams_(streams), repair_(repair), commands_(commands) {}
 
   grpc::Status Ping(grpc::ServerContext* context, const peer::PingRequest* request,
                     peer::PingReply* reply) override;
@@ -58,11 +66,14 @@ class PeerService final : public peer::Peer::Service {
                          peer::DeltaBatch* reply) override;
   grpc::Status PushKeys(grpc::ServerContext*, const peer::DeltaBatch* req,
                         peer::Ack* reply) override;
+  grpc::Status Forward(grpc::ServerContext*, const peer::ForwardRequest* req,
+                       peer::ForwardReply* reply) override;
 
  private:
   Membership* membership_;
   StreamHandler* streams_;
   RepairHandler* repair_;
+  CommandHandler* commands_;
 };
 
 // Starts a gRPC server for `service` on `address` ("127.0.0.1:16379"), with

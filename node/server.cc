@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "node/anti_entropy.h"
 #include "node/command_table.h"
+#include "node/forward.h"
 #include "node/metrics.h"
 #include "node/replication.h"
 #include "node/str_util.h"
@@ -666,8 +667,9 @@ absl::Status Server::StartCluster() {
   anti_entropy_ = std::make_unique<AntiEntropy>(this);
   replicator_->set_repair_request(
       [ae = anti_entropy_.get()](const std::string& addr) { ae->RequestRepair(addr); });
+  forwarder_ = std::make_unique<Forwarder>(this);
   peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get(),
-                                                        anti_entropy_.get());
+                                                        anti_entropy_.get(), forwarder_.get());
   // Listen on the bind address (all interfaces when bound to a wildcard).
   std::string listen_host = SourceIp();
   if (listen_host.empty() || listen_host == "*") listen_host = "0.0.0.0";

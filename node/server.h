@@ -46,6 +46,7 @@
 namespace lattice::node {
 
 class AntiEntropy;
+class Forwarder;
 class CommandTable;
 class MetricsExporter;
 class Replicator;
@@ -368,6 +369,7 @@ class Server {
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<AntiEntropy> anti_entropy_;
+  std::unique_ptr<Forwarder> forwarder_;
   WorldLock world_;
   std::atomic<bool> running_{true};
   std::mutex log_mu_;

@@ -205,6 +205,41 @@ TEST_F(HostilePeer, ResumeAnswersTheLastAppliedSequenceAndSkipsRepeats) {
   EXPECT_EQ(node_->Run({"GET", "r"}), Bulk("two"));
 }
 
+// Forwarded commands run as a client's would and come back as the exact
+// reply bytes; connection commands are refused.
+TEST(Forwarding, RunsCommandsAndReturnsTheirReplyBytes) {
+  auto n = StartClusterNode("fwd", {}, "eventual", /*threads=*/2);
+  auto ch = gossip::DialPeer(n->peer_addr, "", 2000);
+  ASSERT_TRUE(ch.ok());
+  auto stub = peer::Peer::NewStub(*ch);
+  auto forward = [&](std::vector<std::string> args, int db = 0, int proto = 2) {
+    peer::ForwardRequest req;
+    req.set_db(db);
+    req.set_protocol(proto);
+    for (auto& a : args) req.add_args(a);
+    peer::ForwardReply reply;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub->Forward(&ctx, req, &reply);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return reply.reply();
+  };
+  EXPECT_EQ(forward({"SET", "k", "v"}), "+OK\r\n");
+  EXPECT_EQ(n->Run({"GET", "k"}), Bulk("v"));
+  EXPECT_EQ(forward({"GET", "k"}), Bulk("v"));
+  EXPECT_EQ(forward({"GET", "k"}, /*db=*/3), "$-1\r\n");
+  EXPECT_EQ(forward({"GET", "missing"}, 0, 3), "_\r\n");
+  // Keys on both shards: the exclusive section.
+  EXPECT_EQ(forward({"MSET", "a", "1", "b", "2", "c", "3", "d", "4"}), "+OK\r\n");
+  EXPECT_EQ(forward({"MGET", "a", "d"}), "*2\r\n$1\r\n1\r\n$1\r\n4\r\n");
+  EXPECT_EQ(forward({"INCR", "k"}), "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(forward({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_EQ(forward({"NOSUCH"}).substr(0, 22), "-ERR unknown command '");
+  EXPECT_EQ(forward({"SELECT", "1"}),
+            "-ERR 'select' belongs to a connection and cannot be forwarded\r\n");
+  EXPECT_EQ(forward({"PING"}), "+PONG\r\n");
+  StopNode(*n);
+}
+
 TEST(CausalReplication, BatchWaitsForWhatItsOriginHadApplied) {
   auto n = StartClusterNode("causal", {}, "causal");
   auto ch = gossip::DialPeer(n->peer_addr, "", 2000);
