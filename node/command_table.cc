@@ -302,6 +302,10 @@ const CommandId* CommandTable::Resolve(std::span<const std::string_view> args,
   return nullptr;
 }
 
+std::string ArityError(const CommandId& cmd) {
+  return StrCat("ERR wrong number of arguments for '", cmd.fullname, "' command");
+}
+
 std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc) {
   std::vector<size_t> out;
   ForEachKeyPosition(cmd, argc, [&](size_t pos) { out.push_back(pos); });

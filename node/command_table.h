@@ -46,6 +46,13 @@ void ForEachKeyPosition(const CommandId& cmd, size_t argc, F fn) {
   for (int i = cmd.first_key; i <= last && i < int(argc); i += cmd.key_step) fn(size_t(i));
 }
 
+// Whether `argc` arguments (the name included) fit the command's arity, and
+// Redis's error text when they do not.
+inline bool ArityOk(const CommandId& cmd, size_t argc) {
+  return cmd.arity > 0 ? int(argc) == cmd.arity : int(argc) >= -cmd.arity;
+}
+std::string ArityError(const CommandId& cmd);
+
 // Key positions of a command invocation (COMMAND GETKEYS).
 std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc);
 

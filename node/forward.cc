@@ -55,9 +55,8 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
   const CommandId* cmd = server_->commands().Resolve(args, &error);
   if (!cmd) {
     rb.Error(error);
-  } else if ((cmd->arity > 0 && int(args.size()) != cmd->arity) ||
-             (cmd->arity < 0 && int(args.size()) < -cmd->arity)) {
-    rb.Error(StrCat("ERR wrong number of arguments for '", cmd->fullname, "' command"));
+  } else if (!ArityOk(*cmd, args.size())) {
+    rb.Error(ArityError(*cmd));
   } else if (cmd->flags & kCmdConnection) {
     rb.Error(StrCat("ERR '", cmd->fullname, "' belongs to a connection and cannot be forwarded"));
   } else {
@@ -65,16 +64,8 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
       CommandContext cx{args, &rb, server_, nullptr, db, NowMs(), cmd};
       cmd->handler(cx);
     };
-    int target = -1;
-    bool multi_shard = (cmd->flags & kCmdAllShards) != 0;
-    ForEachKeyPosition(*cmd, args.size(), [&](size_t pos) {
-      int s = server_->ShardIndexOf(args[pos]);
-      if (target == -1) {
-        target = s;
-      } else if (s != target) {
-        multi_shard = true;
-      }
-    });
+    bool multi_shard;
+    int target = server_->ShardOf(*cmd, args, &multi_shard);
     bool ran;
     if (multi_shard && server_->multi_threaded()) {
       // Every worker paused, as for a client's multi-shard command.

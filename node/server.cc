@@ -502,9 +502,8 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     c->rb.Error(error);
     return;
   }
-  if ((cmd->arity > 0 && int(args.size()) != cmd->arity) ||
-      (cmd->arity < 0 && int(args.size()) < -cmd->arity)) {
-    c->rb.Error(StrCat("ERR wrong number of arguments for '", cmd->fullname, "' command"));
+  if (!ArityOk(*cmd, args.size())) {
+    c->rb.Error(ArityError(*cmd));
     stats[cmd->index].rejected++;
     return;
   }
@@ -525,18 +524,8 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     run(ctx);
     return;
   }
-  int target = -1;
-  bool multi_shard = (cmd->flags & kCmdAllShards) != 0;
-  if (!multi_shard) {
-    ForEachKeyPosition(*cmd, args.size(), [&](size_t pos) {
-      int s = server_->ShardIndexOf(args[pos]);
-      if (target == -1) {
-        target = s;
-      } else if (s != target) {
-        multi_shard = true;
-      }
-    });
-  }
+  bool multi_shard;
+  int target = server_->ShardOf(*cmd, args, &multi_shard);
   if (multi_shard) {
     server_->world().ReaderUnlock();
     server_->Exclusive([&] { run(ctx); });
@@ -711,6 +700,22 @@ void Server::StopCluster() {
 void Server::Shutdown() {
   running_ = false;
   for (auto& w : workers_) w->Post([] {});
+}
+
+int Server::ShardOf(const CommandId& cmd, std::span<const std::string_view> args,
+                    bool* multi_shard) const {
+  int target = -1;
+  *multi_shard = (cmd.flags & kCmdAllShards) != 0;
+  if (*multi_shard) return target;
+  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+    int s = ShardIndexOf(args[pos]);
+    if (target == -1) {
+      target = s;
+    } else if (s != target) {
+      *multi_shard = true;
+    }
+  });
+  return target;
 }
 
 int Server::ShardIndexOf(std::string_view key) const {

@@ -317,6 +317,10 @@ class Server {
   int shard_count() const { return static_cast<int>(workers_.size()); }
   Worker& worker(int i) { return *workers_[i]; }
   int ShardIndexOf(std::string_view key) const;
+  // The shard all of an invocation's keys live on (-1: no keys), or sets
+  // *multi_shard when they span shards or the command touches every shard.
+  int ShardOf(const CommandId& cmd, std::span<const std::string_view> args,
+              bool* multi_shard) const;
   Shard& ShardFor(std::string_view key) { return workers_[ShardIndexOf(key)]->shard(); }
   crdt::LamportClock& clock() { return clock_; }
   // The first IPv4 bind address: where the peer service listens and where

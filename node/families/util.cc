@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "node/command_table.h"
 #include "node/server.h"
 #include "node/str_util.h"
 
@@ -28,7 +29,7 @@ bool ArgDbIndex(CommandContext& ctx, std::string_view arg, int* out) {
 }
 
 void ReplyArityError(CommandContext& ctx) {
-  ctx.rb->Error(StrCat("ERR wrong number of arguments for '", ctx.cmd->fullname, "' command"));
+  ctx.rb->Error(ArityError(*ctx.cmd));
 }
 
 bool ParseLongDouble(std::string_view s, long double* out) {
