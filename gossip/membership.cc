@@ -116,6 +116,18 @@ void MergeSeen(std::vector<std::pair<uint32_t, uint64_t>>* into,
     if (!found && into->size() < 1024) into->emplace_back(e.node_id(), e.counter());
   }
 }
+// Takes m's hot-key list when it is newer: a later incarnation, or the same
+// one with a greater hot_version. Returns whether the list changed.
+bool MergeHot(MemberInfo* info, const peer::Member& m) {
+  bool newer = m.incarnation() > info->incarnation ||
+               (m.incarnation() == info->incarnation && m.hot_version() > info->hot_version);
+  if (!newer || m.hot_keys_size() > 4096) return false;
+  std::vector<std::string> keys(m.hot_keys().begin(), m.hot_keys().end());
+  bool changed = keys != info->hot_keys;
+  info->hot_keys = std::move(keys);
+  info->hot_version = m.hot_version();
+  return changed;
+}
 void FillSeen(const std::vector<std::pair<uint32_t, uint64_t>>& seen, peer::Member* m) {
   for (const auto& [node, counter] : seen) {
     peer::VersionEntry* e = m->add_seen();
@@ -134,6 +146,10 @@ void Membership::FillSelf(peer::Member* m) {
   m->set_zone(self_static_.zone);
   m->set_incarnation(incarnation_);
   m->set_state(ToProto(self_state_));
+  if (self_hot_) {
+    for (const std::string& k : self_hot_()) m->add_hot_keys(k);
+  }
+  m->set_hot_version(hot_version_);
 }
 
 void Membership::FillTable(google::protobuf::RepeatedPtrField<peer::Member>* out) {
@@ -147,6 +163,8 @@ void Membership::FillTable(google::protobuf::RepeatedPtrField<peer::Member>* out
     m->set_incarnation(e.info.incarnation);
     m->set_state(ToProto(e.info.state));
     FillSeen(e.info.seen, m);
+    for (const std::string& k : e.info.hot_keys) m->add_hot_keys(k);
+    m->set_hot_version(e.info.hot_version);
   }
 }
 
@@ -202,6 +220,7 @@ void Membership::MergeLocked(const peer::Member& m, std::vector<MemberInfo>* cha
     e.info.state = state;
     e.info.since_ms = WallMs();
     MergeSeen(&e.info.seen, m.seen());
+    MergeHot(&e.info, m);
     members_.emplace(m.node_id(), e);
     order_.push_back(m.node_id());
     changed->push_back(e.info);
@@ -209,6 +228,7 @@ void Membership::MergeLocked(const peer::Member& m, std::vector<MemberInfo>* cha
   }
   Entry& e = it->second;
   if (m.incarnation() >= e.info.incarnation) MergeSeen(&e.info.seen, m.seen());
+  bool hot_changed = MergeHot(&e.info, m);
   bool newer = m.incarnation() > e.info.incarnation;
   bool same = m.incarnation() == e.info.incarnation;
   if (newer || (same && static_cast<int>(state) > static_cast<int>(e.info.state))) {
@@ -221,9 +241,11 @@ void Membership::MergeLocked(const peer::Member& m, std::vector<MemberInfo>* cha
     e.info.zone = m.zone();
     if (e.info.state != state) {
       SetStateLocked(e, state, changed);
-    } else if (addr_changed || newer) {
+    } else if (addr_changed || newer || hot_changed) {
       changed->push_back(e.info);
     }
+  } else if (hot_changed) {
+    changed->push_back(e.info);
   }
 }
 

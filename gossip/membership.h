@@ -55,6 +55,10 @@ struct MemberInfo {
   bool self = false;
   // What the member has seen, per origin (see peer.Member.seen).
   std::vector<std::pair<uint32_t, uint64_t>> seen;
+  // Keys the member holds as extra (hot-key) replicas, and the version of
+  // that list within its incarnation.
+  std::vector<std::string> hot_keys;
+  uint64_t hot_version = 0;
 };
 
 struct MembershipOptions {
@@ -87,6 +91,16 @@ class Membership {
   void set_self_seen(std::function<std::vector<std::pair<uint32_t, uint64_t>>()> fn) {
     std::lock_guard<std::mutex> l(mu_);
     self_seen_ = std::move(fn);
+  }
+  // Supplies this node's hot-key list for gossip; call HotKeysChanged()
+  // when it changes, so peers learn the new list on the next probes.
+  void set_self_hot(std::function<std::vector<std::string>()> fn) {
+    std::lock_guard<std::mutex> l(mu_);
+    self_hot_ = std::move(fn);
+  }
+  void HotKeysChanged() {
+    std::lock_guard<std::mutex> l(mu_);
+    hot_version_++;
   }
   // Marks a member that will not come back as removed (LEFT): it stops
   // holding tombstone collection back. False if unknown or self.
@@ -142,6 +156,8 @@ class Membership {
   std::mt19937_64 rng_;
   std::vector<std::function<void(const MemberInfo&)>> listeners_;
   std::function<std::vector<std::pair<uint32_t, uint64_t>>()> self_seen_;
+  std::function<std::vector<std::string>()> self_hot_;
+  uint64_t hot_version_ = 0;
   std::atomic<bool> removed_{false};
 
   std::mutex chan_mu_;

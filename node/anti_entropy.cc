@@ -11,6 +11,8 @@
 #include "node/replication.h"
 #include "node/server.h"
 #include "node/stable_hash.h"
+#include "node/placement.h"
+#include "absl/container/flat_hash_map.h"
 
 namespace lattice::node {
 
@@ -77,21 +79,55 @@ void AntiEntropy::RequestRepair(const std::string& peer_addr) {
   cv_.notify_all();
 }
 
+void AntiEntropy::RequestRebalance() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    rebalance_ = true;
+  }
+  cv_.notify_all();
+}
+
 void AntiEntropy::Loop() {
   size_t next = 0;
   auto last = std::chrono::steady_clock::now();
   while (!stopping_) {
     std::vector<std::string> targets;
+    bool rebalance = false;
     {
       std::unique_lock<std::mutex> l(mu_);
       int interval = server_->anti_entropy_interval();
       auto wake = interval > 0 ? last + std::chrono::seconds(interval)
                                : std::chrono::steady_clock::now() + std::chrono::hours(1);
-      cv_.wait_until(l, wake, [&] { return stopping_.load() || !requested_.empty(); });
+      cv_.wait_until(l, wake,
+                     [&] { return stopping_.load() || !requested_.empty() || rebalance_; });
       if (stopping_) return;
       targets.swap(requested_);
+      rebalance = rebalance_;
+      rebalance_ = false;
+    }
+    if (rebalance) {
+      // Let the new member list settle (gossip reaches every node within a
+      // few probe rounds), then move ranges.
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait_for(l, std::chrono::milliseconds(1500), [&] { return stopping_.load(); });
+        if (stopping_) return;
+        rebalance_ = false;
+      }
+      uint64_t n = Handoff();
+      if (n > 0) server_->Log(Server::kNotice, absl::StrCat("handed off ", n, " keys"));
+      if (gossip::Membership* m = server_->membership()) {
+        for (const auto& info : m->Snapshot()) {
+          if (!info.self && info.state == gossip::State::kAlive &&
+              std::find(targets.begin(), targets.end(), info.peer_addr) == targets.end()) {
+            targets.push_back(info.peer_addr);
+          }
+        }
+      }
     }
     if (targets.empty()) {
+      // Periodic: ranges that moved away go first, then the next alive peer.
+      if (server_->placement().partial()) Handoff();
       // Periodic: the next alive peer, round robin.
       last = std::chrono::steady_clock::now();
       gossip::Membership* m = server_->membership();
@@ -125,8 +161,13 @@ bool AntiEntropy::OnEveryShard(const std::function<void(Shard&)>& fn) {
     std::condition_variable cv;
     std::vector<bool> done;
   };
-  auto w = std::make_shared<Wait>();
   int n = server_->shard_count();
+  if (server_->workers_joined()) {
+    // Stopping (a leaving node's handoff): no thread owns the shards now.
+    for (int i = 0; i < n; i++) fn(server_->worker(i).shard());
+    return true;
+  }
+  auto w = std::make_shared<Wait>();
   w->done.assign(n, false);
   for (int i = 0; i < n; i++) {
     Worker* worker = &server_->worker(i);
@@ -153,7 +194,7 @@ bool AntiEntropy::OnEveryShard(const std::function<void(Shard&)>& fn) {
   }
 }
 
-std::vector<uint64_t> AntiEntropy::RootsOf() {
+std::vector<uint64_t> AntiEntropy::RootsOf(uint32_t peer) {
   int dbs = server_->config().databases;
   std::vector<bool> used(dbs, false);
   std::mutex mu;
@@ -163,12 +204,12 @@ std::vector<uint64_t> AntiEntropy::RootsOf() {
   });
   std::vector<uint64_t> roots(dbs, 0);
   for (int d = 0; d < dbs; d++) {
-    if (used[d]) roots[d] = TreeOf(d)[0][0];
+    if (used[d]) roots[d] = TreeOf(d, peer)[0][0];
   }
   return roots;
 }
 
-std::vector<std::vector<uint64_t>> AntiEntropy::TreeOf(int db) {
+std::vector<std::vector<uint64_t>> AntiEntropy::TreeOf(int db, uint32_t peer) {
   std::vector<std::vector<uint64_t>> levels(kLevels);
   std::vector<uint64_t>& leaves = levels[kLevels - 1];
   leaves.assign(Db::kLeaves, 0);
@@ -177,7 +218,11 @@ std::vector<std::vector<uint64_t>> AntiEntropy::TreeOf(int db) {
     const Db& d = s.db(db);
     if (!d.has_leaves()) return;
     std::lock_guard<std::mutex> l(mu);
-    for (uint32_t i = 0; i < Db::kLeaves; i++) leaves[i] ^= d.leaf(i);
+    if (d.placed()) {
+      for (uint32_t i = 0; i < Db::kLeaves; i++) leaves[i] ^= d.shared_leaf(peer, i);
+    } else {
+      for (uint32_t i = 0; i < Db::kLeaves; i++) leaves[i] ^= d.leaf(i);
+    }
   });
   for (int l = kLevels - 2; l >= 0; l--) {
     const std::vector<uint64_t>& below = levels[l + 1];
@@ -188,7 +233,7 @@ std::vector<std::vector<uint64_t>> AntiEntropy::TreeOf(int db) {
 }
 
 std::vector<std::pair<std::string, uint64_t>> AntiEntropy::KeysIn(
-    int db, const std::vector<uint32_t>& leaves) {
+    int db, const std::vector<uint32_t>& leaves, uint32_t peer) {
   std::vector<std::pair<std::string, uint64_t>> out;
   std::set<uint32_t> wanted(leaves.begin(), leaves.end());
   std::mutex mu;
@@ -198,12 +243,16 @@ std::vector<std::pair<std::string, uint64_t>> AntiEntropy::KeysIn(
     std::vector<std::pair<std::string, uint64_t>> mine;
     for (uint32_t leaf : wanted) {
       d.ForEachInLeaf(leaf, [&](const Entry& e) {
-        if (!e.has_expire() || e.expire_at() > now) mine.emplace_back(e.key(), Db::DigestOf(e));
+        if ((!e.has_expire() || e.expire_at() > now) && d.Shared(e.key(), peer)) {
+          mine.emplace_back(e.key(), Db::DigestOf(e));
+        }
       });
     }
     // Keys known only by a tombstone: digest 0, so the peer learns of them.
     d.ForEachTomb([&](std::string_view key, const crdt::Tombstone&) {
-      if (wanted.count(Db::LeafOfKey(key)) && !d.FindRaw(key)) mine.emplace_back(key, 0);
+      if (wanted.count(Db::LeafOfKey(key)) && !d.FindRaw(key) && d.Shared(key, peer)) {
+        mine.emplace_back(key, 0);
+      }
     });
     std::lock_guard<std::mutex> l(mu);
     out.insert(out.end(), mine.begin(), mine.end());
@@ -211,8 +260,8 @@ std::vector<std::pair<std::string, uint64_t>> AntiEntropy::KeysIn(
   return out;
 }
 
-grpc::Status AntiEntropy::Roots(const peer::RootsRequest&, peer::RootsReply* reply) {
-  for (uint64_t r : RootsOf()) reply->add_roots(r);
+grpc::Status AntiEntropy::Roots(const peer::RootsRequest& req, peer::RootsReply* reply) {
+  for (uint64_t r : RootsOf(req.from())) reply->add_roots(r);
   return grpc::Status::OK;
 }
 
@@ -221,7 +270,7 @@ grpc::Status AntiEntropy::Tree(const peer::TreeRequest& req, peer::TreeReply* re
       req.level() >= static_cast<uint32_t>(kLevels) || req.nodes_size() > int(Db::kLeaves)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad tree request");
   }
-  auto tree = TreeOf(static_cast<int>(req.db()));
+  auto tree = TreeOf(static_cast<int>(req.db()), req.from());
   const std::vector<uint64_t>& level = tree[req.level()];
   for (uint32_t n : req.nodes()) {
     if (n >= level.size()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad node");
@@ -240,7 +289,7 @@ grpc::Status AntiEntropy::LeafKeys(const peer::LeafKeysRequest& req, peer::LeafK
     if (l >= Db::kLeaves) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad leaf");
     leaves.push_back(l);
   }
-  for (auto& [key, digest] : KeysIn(static_cast<int>(req.db()), leaves)) {
+  for (auto& [key, digest] : KeysIn(static_cast<int>(req.db()), leaves, req.from())) {
     peer::KeyDigest* kd = reply->add_keys();
     kd->set_key(std::move(key));
     kd->set_digest(digest);
@@ -310,20 +359,29 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
     if (!s.ok()) st.error = s.error_message();
     return s.ok();
   };
+  // With placement the two nodes compare only the keys they both hold.
+  const uint32_t self = m->self_id();
+  uint32_t peer_id = 0;
+  for (const auto& info : m->Snapshot()) {
+    if (!info.self && info.peer_addr == peer_addr) peer_id = info.id;
+  }
+  peer::RootsRequest rreq;
+  rreq.set_from(self);
   peer::RootsReply roots;
-  if (!call(&peer::Peer::Stub::Roots, peer::RootsRequest(), &roots)) return st;
-  std::vector<uint64_t> mine = RootsOf();
+  if (!call(&peer::Peer::Stub::Roots, rreq, &roots)) return st;
+  std::vector<uint64_t> mine = RootsOf(peer_id);
   Replicator& r = server_->replicator();
   for (int db = 0; db < static_cast<int>(mine.size()); db++) {
     uint64_t theirs = db < roots.roots_size() ? roots.roots(db) : 0;
     if (theirs == mine[db]) continue;
     st.dbs_differing++;
-    auto tree = TreeOf(db);
+    auto tree = TreeOf(db, peer_id);
     std::vector<uint32_t> diff = {0};
     for (int level = 1; level < kLevels && !diff.empty(); level++) {
       peer::TreeRequest req;
       req.set_db(db);
       req.set_level(level);
+      req.set_from(self);
       for (uint32_t parent : diff) {
         for (int j = 0; j < kFanout; j++) req.add_nodes(parent * kFanout + j);
       }
@@ -343,11 +401,12 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
     // Keys of the differing leaves, both sides.
     peer::LeafKeysRequest lreq;
     lreq.set_db(db);
+    lreq.set_from(self);
     for (uint32_t leaf : diff) lreq.add_leaves(leaf);
     peer::LeafKeysReply lreply;
     if (!call(&peer::Peer::Stub::LeafKeys, lreq, &lreply)) return st;
     std::map<std::string, uint64_t> local;
-    for (auto& [k, d] : KeysIn(db, diff)) local.emplace(std::move(k), d);
+    for (auto& [k, d] : KeysIn(db, diff, peer_id)) local.emplace(std::move(k), d);
     std::set<std::string> repair;
     for (const peer::KeyDigest& kd : lreply.keys()) {
       auto it = local.find(kd.key());
@@ -386,6 +445,105 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
   rounds_++;
   keys_repaired_ += st.keys_repaired;
   return st;
+}
+
+uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
+  gossip::Membership* m = server_->membership();
+  std::shared_ptr<const PlacementView> view = server_->placement().view();
+  if (!m || !view->ring) return 0;
+  const uint32_t self = view->self;
+  // 1. What this node holds but should not: (db, key, digest at the time).
+  struct Stray {
+    int db;
+    std::string key;
+    uint64_t digest;  // 0: tombstone only
+  };
+  constexpr size_t kMaxPerPass = 200000;
+  std::vector<Stray> strays;
+  std::mutex mu;
+  std::set<std::string> only_set;
+  if (only) only_set.insert(only->begin(), only->end());
+  OnEveryShard([&](Shard& s) {
+    std::vector<Stray> mine;
+    for (int db = 0; db < s.databases(); db++) {
+      Db& d = s.db(db);
+      auto consider = [&](std::string_view key, uint64_t digest) {
+        if (mine.size() >= kMaxPerPass) return;
+        if (only && !only_set.count(std::string(key))) return;
+        if (!view->Holds(self, key)) mine.push_back(Stray{db, std::string(key), digest});
+      };
+      if (only) {
+        for (const std::string& k : only_set) {
+          if (const Entry* e = d.FindRaw(k)) consider(k, Db::DigestOf(*e));
+          else if (d.FindTomb(k)) consider(k, 0);
+        }
+        continue;
+      }
+      if (d.size() == 0 && d.tomb_count() == 0) continue;
+      d.ForEach([&](const Entry& e) { consider(e.key(), Db::DigestOf(e)); });
+      d.ForEachTomb([&](std::string_view key, const crdt::Tombstone&) {
+        if (!d.FindRaw(key)) consider(key, 0);
+      });
+    }
+    std::lock_guard<std::mutex> l(mu);
+    for (auto& x : mine) strays.push_back(std::move(x));
+  });
+  if (strays.empty()) return 0;
+  // 2. Push each key's state to every reachable replica.
+  std::map<uint32_t, std::string> addrs;
+  for (const auto& info : m->Snapshot()) {
+    if (!info.self && info.state != gossip::State::kLeft) addrs[info.id] = info.peer_addr;
+  }
+  // (target, db) -> indexes into strays
+  std::map<std::pair<uint32_t, int>, std::vector<size_t>> plan;
+  for (size_t i = 0; i < strays.size(); i++) {
+    for (uint32_t id : view->ring->ReplicasFor(strays[i].key)) {
+      if (id != self && addrs.count(id)) plan[{id, strays[i].db}].push_back(i);
+    }
+  }
+  std::vector<bool> delivered(strays.size(), false);
+  std::map<uint32_t, std::unique_ptr<peer::Peer::Stub>> stubs;
+  for (auto& [target, idx] : plan) {
+    auto& stub = stubs[target.first];
+    if (!stub) {
+      auto channel = gossip::DialPeer(addrs[target.first], server_->SourceIp(), 1000);
+      if (!channel.ok()) continue;
+      stub = peer::Peer::NewStub(*channel);
+    }
+    for (size_t off = 0; off < idx.size(); off += 1024) {
+      size_t end = std::min(idx.size(), off + 1024);
+      peer::KeysRequest kreq;
+      kreq.set_db(target.second);
+      for (size_t k = off; k < end; k++) kreq.add_keys(strays[idx[k]].key);
+      peer::DeltaBatch push;
+      FetchKeys(kreq, &push);
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(kRpcTimeoutMs));
+      peer::Ack ack;
+      if (!stub->PushKeys(&ctx, push, &ack).ok()) break;
+      for (size_t k = off; k < end; k++) delivered[idx[k]] = true;
+    }
+  }
+  // 3. Drop what a replica took, unless it changed meanwhile (a delta that
+  // arrived after the push; the next pass moves it).
+  std::atomic<uint64_t> dropped{0};
+  std::shared_ptr<const PlacementView> now_view = server_->placement().view();
+  OnEveryShard([&](Shard& s) {
+    for (size_t i = 0; i < strays.size(); i++) {
+      if (!delivered[i] || server_->ShardIndexOf(strays[i].key) != s.index()) continue;
+      Db& d = s.db(strays[i].db);
+      const Entry* e = d.FindRaw(strays[i].key);
+      if (e ? Db::DigestOf(*e) != strays[i].digest : strays[i].digest != 0) continue;
+      if (!now_view->Holds(self, strays[i].key)) {
+        if (e) d.Delete(strays[i].key);
+        d.EraseTomb(strays[i].key);
+        dropped++;
+      }
+    }
+  });
+  handed_off_ += dropped.load();
+  return dropped.load();
 }
 
 }  // namespace lattice::node

@@ -73,6 +73,14 @@ class AntiEntropy final : public gossip::RepairHandler {
   RepairStats Repair(const std::string& peer_addr);
   // Asks for a round with `peer_addr` soon (from any thread).
   void RequestRepair(const std::string& peer_addr);
+  // After a ring change: hands off what this node no longer holds, then
+  // runs a round with every alive peer (new replicas receive their ranges).
+  void RequestRebalance();
+  // Pushes the keys this node holds but no longer replicates (its ring
+  // ranges moved, or it is leaving) to their replicas, and drops each here
+  // once a replica took it. `only`: just these keys (cooled hot keys).
+  // Returns the number of keys handed off.
+  uint64_t Handoff(const std::vector<std::string>* only = nullptr);
   // Runs a round on a thread of its own and calls done(stats) there.
   void RepairAsync(std::string peer_addr, std::function<void(RepairStats)> done);
 
@@ -86,21 +94,26 @@ class AntiEntropy final : public gossip::RepairHandler {
   grpc::Status FetchKeys(const peer::KeysRequest& req, peer::DeltaBatch* reply) override;
   grpc::Status PushKeys(const peer::DeltaBatch& req, peer::Ack* reply) override;
 
-  // The whole tree of database `db` on this node: levels[l][i].
-  std::vector<std::vector<uint64_t>> TreeOf(int db);
+  // The whole tree of database `db` on this node, over the keys shared
+  // with node `peer` (with placement; all keys without): levels[l][i].
+  std::vector<std::vector<uint64_t>> TreeOf(int db, uint32_t peer);
   // Root digests of every database, cheap for databases without keys.
-  std::vector<uint64_t> RootsOf();
-  // (key, digest) of this node's keys in `leaves` of database `db`.
-  std::vector<std::pair<std::string, uint64_t>> KeysIn(int db, const std::vector<uint32_t>& leaves);
-
- private:
+  std::vector<uint64_t> RootsOf(uint32_t peer);
+  // (key, digest) of this node's keys in `leaves` of database `db` that it
+  // shares with `peer`.
+  std::vector<std::pair<std::string, uint64_t>> KeysIn(int db, const std::vector<uint32_t>& leaves,
+                                                       uint32_t peer);
+  uint64_t handed_off() const { return handed_off_.load(); }
   // Runs fn on every shard's thread and waits. False if the node stops.
   bool OnEveryShard(const std::function<void(Shard&)>& fn);
+
+ private:
   void Loop();
 
   Server* server_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> rounds_{0}, keys_repaired_{0};
+  std::atomic<uint64_t> rounds_{0}, keys_repaired_{0}, handed_off_{0};
+  bool rebalance_ = false;  // guarded by mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> requested_;

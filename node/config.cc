@@ -271,6 +271,46 @@ const std::vector<Param>& Params() {
        {"yes", "no"},
        [](const Config& c) { return c.replication_stream; },
        [](Config& c, const auto& a, int64_t) { c.replication_stream = ToLower(a[0]); }},
+      {"replicas",
+       Kind::kInt,
+       true,
+       0,
+       255,
+       {},
+       [](const Config& c) { return c.replicas == 0 ? std::string("all") : std::to_string(c.replicas); },
+       [](Config& c, const auto&, int64_t v) { c.replicas = int(v); }},
+      {"hot-key-replication",
+       Kind::kBool,
+       false,
+       0,
+       0,
+       {},
+       [](const Config& c) { return std::string(c.hot_key_replication ? "yes" : "no"); },
+       [](Config& c, const auto&, int64_t v) { c.hot_key_replication = v != 0; }},
+      {"hot-key-factor",
+       Kind::kInt,
+       false,
+       2,
+       1000000,
+       {},
+       [](const Config& c) { return std::to_string(c.hot_key_factor); },
+       [](Config& c, const auto&, int64_t v) { c.hot_key_factor = int(v); }},
+      {"hot-key-min-rate",
+       Kind::kInt,
+       false,
+       1,
+       100000000,
+       {},
+       [](const Config& c) { return std::to_string(c.hot_key_min_rate); },
+       [](Config& c, const auto&, int64_t v) { c.hot_key_min_rate = int(v); }},
+      {"hot-key-max",
+       Kind::kInt,
+       false,
+       0,
+       4096,
+       {},
+       [](const Config& c) { return std::to_string(c.hot_key_max); },
+       [](Config& c, const auto&, int64_t v) { c.hot_key_max = int(v); }},
       {"announce-ip",
        Kind::kString,
        true,
@@ -403,6 +443,18 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
     return absl::InvalidArgumentError("wrong number of arguments");
   }
   int64_t v = 0;
+  // `replicas all` (every member holds every key) is stored as 0.
+  std::vector<std::string> all_args;
+  if (EqualsIgnoreCase(p->name, "replicas") && args.size() == 1 && EqualsIgnoreCase(args[0], "all")) {
+    all_args = {"0"};
+  }
+  if (!all_args.empty()) {
+    p->set(config, all_args, 0);
+    return absl::OkStatus();
+  }
+  if (EqualsIgnoreCase(p->name, "replicas") && args.size() == 1 && args[0] == "0") {
+    return absl::InvalidArgumentError("argument must be 'all' or between 1 and 255");
+  }
   switch (p->kind) {
     case Kind::kInt:
       if (!absl::SimpleAtoi(args[0], &v)) {

@@ -52,6 +52,15 @@ struct Config {
   std::string announce_ip = "";  // address peers and clients reach us at
   int anti_entropy_interval = 30;  // seconds between rounds; 0: only on demand
   std::string replication_stream = "yes";  // "no": deltas stay in the log
+  int replicas = 3;  // copies of each key; 0 ("all"): every member holds every key
+  // Hot-key replication (node/hot_replication.h): a key read here at least
+  // hot_key_factor times the cluster's mean rate per key, and at least
+  // hot_key_min_rate reads/s, gains an extra replica here; at most
+  // hot_key_max keys at once.
+  bool hot_key_replication = true;
+  int hot_key_factor = 100;
+  int hot_key_min_rate = 100;
+  int hot_key_max = 256;
 
   int ResolvedPeerPort() const { return peer_port < 0 ? port + 10000 : peer_port; }
   std::string config_file;  // absolute path, "" when none

@@ -132,6 +132,8 @@ void RawBatch::SetFlag(uint32_t field) { VarintField(field, 1, &bytes); }
 
 void RawBatch::SetClock(uint64_t clock) { VarintField(7, clock, &bytes); }
 
+void RawBatch::SetLastSeq(uint64_t seq) { VarintField(8, seq, &bytes); }
+
 void RawBatch::AddDep(uint32_t node, uint64_t counter) {
   MessageField(4, &bytes, [&](std::string* m) {
     VarintField(1, node, m);

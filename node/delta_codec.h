@@ -50,6 +50,8 @@ struct RawBatch {
   void SetFlag(uint32_t field);
   // A heartbeat's clock (field 7).
   void SetClock(uint64_t clock);
+  // The last log sequence a filtered batch covers (field 8).
+  void SetLastSeq(uint64_t seq);
 };
 
 }  // namespace lattice::node

@@ -12,9 +12,20 @@
 #ifndef LATTICE_NODE_FORWARD_H_
 #define LATTICE_NODE_FORWARD_H_
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "gossip/peer_service.h"
+#include "proto/peer.grpc.pb.h"
 
 namespace lattice::node {
 
@@ -24,9 +35,69 @@ class Forwarder final : public gossip::CommandHandler {
  public:
   explicit Forwarder(Server* server) : server_(server) {}
   grpc::Status Forward(const peer::ForwardRequest& req, peer::ForwardReply* reply) override;
+  // Runs one command here as Forward does and returns its reply bytes.
+  // Blocks; never call it on a worker thread. False when shutting down.
+  bool Run(int db, int proto, std::span<const std::string_view> args, std::string* out);
 
  private:
   Server* server_;
+};
+
+// The sending side: a client command for keys this node does not hold goes
+// to a node that does, and the reply bytes come back to the connection.
+// Calls are asynchronous (gRPC's callback API), so a worker never blocks on
+// the network; one thread dials peers (cached channels) and runs the local
+// parts of fanned-out commands.
+//
+// Thread-safety: Send() from any thread; `done` runs on a gRPC or the
+// client's thread.
+class ForwardClient {
+ public:
+  ForwardClient(Server* server, Forwarder* local, std::string source_ip);
+  ~ForwardClient();
+  void Stop();
+
+  struct Target {
+    uint32_t id = 0;        // the node's id; the local node runs it here
+    std::string peer_addr;  // empty for the local node
+  };
+  // ok=false: no target answered; `reply` then holds the reason.
+  using Done = std::function<void(bool ok, std::string reply)>;
+  // Sends the command to the first target; when it cannot be reached (the
+  // call never left), to the next. A call that left is never repeated: it
+  // may have run.
+  void Send(std::vector<Target> targets, int db, int proto, std::vector<std::string> args,
+            Done done);
+
+  uint64_t forwarded() const { return forwarded_.load(); }
+  uint64_t failed() const { return failed_.load(); }
+
+ private:
+  struct Job {
+    std::vector<Target> targets;
+    size_t next = 0;
+    int db = 0;
+    int proto = 2;
+    std::vector<std::string> args;
+    Done done;
+    std::string last_error;
+  };
+  void Loop();
+  void Start(std::shared_ptr<Job> job);
+  std::shared_ptr<peer::Peer::Stub> StubFor(const std::string& addr, std::string* error);
+  void DropStub(const std::string& addr, const peer::Peer::Stub* stub);
+
+  Server* server_;
+  Forwarder* local_;
+  const std::string source_ip_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+  std::mutex stubs_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<peer::Peer::Stub>> stubs_;
+  std::atomic<uint64_t> forwarded_{0}, failed_{0};
 };
 
 }  // namespace lattice::node

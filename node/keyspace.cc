@@ -119,7 +119,40 @@ uint64_t Db::DigestOf(const Entry& e, uint64_t key_hash) {
 }
 
 void Db::Fold(const Entry* e, uint64_t hash) {
-  if (leaves_) leaves_[LeafOf(hash)] ^= DigestOf(*e, hash);
+  if (!leaves_) return;
+  uint64_t d = DigestOf(*e, hash);
+  leaves_[LeafOf(hash)] ^= d;
+  if (ring_) FoldPeers(e, hash, d);
+}
+
+void Db::FoldPeers(const Entry* e, uint64_t hash, uint64_t digest) {
+  const std::vector<uint32_t>& reps = ring_->ReplicasAtPoint(Ring::PointOf(e->key(), hash));
+  if (std::find(reps.begin(), reps.end(), self_) == reps.end()) return;
+  for (uint32_t peer : reps) {
+    if (peer == self_) continue;
+    auto& leaves = peer_leaves_[peer];
+    if (!leaves) leaves.reset(new uint64_t[kLeaves]());
+    leaves[LeafOf(hash)] ^= digest;
+  }
+}
+
+void Db::SetRing(std::shared_ptr<const Ring> ring, uint32_t self) {
+  if (ring && ring->full()) ring.reset();
+  ring_ = std::move(ring);
+  self_ = self;
+  peer_leaves_.clear();
+  if (!ring_ || !leaves_) return;
+  ForEach([&](const Entry& e) {
+    uint64_t h = HashOf(e.key());
+    FoldPeers(&e, h, DigestOf(e, h));
+  });
+}
+
+bool Db::Shared(std::string_view key, uint32_t peer) const {
+  if (!ring_) return true;
+  const std::vector<uint32_t>& reps = ring_->ReplicasAtPoint(Ring::PointOf(key, HashOf(key)));
+  return std::find(reps.begin(), reps.end(), self_) != reps.end() &&
+         std::find(reps.begin(), reps.end(), peer) != reps.end();
 }
 
 void Db::EnableMerkle() {
@@ -412,6 +445,7 @@ void Db::Clear() {
   volatile_.clear();
   volatile_.shrink_to_fit();
   if (leaves_) std::fill(leaves_.get(), leaves_.get() + kLeaves, 0);
+  peer_leaves_.clear();
   size_ = 0;
   table_[0].assign(kInitialBuckets, nullptr);
   table_[0].shrink_to_fit();

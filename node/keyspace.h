@@ -29,6 +29,7 @@
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
+#include "node/placement.h"
 
 namespace lattice::node {
 
@@ -203,6 +204,23 @@ class Db {
   // Starts keeping leaves (one pass over the keys); a standalone node never
   // pays for them.
   void EnableMerkle();
+  // With placement, per peer leaves over only the keys both this node and
+  // that peer replicate (ring replicas; extra hot-key copies are not
+  // counted), so two nodes holding different key sets still compare equal
+  // where they share keys. Set on the shard's thread; rebuilds the leaves
+  // in one pass. `ring` null or full: only the all-keys leaves.
+  void SetRing(std::shared_ptr<const Ring> ring, uint32_t self);
+  // The leaf of keys shared with `peer` (the all-keys leaf without
+  // placement).
+  uint64_t shared_leaf(uint32_t peer, uint32_t i) const {
+    if (!ring_) return leaf(i);
+    auto it = peer_leaves_.find(peer);
+    return it == peer_leaves_.end() ? 0 : it->second[i];
+  }
+  bool placed() const { return ring_ != nullptr; }
+  // Whether `key` counts in the leaves shared with `peer`.
+  bool Shared(std::string_view key, uint32_t peer) const;
+  void EraseTomb(std::string_view key) { tombs_.erase(absl::string_view(key.data(), key.size())); }
   // Calls fn for every entry in leaf `leaf`, visiting only the buckets that
   // can hold it (a leaf is a residue of the table index).
   void ForEachInLeaf(uint32_t leaf, const std::function<void(const Entry&)>& fn) const;
@@ -266,6 +284,10 @@ class Db {
   size_t size_ = 0;
   std::vector<Entry*> volatile_;  // entries with a TTL, for sampling
   std::unique_ptr<uint64_t[]> leaves_;  // kLeaves digests, allocated on first write
+  std::shared_ptr<const Ring> ring_;    // partial placement only
+  uint32_t self_ = 0;
+  absl::flat_hash_map<uint32_t, std::unique_ptr<uint64_t[]>> peer_leaves_;
+  void FoldPeers(const Entry* e, uint64_t hash, uint64_t digest);
   absl::flat_hash_map<std::string, crdt::Tombstone> tombs_;
   crdt::Tombstone flush_tomb_;
   bool has_flush_tomb_ = false;

@@ -8,6 +8,7 @@
 #include "grpcpp/grpcpp.h"
 #include "node/merge.h"
 #include "node/server.h"
+#include "node/stable_hash.h"
 
 namespace lattice::node {
 
@@ -292,6 +293,11 @@ void Replicator::Emit(const Delta& delta) {
   Record r;
   r.wire.reserve(delta.key.size() + delta.value.size() + 40);
   EncodeDelta(delta, &r.wire);
+  if (server_->placement().partial() && !delta.key.empty()) {
+    r.routed = true;
+    r.khash = StableHash64(delta.key);
+    r.point = Ring::PointOf(delta.key, r.khash);
+  }
   r.bytes = r.wire.size() + sizeof(Record);
   r.emit_us = WallUs();
   emitted_.fetch_add(1, std::memory_order_relaxed);
@@ -610,8 +616,10 @@ bool Replicator::Session(Link* link) {
   });
 
   RawBatch batch;
+  std::shared_ptr<const PlacementView> view = server_->placement().view();
   while (!link->stop && !stopping_ && link->connected && server_->replication_stream()) {
     batch.Clear();
+    if (view->version != server_->placement().version()) view = server_->placement().view();
     {
       std::unique_lock<std::mutex> l(log_mu_);
       idle_senders_++;
@@ -657,19 +665,27 @@ bool Replicator::Session(Link* link) {
       }
       batch.SetFirstSeq(next);
       const Record* last = nullptr;
+      const uint64_t first = next;
+      bool skipped = false;
       while (next < next_seq_ && batch.deltas < kBatchDeltas &&
              batch.bytes.size() < kBatchBytes && next - 1 - link->acked < kWindow) {
         const Record& r = log_[next - oldest];
-        batch.AddDelta(r.wire);
-        last = &r;
         next++;
+        last = &r;
+        // Placement: only the keys this peer holds.
+        if (r.routed && !view->HoldsAt(link->id, r.point, r.khash)) {
+          skipped = true;
+          continue;
+        }
+        batch.AddDelta(r.wire);
       }
+      if (next == first) continue;
+      if (skipped) batch.SetLastSeq(next - 1);
       if (causal_ && last && last->deps) {
         for (const peer::VersionEntry& e : *last->deps) batch.AddDep(e.node_id(), e.counter());
       }
     }
     size_t n = batch.deltas;
-    if (n == 0) continue;
     size_t wire = batch.bytes.size();
     if (!stream->Write(batch)) break;
     link->deltas_sent += n;
@@ -703,11 +719,16 @@ bool Replicator::SendSnapshot(Link* link,
           uint64_t cursor = 0;
         };
         auto slice = std::make_shared<Slice>();
-        w.Post([&w, db, cursor, first, slice] {
+        std::shared_ptr<const PlacementView> view = server_->placement().view();
+        uint32_t to = link->id;
+        w.Post([&w, db, cursor, first, slice, view, to] {
           Db& d = w.shard().db(db);
           uint64_t c = cursor;
+          // Placement: only the keys the peer holds.
+          auto wanted = [&](std::string_view key) { return view->Holds(to, key); };
           if (first) {
             d.ForEachTomb([&](std::string_view key, const crdt::Tombstone& t) {
+              if (!wanted(key)) return;
               peer::Delta& del = slice->deltas.emplace_back();
               del.set_db(static_cast<uint32_t>(db));
               del.set_key(key.data(), key.size());
@@ -724,7 +745,9 @@ bool Replicator::SendSnapshot(Link* link,
           int64_t now = NowMs();
           do {
             c = d.Scan(c, [&](const Entry& e) {
-              if (!e.has_expire() || e.expire_at() > now) EntryToDeltas(db, e, &slice->deltas);
+              if ((!e.has_expire() || e.expire_at() > now) && wanted(e.key())) {
+                EntryToDeltas(db, e, &slice->deltas);
+              }
             });
           } while (c != 0 && slice->deltas.size() < kBatchDeltas);
           std::lock_guard<std::mutex> l(slice->mu);
@@ -784,6 +807,12 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
   }
   if (batch.deltas_size() > 0 && batch.first_seq() == 0 && !batch.snapshot()) {
     *why = "batch without a sequence number";
+    return false;
+  }
+  if (batch.last_seq() != 0 &&
+      (batch.first_seq() == 0 || batch.last_seq() < batch.first_seq() ||
+       batch.last_seq() - batch.first_seq() + 1 < static_cast<uint64_t>(batch.deltas_size()))) {
+    *why = "last_seq does not cover the batch";
     return false;
   }
   if (batch.deps_size() > 4096) {
@@ -977,6 +1006,17 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       continue;
     }
     size_t n = batch.deltas_size();
+    if (n == 0 && batch.last_seq() > applied) {
+      // Placement: a stretch of the origin's log with nothing for us.
+      applied = batch.last_seq();
+      {
+        std::lock_guard<std::mutex> l(recv_mu_);
+        applied_[origin] = applied;
+      }
+      ack.set_applied_seq(applied);
+      if (!stream->Write(ack)) break;
+      continue;
+    }
     if (n == 0) {
       if (batch.clock() > 0) {
         // Heartbeat: everything the origin stamped up to here has arrived.
@@ -986,7 +1026,10 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       continue;
     }
     uint64_t first = batch.first_seq();
-    uint64_t last = first + n - 1;
+    uint64_t last = batch.last_seq() ? batch.last_seq() : first + n - 1;
+    // A filtered batch has gaps: its deltas cannot be matched to sequence
+    // numbers, and an overlap is applied whole (merges are idempotent).
+    const bool gapped = last != first + n - 1;
     if (last <= applied) continue;  // a resend of what we have
     if (first > applied + 1 && applied != 0) {
       server_->Log(Server::kWarning,
@@ -994,7 +1037,7 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
                                 " were lost (backlog overflow or restart); anti-entropy must "
                                 "repair them"));
     }
-    if (first <= applied) {
+    if (first <= applied && !gapped) {
       // Overlap: drop the prefix we already applied.
       peer::DeltaBatch rest;
       rest.set_first_seq(applied + 1);

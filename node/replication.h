@@ -171,6 +171,12 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
     int64_t emit_us;
     size_t bytes;
     std::string wire;  // the encoded peer.Delta (node/delta_codec.h)
+    // With partial placement: the key's ring point and StableHash64; the
+    // record goes only to peers holding the key. Unrouted records (flushes,
+    // or written before placement was partial) go to every peer.
+    bool routed = false;
+    uint64_t point = 0;
+    uint64_t khash = 0;
     std::shared_ptr<const std::vector<peer::VersionEntry>> deps;  // causal only
   };
   struct Waiter {

@@ -20,6 +20,8 @@
 #include "node/anti_entropy.h"
 #include "node/command_table.h"
 #include "node/forward.h"
+#include "node/hot_replication.h"
+#include "node/stable_hash.h"
 #include "node/metrics.h"
 #include "node/replication.h"
 #include "node/str_util.h"
@@ -508,6 +510,12 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     return;
   }
   c->last_cmd = cmd;
+  // Placement: keys this node does not hold are served elsewhere.
+  if (server_->placement().partial() && cmd->first_key != 0 &&
+      !(cmd->flags & (kCmdConnection | kCmdAllShards))) {
+    RefreshView();
+    if (view_->partial() && RouteCluster(c, *cmd, args)) return;
+  }
   CommandContext ctx{args, &c->rb, server_, c, c->db, now_ms, cmd};
   auto run = [&](CommandContext& cx) {
     int64_t start = MonoUs();
@@ -657,6 +665,13 @@ absl::Status Server::StartCluster() {
   replicator_->set_repair_request(
       [ae = anti_entropy_.get()](const std::string& addr) { ae->RequestRepair(addr); });
   forwarder_ = std::make_unique<Forwarder>(this);
+  forward_client_ = std::make_unique<ForwardClient>(this, forwarder_.get(), SourceIp());
+  hot_ = std::make_unique<HotReplication>(this);
+  membership_->set_self_hot([h = hot_.get(), this] {
+    return leaving_ ? std::vector<std::string>{} : h->Held();
+  });
+  membership_->AddListener([this](const gossip::MemberInfo&) { RebuildPlacement(); });
+  RebuildPlacement();
   peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get(),
                                                         anti_entropy_.get(), forwarder_.get());
   // Listen on the bind address (all interfaces when bound to a wildcard).
@@ -681,14 +696,26 @@ void Server::Start() {
   replicator_->Start();
   if (membership_) membership_->Start();
   if (anti_entropy_) anti_entropy_->Start();
+  if (hot_) hot_->Start();
 }
 
 void Server::Wait() {
   for (auto& w : workers_) w->Join();
+  workers_joined_ = true;
 }
 
 void Server::StopCluster() {
+  if (hot_) hot_->Stop();
+  if (forward_client_) forward_client_->Stop();
   if (anti_entropy_) anti_entropy_->Stop();
+  if (membership_ && placement_.partial() && !membership_->removed()) {
+    // A leaving node hands its ranges to the nodes that hold them once it
+    // is gone, before it says goodbye (others then stop routing here).
+    leaving_ = true;
+    RebuildPlacement();
+    uint64_t n = anti_entropy_->Handoff();
+    Log(kNotice, StrCat("handed off ", n, " keys before leaving"));
+  }
   if (membership_) membership_->Leave();
   replicator_->Stop();
   if (peer_server_) {
@@ -700,6 +727,61 @@ void Server::StopCluster() {
 void Server::Shutdown() {
   running_ = false;
   for (auto& w : workers_) w->Post([] {});
+}
+
+void Server::RebuildPlacement() {
+  if (!membership_) return;
+  std::lock_guard<std::mutex> l(placement_mu_);
+  auto view = std::make_shared<PlacementView>();
+  view->self = membership_->self_id();
+  std::vector<RingMember> members;
+  for (const gossip::MemberInfo& m : membership_->Snapshot()) {
+    if (m.self ? leaving_.load() : m.state == gossip::State::kLeft) continue;
+    members.push_back(RingMember{m.id, m.name, m.zone});
+    if (!m.self) {
+      for (const std::string& k : m.hot_keys) view->hot[StableHash64(k)].push_back(m.id);
+    }
+  }
+  if (hot_ && !leaving_) {
+    for (std::string& k : hot_->Held()) {
+      view->hot[StableHash64(k)].push_back(view->self);
+      view->self_hot.insert(std::move(k));
+    }
+  }
+  std::vector<uint32_t> ids;
+  for (const RingMember& m : members) ids.push_back(m.id);
+  std::sort(ids.begin(), ids.end());
+  std::shared_ptr<const PlacementView> old = placement_.view();
+  bool ring_changed = !old->ring || ids != ring_ids_ || ring_replicas_ != config_.replicas;
+  view->ring = ring_changed ? std::make_shared<const Ring>(std::move(members), config_.replicas)
+                            : old->ring;
+  bool was_partial = old->partial();
+  ring_ids_ = std::move(ids);
+  ring_replicas_ = config_.replicas;
+  std::shared_ptr<const Ring> ring = view->ring;
+  uint32_t self = view->self;
+  placement_.Publish(std::move(view));
+  if (!ring_changed) return;
+  // Merkle leaves are kept per peer under partial placement: re-key them.
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    auto rekey = [worker, ring, self] {
+      for (int i = 0; i < worker->shard().databases(); i++) {
+        worker->shard().db(i).SetRing(ring, self);
+      }
+    };
+    if (workers_joined_) {
+      rekey();
+    } else {
+      worker->Post(rekey);
+    }
+  }
+  if (anti_entropy_ && (was_partial || !ring->full()) && !leaving_) {
+    Log(kNotice, StrCat("placement: ", ring->members().size(), " members, replicas ",
+                        config_.replicas == 0 ? std::string("all") : std::to_string(config_.replicas),
+                        "; moving ranges"));
+    anti_entropy_->RequestRebalance();
+  }
 }
 
 int Server::ShardOf(const CommandId& cmd, std::span<const std::string_view> args,
@@ -760,6 +842,10 @@ void Server::ApplyRuntimeConfig() {
   max_bulk_len_ = config_.proto_max_bulk_len;
   ae_interval_ = config_.anti_entropy_interval;
   repl_stream_ = config_.replication_stream == "yes";
+  hot_enabled_ = config_.hot_key_replication;
+  hot_factor_ = config_.hot_key_factor;
+  hot_min_rate_ = config_.hot_key_min_rate;
+  hot_max_ = config_.hot_key_max;
 }
 
 void Server::ResetStats() {

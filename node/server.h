@@ -37,8 +37,10 @@
 #include "crdt/stamp.h"
 #include "node/command.h"
 #include "node/config.h"
+#include "node/forward.h"
 #include "node/hot_keys.h"
 #include "node/keyspace.h"
+#include "node/placement.h"
 #include "node/write_path.h"
 #include "resp/parser.h"
 #include "resp/reply_builder.h"
@@ -46,7 +48,7 @@
 namespace lattice::node {
 
 class AntiEntropy;
-class Forwarder;
+class HotReplication;
 class CommandTable;
 class MetricsExporter;
 class Replicator;
@@ -243,6 +245,11 @@ class Worker {
   }
   std::vector<CommandStats> stats;  // indexed by CommandId::index
   uint64_t commands_processed = 0;
+  // Placement: reads of keys held here / forwarded elsewhere, and commands
+  // forwarded (read by metrics and INFO from the exclusive section).
+  uint64_t reads_local = 0;
+  uint64_t reads_forwarded = 0;
+  uint64_t commands_forwarded = 0;
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
 
@@ -266,6 +273,19 @@ class Worker {
   void Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
   // Counts the keys of a read command in their shards' hot-key sketches.
   void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
+  // Placement (node/routing.cc). Picks up a newer placement view.
+  void RefreshView();
+  // Handles a command whose keys this node does not all hold: forwards
+  // it, fans it out or refuses it (CROSSSLOT). False: run it here.
+  bool RouteCluster(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
+  void FanOut(Connection* c, const CommandId& cmd, std::span<const std::string_view> args,
+              int kind);
+  // Nodes serving `key`, best first (alive, same zone, ring order).
+  std::vector<ForwardClient::Target> HoldersOf(const PlacementView& v, std::string_view key,
+                                               bool reads);
+  // Parks the connection until a forwarded command's reply arrives.
+  void Park(Connection* c, std::vector<ForwardClient::Target> targets,
+            std::vector<std::string> args, std::function<void(bool, std::string)> done);
 
   Server* server_;
   int index_;
@@ -284,6 +304,8 @@ class Worker {
   std::vector<std::function<void()>> running_;
   int64_t next_cron_ms_ = 0;
   int64_t last_decay_ms_ = 0;
+  std::shared_ptr<const PlacementView> view_;
+  uint64_t view_version_ = 0;
 
  public:
   // The clock value when the current event-loop iteration began, or
@@ -334,6 +356,9 @@ class Server {
   // Null on a node without a peer service.
   gossip::Membership* membership() { return membership_.get(); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
+  // Set once every worker thread has been joined: shards may then be read
+  // directly by the thread that stops the node.
+  bool workers_joined() const { return workers_joined_.load(); }
 
   // Runs fn with every worker paused (writer side of world_). Called from a
   // worker thread in the middle of its batch.
@@ -351,6 +376,17 @@ class Server {
   int anti_entropy_interval() const { return ae_interval_.load(std::memory_order_relaxed); }
   bool replication_stream() const { return repl_stream_.load(std::memory_order_relaxed); }
   AntiEntropy* anti_entropy() { return anti_entropy_.get(); }
+  bool hot_key_replication() const { return hot_enabled_.load(std::memory_order_relaxed); }
+  int hot_key_factor() const { return hot_factor_.load(std::memory_order_relaxed); }
+  int hot_key_min_rate() const { return hot_min_rate_.load(std::memory_order_relaxed); }
+  int hot_key_max() const { return hot_max_.load(std::memory_order_relaxed); }
+  Placement& placement() { return placement_; }
+  ForwardClient* forward_client() { return forward_client_.get(); }
+  HotReplication* hot_replication() { return hot_.get(); }
+  // Builds the placement view from membership and the hot-key lists and
+  // publishes it; when the ring changed, re-keys the Merkle leaves and
+  // starts handing off ranges this node no longer holds.
+  void RebuildPlacement();
   enum { kDebug = 0, kVerbose = 1, kNotice = 2, kWarning = 3 };
 
   int64_t start_time_ms() const { return start_ms_; }
@@ -374,13 +410,23 @@ class Server {
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<AntiEntropy> anti_entropy_;
   std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<ForwardClient> forward_client_;
+  std::unique_ptr<HotReplication> hot_;
+  Placement placement_;
+  std::mutex placement_mu_;  // serializes RebuildPlacement
+  std::vector<uint32_t> ring_ids_;  // guarded by placement_mu_
+  int ring_replicas_ = -1;          // guarded by placement_mu_
+  std::atomic<bool> leaving_{false};
   WorldLock world_;
   std::atomic<bool> running_{true};
+  std::atomic<bool> workers_joined_{false};
   std::mutex log_mu_;
   std::atomic<int> log_level_{kNotice};
   std::atomic<int64_t> max_bulk_len_{0};
   std::atomic<int> ae_interval_{0};
   std::atomic<bool> repl_stream_{true};
+  std::atomic<bool> hot_enabled_{true};
+  std::atomic<int> hot_factor_{100}, hot_min_rate_{100}, hot_max_{256};
 
   const std::string logfile_;  // immutable, so Log() needs no config access
   int64_t start_ms_;

@@ -1,0 +1,295 @@
+// Placement routing on the worker: commands for keys this node does not
+// hold go to a node that does (node/forward.h), multi-key commands whose
+// keys live on different replica sets fan out or are refused. See
+// docs/architecture.md ("Placement").
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "node/command_table.h"
+#include "node/forward.h"
+#include "node/server.h"
+#include "node/stable_hash.h"
+#include "node/str_util.h"
+
+namespace lattice::node {
+
+namespace {
+
+// Redis Cluster's text, so cluster-aware client code recognizes it.
+constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
+
+enum class FanKind { kNone, kMget, kMset, kSum };
+
+FanKind FanKindOf(const CommandId& cmd) {
+  std::string_view n = cmd.name;
+  if (n == "mget") return FanKind::kMget;
+  if (n == "mset") return FanKind::kMset;
+  if (n == "del" || n == "unlink" || n == "exists" || n == "touch") return FanKind::kSum;
+  return FanKind::kNone;
+}
+
+// Splits one RESP reply element off the front of `s`. Handles the shapes a
+// fanned-out command returns (bulk, null, integer, simple, error).
+bool NextElement(std::string_view* s, std::string_view* elem) {
+  size_t eol = s->find("\r\n");
+  if (eol == std::string_view::npos || s->empty()) return false;
+  size_t len = eol + 2;
+  if ((*s)[0] == '$') {
+    int64_t n = 0;
+    if (!ParseInt64(s->substr(1, eol - 1), &n)) return false;
+    if (n >= 0) len += static_cast<size_t>(n) + 2;
+  }
+  if (len > s->size()) return false;
+  *elem = s->substr(0, len);
+  s->remove_prefix(len);
+  return true;
+}
+
+}  // namespace
+
+void Worker::RefreshView() {
+  uint64_t v = server_->placement().version();
+  if (v != view_version_ || !view_) {
+    view_ = server_->placement().view();
+    view_version_ = view_->version;
+  }
+}
+
+std::vector<ForwardClient::Target> Worker::HoldersOf(const PlacementView& v, std::string_view key,
+                                                     bool reads) {
+  uint64_t h = StableHash64(key);
+  std::vector<uint32_t> ids = v.ring->ReplicasAtPoint(Ring::PointOf(key, h));
+  if (reads) {
+    // Extra (hot-key) replicas serve reads; writes go to the ring replicas,
+    // which ship them on to the extras.
+    auto it = v.hot.find(h);
+    if (it != v.hot.end()) {
+      for (uint32_t id : it->second) {
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+      }
+    }
+  }
+  gossip::Membership* m = server_->membership();
+  const std::string& zone = server_->config().zone;
+  // Alive before suspect/dead, then the same zone first, then ring order
+  // (the primary first).
+  std::vector<std::pair<int, uint32_t>> ranked;
+  absl::flat_hash_map<uint32_t, std::string> addrs;
+  std::vector<gossip::MemberInfo> members = m ? m->Snapshot() : std::vector<gossip::MemberInfo>{};
+  for (const gossip::MemberInfo& info : members) addrs[info.id] = info.peer_addr;
+  for (size_t i = 0; i < ids.size(); i++) {
+    const RingMember* rm = v.ring->Find(ids[i]);
+    int rank = static_cast<int>(i);
+    if (!(rm && rm->zone == zone)) rank += 1000;
+    if (ids[i] != v.self && m && m->StateOf(ids[i]) != gossip::State::kAlive) rank += 100000;
+    ranked.emplace_back(rank, ids[i]);
+  }
+  std::stable_sort(ranked.begin(), ranked.end());
+  std::vector<ForwardClient::Target> out;
+  for (const auto& [rank, id] : ranked) {
+    ForwardClient::Target t;
+    t.id = id;
+    if (id != v.self) {
+      auto it = addrs.find(id);
+      if (it == addrs.end()) continue;
+      t.peer_addr = it->second;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool Worker::RouteCluster(Connection* c, const CommandId& cmd,
+                          std::span<const std::string_view> args) {
+  const PlacementView& v = *view_;
+  const bool reads = (cmd.flags & kCmdReadOnly) != 0;
+  bool all_local = true, same = true, first = true;
+  std::vector<uint32_t> set0, set;
+  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+    std::string_view key = args[pos];
+    uint64_t h = StableHash64(key);
+    const std::vector<uint32_t>& reps = v.ring->ReplicasAtPoint(Ring::PointOf(key, h));
+    // Extra (hot-key) replicas hold database 0 only.
+    bool local = std::find(reps.begin(), reps.end(), v.self) != reps.end() ||
+                 (c->db == 0 && !v.self_hot.empty() && v.self_hot.contains(absl::string_view(key.data(), key.size())));
+    all_local = all_local && local;
+    set.assign(reps.begin(), reps.end());
+    std::sort(set.begin(), set.end());
+    if (first) {
+      set0 = set;
+      first = false;
+    } else if (set != set0) {
+      same = false;
+    }
+  });
+  if (first) return false;  // no keys after all (optional key positions)
+  FanKind fan = FanKindOf(cmd);
+  if (!same && fan == FanKind::kNone) {
+    // Atomic multi-key commands need all their keys on one replica set,
+    // whichever node the client asked: the same answer everywhere.
+    c->rb.Error(kCrossSlot);
+    stats[cmd.index].rejected++;
+    return true;
+  }
+  if (reads) (all_local ? reads_local : reads_forwarded)++;
+  if (all_local) return false;  // counted in the sketch when it runs
+  if (reads) CountReads(cmd, args);
+  commands_forwarded++;
+  if (!same) {
+    FanOut(c, cmd, args, static_cast<int>(fan));
+    return true;
+  }
+  // One replica set holds every key: the whole command goes there.
+  std::string_view key0;
+  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+    if (key0.empty()) key0 = args[pos];
+  });
+  std::vector<ForwardClient::Target> targets = HoldersOf(v, key0, reads && c->db == 0);
+  std::vector<std::string> copy(args.begin(), args.end());
+  Park(c, std::move(targets), std::move(copy), nullptr);
+  return true;
+}
+
+void Worker::Park(Connection* c, std::vector<ForwardClient::Target> targets,
+                  std::vector<std::string> args,
+                  std::function<void(bool, std::string)> done) {
+  c->pending = true;
+  Worker* self = this;
+  uint64_t conn_id = c->id;
+  if (!done) {
+    done = [self, conn_id](bool ok, std::string reply) {
+      if (!ok) {
+        reply = StrCat("-CLUSTERDOWN no node holding this key answered (", reply, ")\r\n");
+      }
+      self->Post([self, conn_id, r = std::move(reply)]() mutable {
+        self->CompleteRemote(conn_id, std::move(r));
+      });
+    };
+  }
+  server_->forward_client()->Send(std::move(targets), c->db, c->rb.protocol(), std::move(args),
+                                  std::move(done));
+}
+
+void Worker::FanOut(Connection* c, const CommandId& cmd, std::span<const std::string_view> args,
+                    int kind_int) {
+  FanKind kind = static_cast<FanKind>(kind_int);
+  const PlacementView& v = *view_;
+  const bool reads = (cmd.flags & kCmdReadOnly) != 0;
+  const size_t step = kind == FanKind::kMset ? 2 : 1;
+  // Group the keys by the node that serves them (this node when it holds
+  // them).
+  struct Part {
+    std::vector<ForwardClient::Target> targets;
+    std::vector<std::string> args;
+    std::vector<size_t> index;  // key positions in the original order
+    std::string reply;
+  };
+  std::vector<Part> parts;
+  absl::flat_hash_map<uint32_t, size_t> by_node;
+  size_t nkeys = 0;
+  for (size_t pos = 1; pos + step - 1 < args.size(); pos += step, nkeys++) {
+    std::string_view key = args[pos];
+    std::vector<ForwardClient::Target> targets;
+    if (v.ReplicaOf(v.self, key) || (c->db == 0 && v.self_hot.contains(absl::string_view(key.data(), key.size())))) {
+      targets.push_back(ForwardClient::Target{v.self, ""});
+    } else {
+      targets = HoldersOf(v, key, reads && c->db == 0);
+    }
+    uint32_t node = targets.empty() ? 0 : targets[0].id;
+    auto [it, fresh] = by_node.try_emplace(node, parts.size());
+    if (fresh) {
+      Part& p = parts.emplace_back();
+      p.targets = std::move(targets);
+      p.args.emplace_back(args[0]);
+    }
+    Part& p = parts[it->second];
+    for (size_t j = 0; j < step; j++) p.args.emplace_back(args[pos + j]);
+    p.index.push_back(nkeys);
+  }
+  struct State {
+    std::mutex mu;
+    std::vector<Part> parts;
+    size_t remaining;
+    size_t nkeys;
+    FanKind kind;
+    int proto;
+    std::string error;
+  };
+  auto st = std::make_shared<State>();
+  st->parts = std::move(parts);
+  st->remaining = st->parts.size();
+  st->nkeys = nkeys;
+  st->kind = kind;
+  st->proto = c->rb.protocol();
+  c->pending = true;
+  Worker* self = this;
+  uint64_t conn_id = c->id;
+  auto finish = [st, self, conn_id] {
+    std::string out;
+    resp::ReplyBuilder rb(&out, st->proto);
+    if (!st->error.empty()) {
+      out = st->error;
+    } else if (st->kind == FanKind::kMset) {
+      rb.Ok();
+    } else if (st->kind == FanKind::kSum) {
+      int64_t sum = 0;
+      for (const Part& p : st->parts) {
+        int64_t n = 0;
+        std::string_view r = p.reply;
+        if (r.size() > 3 && r[0] == ':') ParseInt64(r.substr(1, r.size() - 3), &n);
+        sum += n;
+      }
+      rb.Integer(sum);
+    } else {
+      // MGET: put each part's elements back in key order.
+      std::vector<std::string_view> elems(st->nkeys);
+      bool ok = true;
+      for (const Part& p : st->parts) {
+        std::string_view r = p.reply;
+        size_t eol = r.find("\r\n");
+        if (r.empty() || r[0] != '*' || eol == std::string_view::npos) {
+          ok = false;
+          break;
+        }
+        r.remove_prefix(eol + 2);
+        for (size_t i : p.index) ok = ok && NextElement(&r, &elems[i]);
+      }
+      if (!ok) {
+        out = "-ERR a node answered a fanned-out MGET with a malformed reply\r\n";
+      } else {
+        out = StrCat("*", st->nkeys, "\r\n");
+        for (std::string_view e : elems) out.append(e);
+      }
+    }
+    self->Post([self, conn_id, out = std::move(out)]() mutable {
+      self->CompleteRemote(conn_id, std::move(out));
+    });
+  };
+  for (size_t i = 0; i < st->parts.size(); i++) {
+    Part& p = st->parts[i];
+    std::vector<ForwardClient::Target> targets = std::move(p.targets);
+    std::vector<std::string> part_args = std::move(p.args);
+    server_->forward_client()->Send(
+        std::move(targets), c->db, st->proto, std::move(part_args),
+        [st, i, finish](bool ok, std::string reply) {
+          bool last;
+          {
+            std::lock_guard<std::mutex> l(st->mu);
+            if (!ok && st->error.empty()) {
+              st->error =
+                  StrCat("-CLUSTERDOWN no node holding some of these keys answered (", reply, ")\r\n");
+            } else if (ok && !reply.empty() && reply[0] == '-' && st->error.empty()) {
+              st->error = reply;
+            }
+            st->parts[i].reply = std::move(reply);
+            last = --st->remaining == 0;
+          }
+          if (last) finish();
+        });
+  }
+}
+
+}  // namespace lattice::node
