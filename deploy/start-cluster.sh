@@ -5,17 +5,20 @@
 # Node 1 is every other node's seed. Runs in the foreground; Ctrl-C stops
 # every node (they leave the cluster gracefully).
 #
-#   deploy/start-cluster.sh [--nodes N] [--port P] [--consistency eventual|causal]
-#                           [--dir D] [-- extra lattice-server overrides]
+#   deploy/start-cluster.sh [--nodes N] [--replicas R|all] [--port P]
+#                           [--consistency eventual|causal] [--dir D]
+#                           [-- extra lattice-server overrides]
 #
 # Data dirs and logs go to D (default /tmp/lattice-cluster): D/nodeI/lattice.log.
 # Node I serves RESP on 127.0.0.I:P (default 6379), peers on P+10000 and
 # Prometheus metrics on 127.0.0.I:9121. Odd nodes are in zone-a, even in zone-b.
+# Each key lives on R nodes (default 3; `all`: every node holds every key).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 nodes=3
 port=6379
 consistency=eventual
+replicas=3
 dir=/tmp/lattice-cluster
 extra=()
 while [[ $# -gt 0 ]]; do
@@ -23,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --nodes) nodes="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --consistency) consistency="$2"; shift 2 ;;
+    --replicas) replicas="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
@@ -54,7 +58,7 @@ for i in $(seq 1 "$nodes"); do
   zone=zone-a
   (( i % 2 == 0 )) && zone=zone-b
   "$server" --bind "127.0.0.$i" --port "$port" --dir "$dir/node$i" --node-id "node$i" \
-    --zone "$zone" --seeds "$seed" --consistency "$consistency" --metrics-port 9121 \
+    --zone "$zone" --seeds "$seed" --consistency "$consistency" --replicas "$replicas" --metrics-port 9121 \
     --logfile "$dir/node$i/lattice.log" "${extra[@]}" &
   pids+=($!)
 done

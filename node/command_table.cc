@@ -97,6 +97,8 @@ std::vector<CommandId> Rows() {
                   "Returns the cluster members as this node sees them."),
               Row("repair", 3, A | NS, 0, 0, 0, CmdLatticeRepair, "server", "0.1.0",
                   "Runs one anti-entropy round with a member."),
+              Row("where", 3, L | S, 0, 0, 0, CmdLatticeWhere, "server", "0.1.0",
+                  "Returns the members holding a key."),
           }),
       Row("wait", 3, NS, 0, 0, 0, CmdWait, "generic", "3.0.0",
           "Blocks until the asynchronous replication of all preceding write commands sent by "

@@ -10,6 +10,7 @@
 #include "node/anti_entropy.h"
 #include "node/replication.h"
 #include "node/server.h"
+#include "node/stable_hash.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -174,6 +175,40 @@ void CmdLatticeHotKeys(CommandContext& ctx) {
   }
 }
 
+// LATTICE WHERE <key>: the members holding the key, as this node's
+// placement view has it: "replicas" (ring order, primary first) and
+// "extras" (hot-key copies). Without partial placement every member is a
+// replica.
+void CmdLatticeWhere(CommandContext& ctx) {
+  std::shared_ptr<const PlacementView> v = ctx.server->placement().view();
+  std::vector<std::string> replicas, extras;
+  auto name_of = [&](uint32_t id) {
+    const RingMember* m = v->ring ? v->ring->Find(id) : nullptr;
+    return m ? m->name : std::to_string(id);
+  };
+  std::string_view key = ctx.args[2];
+  if (v->ring) {
+    uint64_t h = StableHash64(key);
+    const std::vector<uint32_t>& reps = v->ring->ReplicasAtPoint(Ring::PointOf(key, h));
+    for (uint32_t id : reps) replicas.push_back(name_of(id));
+    auto it = v->hot.find(h);
+    if (it != v->hot.end() && v->partial()) {
+      for (uint32_t id : it->second) {
+        if (std::find(reps.begin(), reps.end(), id) == reps.end()) extras.push_back(name_of(id));
+      }
+    }
+  } else {
+    replicas.push_back(ctx.server->config().node_id);
+  }
+  ctx.rb->MapHeader(2);
+  ctx.rb->Bulk("replicas");
+  ctx.rb->ArrayHeader(static_cast<int64_t>(replicas.size()));
+  for (const auto& r : replicas) ctx.rb->Bulk(r);
+  ctx.rb->Bulk("extras");
+  ctx.rb->ArrayHeader(static_cast<int64_t>(extras.size()));
+  for (const auto& r : extras) ctx.rb->Bulk(r);
+}
+
 void CmdLatticeHelp(CommandContext& ctx) {
   static const char* kLines[] = {
       "LATTICE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -183,6 +218,8 @@ void CmdLatticeHelp(CommandContext& ctx) {
       "    Run one anti-entropy round with that member now; returns what it cost.",
       "HOTKEYS",
       "    The most read keys of this node, with decayed read counts (half-life 5 s).",
+      "WHERE <key>",
+      "    The members holding a key: its ring replicas and any extra (hot-key) copies.",
       "NODES",
       "    Return the cluster members as this node sees them, one per line:",
       "    <name> <id> <client-addr> <peer-addr> zone=<zone> <state> incarnation=<n> ...",

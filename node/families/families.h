@@ -20,6 +20,7 @@ void CmdLatticeHelp(CommandContext& ctx);
 void CmdLatticeRepair(CommandContext& ctx);
 void CmdLatticeForget(CommandContext& ctx);
 void CmdLatticeHotKeys(CommandContext& ctx);
+void CmdLatticeWhere(CommandContext& ctx);
 // INFO's "replication" section body.
 void AppendReplicationInfo(Server* server, std::string* out);
 
