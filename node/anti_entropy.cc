@@ -319,6 +319,10 @@ grpc::Status AntiEntropy::FetchKeys(const peer::KeysRequest& req, peer::DeltaBat
 }
 
 grpc::Status AntiEntropy::PushKeys(const peer::DeltaBatch& req, peer::Ack* reply) {
+  if (!server_->running()) {
+    // Shutting down: the sender must keep its keys or push them elsewhere.
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+  }
   std::string why;
   peer::DeltaBatch batch = req;
   batch.set_snapshot(true);
@@ -492,8 +496,10 @@ uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
   // 2. Push each key's state to every reachable replica.
   std::map<uint32_t, std::string> addrs;
   for (const auto& info : m->Snapshot()) {
-    if (!info.self && info.state != gossip::State::kLeft) addrs[info.id] = info.peer_addr;
+    if (!info.self && info.state == gossip::State::kAlive) addrs[info.id] = info.peer_addr;
   }
+  // A leaving node has seconds, not minutes: bounded calls.
+  const int rpc_ms = server_->workers_joined() ? 3000 : kRpcTimeoutMs;
   // (target, db) -> indexes into strays
   std::map<std::pair<uint32_t, int>, std::vector<size_t>> plan;
   for (size_t i = 0; i < strays.size(); i++) {
@@ -518,8 +524,7 @@ uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
       peer::DeltaBatch push;
       FetchKeys(kreq, &push);
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(kRpcTimeoutMs));
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(rpc_ms));
       peer::Ack ack;
       if (!stub->PushKeys(&ctx, push, &ack).ok()) break;
       for (size_t k = off; k < end; k++) delivered[idx[k]] = true;

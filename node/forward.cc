@@ -54,6 +54,7 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
   }
   reply->set_reply(std::move(out));
+  reply->set_clock(server_->clock().Now());
   return grpc::Status::OK;
 }
 
@@ -201,6 +202,7 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
         &call->ctx, &call->req, &call->reply, [this, job, call, addr](grpc::Status s) {
           if (s.ok()) {
             forwarded_++;
+            server_->clock().Observe(crdt::Stamp{call->reply.clock(), 0});
             job->done(true, std::move(*call->reply.mutable_reply()));
             return;
           }

@@ -11,6 +11,8 @@
 #include "node/command_table.h"
 #include "node/replication.h"
 #include "node/server.h"
+#include "node/hot_replication.h"
+#include "node/anti_entropy.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
 #include "prometheus/text_serializer.h"
@@ -24,8 +26,13 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 // Per-command counters summed over workers, each read on its own thread.
+struct RoutingTotals {
+  uint64_t reads_local = 0, reads_forwarded = 0, forwarded = 0;
+};
+
 std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys,
-                                             std::vector<std::pair<std::string, uint32_t>>* hot) {
+                                             std::vector<std::pair<std::string, uint32_t>>* hot,
+                                             RoutingTotals* routing) {
   struct Gather {
     std::mutex mu;
     std::condition_variable cv;
@@ -33,6 +40,7 @@ std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys,
     std::vector<CommandStats> sum;
     uint64_t keys = 0;
     std::vector<std::pair<std::string, uint32_t>> hot;
+    RoutingTotals routing;
   };
   auto g = std::make_shared<Gather>();
   g->pending = server->shard_count();
@@ -55,6 +63,9 @@ std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys,
         for (int b = 0; b < CommandStats::kBuckets; b++) t.buckets[b] += s.buckets[b];
       }
       g->keys += keys;
+      g->routing.reads_local += w->reads_local;
+      g->routing.reads_forwarded += w->reads_forwarded;
+      g->routing.forwarded += w->commands_forwarded;
       if (--g->pending == 0) g->cv.notify_all();
     });
   }
@@ -62,6 +73,7 @@ std::vector<CommandStats> GatherCommandStats(Server* server, uint64_t* keys,
   g->cv.wait_for(l, std::chrono::seconds(2), [&] { return g->pending == 0; });
   *keys = g->keys;
   *hot = g->hot;
+  *routing = g->routing;
   return g->sum;
 }
 
@@ -85,7 +97,8 @@ std::vector<MetricFamily> Collect(Server* server) {
   std::vector<MetricFamily> out;
   uint64_t keys = 0;
   std::vector<std::pair<std::string, uint32_t>> hot;
-  std::vector<CommandStats> stats = GatherCommandStats(server, &keys, &hot);
+  RoutingTotals routing;
+  std::vector<CommandStats> stats = GatherCommandStats(server, &keys, &hot, &routing);
   {
     std::sort(hot.begin(), hot.end(), [](const auto& a, const auto& b) {
       return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -154,6 +167,41 @@ std::vector<MetricFamily> Collect(Server* server) {
           static_cast<double>(r.causal_waits()));
   gauge("lattice_replication_log_bytes", "Bytes held in the delta backlog.",
         static_cast<double>(r.log_bytes()));
+  {
+    // Placement and hot keys.
+    auto reads = Family("lattice_reads_total",
+                        "Reads of keys by this node's clients, by where they were served: "
+                        "local (held here) or forwarded.",
+                        MetricType::Counter);
+    reads.metric.push_back(Value(static_cast<double>(routing.reads_local), {{"served", "local"}}));
+    reads.metric.push_back(
+        Value(static_cast<double>(routing.reads_forwarded), {{"served", "forwarded"}}));
+    out.push_back(std::move(reads));
+    counter("lattice_commands_forwarded_total",
+            "Client commands sent to (or fanned out over) the nodes holding their keys.",
+            static_cast<double>(routing.forwarded));
+    std::shared_ptr<const PlacementView> v = server->placement().view();
+    gauge("lattice_ring_members", "Members on the placement ring.",
+          v->ring ? static_cast<double>(v->ring->members().size()) : 1.0);
+    size_t extra = 0;
+    for (const auto& [h, ids] : v->hot) extra += ids.size();
+    gauge("lattice_extra_replicas",
+          "Extra (hot-key) replicas in the cluster, as gossiped: one per key and member.",
+          static_cast<double>(extra));
+    if (HotReplication* hot_r = server->hot_replication()) {
+      gauge("lattice_hot_keys_held", "Hot keys this node holds as an extra replica.",
+            static_cast<double>(hot_r->held_count()));
+      counter("lattice_hot_keys_gained_total", "Hot keys that gained an extra replica here.",
+              static_cast<double>(hot_r->gained()));
+      counter("lattice_hot_keys_lost_total", "Extra replicas dropped here after the key cooled.",
+              static_cast<double>(hot_r->lost()));
+    }
+    if (AntiEntropy* ae = server->anti_entropy()) {
+      counter("lattice_keys_handed_off_total",
+              "Keys pushed to their new replicas and dropped here after a ring change.",
+              static_cast<double>(ae->handed_off()));
+    }
+  }
 
   auto sent = Family("lattice_peer_deltas_sent_total", "Deltas sent to a peer.",
                      MetricType::Counter);

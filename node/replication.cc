@@ -921,7 +921,15 @@ void Replicator::ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stat
   }
   {
     std::unique_lock<std::mutex> l(job->mu);
-    while (job->pending > 0 && !stopping_) job->cv.wait_for(l, std::chrono::milliseconds(100));
+    while (job->pending > 0 && !stopping_) {
+      job->cv.wait_for(l, std::chrono::milliseconds(100));
+      // A worker whose loop ended (shutdown) never runs its task.
+      bool waiting = false;
+      for (int i = 0; i < shards; i++) {
+        waiting = waiting || (!job->by_shard[i].empty() && !server_->worker(i).exited_.load());
+      }
+      if (!waiting) break;
+    }
   }
   applied_total_.fetch_add(job->batch.deltas_size(), std::memory_order_relaxed);
   if (stats) stats->deltas_applied += job->batch.deltas_size();

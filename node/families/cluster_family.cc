@@ -8,6 +8,7 @@
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/anti_entropy.h"
+#include "node/hot_replication.h"
 #include "node/replication.h"
 #include "node/server.h"
 #include "node/stable_hash.h"
@@ -267,7 +268,32 @@ void AppendReplicationInfo(Server* s, std::string* out) {
   if (AntiEntropy* ae = s->anti_entropy()) {
     line("lattice_anti_entropy_rounds", ae->rounds());
     line("lattice_anti_entropy_keys_repaired", ae->keys_repaired());
+    line("lattice_keys_handed_off", ae->handed_off());
   }
+  // Placement (INFO runs in the exclusive section: worker counters are
+  // stable here).
+  std::shared_ptr<const PlacementView> v = s->placement().view();
+  line("lattice_replicas",
+       s->config().replicas == 0 ? std::string("all") : std::to_string(s->config().replicas));
+  line("lattice_ring_members", v->ring ? v->ring->members().size() : 1);
+  line("lattice_placement", v->partial() ? "partial" : "full");
+  uint64_t local = 0, forwarded = 0, commands = 0;
+  for (int i = 0; i < s->shard_count(); i++) {
+    local += s->worker(i).reads_local;
+    forwarded += s->worker(i).reads_forwarded;
+    commands += s->worker(i).commands_forwarded;
+  }
+  line("lattice_reads_local", local);
+  line("lattice_reads_forwarded", forwarded);
+  line("lattice_commands_forwarded", commands);
+  if (HotReplication* h = s->hot_replication()) {
+    line("lattice_hot_keys_held", h->held_count());
+    line("lattice_hot_keys_gained", h->gained());
+    line("lattice_hot_keys_lost", h->lost());
+  }
+  size_t extra = 0;
+  for (const auto& [h, ids] : v->hot) extra += ids.size();
+  line("lattice_extra_replicas", extra);
   for (size_t i = 0; i < peers.size(); i++) line(StrCat("peer", i), PeerLine(peers[i]));
 }
 
