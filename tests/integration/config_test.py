@@ -31,7 +31,7 @@ class ConfigTest(unittest.TestCase):
         port = harness.free_port()
         conf = self.write_conf(
             "# comment\nport 1\nbind 127.0.0.1\nmaxclients 123\n"
-            "proto-max-bulk-len 2mb\nthreads 2\n")
+            "proto-max-bulk-len 2mb\nthreads 2\nreplicas all\n")
         proc = subprocess.Popen([self.binary, conf, "--port", str(port), "--databases", "4"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -41,6 +41,12 @@ class ConfigTest(unittest.TestCase):
                                  b"*2\r\n$10\r\nmaxclients\r\n$3\r\n123\r\n")
                 self.assertEqual(c.call("CONFIG", "GET", "proto-max-bulk-len"),
                                  b"*2\r\n$18\r\nproto-max-bulk-len\r\n$7\r\n2097152\r\n")
+                self.assertEqual(c.call("CONFIG", "GET", "replicas"),
+                                 b"*2\r\n$8\r\nreplicas\r\n$3\r\nall\r\n")
+                self.assertEqual(c.call("CONFIG", "SET", "hot-key-factor", "1"),
+                                 b"-ERR CONFIG SET failed (possibly related to argument "
+                                 b"'hot-key-factor') - argument must be between 2 and "
+                                 b"1000000 inclusive\r\n")
                 self.assertEqual(c.call("SELECT", "4"), b"-ERR DB index is out of range\r\n")
                 self.assertEqual(c.call("SELECT", "3"), b"+OK\r\n")
         finally:
@@ -58,6 +64,10 @@ class ConfigTest(unittest.TestCase):
                            text=True, timeout=10)
         self.assertEqual(r.returncode, 1)
         self.assertIn("Bad directive", r.stderr)
+        r = subprocess.run([self.binary, "--replicas", "0"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("argument must be 'all' or between 1 and 255", r.stderr)
         r = subprocess.run([self.binary, "/nonexistent/lattice.conf"], capture_output=True,
                            text=True, timeout=10)
         self.assertEqual(r.returncode, 1)

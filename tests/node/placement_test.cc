@@ -2,11 +2,14 @@
 // Redis Cluster reads them, and little movement when membership changes.
 #include "node/placement.h"
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "node/stable_hash.h"
 
 namespace lattice::node {
 namespace {
@@ -93,6 +96,62 @@ TEST(Ring, AddingAMemberMovesAboutItsShare) {
   // The new member's share is 1/5 of the keys.
   EXPECT_GT(moved, kKeys / 5 * 0.7);
   EXPECT_LT(moved, kKeys / 5 * 1.3);
+}
+
+// The per-segment tables answer exactly what walking the ring clockwise
+// from the key's point answers.
+TEST(Ring, SegmentTablesMatchAWalkOfTheRing) {
+  std::vector<RingMember> members = Members(6, 3);
+  Ring ring(members, 3, 16);
+  for (int k = 0; k < 3000; k++) {
+    std::string key = "key:" + std::to_string(k);
+    uint64_t point = Ring::PointOf(key);
+    // Reference: the members of each vnode point, sorted by point, walked
+    // from the first point at or after the key's, zones not yet used first.
+    std::vector<std::pair<uint64_t, size_t>> points;
+    for (size_t i = 0; i < members.size(); i++) {
+      for (int v = 0; v < 16; v++) {
+        points.emplace_back(StableHash64(members[i].name + "#" + std::to_string(v)), i);
+      }
+    }
+    std::sort(points.begin(), points.end());
+    size_t start = 0;
+    while (start < points.size() && points[start].first < point) start++;
+    std::vector<uint32_t> want;
+    std::set<std::string> zones;
+    for (int pass = 0; pass < 2 && want.size() < 3; pass++) {
+      for (size_t n = 0; n < points.size() && want.size() < 3; n++) {
+        const RingMember& m = members[points[(start + n) % points.size()].second];
+        if (std::find(want.begin(), want.end(), m.id) != want.end()) continue;
+        if (pass == 0 && zones.count(m.zone)) continue;
+        zones.insert(m.zone);
+        want.push_back(m.id);
+      }
+    }
+    ASSERT_EQ(ring.ReplicasFor(key), want) << key;
+    for (uint32_t id : want) EXPECT_TRUE(ring.IsReplica(key, id));
+  }
+}
+
+TEST(PlacementView, HotKeyExtrasHoldTheirKeysOnly) {
+  PlacementView v;
+  v.self = 1001;
+  v.ring = std::make_shared<Ring>(Members(4), 1);
+  EXPECT_TRUE(v.partial());
+  std::string key = "hot";
+  uint32_t owner = v.ring->ReplicasFor(key)[0];
+  uint32_t other = owner == 1001 ? 1002 : 1001;
+  EXPECT_TRUE(v.Holds(owner, key));
+  EXPECT_FALSE(v.Holds(other, key));
+  v.hot[StableHash64(key)].push_back(other);
+  EXPECT_TRUE(v.Holds(other, key));
+  EXPECT_FALSE(v.ReplicaOf(other, key));  // an extra copy, not a ring replica
+  EXPECT_FALSE(v.Holds(other, "another key on the same owner? no: different hash"));
+  // Full placement: everyone holds everything.
+  PlacementView full;
+  full.ring = std::make_shared<Ring>(Members(3), 3);
+  EXPECT_FALSE(full.partial());
+  EXPECT_TRUE(full.Holds(1003, key));
 }
 
 }  // namespace
