@@ -260,12 +260,20 @@ std::vector<std::pair<std::string, uint64_t>> AntiEntropy::KeysIn(
   return out;
 }
 
+namespace {
+// A stopping node's shards belong to its own shutdown (a leaving node's
+// handoff reads them directly): peers' rounds are refused meanwhile.
+grpc::Status Stopping() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"); }
+}  // namespace
+
 grpc::Status AntiEntropy::Roots(const peer::RootsRequest& req, peer::RootsReply* reply) {
+  if (!server_->running()) return Stopping();
   for (uint64_t r : RootsOf(req.from())) reply->add_roots(r);
   return grpc::Status::OK;
 }
 
 grpc::Status AntiEntropy::Tree(const peer::TreeRequest& req, peer::TreeReply* reply) {
+  if (!server_->running()) return Stopping();
   if (req.db() >= static_cast<uint32_t>(server_->config().databases) || req.level() == 0 ||
       req.level() >= static_cast<uint32_t>(kLevels) || req.nodes_size() > int(Db::kLeaves)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad tree request");
@@ -280,6 +288,7 @@ grpc::Status AntiEntropy::Tree(const peer::TreeRequest& req, peer::TreeReply* re
 }
 
 grpc::Status AntiEntropy::LeafKeys(const peer::LeafKeysRequest& req, peer::LeafKeysReply* reply) {
+  if (!server_->running()) return Stopping();
   if (req.db() >= static_cast<uint32_t>(server_->config().databases) ||
       req.leaves_size() > int(Db::kLeaves)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad leaf request");
@@ -298,6 +307,11 @@ grpc::Status AntiEntropy::LeafKeys(const peer::LeafKeysRequest& req, peer::LeafK
 }
 
 grpc::Status AntiEntropy::FetchKeys(const peer::KeysRequest& req, peer::DeltaBatch* reply) {
+  if (!server_->running()) return Stopping();
+  return StateOf(req, reply);
+}
+
+grpc::Status AntiEntropy::StateOf(const peer::KeysRequest& req, peer::DeltaBatch* reply) {
   if (req.db() >= static_cast<uint32_t>(server_->config().databases)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad database");
   }
@@ -439,7 +453,7 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
     r.ApplyBatch(0, fetched, nullptr);
     // Ours, merged there.
     peer::DeltaBatch push;
-    FetchKeys(kreq, &push);
+    StateOf(kreq, &push);
     peer::Ack ack;
     if (!call(&peer::Peer::Stub::PushKeys, push, &ack)) return st;
   }
@@ -522,7 +536,7 @@ uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
       kreq.set_db(target.second);
       for (size_t k = off; k < end; k++) kreq.add_keys(strays[idx[k]].key);
       peer::DeltaBatch push;
-      FetchKeys(kreq, &push);
+      StateOf(kreq, &push);
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(rpc_ms));
       peer::Ack ack;

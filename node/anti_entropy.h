@@ -108,6 +108,9 @@ class AntiEntropy final : public gossip::RepairHandler {
   bool OnEveryShard(const std::function<void(Shard&)>& fn);
 
  private:
+  // The CRDT state of the requested keys here (FetchKeys without the
+  // shutdown check, for this node's own pushes).
+  grpc::Status StateOf(const peer::KeysRequest& req, peer::DeltaBatch* reply);
   void Loop();
 
   Server* server_;

@@ -41,16 +41,35 @@ bool RunOn(Worker& w, const std::function<void()>& fn) {
 }  // namespace
 
 grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardReply* reply) {
-  if (req.args_size() == 0 || req.args_size() > 1024 * 1024) {
+  if ((req.args_size() == 0 && req.commands_size() == 0) || req.args_size() > 1024 * 1024 ||
+      req.commands_size() > 1024 * 1024) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad argument count");
   }
   if (req.db() >= static_cast<uint32_t>(server_->config().databases)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "database out of range");
   }
+  const int db = static_cast<int>(req.db());
+  const int proto = req.protocol() == 3 ? 3 : 2;
+  if (!server_->running()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+  if (req.commands_size() > 0) {
+    std::vector<std::vector<std::string_view>> commands;
+    for (const peer::ForwardCommand& fc : req.commands()) {
+      if (fc.args_size() == 0 || fc.args_size() > 1024 * 1024) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad argument count");
+      }
+      commands.emplace_back(fc.args().begin(), fc.args().end());
+    }
+    std::vector<std::string> replies;
+    if (!RunMany(db, proto, commands, &replies)) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+    }
+    for (std::string& r : replies) reply->add_replies(std::move(r));
+    reply->set_clock(server_->clock().Now());
+    return grpc::Status::OK;
+  }
   std::vector<std::string_view> args(req.args().begin(), req.args().end());
   std::string out;
-  if (!server_->running() ||
-      !Run(static_cast<int>(req.db()), req.protocol() == 3 ? 3 : 2, args, &out)) {
+  if (!Run(db, proto, args, &out)) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
   }
   reply->set_reply(std::move(out));
@@ -87,6 +106,49 @@ bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, s
   return true;
 }
 
+bool Forwarder::RunMany(int db, int proto,
+                        const std::vector<std::vector<std::string_view>>& commands,
+                        std::vector<std::string>* replies) {
+  size_t i = 0;
+  while (i < commands.size()) {
+    // A run of commands that each live on one shard, the same one.
+    std::string error;
+    auto shard_of = [&](const std::vector<std::string_view>& args) {
+      const CommandId* cmd = server_->commands().Resolve(args, &error);
+      if (!cmd || !ArityOk(*cmd, args.size()) || (cmd->flags & kCmdConnection)) return -2;
+      bool multi;
+      int t = server_->ShardOf(*cmd, args, &multi);
+      return multi ? -2 : (t < 0 ? 0 : t);
+    };
+    int shard = shard_of(commands[i]);
+    size_t j = i + 1;
+    if (shard >= 0) {
+      while (j < commands.size() && shard_of(commands[j]) == shard) j++;
+    }
+    if (shard < 0 || j == i + 1) {
+      std::string out;
+      if (!Run(db, proto, commands[i], &out)) return false;
+      replies->push_back(std::move(out));
+      i++;
+      continue;
+    }
+    size_t first = replies->size();
+    replies->resize(first + (j - i));
+    bool ran = RunOn(server_->worker(shard), [&] {
+      for (size_t k = i; k < j; k++) {
+        resp::ReplyBuilder rb(&(*replies)[first + (k - i)], proto);
+        std::string err;
+        const CommandId* cmd = server_->commands().Resolve(commands[k], &err);
+        CommandContext cx{commands[k], &rb, server_, nullptr, db, NowMs(), cmd};
+        cmd->handler(cx);
+      }
+    });
+    if (!ran) return false;
+    i = j;
+  }
+  return true;
+}
+
 ForwardClient::ForwardClient(Server* server, Forwarder* local, std::string source_ip)
     : server_(server), local_(local), source_ip_(std::move(source_ip)) {
   thread_ = std::thread([this] { Loop(); });
@@ -105,12 +167,40 @@ void ForwardClient::Stop() {
 
 void ForwardClient::Send(std::vector<Target> targets, int db, int proto,
                          std::vector<std::string> args, Done done) {
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back(std::move(args));
+  SendBatch(std::move(targets), db, proto, std::move(commands),
+            [done = std::move(done)](bool ok, std::vector<std::string> replies, std::string error) {
+              done(ok, ok && !replies.empty() ? std::move(replies[0]) : std::move(error));
+            });
+}
+
+void ForwardClient::SendBatch(std::vector<Target> targets, int db, int proto,
+                              std::vector<std::vector<std::string>> commands, BatchDone done) {
   auto job = std::make_shared<Job>();
   job->targets = std::move(targets);
   job->db = db;
   job->proto = proto;
-  job->args = std::move(args);
+  job->commands = std::move(commands);
   job->done = std::move(done);
+  // A node already dialled: the call leaves from this thread (issuing an
+  // asynchronous call does not block), saving a thread handoff.
+  if (!job->targets.empty() && !job->targets[0].peer_addr.empty()) {
+    bool cached;
+    {
+      std::lock_guard<std::mutex> l(stubs_mu_);
+      cached = stubs_.contains(job->targets[0].peer_addr);
+    }
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping = stop_;
+    }
+    if (cached && !stopping) {
+      Start(std::move(job));
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!stop_) {
@@ -119,7 +209,7 @@ void ForwardClient::Send(std::vector<Target> targets, int db, int proto,
     }
   }
   if (job) {
-    job->done(false, "shutting down");
+    job->done(false, {}, "shutting down");
     return;
   }
   cv_.notify_one();
@@ -169,11 +259,12 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
   while (job->next < job->targets.size()) {
     const Target& t = job->targets[job->next++];
     if (t.peer_addr.empty()) {
-      std::vector<std::string_view> views(job->args.begin(), job->args.end());
-      std::string out;
-      if (local_->Run(job->db, job->proto, views, &out)) {
+      std::vector<std::vector<std::string_view>> views;
+      for (const auto& c : job->commands) views.emplace_back(c.begin(), c.end());
+      std::vector<std::string> out;
+      if (local_->RunMany(job->db, job->proto, views, &out)) {
         forwarded_++;
-        job->done(true, std::move(out));
+        job->done(true, std::move(out), "");
         return;
       }
       job->last_error = "shutting down";
@@ -196,16 +287,22 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     call->req.set_db(static_cast<uint32_t>(job->db));
     call->req.set_protocol(static_cast<uint32_t>(job->proto));
-    for (const std::string& a : job->args) call->req.add_args(a);
+    for (const auto& c : job->commands) {
+      peer::ForwardCommand* fc = call->req.add_commands();
+      for (const std::string& a : c) fc->add_args(a);
+    }
     std::string addr = t.peer_addr;
     stub->async()->Forward(
         &call->ctx, &call->req, &call->reply, [this, job, call, addr](grpc::Status s) {
-          if (s.ok()) {
+          if (s.ok() && call->reply.replies_size() == static_cast<int>(job->commands.size())) {
             forwarded_++;
             server_->clock().Observe(crdt::Stamp{call->reply.clock(), 0});
-            job->done(true, std::move(*call->reply.mutable_reply()));
+            std::vector<std::string> replies;
+            for (std::string& r : *call->reply.mutable_replies()) replies.push_back(std::move(r));
+            job->done(true, std::move(replies), "");
             return;
           }
+          if (s.ok()) s = grpc::Status(grpc::StatusCode::INTERNAL, "short reply");
           DropStub(addr, call->stub.get());
           job->last_error = addr + ": " + s.error_message();
           // UNAVAILABLE: the call never reached a command (no connection,
@@ -220,12 +317,12 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
             }
           }
           failed_++;
-          job->done(false, job->last_error);
+          job->done(false, {}, job->last_error);
         });
     return;
   }
   failed_++;
-  job->done(false, job->last_error.empty() ? "no node holds the key" : job->last_error);
+  job->done(false, {}, job->last_error.empty() ? "no node holds the key" : job->last_error);
 }
 
 }  // namespace lattice::node

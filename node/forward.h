@@ -38,6 +38,10 @@ class Forwarder final : public gossip::CommandHandler {
   // Runs one command here as Forward does and returns its reply bytes.
   // Blocks; never call it on a worker thread. False when shutting down.
   bool Run(int db, int proto, std::span<const std::string_view> args, std::string* out);
+  // Runs commands in order; consecutive ones on one shard go there as one
+  // task. Appends one reply per command.
+  bool RunMany(int db, int proto, const std::vector<std::vector<std::string_view>>& commands,
+               std::vector<std::string>* replies);
 
  private:
   Server* server_;
@@ -63,6 +67,12 @@ class ForwardClient {
   };
   // ok=false: no target answered; `reply` then holds the reason.
   using Done = std::function<void(bool ok, std::string reply)>;
+  // One reply per command, or ok=false and the reason in `error`.
+  using BatchDone =
+      std::function<void(bool ok, std::vector<std::string> replies, std::string error)>;
+  // Sends several commands of one connection in one call, run in order.
+  void SendBatch(std::vector<Target> targets, int db, int proto,
+                 std::vector<std::vector<std::string>> commands, BatchDone done);
   // Sends the command to the first target; when it cannot be reached (the
   // call never left), to the next. A call that left is never repeated: it
   // may have run.
@@ -78,8 +88,8 @@ class ForwardClient {
     size_t next = 0;
     int db = 0;
     int proto = 2;
-    std::vector<std::string> args;
-    Done done;
+    std::vector<std::vector<std::string>> commands;
+    BatchDone done;
     std::string last_error;
   };
   void Loop();

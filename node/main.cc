@@ -14,6 +14,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "node/config.h"
 #include "node/server.h"
 #include "node/str_util.h"
@@ -70,6 +71,10 @@ bool ResolveNodeName(lattice::node::Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC locks absl::Mutex on every call; Debian's abseil tracks lock order
+  // for deadlock detection on each acquisition, which a server does not need
+  // (it showed in profiles of forwarded commands).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc == 2 &&
       (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "-v")) {
     std::printf("lattice-server v=0.1.0 (Redis protocol 7.0 compatible)\n");

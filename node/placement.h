@@ -96,6 +96,14 @@ struct PlacementView {
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> hot;
   // The keys this node holds as an extra replica.
   absl::flat_hash_set<std::string> self_hot;
+  // Peer address and liveness of every member on the ring (kept with the
+  // view so routing reads no membership locks; a state change publishes a
+  // new view).
+  struct MemberRoute {
+    std::string peer_addr;
+    bool alive = true;
+  };
+  absl::flat_hash_map<uint32_t, MemberRoute> routes;
 
   // True when keys are placed on a subset of the members.
   bool partial() const { return ring && !ring->full(); }

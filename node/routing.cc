@@ -72,19 +72,17 @@ std::vector<ForwardClient::Target> Worker::HoldersOf(const PlacementView& v, std
       }
     }
   }
-  gossip::Membership* m = server_->membership();
   const std::string& zone = server_->config().zone;
   // Alive before suspect/dead, then the same zone first, then ring order
   // (the primary first).
   std::vector<std::pair<int, uint32_t>> ranked;
-  absl::flat_hash_map<uint32_t, std::string> addrs;
-  std::vector<gossip::MemberInfo> members = m ? m->Snapshot() : std::vector<gossip::MemberInfo>{};
-  for (const gossip::MemberInfo& info : members) addrs[info.id] = info.peer_addr;
   for (size_t i = 0; i < ids.size(); i++) {
     const RingMember* rm = v.ring->Find(ids[i]);
     int rank = static_cast<int>(i);
     if (!(rm && rm->zone == zone)) rank += 1000;
-    if (ids[i] != v.self && m && m->StateOf(ids[i]) != gossip::State::kAlive) rank += 100000;
+    auto r = v.routes.find(ids[i]);
+    if (r == v.routes.end()) continue;
+    if (!r->second.alive) rank += 100000;
     ranked.emplace_back(rank, ids[i]);
   }
   std::stable_sort(ranked.begin(), ranked.end());
@@ -92,18 +90,14 @@ std::vector<ForwardClient::Target> Worker::HoldersOf(const PlacementView& v, std
   for (const auto& [rank, id] : ranked) {
     ForwardClient::Target t;
     t.id = id;
-    if (id != v.self) {
-      auto it = addrs.find(id);
-      if (it == addrs.end()) continue;
-      t.peer_addr = it->second;
-    }
+    if (id != v.self) t.peer_addr = v.routes.at(id).peer_addr;
     out.push_back(std::move(t));
   }
   return out;
 }
 
-bool Worker::RouteCluster(Connection* c, const CommandId& cmd,
-                          std::span<const std::string_view> args) {
+Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
+                                  std::span<const std::string_view> args) {
   const PlacementView& v = *view_;
   const bool reads = (cmd.flags & kCmdReadOnly) != 0;
   bool all_local = true, same = true, first = true;
@@ -125,52 +119,114 @@ bool Worker::RouteCluster(Connection* c, const CommandId& cmd,
       same = false;
     }
   });
-  if (first) return false;  // no keys after all (optional key positions)
+  if (first) return Route::kLocal;  // no keys after all (optional key positions)
   FanKind fan = FanKindOf(cmd);
   if (!same && fan == FanKind::kNone) {
     // Atomic multi-key commands need all their keys on one replica set,
     // whichever node the client asked: the same answer everywhere.
     c->rb.Error(kCrossSlot);
     stats[cmd.index].rejected++;
-    return true;
+    return Route::kHandled;
   }
-  if (reads) (all_local ? reads_local : reads_forwarded)++;
-  if (all_local) return false;  // counted in the sketch when it runs
-  if (reads) CountReads(cmd, args);
+  if (all_local) {
+    if (reads) reads_local++;
+    return Route::kLocal;  // counted in the sketch when it runs
+  }
+  std::vector<ForwardClient::Target> targets;
+  if (same) {
+    // One replica set holds every key: the whole command goes there.
+    std::string_view key0;
+    ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+      if (key0.empty()) key0 = args[pos];
+    });
+    targets = HoldersOf(v, key0, reads && c->db == 0);
+    if (targets.empty()) {
+      c->rb.Error("CLUSTERDOWN no node holding this key is known");
+      return Route::kHandled;
+    }
+    // One call per node in flight per connection: the node runs a call's
+    // commands in order, but two calls could overtake each other.
+    uint32_t node = targets[0].id;
+    if (std::find(c->inflight_nodes.begin(), c->inflight_nodes.end(), node) !=
+        c->inflight_nodes.end()) {
+      return Route::kWait;
+    }
+  } else if (!c->slots.empty()) {
+    return Route::kWait;  // a fan-out waits for what is in flight
+  }
+  if (reads) {
+    reads_forwarded++;
+    CountReads(cmd, args);
+  }
   commands_forwarded++;
   if (!same) {
     FanOut(c, cmd, args, static_cast<int>(fan));
-    return true;
+    return Route::kHandled;
   }
-  // One replica set holds every key: the whole command goes there.
-  std::string_view key0;
-  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
-    if (key0.empty()) key0 = args[pos];
-  });
-  std::vector<ForwardClient::Target> targets = HoldersOf(v, key0, reads && c->db == 0);
-  std::vector<std::string> copy(args.begin(), args.end());
-  Park(c, std::move(targets), std::move(copy), nullptr);
-  return true;
+  // Joins this pass's batch for that node; sent at the end of the pass.
+  uint32_t node = targets[0].id;
+  Connection::OpenBatch* batch = nullptr;
+  for (auto& b : c->open_batches) {
+    if (b.targets[0].id == node) batch = &b;
+  }
+  if (!batch) {
+    batch = &c->open_batches.emplace_back();
+    batch->targets = std::move(targets);
+  }
+  batch->commands.emplace_back(args.begin(), args.end());
+  batch->slots.push_back(c->slot_base + c->slots.size());
+  c->slots.emplace_back();
+  return Route::kHandled;
 }
 
-void Worker::Park(Connection* c, std::vector<ForwardClient::Target> targets,
-                  std::vector<std::string> args,
-                  std::function<void(bool, std::string)> done) {
-  c->pending = true;
+void Worker::SendForwards(Connection* c) {
   Worker* self = this;
   uint64_t conn_id = c->id;
-  if (!done) {
-    done = [self, conn_id](bool ok, std::string reply) {
-      if (!ok) {
-        reply = StrCat("-CLUSTERDOWN no node holding this key answered (", reply, ")\r\n");
-      }
-      self->Post([self, conn_id, r = std::move(reply)]() mutable {
-        self->CompleteRemote(conn_id, std::move(r));
-      });
-    };
+  for (Connection::OpenBatch& b : c->open_batches) {
+    uint32_t node = b.targets[0].id;
+    c->inflight_nodes.push_back(node);
+    server_->forward_client()->SendBatch(
+        std::move(b.targets), c->db, c->rb.protocol(), std::move(b.commands),
+        [self, conn_id, node, slots = std::move(b.slots)](
+            bool ok, std::vector<std::string> replies, std::string error) mutable {
+          if (!ok) {
+            replies.assign(slots.size(),
+                           StrCat("-CLUSTERDOWN no node holding this key answered (", error, ")\r\n"));
+          }
+          self->Post([self, conn_id, node, slots = std::move(slots), ok,
+                      replies = std::move(replies)]() mutable {
+            self->OnForwarded(conn_id, node, std::move(slots), ok, std::move(replies));
+          });
+        });
   }
-  server_->forward_client()->Send(std::move(targets), c->db, c->rb.protocol(), std::move(args),
-                                  std::move(done));
+  c->open_batches.clear();
+}
+
+void Worker::OnForwarded(uint64_t conn_id, uint32_t node, std::vector<uint64_t> slots, bool ok,
+                         std::vector<std::string> replies) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end() || it->second->closed) return;  // the client left meanwhile
+  Connection* c = it->second.get();
+  auto n = std::find(c->inflight_nodes.begin(), c->inflight_nodes.end(), node);
+  if (n != c->inflight_nodes.end()) c->inflight_nodes.erase(n);
+  for (size_t i = 0; i < slots.size() && i < replies.size(); i++) {
+    Connection::Slot& s = c->slots[slots[i] - c->slot_base];
+    s.done = true;
+    s.bytes = std::move(replies[i]);
+  }
+  // Release every reply whose predecessors are all there.
+  while (!c->slots.empty() && c->slots.front().done) {
+    c->out.append(c->slots.front().bytes);
+    c->slots.pop_front();
+    c->slot_base++;
+  }
+  if (c->fwd_blocked && c->inflight_nodes.empty()) {
+    c->fwd_blocked = false;
+    ProcessInput(c);
+  } else if (!c->fwd_blocked && !c->pending) {
+    ProcessInput(c);  // commands that arrived meanwhile
+  }
+  Flush(c);
 }
 
 void Worker::FanOut(Connection* c, const CommandId& cmd, std::span<const std::string_view> args,

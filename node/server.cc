@@ -339,7 +339,7 @@ void Worker::OnReadable(Connection* c) {
   ssize_t n = read(c->fd, dst, want);
   if (n <= 0) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n == 0 && c->pending) {
+    if (n == 0 && c->busy()) {
       // The client half-closed (as `printf ... | nc` does) while a command
       // waits on another shard: finish the commands it sent, as Redis
       // would have, then close once the replies are out.
@@ -367,7 +367,7 @@ void Worker::OnReadable(Connection* c) {
 void Worker::ProcessInput(Connection* c) {
   // One clock read per batch of pipelined commands: they all run "now".
   const int64_t now_ms = NowMs();
-  while (!c->pending && !c->close_after_reply && c->in.size() > 0) {
+  while (!c->pending && !c->fwd_blocked && !c->close_after_reply && c->in.size() > 0) {
     std::string_view data = c->in.data();
     size_t consumed = 0;
     resp::ParseStatus st = c->parser.Parse(data, &consumed);
@@ -384,9 +384,23 @@ void Worker::ProcessInput(Connection* c) {
     }
     // Arguments are views into c->in: run the command before consuming.
     const auto& args = c->parser.args();
-    Dispatch(c, std::span<const std::string_view>(args.data(), args.size()), now_ms);
+    // While forwarded commands are in flight, replies wait in slots so the
+    // client reads them in command order (node/routing.cc).
+    const bool capture = !c->slots.empty();
+    const size_t before = c->out.size();
+    if (!Dispatch(c, std::span<const std::string_view>(args.data(), args.size()), now_ms)) {
+      // Must wait for the forwarded commands in flight: parse it again then.
+      c->fwd_blocked = true;
+      c->parser.Reset();
+      break;
+    }
+    if (capture && c->out.size() > before) {
+      c->slots.push_back(Connection::Slot{true, c->out.substr(before)});
+      c->out.resize(before);
+    }
     c->in.Consume(consumed);
   }
+  if (!c->open_batches.empty()) SendForwards(c);
   // A buffer grown for a big argument goes back as soon as it is drained.
   c->in.Trim(64 * 1024);
 }
@@ -409,7 +423,7 @@ void Worker::Flush(Connection* c) {
     c->out_head = 0;
     if (c->out.capacity() > 64 * 1024) c->out.shrink_to_fit();
     if (c->writable_armed) UpdateEvents(c, false);
-    if (c->close_after_reply || c->kill_requested || (c->read_eof && !c->pending)) Close(c);
+    if (c->close_after_reply || c->kill_requested || (c->read_eof && !c->busy())) Close(c);
     return;
   }
   // Keep only the unsent tail, so a slow reader costs its backlog, not
@@ -477,9 +491,9 @@ void Worker::Cron(int64_t now_ms) {
   for (auto& [id, c] : conns_) {
     // As Redis's clientsCronResizeQueryBuffer: idle clients give back their
     // query buffers, so thousands of idle connections cost little memory.
-    if (!c->pending && now_ms - c->last_interaction_ms > 2000) c->in.Trim(0);
+    if (!c->busy() && now_ms - c->last_interaction_ms > 2000) c->in.Trim(0);
     if (c->kill_requested ||
-        (timeout > 0 && !c->pending && now_ms - c->last_interaction_ms > int64_t(timeout) * 1000)) {
+        (timeout > 0 && !c->busy() && now_ms - c->last_interaction_ms > int64_t(timeout) * 1000)) {
       doomed.push_back(c.get());
     }
   }
@@ -497,24 +511,33 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   Flush(c);
 }
 
-void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms) {
+bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms) {
   std::string error;
   const CommandId* cmd = server_->commands().Resolve(args, &error);
   if (!cmd) {
     c->rb.Error(error);
-    return;
+    return true;
   }
   if (!ArityOk(*cmd, args.size())) {
     c->rb.Error(ArityError(*cmd));
     stats[cmd->index].rejected++;
-    return;
+    return true;
   }
+  // With forwarded commands in flight, a command that belongs to the
+  // connection (SELECT changes what later commands see; WAIT parks) waits
+  // for them.
+  const bool in_flight = !c->slots.empty();
+  if (in_flight && (cmd->flags & kCmdConnection)) return false;
   c->last_cmd = cmd;
   // Placement: keys this node does not hold are served elsewhere.
   if (server_->placement().partial() && cmd->first_key != 0 &&
       !(cmd->flags & (kCmdConnection | kCmdAllShards))) {
     RefreshView();
-    if (view_->partial() && RouteCluster(c, *cmd, args)) return;
+    if (view_->partial()) {
+      Route r = RouteCluster(c, *cmd, args);
+      if (r == Route::kWait) return false;
+      if (r == Route::kHandled) return true;
+    }
   }
   CommandContext ctx{args, &c->rb, server_, c, c->db, now_ms, cmd};
   auto run = [&](CommandContext& cx) {
@@ -530,7 +553,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   if (!server_->multi_threaded() || (cmd->flags & kCmdConnection) ||
       (cmd->first_key == 0 && !(cmd->flags & kCmdAllShards))) {
     run(ctx);
-    return;
+    return true;
   }
   bool multi_shard;
   int target = server_->ShardOf(*cmd, args, &multi_shard);
@@ -538,12 +561,14 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     server_->world().ReaderUnlock();
     server_->Exclusive([&] { run(ctx); });
     server_->world().ReaderLock();
-    return;
+    return true;
   }
   if (target == -1 || target == index_) {
     run(ctx);
-    return;
+    return true;
   }
+  // The reply would come back out of order with the forwarded ones.
+  if (in_flight) return false;
   // The key lives on another shard: ship a copy of the arguments there and
   // park the connection until the reply comes back.
   struct Remote {
@@ -571,6 +596,7 @@ void Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     origin->Post(
         [remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
   });
+  return true;
 }
 
 // ---- Server ----
@@ -738,6 +764,7 @@ void Server::RebuildPlacement() {
   for (const gossip::MemberInfo& m : membership_->Snapshot()) {
     if (m.self ? leaving_.load() : m.state == gossip::State::kLeft) continue;
     members.push_back(RingMember{m.id, m.name, m.zone});
+    view->routes[m.id] = PlacementView::MemberRoute{m.peer_addr, m.self || m.state == gossip::State::kAlive};
     if (!m.self) {
       for (const std::string& k : m.hot_keys) view->hot[StableHash64(k)].push_back(m.id);
     }
@@ -761,8 +788,9 @@ void Server::RebuildPlacement() {
   std::shared_ptr<const Ring> ring = view->ring;
   uint32_t self = view->self;
   placement_.Publish(std::move(view));
-  if (!ring_changed) return;
-  // Merkle leaves are kept per peer under partial placement: re-key them.
+  // Merkle leaves are kept per peer under partial placement: re-key them
+  // (not while stopping: nobody compares with a leaving node).
+  if (!ring_changed || workers_joined_) return;
   for (auto& w : workers_) {
     Worker* worker = w.get();
     auto rekey = [worker, ring, self] {
@@ -770,11 +798,7 @@ void Server::RebuildPlacement() {
         worker->shard().db(i).SetRing(ring, self);
       }
     };
-    if (workers_joined_) {
-      rekey();
-    } else {
-      worker->Post(rekey);
-    }
+    worker->Post(rekey);
   }
   if (anti_entropy_ && (was_partial || !ring->full()) && !leaving_) {
     Log(kNotice, StrCat("placement: ", ring->members().size(), " members, replicas ",

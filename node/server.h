@@ -22,6 +22,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -212,6 +213,26 @@ class Connection {
   bool closed = false;          // socket closed; freed at the end of the batch
   bool read_eof = false;        // peer half-closed while a command was in flight
   bool writable_armed = false;  // EPOLLOUT registered
+
+  // Forwarded commands (node/routing.cc). Consecutive pipelined commands
+  // for keys held elsewhere are sent together, one call per node, and
+  // several calls may be in flight; replies wait in `slots`, in command
+  // order, until every earlier one is there.
+  struct Slot {
+    bool done = false;
+    std::string bytes;
+  };
+  struct OpenBatch {
+    std::vector<ForwardClient::Target> targets;
+    std::vector<std::vector<std::string>> commands;
+    std::vector<uint64_t> slots;  // absolute slot numbers, one per command
+  };
+  std::deque<Slot> slots;
+  uint64_t slot_base = 0;        // absolute number of slots.front()
+  std::vector<OpenBatch> open_batches;  // being filled by this input pass
+  std::vector<uint32_t> inflight_nodes;  // nodes with a call in flight
+  bool fwd_blocked = false;      // input waits for the calls in flight
+  bool busy() const { return pending || !slots.empty(); }
 };
 
 // One thread: an epoll loop, its connections, its shard, its task queue.
@@ -270,22 +291,28 @@ class Worker {
   void UpdateEvents(Connection* c, bool want_write);
   void RunTasks();
   void Cron(int64_t now_ms);
-  void Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
+  // Runs one command. False: it must wait until the connection's forwarded
+  // commands in flight have completed (then it is parsed and run again).
+  bool Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
   // Counts the keys of a read command in their shards' hot-key sketches.
   void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
   // Placement (node/routing.cc). Picks up a newer placement view.
   void RefreshView();
   // Handles a command whose keys this node does not all hold: forwards
   // it, fans it out or refuses it (CROSSSLOT). False: run it here.
-  bool RouteCluster(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
+  enum class Route { kLocal, kHandled, kWait };
+  Route RouteCluster(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
+  // Sends the connection's open batches (end of an input pass).
+  void SendForwards(Connection* c);
+  // A forwarded batch completed: fills its slots, releases what is in
+  // order, resumes input. Worker thread.
+  void OnForwarded(uint64_t conn_id, uint32_t node, std::vector<uint64_t> slots, bool ok,
+                   std::vector<std::string> replies);
   void FanOut(Connection* c, const CommandId& cmd, std::span<const std::string_view> args,
               int kind);
   // Nodes serving `key`, best first (alive, same zone, ring order).
   std::vector<ForwardClient::Target> HoldersOf(const PlacementView& v, std::string_view key,
                                                bool reads);
-  // Parks the connection until a forwarded command's reply arrives.
-  void Park(Connection* c, std::vector<ForwardClient::Target> targets,
-            std::vector<std::string> args, std::function<void(bool, std::string)> done);
 
   Server* server_;
   int index_;

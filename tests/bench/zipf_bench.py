@@ -14,6 +14,9 @@ Set-up (2 cores; see docs/benchmarks.md):
   few seconds to be noticed, fetched and announced), then a measured run.
   Rounds alternate `hot-key-replication no` and `yes`; medians are
   reported.
+- Hot keys: `hot-key-min-rate` 20 reads/s (--hot-min-rate; the default
+  100 admits only the ~10 hottest keys per node at these rates) and the
+  default `hot-key-factor` 100.
 - Local share: the nodes' INFO lattice_reads_local / (local + forwarded),
   summed over the 3 nodes, over the measured run only.
 
@@ -47,11 +50,13 @@ def parse_args():
     ap.add_argument("--warmup", type=float, default=12)
     ap.add_argument("--conns", type=int, default=12)
     ap.add_argument("--pipeline", type=int, default=16)
+    ap.add_argument("--hot-min-rate", type=int, default=20,
+                    help="hot-key-min-rate of the nodes (reads/s through one node)")
     return ap.parse_args()
 
 
 class Node:
-    def __init__(self, binary, idx, port, workdir, hot):
+    def __init__(self, binary, idx, port, workdir, hot, min_rate):
         self.addr = "127.0.0.%d" % idx
         self.port = port
         d = os.path.join(workdir, "n%d" % idx)
@@ -59,7 +64,8 @@ class Node:
         argv = [binary, "--bind", self.addr, "--port", str(port), "--threads", "1",
                 "--dir", d, "--node-id", "zipf%d" % idx, "--logfile", os.path.join(d, "log"),
                 "--seeds", "127.0.0.1:%d" % (port + 10000), "--replicas", "1",
-                "--hot-key-replication", "yes" if hot else "no"]
+                "--hot-key-replication", "yes" if hot else "no",
+                "--hot-key-min-rate", str(min_rate)]
         self.proc = benchlib.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.STDOUT)
 
@@ -105,7 +111,7 @@ def one_round(args, hot):
     nodes = []
     try:
         for i in (1, 2, 3):
-            nodes.append(Node(args.lattice, i, port, workdir, hot))
+            nodes.append(Node(args.lattice, i, port, workdir, hot, args.hot_min_rate))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -121,11 +127,16 @@ def one_round(args, hot):
         time.sleep(2)
         load(args, nodes, args.warmup)
         l0, f0, _ = reads(nodes)
+        cpu0 = [benchlib.CpuSnapshot(n.proc.pid) for n in nodes]
         rate = load(args, nodes, args.seconds)
+        cpu = sum(benchlib.cpu_delta_seconds(a, benchlib.CpuSnapshot(n.proc.pid))[0]
+                  for a, n in zip(cpu0, nodes))
         l1, f1, held = reads(nodes)
         local = l1 - l0
         total = local + (f1 - f0)
-        return rate, local / total if total else 0.0, held
+        # Server CPU per GET over the three nodes, in microseconds.
+        cpu_us = 1e6 * cpu / total if total else 0.0
+        return rate, local / total if total else 0.0, held, cpu_us
     finally:
         for n in nodes:
             benchlib.kill_proc(n.proc)
@@ -137,21 +148,30 @@ def main():
     benchlib.install_cleanup()
     benchlib.check_tools(args.lattice, args.load)
     results = {False: [], True: []}
+    ratios, cpu_ratios = [], []
     for r in range(args.rounds):
         for hot in (False, True):
-            rate, share, held = one_round(args, hot)
+            rate, share, held, cpu_us = one_round(args, hot)
             benchlib.log("round %d hot-key-replication=%s: %.0f GET/s, %.1f%% local, %d extra "
-                         "replicas" % (r + 1, "yes" if hot else "no", rate, 100 * share, held))
-            results[hot].append((rate, share, held))
-    print("| hot-key replication | GET/s (median) | reads served locally | extra replicas |")
-    print("|---|---|---|---|")
+                         "replicas, %.1f us server CPU per GET"
+                         % (r + 1, "yes" if hot else "no", rate, 100 * share, held, cpu_us))
+            results[hot].append((rate, share, held, cpu_us))
+        # Paired within the round: the machine's speed drifts between rounds.
+        ratios.append(results[True][-1][0] / results[False][-1][0])
+        cpu_ratios.append(results[False][-1][3] / results[True][-1][3])
+    print("| hot-key replication | GET/s (median) | reads served locally | extra replicas "
+          "| server CPU per GET (3 nodes) |")
+    print("|---|---|---|---|---|")
     for hot in (False, True):
         rs = results[hot]
-        print("| %s | %.0f | %.1f%% | %d |" % (
+        print("| %s | %.0f | %.1f%% | %d | %.1f us |" % (
             "yes" if hot else "no", statistics.median(x[0] for x in rs),
-            100 * statistics.median(x[1] for x in rs), statistics.median(x[2] for x in rs)))
-    no, yes = (statistics.median(x[0] for x in results[h]) for h in (False, True))
-    print("throughput ratio yes/no: %.2fx" % (yes / no))
+            100 * statistics.median(x[1] for x in rs), statistics.median(x[2] for x in rs),
+            statistics.median(x[3] for x in rs)))
+    print("throughput yes/no, median of per-round ratios: %.2fx (rounds: %s)"
+          % (statistics.median(ratios), ", ".join("%.2f" % x for x in ratios)))
+    print("CPU per GET no/yes, median of per-round ratios: %.2fx (rounds: %s)"
+          % (statistics.median(cpu_ratios), ", ".join("%.2f" % x for x in cpu_ratios)))
 
 
 if __name__ == "__main__":
