@@ -173,6 +173,37 @@ class PlacementTest(ClusterTestCase):
                     ref.call("FLUSHALL")
                     harness.wait_until(lambda: all(c.r(i).dbsize() == 0 for i in (1, 2, 3)),
                                        10, what="FLUSHALL on every node")
+                    # The same script as one pipeline: forwarded commands
+                    # travel in batches per node, several in flight, and
+                    # the replies still come back in command order.
+                    # SELECT (a connection command) and fan-outs wait for
+                    # what is in flight.
+                    piped = script[:20] + [("SELECT", "0")] + script[20:]
+                    data = b"".join(harness.encode_command(*cmd) for cmd in piped)
+                    lat.send_raw(data)
+                    ref.send_raw(data)
+                    self.assertEqual(lat.read_replies(len(piped)), ref.read_replies(len(piped)),
+                                     "RESP%d pipeline" % protocol)
+                    lat.call("FLUSHALL")
+                    ref.call("FLUSHALL")
+                    harness.wait_until(lambda: all(c.r(i).dbsize() == 0 for i in (1, 2, 3)),
+                                       10, what="FLUSHALL on every node")
+            # A long pipeline over keys on every node: replies in order.
+            with harness.RespClient(c.node(1).host, c.node(1).port) as lat:
+                cmds = []
+                for n in range(1500):
+                    cmds.append(("SET", "p:%d" % (n % 300), "v%d" % n))
+                    cmds.append(("GET", "p:%d" % (n % 300)))
+                    cmds.append(("INCR", "pc:%d" % (n % 7)))
+                lat.send_raw(b"".join(harness.encode_command(*x) for x in cmds))
+                got = lat.read_replies(len(cmds), timeout=60)
+                counts = {}
+                for n in range(1500):
+                    counts[n % 7] = counts.get(n % 7, 0) + 1
+                    self.assertEqual(got[3 * n], b"+OK\r\n")
+                    self.assertEqual(got[3 * n + 1], b"$%d\r\nv%d\r\n" % (len("v%d" % n), n))
+                    self.assertEqual(got[3 * n + 2], b":%d\r\n" % counts[n % 7])
+                lat.call("FLUSHALL")
             # Atomic multi-key commands across replica sets: CROSSSLOT.
             with harness.RespClient(c.node(1).host, c.node(1).port) as lat:
                 lat.call("SET", a, "1")
