@@ -146,6 +146,7 @@ void Membership::FillSelf(peer::Member* m) {
   m->set_zone(self_static_.zone);
   m->set_incarnation(incarnation_);
   m->set_state(ToProto(self_state_));
+  m->set_replicas(self_static_.replicas);
   if (self_hot_) {
     for (const std::string& k : self_hot_()) m->add_hot_keys(k);
   }
@@ -164,6 +165,7 @@ void Membership::FillTable(google::protobuf::RepeatedPtrField<peer::Member>* out
     m->set_state(ToProto(e.info.state));
     FillSeen(e.info.seen, m);
     for (const std::string& k : e.info.hot_keys) m->add_hot_keys(k);
+    m->set_replicas(e.info.replicas);
     m->set_hot_version(e.info.hot_version);
   }
 }
@@ -219,6 +221,7 @@ void Membership::MergeLocked(const peer::Member& m, std::vector<MemberInfo>* cha
     e.info.incarnation = m.incarnation();
     e.info.state = state;
     e.info.since_ms = WallMs();
+    e.info.replicas = m.replicas().substr(0, 16);
     MergeSeen(&e.info.seen, m.seen());
     MergeHot(&e.info, m);
     members_.emplace(m.node_id(), e);
@@ -235,6 +238,7 @@ void Membership::MergeLocked(const peer::Member& m, std::vector<MemberInfo>* cha
     bool addr_changed = e.info.peer_addr != m.peer_addr() ||
                         e.info.client_addr != m.client_addr() || e.info.zone != m.zone();
     e.info.incarnation = m.incarnation();
+    e.info.replicas = m.replicas().substr(0, 16);
     e.info.name = m.name();
     e.info.client_addr = m.client_addr();
     e.info.peer_addr = m.peer_addr();

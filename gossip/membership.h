@@ -59,6 +59,7 @@ struct MemberInfo {
   // that list within its incarnation.
   std::vector<std::string> hot_keys;
   uint64_t hot_version = 0;
+  std::string replicas;  // the member's `replicas` setting, "" if unknown
 };
 
 struct MembershipOptions {

@@ -679,6 +679,7 @@ absl::Status Server::StartCluster() {
   self.peer_addr = StrCat(host, ":", peer_port);
   self.zone = config_.zone;
   self.incarnation = static_cast<uint64_t>(NowMs());
+  self.replicas = config_.replicas == 0 ? "all" : std::to_string(config_.replicas);
   gossip::MembershipOptions options;
   options.source_ip = SourceIp();
   membership_ = std::make_unique<gossip::Membership>(
@@ -763,6 +764,13 @@ void Server::RebuildPlacement() {
   std::vector<RingMember> members;
   for (const gossip::MemberInfo& m : membership_->Snapshot()) {
     if (m.self ? leaving_.load() : m.state == gossip::State::kLeft) continue;
+    if (!m.self && !m.replicas.empty() && m.replicas != membership_->self_static().replicas &&
+        replicas_warned_.insert(m.id).second) {
+      Log(kWarning, StrCat("member ", m.name, " has replicas ", m.replicas, ", this node ",
+                           membership_->self_static().replicas,
+                           ": nodes disagree on where keys live; give every node the same "
+                           "replicas setting"));
+    }
     members.push_back(RingMember{m.id, m.name, m.zone});
     view->routes[m.id] = PlacementView::MemberRoute{m.peer_addr, m.self || m.state == gossip::State::kAlive};
     if (!m.self) {

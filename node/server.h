@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "gossip/membership.h"
 #include "gossip/peer_service.h"
@@ -443,6 +444,7 @@ class Server {
   std::mutex placement_mu_;  // serializes RebuildPlacement
   std::vector<uint32_t> ring_ids_;  // guarded by placement_mu_
   int ring_replicas_ = -1;          // guarded by placement_mu_
+  absl::flat_hash_set<uint32_t> replicas_warned_;  // guarded by placement_mu_
   std::atomic<bool> leaving_{false};
   WorldLock world_;
   std::atomic<bool> running_{true};

@@ -20,6 +20,8 @@ Asserted, with real processes on 127.0.0.x:
 - with the delta stream off and a cut link, writes leave replicas
   different; after the link heals, LATTICE REPAIR between every pair makes
   every key's replicas byte-identical;
+- a node whose `replicas` differs from the others' is named in their logs
+  (and they in its log);
 - a key read far above the mean through a node that does not hold it gains
   an extra replica there (LATTICE WHERE lists it, the node holds it, its
   reads become local, writes reach it), and loses it after reads stop.
@@ -320,6 +322,14 @@ class PlacementTest(ClusterTestCase):
                 if k % 3 == 0:
                     self.assertIsNone(c.r(1 + k % n).get("base:%d" % k))
             self.assertEqual(sum(int(c.r(1).get("count:%d" % d)) for d in range(10)), 300)
+
+    def test_a_node_with_another_replicas_setting_is_reported(self):
+        with self.cluster(3, threads=1, extra_args=["--replicas", "1"],
+                          node_args={3: ["--replicas", "2"]}) as c:
+            harness.wait_until(lambda: "nodes disagree on where keys live" in c.node(1).log_text(),
+                               10, what="node 1 warning about node 3's replicas setting")
+            self.assertIn("member node3 has replicas 2, this node 1", c.node(1).log_text())
+            self.assertIn("member node1 has replicas 1, this node 2", c.node(3).log_text())
 
     def test_hot_key_gains_and_loses_an_extra_replica(self):
         with self.cluster(3, threads=1, extra_args=[
