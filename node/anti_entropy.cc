@@ -479,19 +479,16 @@ uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
   constexpr size_t kMaxPerPass = 200000;
   std::vector<Stray> strays;
   std::mutex mu;
-  std::set<std::string> only_set;
-  if (only) only_set.insert(only->begin(), only->end());
   OnEveryShard([&](Shard& s) {
     std::vector<Stray> mine;
     for (int db = 0; db < s.databases(); db++) {
       Db& d = s.db(db);
       auto consider = [&](std::string_view key, uint64_t digest) {
         if (mine.size() >= kMaxPerPass) return;
-        if (only && !only_set.count(std::string(key))) return;
         if (!view->Holds(self, key)) mine.push_back(Stray{db, std::string(key), digest});
       };
       if (only) {
-        for (const std::string& k : only_set) {
+        for (const std::string& k : *only) {
           if (const Entry* e = d.FindRaw(k)) consider(k, Db::DigestOf(*e));
           else if (d.FindTomb(k)) consider(k, 0);
         }

@@ -277,7 +277,7 @@ const std::vector<Param>& Params() {
        0,
        255,
        {},
-       [](const Config& c) { return c.replicas == 0 ? std::string("all") : std::to_string(c.replicas); },
+       [](const Config& c) { return c.ReplicasText(); },
        [](Config& c, const auto&, int64_t v) { c.replicas = int(v); }},
       {"hot-key-replication",
        Kind::kBool,

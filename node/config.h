@@ -62,6 +62,10 @@ struct Config {
   int hot_key_min_rate = 100;
   int hot_key_max = 256;
 
+  // `replicas` as written in a config: "all" or the number.
+  std::string ReplicasText() const {
+    return replicas == 0 ? std::string("all") : std::to_string(replicas);
+  }
   int ResolvedPeerPort() const { return peer_port < 0 ? port + 10000 : peer_port; }
   std::string config_file;  // absolute path, "" when none
 

@@ -109,38 +109,36 @@ bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, s
 bool Forwarder::RunMany(int db, int proto,
                         const std::vector<std::vector<std::string_view>>& commands,
                         std::vector<std::string>* replies) {
+  // Each command's shard, or -1 when it must go through Run (an error
+  // reply, or keys on several shards).
+  std::vector<const CommandId*> cmds(commands.size(), nullptr);
+  std::vector<int> shard(commands.size(), -1);
+  for (size_t i = 0; i < commands.size(); i++) {
+    std::string error;
+    const CommandId* cmd = server_->commands().Resolve(commands[i], &error);
+    if (!cmd || !ArityOk(*cmd, commands[i].size()) || (cmd->flags & kCmdConnection)) continue;
+    bool multi;
+    int t = server_->ShardOf(*cmd, commands[i], &multi);
+    if (multi) continue;
+    cmds[i] = cmd;
+    shard[i] = t < 0 ? 0 : t;
+  }
+  replies->resize(commands.size());
   size_t i = 0;
   while (i < commands.size()) {
-    // A run of commands that each live on one shard, the same one.
-    std::string error;
-    auto shard_of = [&](const std::vector<std::string_view>& args) {
-      const CommandId* cmd = server_->commands().Resolve(args, &error);
-      if (!cmd || !ArityOk(*cmd, args.size()) || (cmd->flags & kCmdConnection)) return -2;
-      bool multi;
-      int t = server_->ShardOf(*cmd, args, &multi);
-      return multi ? -2 : (t < 0 ? 0 : t);
-    };
-    int shard = shard_of(commands[i]);
-    size_t j = i + 1;
-    if (shard >= 0) {
-      while (j < commands.size() && shard_of(commands[j]) == shard) j++;
-    }
-    if (shard < 0 || j == i + 1) {
-      std::string out;
-      if (!Run(db, proto, commands[i], &out)) return false;
-      replies->push_back(std::move(out));
+    if (shard[i] < 0) {
+      if (!Run(db, proto, commands[i], &(*replies)[i])) return false;
       i++;
       continue;
     }
-    size_t first = replies->size();
-    replies->resize(first + (j - i));
-    bool ran = RunOn(server_->worker(shard), [&] {
+    // A run of commands on one shard goes there as one task.
+    size_t j = i + 1;
+    while (j < commands.size() && shard[j] == shard[i]) j++;
+    bool ran = RunOn(server_->worker(shard[i]), [&] {
       for (size_t k = i; k < j; k++) {
-        resp::ReplyBuilder rb(&(*replies)[first + (k - i)], proto);
-        std::string err;
-        const CommandId* cmd = server_->commands().Resolve(commands[k], &err);
-        CommandContext cx{commands[k], &rb, server_, nullptr, db, NowMs(), cmd};
-        cmd->handler(cx);
+        resp::ReplyBuilder rb(&(*replies)[k], proto);
+        CommandContext cx{commands[k], &rb, server_, nullptr, db, NowMs(), cmds[k]};
+        cmds[k]->handler(cx);
       }
     });
     if (!ran) return false;

@@ -39,7 +39,7 @@ class Forwarder final : public gossip::CommandHandler {
   // Blocks; never call it on a worker thread. False when shutting down.
   bool Run(int db, int proto, std::span<const std::string_view> args, std::string* out);
   // Runs commands in order; consecutive ones on one shard go there as one
-  // task. Appends one reply per command.
+  // task. Sets `replies` to one reply per command.
   bool RunMany(int db, int proto, const std::vector<std::vector<std::string_view>>& commands,
                std::vector<std::string>* replies);
 

@@ -183,11 +183,9 @@ std::vector<MetricFamily> Collect(Server* server) {
     std::shared_ptr<const PlacementView> v = server->placement().view();
     gauge("lattice_ring_members", "Members on the placement ring.",
           v->ring ? static_cast<double>(v->ring->members().size()) : 1.0);
-    size_t extra = 0;
-    for (const auto& [h, ids] : v->hot) extra += ids.size();
     gauge("lattice_extra_replicas",
           "Extra (hot-key) replicas in the cluster, as gossiped: one per key and member.",
-          static_cast<double>(extra));
+          static_cast<double>(v->extra_replicas()));
     if (HotReplication* hot_r = server->hot_replication()) {
       gauge("lattice_hot_keys_held", "Hot keys this node holds as an extra replica.",
             static_cast<double>(hot_r->held_count()));

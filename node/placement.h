@@ -105,6 +105,12 @@ struct PlacementView {
   };
   absl::flat_hash_map<uint32_t, MemberRoute> routes;
 
+  // Extra copies in the cluster: one per hot key and member holding it.
+  size_t extra_replicas() const {
+    size_t n = 0;
+    for (const auto& [h, ids] : hot) n += ids.size();
+    return n;
+  }
   // True when keys are placed on a subset of the members.
   bool partial() const { return ring && !ring->full(); }
   // Does `member` hold the key (as a ring replica or an extra replica)?

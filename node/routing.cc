@@ -75,23 +75,26 @@ std::vector<ForwardClient::Target> Worker::HoldersOf(const PlacementView& v, std
   const std::string& zone = server_->config().zone;
   // Alive before suspect/dead, then the same zone first, then ring order
   // (the primary first).
-  std::vector<std::pair<int, uint32_t>> ranked;
+  struct Ranked {
+    int rank;
+    uint32_t id;
+    const PlacementView::MemberRoute* route;
+  };
+  std::vector<Ranked> ranked;
   for (size_t i = 0; i < ids.size(); i++) {
+    auto r = v.routes.find(ids[i]);
+    if (r == v.routes.end()) continue;
     const RingMember* rm = v.ring->Find(ids[i]);
     int rank = static_cast<int>(i);
     if (!(rm && rm->zone == zone)) rank += 1000;
-    auto r = v.routes.find(ids[i]);
-    if (r == v.routes.end()) continue;
     if (!r->second.alive) rank += 100000;
-    ranked.emplace_back(rank, ids[i]);
+    ranked.push_back(Ranked{rank, ids[i], &r->second});
   }
-  std::stable_sort(ranked.begin(), ranked.end());
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Ranked& a, const Ranked& b) { return a.rank < b.rank; });
   std::vector<ForwardClient::Target> out;
-  for (const auto& [rank, id] : ranked) {
-    ForwardClient::Target t;
-    t.id = id;
-    if (id != v.self) t.peer_addr = v.routes.at(id).peer_addr;
-    out.push_back(std::move(t));
+  for (const Ranked& r : ranked) {
+    out.push_back(ForwardClient::Target{r.id, r.id == v.self ? "" : r.route->peer_addr});
   }
   return out;
 }
@@ -100,27 +103,28 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
                                   std::span<const std::string_view> args) {
   const PlacementView& v = *view_;
   const bool reads = (cmd.flags & kCmdReadOnly) != 0;
-  bool all_local = true, same = true, first = true;
-  std::vector<uint32_t> set0, set;
+  bool all_local = true, same = true;
+  // The first key's replica set (a segment table entry: keys in one
+  // segment share the vector, so most comparisons are a pointer check).
+  const std::vector<uint32_t>* first = nullptr;
   ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
     std::string_view key = args[pos];
-    uint64_t h = StableHash64(key);
-    const std::vector<uint32_t>& reps = v.ring->ReplicasAtPoint(Ring::PointOf(key, h));
+    const std::vector<uint32_t>& reps =
+        v.ring->ReplicasAtPoint(Ring::PointOf(key, StableHash64(key)));
     // Extra (hot-key) replicas hold database 0 only.
     bool local = std::find(reps.begin(), reps.end(), v.self) != reps.end() ||
-                 (c->db == 0 && !v.self_hot.empty() && v.self_hot.contains(absl::string_view(key.data(), key.size())));
+                 (c->db == 0 && !v.self_hot.empty() &&
+                  v.self_hot.contains(absl::string_view(key.data(), key.size())));
     all_local = all_local && local;
-    set.assign(reps.begin(), reps.end());
-    std::sort(set.begin(), set.end());
-    if (first) {
-      set0 = set;
-      first = false;
-    } else if (set != set0) {
-      same = false;
+    if (!first) {
+      first = &reps;
+    } else if (same && &reps != first) {
+      same = reps.size() == first->size() &&
+             std::is_permutation(reps.begin(), reps.end(), first->begin());
     }
   });
-  if (first) return Route::kLocal;  // no keys after all (optional key positions)
-  FanKind fan = FanKindOf(cmd);
+  if (!first) return Route::kLocal;  // no keys after all (optional key positions)
+  FanKind fan = same ? FanKind::kNone : FanKindOf(cmd);
   if (!same && fan == FanKind::kNone) {
     // Atomic multi-key commands need all their keys on one replica set,
     // whichever node the client asked: the same answer everywhere.

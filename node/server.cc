@@ -463,11 +463,11 @@ void Worker::Kill(uint64_t id) {
 }
 
 void Worker::CountReads(const CommandId& cmd, std::span<const std::string_view> args) {
-  if (!(cmd.flags & kCmdReadOnly)) return;
-  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
-    Shard& s = server_->ShardFor(args[pos]);
-    if (s.replicating()) s.hot_keys.Add(args[pos]);
-  });
+  // Sinks are attached to every shard at once: this shard tells for all,
+  // so a standalone node hashes no key here.
+  if (!(cmd.flags & kCmdReadOnly) || !shard_.replicating()) return;
+  ForEachKeyPosition(cmd, args.size(),
+                     [&](size_t pos) { server_->ShardFor(args[pos]).hot_keys.Add(args[pos]); });
 }
 
 void Worker::Cron(int64_t now_ms) {
@@ -679,7 +679,7 @@ absl::Status Server::StartCluster() {
   self.peer_addr = StrCat(host, ":", peer_port);
   self.zone = config_.zone;
   self.incarnation = static_cast<uint64_t>(NowMs());
-  self.replicas = config_.replicas == 0 ? "all" : std::to_string(config_.replicas);
+  self.replicas = config_.ReplicasText();
   gossip::MembershipOptions options;
   options.source_ip = SourceIp();
   membership_ = std::make_unique<gossip::Membership>(
@@ -810,7 +810,7 @@ void Server::RebuildPlacement() {
   }
   if (anti_entropy_ && (was_partial || !ring->full()) && !leaving_) {
     Log(kNotice, StrCat("placement: ", ring->members().size(), " members, replicas ",
-                        config_.replicas == 0 ? std::string("all") : std::to_string(config_.replicas),
+                        config_.ReplicasText(),
                         "; moving ranges"));
     anti_entropy_->RequestRebalance();
   }

@@ -273,8 +273,7 @@ void AppendReplicationInfo(Server* s, std::string* out) {
   // Placement (INFO runs in the exclusive section: worker counters are
   // stable here).
   std::shared_ptr<const PlacementView> v = s->placement().view();
-  line("lattice_replicas",
-       s->config().replicas == 0 ? std::string("all") : std::to_string(s->config().replicas));
+  line("lattice_replicas", s->config().ReplicasText());
   line("lattice_ring_members", v->ring ? v->ring->members().size() : 1);
   line("lattice_placement", v->partial() ? "partial" : "full");
   uint64_t local = 0, forwarded = 0, commands = 0;
@@ -291,9 +290,7 @@ void AppendReplicationInfo(Server* s, std::string* out) {
     line("lattice_hot_keys_gained", h->gained());
     line("lattice_hot_keys_lost", h->lost());
   }
-  size_t extra = 0;
-  for (const auto& [h, ids] : v->hot) extra += ids.size();
-  line("lattice_extra_replicas", extra);
+  line("lattice_extra_replicas", v->extra_replicas());
   for (size_t i = 0; i < peers.size(); i++) line(StrCat("peer", i), PeerLine(peers[i]));
 }
 

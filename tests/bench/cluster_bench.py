@@ -46,19 +46,23 @@ def parse_args():
 
 
 class Node:
-    def __init__(self, binary, idx, port, cpu, peers, workdir):
+    def __init__(self, binary, idx, port, cpu, peers, workdir, extra=()):
+        """cpu: the CPU to pin the node to (None: not pinned); peers: None for a
+        standalone node; extra: more lattice-server arguments."""
         self.idx = idx
         self.addr = "127.0.0.%d" % idx
         self.port = port
         self.dir = os.path.join(workdir, "n%d" % idx)
         os.makedirs(self.dir, exist_ok=True)
-        argv = ["taskset", "-c", str(cpu), binary, "--bind", self.addr, "--port", str(port),
-                "--threads", "1", "--dir", self.dir, "--node-id", "bench%d" % idx,
-                "--logfile", os.path.join(self.dir, "log")]
+        argv = ([] if cpu is None else ["taskset", "-c", str(cpu)]) + [
+            binary, "--bind", self.addr, "--port", str(port), "--threads", "1",
+            "--dir", self.dir, "--node-id", "bench%d" % idx,
+            "--logfile", os.path.join(self.dir, "log")]
         if peers is None:
             argv += ["--peer-port", "0"]
         else:
             argv += ["--seeds", "127.0.0.1:%d" % (port + 10000)]
+        argv += list(extra)
         self.proc = benchlib.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15

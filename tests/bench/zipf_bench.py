@@ -35,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
-from cluster_bench import pick_port  # noqa: E402
+from cluster_bench import Node, pick_port  # noqa: E402
 
 
 def parse_args():
@@ -55,38 +55,10 @@ def parse_args():
     return ap.parse_args()
 
 
-class Node:
-    def __init__(self, binary, idx, port, workdir, hot, min_rate):
-        self.addr = "127.0.0.%d" % idx
-        self.port = port
-        d = os.path.join(workdir, "n%d" % idx)
-        os.makedirs(d, exist_ok=True)
-        argv = [binary, "--bind", self.addr, "--port", str(port), "--threads", "1",
-                "--dir", d, "--node-id", "zipf%d" % idx, "--logfile", os.path.join(d, "log"),
-                "--seeds", "127.0.0.1:%d" % (port + 10000), "--replicas", "1",
-                "--hot-key-replication", "yes" if hot else "no",
-                "--hot-key-min-rate", str(min_rate)]
-        self.proc = benchlib.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.STDOUT)
-
-    def cli(self, *args):
-        r = subprocess.run(["redis-cli", "-h", self.addr, "-p", str(self.port)] + list(args),
-                           capture_output=True, text=True, timeout=10)
-        return r.stdout.strip()
-
-    def info(self):
-        out = {}
-        for line in self.cli("INFO", "replication").splitlines():
-            if ":" in line:
-                k, v = line.split(":", 1)
-                out[k] = v
-        return out
-
-
 def reads(nodes):
     local = forwarded = held = 0
     for n in nodes:
-        i = n.info()
+        i = n.info("replication")
         local += int(i["lattice_reads_local"])
         forwarded += int(i["lattice_reads_forwarded"])
         held += int(i.get("lattice_hot_keys_held", 0))
@@ -111,11 +83,14 @@ def one_round(args, hot):
     nodes = []
     try:
         for i in (1, 2, 3):
-            nodes.append(Node(args.lattice, i, port, workdir, hot, args.hot_min_rate))
+            nodes.append(Node(args.lattice, i, port, None, [], workdir, extra=[
+                "--replicas", "1", "--hot-key-replication", "yes" if hot else "no",
+                "--hot-key-min-rate", str(args.hot_min_rate)]))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if all(n.info().get("lattice_ring_members") == "3" for n in nodes):
+                if all(n.info("replication").get("lattice_ring_members") == "3"
+                       for n in nodes):
                     break
             except Exception:
                 pass
@@ -139,7 +114,7 @@ def one_round(args, hot):
         return rate, local / total if total else 0.0, held, cpu_us
     finally:
         for n in nodes:
-            benchlib.kill_proc(n.proc)
+            n.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
