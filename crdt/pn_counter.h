@@ -8,8 +8,18 @@
 // Merge: the greater base stamp wins and discards contributions made against
 // an older base (a SET overwrites the increments it has seen and those
 // concurrent with it that lost the stamp order; see docs/consistency.md).
-// Under an equal base, each node's p and n only grow, so merging takes the
-// per-node maximum: commutative, associative, idempotent.
+// Under an equal base, each contribution's p and n only grow, so merging
+// takes the maximum per contribution: commutative, associative, idempotent.
+//
+// A contribution is named by its node *and an epoch*: the stamp counter of
+// the node's first increment into it. A node adds only to the contribution
+// this very copy of the counter created (`own`); a copy it received (after
+// a restart, after the key moved away and back with the ring, or on a hot
+// extra copy) gets a new contribution at the node's next increment.
+// Totals must only grow, and a node that lost its copy cannot know whether
+// its old totals are higher elsewhere than what it was sent back (a delta
+// still in flight): continuing the old totals from a smaller value would
+// make the maximum hide the new increments. A fresh epoch never collides.
 //
 // Thread-safety: value type; callers synchronize.
 #ifndef LATTICE_CRDT_PN_COUNTER_H_
@@ -28,8 +38,9 @@ class PnCounter {
  public:
   struct Contribution {
     NodeId node = 0;
-    uint64_t p = 0;  // total increments by `node` since the base
-    uint64_t n = 0;  // total decrements by `node` since the base
+    uint64_t p = 0;      // total increments by `node` since the base
+    uint64_t n = 0;      // total decrements by `node` since the base
+    uint64_t epoch = 0;  // with `node`, names the contribution (see above)
     friend bool operator==(const Contribution&, const Contribution&) = default;
   };
 
@@ -55,10 +66,17 @@ class PnCounter {
   const Stamp& base_stamp() const { return base_stamp_; }
   const absl::InlinedVector<Contribution, 1>& contributions() const { return contributions_; }
 
-  // Adds `by` on behalf of `node`. Returns the delta: the same base and the
-  // node's new totals (state-based, so replaying it is harmless).
-  Delta Add(NodeId node, int64_t by) {
-    Contribution& c = Find(node);
+  // Adds `by` on behalf of `node` (always the local node) to the
+  // contribution this copy created, or to a new one named (node, epoch)
+  // where `epoch` is the stamp counter of this increment. Returns the delta:
+  // the same base and the contribution's new totals (state-based, so
+  // replaying it is harmless).
+  Delta Add(NodeId node, uint64_t epoch, int64_t by) {
+    if (own_ == 0 || own_node_ != node) {
+      own_node_ = node;
+      own_ = epoch;
+    }
+    Contribution& c = Find(node, own_);
     if (by >= 0) {
       c.p += static_cast<uint64_t>(by);
     } else {
@@ -77,11 +95,14 @@ class PnCounter {
   void Merge(const PnCounter& other) {
     if (other.base_stamp_ < base_stamp_) return;
     if (base_stamp_ < other.base_stamp_) {
-      *this = other;
+      base_ = other.base_;
+      base_stamp_ = other.base_stamp_;
+      contributions_ = other.contributions_;
+      own_ = 0;  // a contribution received is never continued here
       return;
     }
     for (const auto& oc : other.contributions_) {
-      Contribution& c = Find(oc.node);
+      Contribution& c = Find(oc.node, oc.epoch);
       c.p = std::max(c.p, oc.p);
       c.n = std::max(c.n, oc.n);
     }
@@ -91,23 +112,29 @@ class PnCounter {
     if (a.base_ != b.base_ || a.base_stamp_ != b.base_stamp_) return false;
     std::vector<Contribution> sa(a.contributions_.begin(), a.contributions_.end());
     std::vector<Contribution> sb(b.contributions_.begin(), b.contributions_.end());
-    auto by_node = [](const Contribution& x, const Contribution& y) { return x.node < y.node; };
+    auto by_node = [](const Contribution& x, const Contribution& y) {
+      return x.node != y.node ? x.node < y.node : x.epoch < y.epoch;
+    };
     std::sort(sa.begin(), sa.end(), by_node);
     std::sort(sb.begin(), sb.end(), by_node);
     return sa == sb;
   }
 
  private:
-  Contribution& Find(NodeId node) {
+  Contribution& Find(NodeId node, uint64_t epoch) {
     for (auto& c : contributions_) {
-      if (c.node == node) return c;
+      if (c.node == node && c.epoch == epoch) return c;
     }
-    contributions_.push_back(Contribution{node, 0, 0});
+    contributions_.push_back(Contribution{node, 0, 0, epoch});
     return contributions_.back();
   }
 
   int64_t base_ = 0;
   Stamp base_stamp_{};
+  // The epoch of the contribution this copy created (0: none yet). Local
+  // to this copy: never shipped, not part of the value.
+  uint64_t own_ = 0;
+  NodeId own_node_ = 0;
   // Standalone and in small clusters most counters have one contributor:
   // keep it inline, so a counter is a single allocation.
   absl::InlinedVector<Contribution, 1> contributions_;

@@ -84,13 +84,14 @@ void EncodeDelta(const Delta& d, std::string* out) {
       Tag(5, kLen, out);
       Varint(VarintFieldSize(base) + VarintFieldSize(at) +
                  VarintFieldSize(c.contribution.node) + VarintFieldSize(c.contribution.p) +
-                 VarintFieldSize(c.contribution.n),
+                 VarintFieldSize(c.contribution.n) + VarintFieldSize(c.contribution.epoch),
              out);
       VarintField(1, base, out);
       VarintField(2, at, out);
       VarintField(3, c.contribution.node, out);
       VarintField(4, c.contribution.p, out);
       VarintField(5, c.contribution.n, out);
+      VarintField(6, c.contribution.epoch, out);
       break;
     }
     case Delta::Kind::kDelete: {

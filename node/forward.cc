@@ -181,6 +181,16 @@ void ForwardClient::SendBatch(std::vector<Target> targets, int db, int proto,
   job->proto = proto;
   job->commands = std::move(commands);
   job->done = std::move(done);
+  job->reads_only = true;
+  for (const auto& c : job->commands) {
+    std::vector<std::string_view> views(c.begin(), c.end());
+    std::string error;
+    const CommandId* cmd = server_->commands().Resolve(views, &error);
+    if (!cmd || !(cmd->flags & kCmdReadOnly)) {
+      job->reads_only = false;
+      break;
+    }
+  }
   // A node already dialled: the call leaves from this thread (issuing an
   // asynchronous call does not block), saving a thread handoff.
   if (!job->targets.empty() && !job->targets[0].peer_addr.empty()) {
@@ -232,7 +242,15 @@ std::shared_ptr<peer::Peer::Stub> ForwardClient::StubFor(const std::string& addr
   {
     std::lock_guard<std::mutex> l(stubs_mu_);
     auto it = stubs_.find(addr);
-    if (it != stubs_.end()) return it->second;
+    if (it != stubs_.end()) {
+      // A channel made from a socket never reconnects: once its
+      // connection broke, every call on it fails before it is sent.
+      grpc_connectivity_state st = it->second.channel->GetState(false);
+      if (st != GRPC_CHANNEL_TRANSIENT_FAILURE && st != GRPC_CHANNEL_SHUTDOWN) {
+        return it->second.stub;
+      }
+      stubs_.erase(it);
+    }
   }
   auto channel = gossip::DialPeer(addr, source_ip_, 1000);
   if (!channel.ok()) {
@@ -241,14 +259,14 @@ std::shared_ptr<peer::Peer::Stub> ForwardClient::StubFor(const std::string& addr
   }
   auto stub = std::shared_ptr<peer::Peer::Stub>(peer::Peer::NewStub(*channel).release());
   std::lock_guard<std::mutex> l(stubs_mu_);
-  stubs_[addr] = stub;
+  stubs_[addr] = Dialled{*channel, stub};
   return stub;
 }
 
 void ForwardClient::DropStub(const std::string& addr, const peer::Peer::Stub* stub) {
   std::lock_guard<std::mutex> l(stubs_mu_);
   auto it = stubs_.find(addr);
-  if (it != stubs_.end() && it->second.get() == stub) stubs_.erase(it);
+  if (it != stubs_.end() && it->second.stub.get() == stub) stubs_.erase(it);
 }
 
 // Runs on the client's thread (first attempt, retries after a failed dial)
@@ -303,16 +321,24 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
           if (s.ok()) s = grpc::Status(grpc::StatusCode::INTERNAL, "short reply");
           DropStub(addr, call->stub.get());
           job->last_error = addr + ": " + s.error_message();
-          // UNAVAILABLE: the call never reached a command (no connection,
-          // or the node is leaving): the next holder may take it. Anything
-          // else may have run there: report, do not repeat.
-          if (s.error_code() == grpc::StatusCode::UNAVAILABLE && job->next < job->targets.size()) {
+          // The call left: it may have run there, whatever the status
+          // says (UNAVAILABLE also reports a connection that broke after
+          // the request went out, e.g. a keepalive timeout while the peer
+          // was paused). Reads may go to the next holder; a write must not
+          // run twice, so its client learns the outcome is unknown.
+          if (job->reads_only && job->next < job->targets.size()) {
             std::lock_guard<std::mutex> l(mu_);
             if (!stop_) {
               queue_.push_front(job);
               cv_.notify_one();
               return;
             }
+          }
+          if (!job->reads_only) {
+            uncertain_++;
+            failed_++;
+            job->done(false, {}, "UNCERTAIN " + job->last_error);
+            return;
           }
           failed_++;
           job->done(false, {}, job->last_error);

@@ -74,13 +74,18 @@ class ForwardClient {
   void SendBatch(std::vector<Target> targets, int db, int proto,
                  std::vector<std::vector<std::string>> commands, BatchDone done);
   // Sends the command to the first target; when it cannot be reached (the
-  // call never left), to the next. A call that left is never repeated: it
-  // may have run.
+  // call never left), to the next. A call that left is repeated elsewhere
+  // only when every command in it is read-only: a write that left may have
+  // run, and running it again on another replica would apply it twice (an
+  // INCRBY counted twice), so its client gets an error instead.
   void Send(std::vector<Target> targets, int db, int proto, std::vector<std::string> args,
             Done done);
 
   uint64_t forwarded() const { return forwarded_.load(); }
   uint64_t failed() const { return failed_.load(); }
+  // Writes whose call left but got no reply: reported to the client as
+  // possibly applied, never repeated elsewhere.
+  uint64_t uncertain() const { return uncertain_.load(); }
 
  private:
   struct Job {
@@ -91,9 +96,16 @@ class ForwardClient {
     std::vector<std::vector<std::string>> commands;
     BatchDone done;
     std::string last_error;
+    bool reads_only = false;  // every command read-only: safe to repeat
+  };
+  struct Dialled {
+    std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<peer::Peer::Stub> stub;
   };
   void Loop();
   void Start(std::shared_ptr<Job> job);
+  // A dialled peer; a cached channel whose connection broke is replaced
+  // first (its calls would fail without leaving).
   std::shared_ptr<peer::Peer::Stub> StubFor(const std::string& addr, std::string* error);
   void DropStub(const std::string& addr, const peer::Peer::Stub* stub);
 
@@ -106,8 +118,8 @@ class ForwardClient {
   bool stop_ = false;
   std::thread thread_;
   std::mutex stubs_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<peer::Peer::Stub>> stubs_;
-  std::atomic<uint64_t> forwarded_{0}, failed_{0};
+  absl::flat_hash_map<std::string, Dialled> stubs_;
+  std::atomic<uint64_t> forwarded_{0}, failed_{0}, uncertain_{0};
 };
 
 }  // namespace lattice::node

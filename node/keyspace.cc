@@ -111,7 +111,8 @@ uint64_t Db::DigestOf(const Entry& e, uint64_t key_hash) {
     // Order-independent over contributions.
     uint64_t sum = 0;
     for (const auto& c : e.counter()->contributions()) {
-      sum += Mix64(Mix64(c.node + 0x100000000ULL) ^ Mix64(c.p) * 3 ^ Mix64(~c.n));
+      sum += Mix64(Mix64(c.node + 0x100000000ULL) ^ Mix64(c.p) * 3 ^ Mix64(~c.n) ^
+                   Mix64(c.epoch) * 5);
     }
     d ^= Mix64(sum + 1);
   }

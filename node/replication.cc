@@ -99,7 +99,8 @@ bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
     case peer::Delta::kCounter: {
       const peer::CounterAdd& c = d.counter();
       int64_t at = c.expire_at_ms() > 0 ? c.expire_at_ms() : -1;
-      crdt::PnCounter::Contribution contribution{c.node_id(), c.increments(), c.decrements()};
+      crdt::PnCounter::Contribution contribution{c.node_id(), c.increments(), c.decrements(),
+                                                 c.epoch()};
       return MergeCounter(shard.db(d.db()), d.key(), stamp, c.base(), at, contribution, now_ms,
                           lru);
     }
@@ -155,6 +156,7 @@ void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out) {
       add->set_node_id(contribution.node);
       add->set_increments(contribution.p);
       add->set_decrements(contribution.n);
+      add->set_epoch(contribution.epoch);
     }
     return;
   }
@@ -667,9 +669,22 @@ bool Replicator::Session(Link* link) {
       const Record* last = nullptr;
       const uint64_t first = next;
       bool skipped = false;
+      // Causal mode: a batch holds records with one dependency vector
+      // (those written between the same two applied remote batches), and
+      // carries exactly it. Carrying the last record's vector for earlier
+      // records would overstate their dependencies: two nodes' batches could
+      // then each wait for the other's, a wait only anti-entropy ended.
+      const std::vector<peer::VersionEntry>* batch_deps = nullptr;
       while (next < next_seq_ && batch.deltas < kBatchDeltas &&
              batch.bytes.size() < kBatchBytes && next - 1 - link->acked < kWindow) {
         const Record& r = log_[next - oldest];
+        if (causal_) {
+          if (!last) {
+            batch_deps = r.deps.get();
+          } else if (r.deps.get() != batch_deps) {
+            break;
+          }
+        }
         next++;
         last = &r;
         // Placement: only the keys this peer holds.
@@ -681,8 +696,8 @@ bool Replicator::Session(Link* link) {
       }
       if (next == first) continue;
       if (skipped) batch.SetLastSeq(next - 1);
-      if (causal_ && last && last->deps) {
-        for (const peer::VersionEntry& e : *last->deps) batch.AddDep(e.node_id(), e.counter());
+      if (causal_ && batch_deps) {
+        for (const peer::VersionEntry& e : *batch_deps) batch.AddDep(e.node_id(), e.counter());
       }
     }
     size_t n = batch.deltas;

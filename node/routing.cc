@@ -111,9 +111,11 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
     std::string_view key = args[pos];
     const std::vector<uint32_t>& reps =
         v.ring->ReplicasAtPoint(Ring::PointOf(key, StableHash64(key)));
-    // Extra (hot-key) replicas hold database 0 only.
+    // Extra (hot-key) replicas hold database 0 only, and serve only reads:
+    // a copy may not have fetched the key's state yet, and an increment
+    // made on it would count against a stale base.
     bool local = std::find(reps.begin(), reps.end(), v.self) != reps.end() ||
-                 (c->db == 0 && !v.self_hot.empty() &&
+                 (reads && c->db == 0 && !v.self_hot.empty() &&
                   v.self_hot.contains(absl::string_view(key.data(), key.size())));
     all_local = all_local && local;
     if (!first) {
@@ -183,6 +185,23 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
   return Route::kHandled;
 }
 
+namespace {
+
+// The client's error for a forwarded call that failed. A write whose call
+// left without a reply may have run: it gets a plain ERR (never
+// CLUSTERDOWN or TRYAGAIN, which cluster clients retry, applying it twice).
+std::string ForwardError(std::string_view error, std::string_view what) {
+  constexpr std::string_view kUncertain = "UNCERTAIN ";
+  if (error.substr(0, kUncertain.size()) == kUncertain) {
+    error.remove_prefix(kUncertain.size());
+    return StrCat("-ERR no reply from the node holding ", what, " (", error,
+                  "): the write may or may not have been applied\r\n");
+  }
+  return StrCat("-CLUSTERDOWN no node holding ", what, " answered (", error, ")\r\n");
+}
+
+}  // namespace
+
 void Worker::SendForwards(Connection* c) {
   Worker* self = this;
   uint64_t conn_id = c->id;
@@ -194,8 +213,7 @@ void Worker::SendForwards(Connection* c) {
         [self, conn_id, node, slots = std::move(b.slots)](
             bool ok, std::vector<std::string> replies, std::string error) mutable {
           if (!ok) {
-            replies.assign(slots.size(),
-                           StrCat("-CLUSTERDOWN no node holding this key answered (", error, ")\r\n"));
+            replies.assign(slots.size(), ForwardError(error, "this key"));
           }
           self->Post([self, conn_id, node, slots = std::move(slots), ok,
                       replies = std::move(replies)]() mutable {
@@ -253,7 +271,8 @@ void Worker::FanOut(Connection* c, const CommandId& cmd, std::span<const std::st
   for (size_t pos = 1; pos + step - 1 < args.size(); pos += step, nkeys++) {
     std::string_view key = args[pos];
     std::vector<ForwardClient::Target> targets;
-    if (v.ReplicaOf(v.self, key) || (c->db == 0 && v.self_hot.contains(absl::string_view(key.data(), key.size())))) {
+    if (v.ReplicaOf(v.self, key) ||
+        (reads && c->db == 0 && v.self_hot.contains(absl::string_view(key.data(), key.size())))) {
       targets.push_back(ForwardClient::Target{v.self, ""});
     } else {
       targets = HoldersOf(v, key, reads && c->db == 0);
@@ -339,8 +358,7 @@ void Worker::FanOut(Connection* c, const CommandId& cmd, std::span<const std::st
           {
             std::lock_guard<std::mutex> l(st->mu);
             if (!ok && st->error.empty()) {
-              st->error =
-                  StrCat("-CLUSTERDOWN no node holding some of these keys answered (", reply, ")\r\n");
+              st->error = ForwardError(reply, "some of these keys");
             } else if (ok && !reply.empty() && reply[0] == '-' && st->error.empty()) {
               st->error = reply;
             }

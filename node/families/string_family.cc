@@ -208,7 +208,7 @@ void IncrDecr(CommandContext& ctx, int64_t incr) {
   crdt::NodeId self = ctx.server->clock().node();
   crdt::PnCounter::Delta delta;
   if (e && e->enc() == Enc::kCounter) {
-    db.MutateCounter(e, [&](crdt::PnCounter& c) { delta = c.Add(self, incr); });
+    db.MutateCounter(e, [&](crdt::PnCounter& c) { delta = c.Add(self, stamp.counter, incr); });
   } else {
     // The base is what the last assignment wrote; a missing key has the
     // zero base with the zero stamp, so increments on different replicas of
@@ -216,7 +216,7 @@ void IncrDecr(CommandContext& ctx, int64_t incr) {
     // After a delete, the base is the delete itself (see node/merge.h).
     crdt::Stamp base_stamp = e ? e->stamp() : FreshCounterBase(db, key, stamp);
     auto* counter = new crdt::PnCounter(old, base_stamp);
-    delta = counter->Add(self, incr);
+    delta = counter->Add(self, stamp.counter, incr);
     StringValue v{Enc::kCounter, {}, 0, counter};
     e = db.SetString(key, v, base_stamp, Db::kKeepTtl, ctx.LruClock());
   }

@@ -79,7 +79,7 @@ PnCounter RandomCounter(std::mt19937_64& rng) {
   PnCounter c(static_cast<int64_t>(base.counter * 100 + base.node), base);
   int ops = rng() % 4;
   for (int i = 0; i < ops; i++) {
-    c.Add(static_cast<NodeId>(rng() % 3), static_cast<int64_t>(rng() % 2000) - 1000);
+    c.Add(static_cast<NodeId>(rng() % 3), 1 + rng() % 3, static_cast<int64_t>(rng() % 2000) - 1000);
   }
   return c;
 }
@@ -90,8 +90,8 @@ TEST(PnCounter, MergeIsCommutativeAssociativeAndIdempotent) {
 
 TEST(PnCounter, ConcurrentIncrementsOnDifferentNodesAreAllKept) {
   PnCounter n1(10, Stamp{1, 1}), n2(10, Stamp{1, 1});
-  PnCounter::Delta d1 = n1.Add(1, 5);
-  PnCounter::Delta d2 = n2.Add(2, -3);
+  PnCounter::Delta d1 = n1.Add(1, 11, 5);
+  PnCounter::Delta d2 = n2.Add(2, 12, -3);
   n1.Merge(d2);
   n2.Merge(d1);
   EXPECT_EQ(n1.value(), 12);
@@ -100,7 +100,7 @@ TEST(PnCounter, ConcurrentIncrementsOnDifferentNodesAreAllKept) {
 
 TEST(PnCounter, ReplayingADeltaIsHarmless) {
   PnCounter a(0, Stamp{});
-  PnCounter::Delta d = a.Add(1, 4);
+  PnCounter::Delta d = a.Add(1, 1, 4);
   a.Merge(d);
   a.Merge(d);
   EXPECT_EQ(a.value(), 4);
@@ -108,7 +108,7 @@ TEST(PnCounter, ReplayingADeltaIsHarmless) {
 
 TEST(PnCounter, ANewerBaseDiscardsIncrementsAgainstTheOlderOne) {
   PnCounter a(0, Stamp{1, 1});
-  a.Add(1, 7);
+  a.Add(1, 1, 7);
   PnCounter set(100, Stamp{2, 2});
   a.Merge(set);
   EXPECT_EQ(a.value(), 100);
@@ -116,10 +116,40 @@ TEST(PnCounter, ANewerBaseDiscardsIncrementsAgainstTheOlderOne) {
 
 TEST(PnCounter, LargeValuesWrapLikeTwosComplementWithoutLosingBits) {
   PnCounter a(INT64_MAX - 1, Stamp{});
-  a.Add(1, 1);
+  a.Add(1, 1, 1);
   EXPECT_EQ(a.value(), INT64_MAX);
-  a.Add(2, -5);
+  a.Add(2, 2, -5);
   EXPECT_EQ(a.value(), INT64_MAX - 5);
+}
+
+// A node that lost its copy (restart, the key moved away and back) and got
+// back an older state of its own contribution must not continue it: the
+// maximum with its real, higher totals elsewhere would hide the new
+// increments. Its next increment opens a contribution of its own.
+TEST(PnCounter, ACopyNeverContinuesAContributionItReceived) {
+  PnCounter original(0, Stamp{});
+  original.Add(1, 10, 5);
+  PnCounter stale = original;  // what a replica had when node 1 dropped the key
+  original.Add(1, 11, 3);      // node 1's last increments, still in flight (total 8)
+  PnCounter again(0, Stamp{});
+  again.Merge(stale);          // node 1 holds the key again: it receives 5
+  PnCounter::Delta d = again.Add(1, 20, 2);
+  EXPECT_EQ(again.value(), 7);
+  original.Merge(d);           // the in-flight 8 and the new 2 both count
+  again.Merge(original);
+  EXPECT_EQ(original.value(), 10);
+  EXPECT_EQ(again.value(), 10);
+  EXPECT_EQ(again.contributions().size(), 2u);
+}
+
+TEST(PnCounter, OneCopyKeepsAddingToTheContributionItCreated) {
+  PnCounter a(0, Stamp{});
+  a.Add(1, 10, 5);
+  a.Add(1, 11, 3);
+  PnCounter::Delta d = a.Add(1, 12, 1);
+  EXPECT_EQ(a.contributions().size(), 1u);
+  EXPECT_EQ(d.contribution.epoch, 10u);
+  EXPECT_EQ(d.contribution.p, 9u);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ TEST(DeltaCodec, EmptyValueWithoutTtlStillSetsTheChange) {
 }
 
 TEST(DeltaCodec, CounterWithNegativeBaseAndZeroStamp) {
-  crdt::PnCounter::Delta c{-42, {}, {7, 10, 3}};
+  crdt::PnCounter::Delta c{-42, {}, {7, 10, 3, 123456789}};
   Delta d{Delta::Kind::kCounterAdd, 1, "c", {99, 7}};
   d.counter = &c;
   d.expire_at = 5000;
@@ -54,6 +54,7 @@ TEST(DeltaCodec, CounterWithNegativeBaseAndZeroStamp) {
   EXPECT_EQ(p.counter().node_id(), 7u);
   EXPECT_EQ(p.counter().increments(), 10u);
   EXPECT_EQ(p.counter().decrements(), 3u);
+  EXPECT_EQ(p.counter().epoch(), 123456789u);
 }
 
 TEST(DeltaCodec, DeleteAndFlush) {
