@@ -13,7 +13,18 @@
 
 namespace lattice::node {
 
+thread_local const crdt::VersionVector* tls_forwarded_seen = nullptr;
+
 namespace {
+
+// Makes `seen` the forwarded causality of commands run in this scope.
+struct ForwardedScope {
+  explicit ForwardedScope(const crdt::VersionVector* seen) : prev(tls_forwarded_seen) {
+    tls_forwarded_seen = seen;
+  }
+  ~ForwardedScope() { tls_forwarded_seen = prev; }
+  const crdt::VersionVector* prev;
+};
 
 // Runs fn on worker `w`'s thread and waits until it ran or the worker's loop
 // ended (shutdown; then it never runs). Returns whether it ran.
@@ -51,6 +62,12 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
   const int db = static_cast<int>(req.db());
   const int proto = req.protocol() == 3 ? 3 : 2;
   if (!server_->running()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+  if (req.clock() > 0) server_->clock().Observe(crdt::Stamp{req.clock(), 0});
+  crdt::VersionVector seen;
+  for (const peer::VersionEntry& e : req.seen()) {
+    if (e.node_id() != 0) seen.Observe(e.node_id(), e.counter());
+  }
+  const crdt::VersionVector* hint = req.seen_size() > 0 ? &seen : nullptr;
   if (req.commands_size() > 0) {
     std::vector<std::vector<std::string_view>> commands;
     for (const peer::ForwardCommand& fc : req.commands()) {
@@ -60,7 +77,7 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
       commands.emplace_back(fc.args().begin(), fc.args().end());
     }
     std::vector<std::string> replies;
-    if (!RunMany(db, proto, commands, &replies)) {
+    if (!RunMany(db, proto, commands, &replies, hint)) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
     }
     for (std::string& r : replies) reply->add_replies(std::move(r));
@@ -69,7 +86,7 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
   }
   std::vector<std::string_view> args(req.args().begin(), req.args().end());
   std::string out;
-  if (!Run(db, proto, args, &out)) {
+  if (!Run(db, proto, args, &out, hint)) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
   }
   reply->set_reply(std::move(out));
@@ -77,7 +94,8 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
   return grpc::Status::OK;
 }
 
-bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, std::string* out) {
+bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, std::string* out,
+                    const crdt::VersionVector* seen) {
   resp::ReplyBuilder rb(out, proto);
   std::string error;
   const CommandId* cmd = server_->commands().Resolve(args, &error);
@@ -89,6 +107,7 @@ bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, s
     rb.Error(StrCat("ERR '", cmd->fullname, "' belongs to a connection and cannot be forwarded"));
   } else {
     auto run = [&] {
+      ForwardedScope scope(seen);
       CommandContext cx{args, &rb, server_, nullptr, db, NowMs(), cmd};
       cmd->handler(cx);
     };
@@ -108,7 +127,7 @@ bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, s
 
 bool Forwarder::RunMany(int db, int proto,
                         const std::vector<std::vector<std::string_view>>& commands,
-                        std::vector<std::string>* replies) {
+                        std::vector<std::string>* replies, const crdt::VersionVector* seen) {
   // Each command's shard, or -1 when it must go through Run (an error
   // reply, or keys on several shards).
   std::vector<const CommandId*> cmds(commands.size(), nullptr);
@@ -127,7 +146,7 @@ bool Forwarder::RunMany(int db, int proto,
   size_t i = 0;
   while (i < commands.size()) {
     if (shard[i] < 0) {
-      if (!Run(db, proto, commands[i], &(*replies)[i])) return false;
+      if (!Run(db, proto, commands[i], &(*replies)[i], seen)) return false;
       i++;
       continue;
     }
@@ -135,6 +154,7 @@ bool Forwarder::RunMany(int db, int proto,
     size_t j = i + 1;
     while (j < commands.size() && shard[j] == shard[i]) j++;
     bool ran = RunOn(server_->worker(shard[i]), [&] {
+      ForwardedScope scope(seen);
       for (size_t k = i; k < j; k++) {
         resp::ReplyBuilder rb(&(*replies)[k], proto);
         CommandContext cx{commands[k], &rb, server_, nullptr, db, NowMs(), cmds[k]};
@@ -303,16 +323,31 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     call->req.set_db(static_cast<uint32_t>(job->db));
     call->req.set_protocol(static_cast<uint32_t>(job->proto));
+    call->req.set_clock(server_->clock().Now());
+    {
+      std::lock_guard<std::mutex> l(replied_mu_);
+      for (const auto& [node, clock] : replied_) {
+        peer::VersionEntry* e = call->req.add_seen();
+        e->set_node_id(node);
+        e->set_counter(clock);
+      }
+    }
     for (const auto& c : job->commands) {
       peer::ForwardCommand* fc = call->req.add_commands();
       for (const std::string& a : c) fc->add_args(a);
     }
     std::string addr = t.peer_addr;
+    uint32_t target = t.id;
     stub->async()->Forward(
-        &call->ctx, &call->req, &call->reply, [this, job, call, addr](grpc::Status s) {
+        &call->ctx, &call->req, &call->reply, [this, job, call, addr, target](grpc::Status s) {
           if (s.ok() && call->reply.replies_size() == static_cast<int>(job->commands.size())) {
             forwarded_++;
             server_->clock().Observe(crdt::Stamp{call->reply.clock(), 0});
+            {
+              std::lock_guard<std::mutex> l(replied_mu_);
+              uint64_t& c = replied_[target];
+              c = std::max(c, call->reply.clock());
+            }
             std::vector<std::string> replies;
             for (std::string& r : *call->reply.mutable_replies()) replies.push_back(std::move(r));
             job->done(true, std::move(replies), "");

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "crdt/tombstone.h"
 #include "gossip/peer_service.h"
 #include "proto/peer.grpc.pb.h"
 
@@ -37,11 +38,13 @@ class Forwarder final : public gossip::CommandHandler {
   grpc::Status Forward(const peer::ForwardRequest& req, peer::ForwardReply* reply) override;
   // Runs one command here as Forward does and returns its reply bytes.
   // Blocks; never call it on a worker thread. False when shutting down.
-  bool Run(int db, int proto, std::span<const std::string_view> args, std::string* out);
+  // `seen`: the forwarding node's ForwardRequest.seen (deletes cover it).
+  bool Run(int db, int proto, std::span<const std::string_view> args, std::string* out,
+           const crdt::VersionVector* seen = nullptr);
   // Runs commands in order; consecutive ones on one shard go there as one
   // task. Sets `replies` to one reply per command.
   bool RunMany(int db, int proto, const std::vector<std::vector<std::string_view>>& commands,
-               std::vector<std::string>* replies);
+               std::vector<std::string>* replies, const crdt::VersionVector* seen = nullptr);
 
  private:
   Server* server_;
@@ -120,6 +123,10 @@ class ForwardClient {
   std::mutex stubs_mu_;
   absl::flat_hash_map<std::string, Dialled> stubs_;
   std::atomic<uint64_t> forwarded_{0}, failed_{0}, uncertain_{0};
+  // Per node, the greatest clock a reply from it carried (sent along as
+  // ForwardRequest.seen).
+  std::mutex replied_mu_;
+  absl::flat_hash_map<uint32_t, uint64_t> replied_;
 };
 
 }  // namespace lattice::node

@@ -330,6 +330,7 @@ crdt::Tombstone Replicator::NewTombstone(crdt::Stamp stamp) {
   }
   // Every earlier local write has a smaller counter.
   t.seen.Observe(self_, stamp.counter - 1);
+  if (tls_forwarded_seen) t.seen.Merge(*tls_forwarded_seen);
   return t;
 }
 

@@ -39,6 +39,12 @@ struct Delta {
   const crdt::Tombstone* tomb = nullptr;            // kDelete, set by the shard
 };
 
+// Set on a worker thread while it runs a command forwarded by another node:
+// the writes that node's clients had seen acknowledged on other replicas
+// (ForwardRequest.seen). A delete's tombstone covers them too. Null
+// otherwise.
+extern thread_local const crdt::VersionVector* tls_forwarded_seen;
+
 class DeltaSink {
  public:
   virtual ~DeltaSink() = default;

@@ -10,7 +10,8 @@
   the context every node is stopped and its directory removed; if the block
   raised, the tail of every node's log is printed first. A node that died
   without being told to, or that does not exit with status 0 on SIGTERM,
-  makes the block fail (a crash is never silent).
+  makes the block fail (a crash is never silent), as does a sanitizer or
+  crash report in a node's output (harness.CRASH_MARKERS).
 - `Partition`: cuts and heals the link between two nodes with nftables
   (the `nft` CLI, as root), in both directions, in a table of its own named
   `lattice_test_<pid>_<n>` that is deleted when the context ends, whatever
@@ -464,6 +465,13 @@ class Cluster:
                 problems.append("%s exited with status %s on SIGTERM" % (node.name, rc))
                 sys.stderr.write("warning: %s exited with status %s on SIGTERM; log:\n%s\n"
                                  % (node.name, rc, node.log_tail(1500)))
+            # A sanitizer report does not always change the exit status (a
+            # node killed on purpose, UBSan without halt_on_error).
+            for path in (node.outpath, node.logpath):
+                report = harness.crash_reports(path)
+                if report:
+                    problems.append("%s wrote a crash or sanitizer report to %s:\n%s"
+                                    % (node.name, path, report))
         if self.root and os.path.isdir(self.root):
             if (failed or problems) and os.environ.get("LATTICE_KEEP_DIRS"):
                 sys.stderr.write("note: cluster directories kept in %s\n" % self.root)

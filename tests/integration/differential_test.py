@@ -11,10 +11,18 @@ sockets and the raw reply bytes are compared. Two parts:
     the semantics; Lattice is only ever compared with Redis.
 
 (b) A randomized command stream (test_random_stream): LATTICE_RANDOM_COUNT
-    (default 10000) commands over a small key space in databases 0-2, with
-    edge-case arguments, pipelined in batches. The seed is printed; rerun
-    with LATTICE_SEED=<seed> to reproduce. Any divergence fails the test and
-    the first ones are reported with the command and both replies.
+    (default 40000) commands in databases 0-2, with edge-case arguments,
+    pipelined in batches. Keys are drawn from a skewed key space: a few hot
+    keys (most commands, so types and values collide: integers meet text,
+    INCR meets floats) and a larger pool of cold keys (mostly missing; a
+    TTL, rename or copy stays in place for many commands; bigger
+    KEYS/SCAN/RANDOMKEY/DBSIZE results). The seed is printed; rerun with LATTICE_SEED=<seed> to
+    reproduce. Any divergence fails the test and the first ones are
+    reported with the command and both replies.
+
+A transport error on either side (a timeout, a closed connection, bytes
+that are not RESP) is always a failure, never an agreement, even when both
+servers fail the same way: the replies were not compared.
 
 Normalization of nondeterministic replies (everything else is compared byte
 for byte):
@@ -73,6 +81,11 @@ RANDOM_TOL_MS = 5000
 MAX_REPORTED = 10   # divergences printed in detail
 MAX_DIVERGENCES = 25  # random stream stops after this many
 
+# Random stream defaults (LATTICE_RANDOM_COUNT / LATTICE_BATCH override):
+# about 3 s against an optimized lattice-server, about 10 s under ASan.
+RANDOM_COUNT = 40000
+RANDOM_BATCH = 100
+
 
 # --------------------------------------------------------------------------
 # Steps and comparison
@@ -121,6 +134,22 @@ def ERR_ARITY(name, *args):
 def fmt_args(args, limit=200):
     s = " ".join(repr(a)[1:] if isinstance(a, bytes) else repr(a) for a in args)
     return s if len(s) <= limit else s[:limit] + "..."
+
+
+class TransportError(str):
+    """What Pair._read returns instead of reply bytes when none could be
+    read: a timeout, a closed connection or an unparsable reply. Never
+    compared as a reply: a step with one on either side fails."""
+
+
+def transport_failure(ref, lat):
+    """A reason string if either side got no reply (see TransportError)."""
+    bad = [(who, x) for who, x in (("redis", ref), ("lattice", lat))
+           if isinstance(x, TransportError)]
+    if not bad:
+        return None
+    return "transport error (%s): not a comparison" % "; ".join(
+        "%s: %s" % (who, x) for who, x in bad)
 
 
 def fmt_reply(raw, limit=300):
@@ -240,12 +269,17 @@ class Pair:
 
     @staticmethod
     def _read(conn):
+        """One reply's bytes, or a TransportError saying why none came."""
         try:
             return conn.read_reply()
         except ConnectionClosed as e:
-            return "<connection closed; partial %r>" % e.partial
+            return TransportError("<connection closed; partial %r>" % e.partial[:200])
         except TimeoutError as e:
-            return "<timeout: %s>" % e
+            return TransportError("<timeout: %s>" % e)
+        except ProtocolError as e:
+            return TransportError("<unparsable reply: %s; buffer %r>" % (e, conn.buf[:200]))
+        except OSError as e:
+            return TransportError("<socket error: %r>" % e)
 
     def run_step(self, step):
         """Runs one step of any normalization. Returns (ref, lat, reason)."""
@@ -260,6 +294,9 @@ class Pair:
             return (r[0], sorted(r[1])), (lt[0], sorted(lt[1])), \
                 "SCAN iterations cover different keys"
         ref, lat = self.both(*args)
+        failure = transport_failure(ref, lat)
+        if failure:
+            return ref, lat, failure
         if step.norm == "randomkey":
             a, b = _safe_parse(ref), _safe_parse(lat)
             if a is None or b is None or _is_null(a) or _is_null(b) or a[0] != "$" or b[0] != "$":
@@ -1015,12 +1052,22 @@ FAMILIES = {
 # --------------------------------------------------------------------------
 
 class RandomGen:
-    """Draws commands over a small key space so commands collide on keys
-    (integers meet text, INCR meets floats, COPY/RENAME move things between
-    databases). Every command is a Step; the batch runner treats "scan",
+    """Draws commands over a skewed key space: HOT_SHARE of the key choices
+    go to eight hot keys, so commands collide on them (integers meet text,
+    INCR meets floats, COPY/RENAME move things between databases); the rest
+    go to COLD_KEYS cold keys, which are mostly missing, live long enough
+    for their TTLs and renames to matter, and make KEYS, SCAN, RANDOMKEY
+    and DBSIZE answer over many keys (some match the patterns below, some
+    not). Every command is a Step; the batch runner treats "scan",
     "randomkey" and "lcs" steps synchronously."""
 
-    KEYS = [b"k0", b"k1", b"k2", b"k3", b"n", b"f", b"s", b"bin\x00\r\n"]
+    HOT_KEYS = [b"k0", b"k1", b"k2", b"k3", b"n", b"f", b"s", b"bin\x00\r\n"]
+    COLD_KEYS = ([b"k%d" % i for i in range(4, 40)]           # k?, k*, [kn]* match some
+                 + [b"n%d" % i for i in range(30)]
+                 + [b"user:%d" % i for i in range(60)]        # match none but * and [^k]*
+                 + [b"x" * 50 + b"%d" % i for i in range(10)]  # long names
+                 + [b"\xff\x00%d" % i for i in range(10)])   # binary names
+    HOT_SHARE = 0.6
     INTS = [b"0", b"1", b"-1", b"2", b"10", b"100", b"-100", b"9223372036854775807",
             b"-9223372036854775808", b"9223372036854775806", b"-9223372036854775807",
             b"9223372036854775808", b"-9223372036854775809", b"4611686018427387904",
@@ -1056,7 +1103,9 @@ class RandomGen:
 
     # -- argument pools --
     def key(self):
-        return self.rng.choice(self.KEYS)
+        if self.rng.random() < self.HOT_SHARE:
+            return self.rng.choice(self.HOT_KEYS)
+        return self.rng.choice(self.COLD_KEYS)
 
     def keys(self, lo, hi):
         return [self.key() for _ in range(self.rng.randint(lo, hi))]
@@ -1319,6 +1368,7 @@ class RandomRunner:
         self.history = []  # (index, step) of every command, for context
         self.count = 0
         self.lcs_skipped = 0
+        self.aborted = None  # why the stream stopped early (transport error)
         self.db = 0
         self.proto = 2
 
@@ -1343,21 +1393,30 @@ class RandomRunner:
         payload = b"".join(encode_command(*s.args) for _, s in batch)
         self.pair.ref.send_raw(payload)
         self.pair.lat.send_raw(payload)
-        refs = [self.pair._read(self.pair.ref) for _ in batch]
-        lats = []
-        for _ in batch:
-            r = self.pair._read(self.pair.lat)
-            lats.append(r)
-            if isinstance(r, str):  # closed / timeout: the rest would fail too
-                lats += [r] * (len(batch) - len(lats))
-                break
+        refs = self._read_n(self.pair.ref, len(batch))
+        lats = self._read_n(self.pair.lat, len(batch))
         for (idx, step), ref, lat in zip(batch, refs, lats):
-            reason = compare_plain(step, ref, lat) if isinstance(ref, bytes) and \
-                isinstance(lat, bytes) else ("no reply" if ref != lat else None)
+            reason = transport_failure(ref, lat) or compare_plain(step, ref, lat)
             if reason:
                 self._record(idx, step, ref, lat, reason)
+            if isinstance(ref, TransportError) or isinstance(lat, TransportError):
+                # Which replies belong to which command is unknown from here
+                # on: the stream cannot go on.
+                self.aborted = "stream stopped at command #%d: %s" % (idx, reason)
+                break
             self._track(step, ref)
         batch.clear()
+
+    def _read_n(self, conn, n):
+        """n replies; after a transport error the rest are that error too
+        (the connection is closed or out of step)."""
+        out = []
+        while len(out) < n:
+            r = self.pair._read(conn)
+            if isinstance(r, TransportError):
+                return out + [r] * (n - len(out))
+            out.append(r)
+        return out
 
     def run_sync(self, idx, step):
         if step.norm == "lcs":
@@ -1375,6 +1434,9 @@ class RandomRunner:
         ref, lat, reason = self.pair.run_step(step)
         if reason:
             self._record(idx, step, ref, lat, reason)
+        if isinstance(ref, TransportError) or isinstance(lat, TransportError):
+            self.aborted = "stream stopped at command #%d: %s" % (idx, reason)
+            return
         self._track(step, ref)
 
     def run(self, gen, n):
@@ -1390,9 +1452,10 @@ class RandomRunner:
                 if len(batch) >= self.batch_size:
                     self.flush(batch)
             self.count += 1
-            if len(self.divergences) >= MAX_DIVERGENCES:
+            if len(self.divergences) >= MAX_DIVERGENCES or self.aborted:
                 break
-        self.flush(batch)
+        if not self.aborted:
+            self.flush(batch)
 
     def final_state(self):
         """Compares every key of databases 0-2: KEYS, GET, PTTL (approx)."""
@@ -1423,6 +1486,8 @@ class RandomRunner:
         more = len(self.divergences) - MAX_REPORTED
         if more > 0:
             lines.append("... and %d more" % more)
+        if self.aborted:
+            lines.append(self.aborted)
         lines.append("reproduce with LATTICE_SEED=%d" % seed)
         return "\n".join(lines)
 
@@ -1485,9 +1550,10 @@ class FamilyTests(DifferentialBase):
                                    isinstance(ref, tuple) else repr(ref)[:300],
                                    fmt_reply(lat) if not isinstance(lat, tuple)
                                    else repr(lat)[:300]))
-            if isinstance(lat, str) and lat.startswith("<"):
-                # Connection lost or hung: reconnect so later steps still run.
-                problems.append("  (reconnecting after lost connection)")
+            if isinstance(ref, TransportError) or isinstance(lat, TransportError):
+                # Connection lost or hung (already a problem, see run_step):
+                # reconnect so later steps still run.
+                problems.append("  (reconnecting after a transport error)")
                 pair.close()
                 pair = Pair(SERVERS["ref"], SERVERS["lat"])
                 self.addCleanup(pair.close)
@@ -1514,8 +1580,8 @@ class RandomStreamTest(DifferentialBase):
     def test_random_stream(self):
         seed_env = os.environ.get("LATTICE_SEED")
         seed = int(seed_env) if seed_env else random.SystemRandom().randrange(1 << 32)
-        n = int(os.environ.get("LATTICE_RANDOM_COUNT", "10000"))
-        batch = int(os.environ.get("LATTICE_BATCH", "100"))
+        n = int(os.environ.get("LATTICE_RANDOM_COUNT", str(RANDOM_COUNT)))
+        batch = int(os.environ.get("LATTICE_BATCH", str(RANDOM_BATCH)))
         print("\nrandom stream: seed=%d commands=%d batch=%d (LATTICE_SEED=%d to reproduce)"
               % (seed, n, batch, seed))
         sys.stdout.flush()
@@ -1525,7 +1591,7 @@ class RandomStreamTest(DifferentialBase):
         runner = RandomRunner(pair, batch)
         started = time.monotonic()
         runner.run(gen, n)
-        if len(runner.divergences) < MAX_DIVERGENCES:
+        if len(runner.divergences) < MAX_DIVERGENCES and not runner.aborted:
             runner.final_state()
         print("random stream: %d commands in %.1fs, %d LCS skipped (long strings), "
               "%d divergences" % (runner.count, time.monotonic() - started,

@@ -4,14 +4,22 @@
   port of 127.0.0.1, waits until it answers PING (polling against a deadline,
   never a fixed sleep), and stops it with SIGTERM, then SIGKILL after a grace
   period. It is a context manager, so a server is stopped even when a test
-  fails or raises.
+  fails or raises. `stop()` raises `ServerFailure` (an AssertionError, so
+  unittest counts a failure) when the server died before it was stopped,
+  did not exit with status 0 on SIGTERM, or wrote a sanitizer report or a
+  crash report to its log (see `CRASH_MARKERS`).
 - `RespClient`: a raw socket client. It sends bytes as given and reads exactly
   one complete reply (RESP2 or RESP3), returning the raw bytes, so tests can
   compare replies byte for byte. Every read has a timeout.
 - `parse_reply`: decodes one raw reply into a typed tree for the tests that
   must normalize nondeterministic replies before comparing.
 - `main()`: runs a unittest module and prints the closing line
-  "N passed, M failed" that CI reads; exits non-zero on any failure.
+  "N passed, M failed" that CI reads; exits non-zero on any failure, and
+  also when no test ran or every test was skipped (a suite that tested
+  nothing must not look green).
+- `hold_for()`: the negative counterpart of `wait_until()`: checks a
+  condition over a bounded observation window and fails the moment it is
+  false (for "never happens" claims; never a bare sleep).
 
 Environment:
   LATTICE_SERVER   path of the server under test (lattice-server). When it
@@ -102,6 +110,25 @@ def wait_until(predicate, timeout, interval=0.01, what="condition"):
             raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+def hold_for(predicate, duration, interval=0.05, what="condition"):
+    """Checks predicate() repeatedly for `duration` seconds (at least twice:
+    at the start and at the end of the window) and raises AssertionError the
+    first time it is false. For negative claims ("k stays absent", "nothing
+    crosses the cut"): the window is bounded and documented at the call
+    site, and the condition is actively checked throughout it."""
+    deadline = time.monotonic() + duration
+    checks = 0
+    while True:
+        if not predicate():
+            raise AssertionError("%s stopped holding after %.2fs of a %.1fs window"
+                                 % (what, duration - max(0.0, deadline - time.monotonic()),
+                                    duration))
+        checks += 1
+        if time.monotonic() >= deadline and checks >= 2:
+            return checks
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
 # --------------------------------------------------------------------------
@@ -372,6 +399,43 @@ class ServerError(Exception):
     pass
 
 
+class ServerFailure(AssertionError):
+    """A server process crashed, did not shut down cleanly, or reported a
+    sanitizer error. An AssertionError, so a test (or a class/module
+    cleanup) that raises it is counted as failed."""
+
+
+# Lines a process writes when it crashed or a sanitizer found a bug. Checked
+# in the whole log of every server at stop(), whatever the exit status
+# (LeakSanitizer reports at exit; UBSan without halt_on_error does not even
+# change the status).
+CRASH_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "WARNING: ThreadSanitizer",
+    "runtime error:",                      # UndefinedBehaviorSanitizer
+    "SUMMARY: UndefinedBehaviorSanitizer",
+    "AddressSanitizer:DEADLYSIGNAL",
+    "=== REDIS BUG REPORT START",          # redis-server's crash report
+)
+
+
+def crash_reports(path, markers=CRASH_MARKERS, context=1500):
+    """The first marker line found in the file at `path` with the text
+    after it (up to `context` characters), or None. Reads the whole file."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    hits = [(text.find(m), m) for m in markers if m in text]
+    if not hits:
+        return None
+    pos = min(hits)[0]
+    start = text.rfind("\n", 0, pos) + 1
+    return text[start:start + context]
+
+
 class Server:
     """One server process on 127.0.0.1:<free port>.
 
@@ -402,6 +466,7 @@ class Server:
         self.logpath = None
         self._log = None
         self.returncode = None
+        self.expected_down = False  # set by a test that stops it on purpose
 
     def argv(self, port):
         args = [self.binary, "--port", str(port), "--bind", self.host]
@@ -437,6 +502,7 @@ class Server:
                 # A port taken between free_port() and bind(): try another.
                 if "in use" not in self.log_tail().lower():
                     break
+        self.proc = None  # the error says why; stop() has nothing left to check
         self.cleanup_files()
         raise last_error
 
@@ -487,34 +553,68 @@ class Server:
         except (OSError, TypeError):
             return "<no log>"
 
-    def _terminate(self, grace=5.0):
+    # Seconds a server gets to exit after SIGTERM before SIGKILL. Generous:
+    # an ASan build runs its leak check on the way out.
+    STOP_GRACE = 20.0
+
+    def _terminate(self, grace=None):
+        """SIGTERM, then SIGKILL after `grace` seconds. Returns True if the
+        process had to be killed."""
         if self.proc is None:
-            return
+            return False
+        killed = False
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=grace)
+                self.proc.wait(timeout=grace or self.STOP_GRACE)
             except subprocess.TimeoutExpired:
+                killed = True
                 with contextlib.suppress(ProcessLookupError):
                     self.proc.kill()
-                self.proc.wait(timeout=grace)
+                self.proc.wait(timeout=10)
         self.returncode = self.proc.returncode
         if self._log is not None:
             self._log.close()
             self._log = None
+        return killed
 
-    def stop(self):
-        """SIGTERM, then SIGKILL after a grace period. Reports (on stderr) a
-        server that died with an unexpected status, e.g. a sanitizer report."""
-        was_running = self.alive()
-        self._terminate()
+    def shutdown_problems(self, was_running, killed):
+        """What was wrong with how the server ended: [] for a clean exit
+        (status 0 after SIGTERM, no crash marker in its log)."""
+        problems = []
         rc = self.returncode
-        if rc is not None and (rc not in (0, -signal.SIGTERM) or not was_running):
-            sys.stderr.write("warning: %s exited with status %s%s; log tail:\n%s\n"
-                             % (self.name, rc, "" if was_running else " before stop()",
-                                self.log_tail(2000)))
+        if not was_running and not self.expected_down:
+            problems.append("died before stop() with status %s" % rc)
+        elif killed:
+            problems.append("ignored SIGTERM for %.0fs and was killed" % self.STOP_GRACE)
+        elif was_running and rc != 0:
+            problems.append("exited with status %s on SIGTERM (expected 0)" % rc)
+        report = crash_reports(self.logpath) if self.logpath else None
+        if report:
+            problems.append("its log holds a crash or sanitizer report:\n" + report)
+        return problems
+
+    def stop(self, check=True):
+        """SIGTERM, then SIGKILL after STOP_GRACE seconds; removes the
+        server's directory. With `check` (the default), raises ServerFailure
+        if the server died before it was stopped, did not exit with status 0
+        on SIGTERM, or left a crash or sanitizer report in its log: whatever
+        the test saw, such a run failed. Calling stop() again is a no-op."""
+        if self.proc is None:  # never started, or already stopped
+            self.cleanup_files()
+            return
+        was_running = self.alive()
+        killed = self._terminate()
+        problems = self.shutdown_problems(was_running, killed)
+        tail = self.log_tail(3000) if problems else ""
+        self.proc = None
         self.cleanup_files()
+        if problems and check:
+            raise ServerFailure("%s (port %s): %s\nlog tail:\n%s"
+                                % (self.name, self.port, "; ".join(problems), tail))
+        if problems:
+            sys.stderr.write("warning: %s: %s\n" % (self.name, "; ".join(problems)))
 
     def cleanup_files(self):
         if self.tmpdir and os.path.isdir(self.tmpdir):
@@ -525,7 +625,10 @@ class Server:
             self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        # Raising here while the block's own exception propagates chains the
+        # two ("During handling of the above exception..."): both are shown,
+        # and a crash is often the cause of the block's failure.
         self.stop()
 
 
@@ -577,7 +680,10 @@ class _CountingResult(unittest.TextTestResult):
 
 def main(module_name="__main__"):
     """Runs every test in the module; prints 'N passed, M failed' as the last
-    line; exits 0 only if nothing failed and at least one test ran."""
+    line; exits 0 only if nothing failed and at least one test ran and
+    passed: a module where no test ran, or where every test skipped, exits
+    1 (in CI, where everything is installed, that means something is
+    broken, not that there was nothing to test)."""
     loader = unittest.TestLoader()
     suite = loader.loadTestsFromModule(sys.modules[module_name])
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
@@ -593,9 +699,15 @@ def main(module_name="__main__"):
         not_run = max(0, suite.countTestCases() - result.testsRun)
         failed += max(result.setup_failures, not_run)
     sys.stdout.write("runtime %.1fs, %d skipped\n" % (time.monotonic() - started, skipped))
+    for test, reason in result.skipped:
+        sys.stdout.write("skipped: %s: %s\n" % (getattr(test, "id", lambda: test)(), reason))
+    if failed == 0 and passed == 0:
+        sys.stdout.write("error: %s, so this run tested nothing\n"
+                         % ("no test ran" if skipped == 0 else
+                            "every test was skipped"))
     sys.stdout.write("%d passed, %d failed\n" % (passed, failed))
     sys.stdout.flush()
-    sys.exit(0 if failed == 0 and passed + skipped > 0 else 1)
+    sys.exit(0 if failed == 0 and passed > 0 else 1)
 
 
 # --------------------------------------------------------------------------
