@@ -711,7 +711,8 @@ def main(module_name="__main__"):
 
 
 # --------------------------------------------------------------------------
-# Self-test of the RESP reader: /usr/bin/python3 harness.py
+# Self-tests: /usr/bin/python3 harness.py (the RESP reader, and stop()'s
+# crash detection; registered in ctest as harness_self_test)
 # --------------------------------------------------------------------------
 
 class _ParserSelfTest(unittest.TestCase):
@@ -751,6 +752,61 @@ class _ParserSelfTest(unittest.TestCase):
         for raw in (b"?x\r\n", b"$abc\r\n", b"*x\r\n", b"$3\r\nabcXY", b"$-2\r\n"):
             with self.assertRaises(ProtocolError, msg=raw):
                 reply_end(raw)
+
+
+class _ServerStopSelfTest(unittest.TestCase):
+    """stop() turns a crash, an unclean exit or a sanitizer report into a
+    failure (checked with redis-server, which is always there)."""
+
+    def start(self):
+        srv = Server(redis_server_path(), kind="redis", name="redis")
+        self.addCleanup(srv.stop, check=False)
+        return srv.start()
+
+    def test_clean_stop_passes(self):
+        srv = self.start()
+        srv.stop()
+        self.assertEqual(srv.returncode, 0)
+        srv.stop()  # a second stop is a no-op
+
+    def test_crash_before_stop_fails(self):
+        srv = self.start()
+        srv.proc.kill()
+        srv.proc.wait(10)
+        with self.assertRaisesRegex(ServerFailure, "died before stop"):
+            srv.stop()
+
+    def test_expected_down_is_not_a_crash(self):
+        srv = self.start()
+        srv.expected_down = True
+        srv.proc.kill()
+        srv.proc.wait(10)
+        srv.stop()
+
+    def test_sanitizer_report_in_the_log_fails(self):
+        for marker in ("==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1",
+                       "==1==ERROR: LeakSanitizer: detected memory leaks",
+                       "node/x.cc:1:2: runtime error: signed integer overflow"):
+            with self.subTest(marker=marker):
+                srv = self.start()
+                with open(srv.logpath, "a") as f:
+                    f.write(marker + "\n")
+                with self.assertRaisesRegex(ServerFailure, "sanitizer report"):
+                    srv.stop()
+
+    def test_counted_as_failures_by_unittest(self):
+        """A ServerFailure raised from a test body, or from a cleanup, makes
+        unittest report a failure (it is an AssertionError), which main()
+        counts."""
+        class Inner(unittest.TestCase):
+            def test_body(self):
+                raise ServerFailure("crashed")
+
+            def test_cleanup(self):
+                self.addCleanup(lambda: (_ for _ in ()).throw(ServerFailure("crashed")))
+        result = unittest.TestResult()
+        unittest.defaultTestLoader.loadTestsFromTestCase(Inner).run(result)
+        self.assertEqual((len(result.failures), len(result.errors)), (2, 0))
 
 
 if __name__ == "__main__":
