@@ -5,7 +5,10 @@
 #include "gossip/membership.h"
 
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "gossip/peer_service.h"
 #include "gtest/gtest.h"
@@ -64,6 +67,33 @@ int StateOf(Member& m, uint32_t id) {
   return -1;
 }
 
+// Every state `m` reports for member `id` through its listener, in the
+// order reported, by name (readable in a failure), consecutive repeats
+// dropped (the listener also fires on address and hot-key changes).
+class StateLog {
+ public:
+  StateLog(Member& m, uint32_t id) {
+    m.membership->AddListener([this, id](const MemberInfo& info) {
+      if (info.id != id) return;
+      std::lock_guard<std::mutex> l(mu_);
+      std::string name = StateName(info.state);
+      if (states_.empty() || states_.back() != name) states_.push_back(std::move(name));
+    });
+  }
+  void Clear() {
+    std::lock_guard<std::mutex> l(mu_);
+    states_.clear();
+  }
+  std::vector<std::string> states() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return states_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> states_;
+};
+
 bool Eventually(const std::function<bool()>& pred, int timeout_ms = 10000) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < end) {
@@ -90,11 +120,19 @@ TEST(Membership, JoinsThroughASeedAndDetectsFailureLeaveAndRejoin) {
     }
   }
 
-  // c stops answering: suspect first, then dead, on both others.
+  // c stops answering: suspect first, then dead, on both others. A member
+  // is declared dead only after it was suspect (on the node that declares
+  // it, or by a rumour that reaches the other within a probe interval,
+  // long before the suspect timeout), so each sees exactly that sequence.
+  StateLog a_saw(*a, 3), b_saw(*b, 3);
+  a_saw.Clear();
+  b_saw.Clear();
   Kill(*c);
-  ASSERT_TRUE(Eventually([&] { return StateOf(*a, 3) >= int(State::kSuspect); }));
   ASSERT_TRUE(Eventually(
       [&] { return StateOf(*a, 3) == int(State::kDead) && StateOf(*b, 3) == int(State::kDead); }));
+  const std::vector<std::string> suspect_then_dead = {"suspect", "dead"};
+  EXPECT_EQ(a_saw.states(), suspect_then_dead);
+  EXPECT_EQ(b_saw.states(), suspect_then_dead);
 
   // c comes back with a higher incarnation (a restart): alive again.
   c.reset();
