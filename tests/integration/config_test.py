@@ -4,6 +4,7 @@ result, a bad directive refused at startup with the line that caused it, and
 daemonize/pidfile/logfile behaving as redis-server's do."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ class ConfigTest(unittest.TestCase):
         if harness.is_redis_binary(self.binary):
             self.skipTest("lattice-specific startup checks")
         self.dir = tempfile.mkdtemp(prefix="lattice-cfg-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
 
     def write_conf(self, text):
         path = os.path.join(self.dir, "lattice.conf")
@@ -32,8 +34,10 @@ class ConfigTest(unittest.TestCase):
         conf = self.write_conf(
             "# comment\nport 1\nbind 127.0.0.1\nmaxclients 123\n"
             "proto-max-bulk-len 2mb\nthreads 2\nreplicas all\n")
-        proc = subprocess.Popen([self.binary, conf, "--port", str(port), "--databases", "4"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out_path = os.path.join(self.dir, "server.out")
+        with open(out_path, "wb") as out:
+            proc = subprocess.Popen([self.binary, conf, "--port", str(port), "--databases", "4"],
+                                    stdout=out, stderr=subprocess.STDOUT)
         try:
             harness.wait_until(lambda: self._pings(port), 10, what="server up")
             with harness.RespClient("127.0.0.1", port) as c:
@@ -51,7 +55,9 @@ class ConfigTest(unittest.TestCase):
                 self.assertEqual(c.call("SELECT", "3"), b"+OK\r\n")
         finally:
             proc.terminate()
-            self.assertEqual(proc.wait(10), 0)
+            self.assertEqual(proc.wait(20), 0)
+            # A sanitizer report at exit fails the test (harness.CRASH_MARKERS).
+            self.assertIsNone(harness.crash_reports(out_path))
 
     def test_bad_directive_is_refused_with_its_line(self):
         conf = self.write_conf("port 6390\nmaxclients lots\n")
