@@ -247,8 +247,10 @@ void ForwardClient::Loop() {
   while (true) {
     std::shared_ptr<Job> job;
     {
+      ReapRetired();
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+      cv_.wait_for(l, std::chrono::seconds(1), [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty() && !stop_) continue;
       if (queue_.empty()) return;  // stopping and drained
       job = std::move(queue_.front());
       queue_.pop_front();
@@ -262,15 +264,7 @@ std::shared_ptr<peer::Peer::Stub> ForwardClient::StubFor(const std::string& addr
   {
     std::lock_guard<std::mutex> l(stubs_mu_);
     auto it = stubs_.find(addr);
-    if (it != stubs_.end()) {
-      // A channel made from a socket never reconnects: once its
-      // connection broke, every call on it fails before it is sent.
-      grpc_connectivity_state st = it->second.channel->GetState(false);
-      if (st != GRPC_CHANNEL_TRANSIENT_FAILURE && st != GRPC_CHANNEL_SHUTDOWN) {
-        return it->second.stub;
-      }
-      stubs_.erase(it);
-    }
+    if (it != stubs_.end()) return it->second.stub;
   }
   auto channel = gossip::DialPeer(addr, source_ip_, 1000);
   if (!channel.ok()) {
@@ -286,7 +280,27 @@ std::shared_ptr<peer::Peer::Stub> ForwardClient::StubFor(const std::string& addr
 void ForwardClient::DropStub(const std::string& addr, const peer::Peer::Stub* stub) {
   std::lock_guard<std::mutex> l(stubs_mu_);
   auto it = stubs_.find(addr);
-  if (it != stubs_.end() && it->second.stub.get() == stub) stubs_.erase(it);
+  if (it != stubs_.end() && it->second.stub.get() == stub) {
+    retired_.push_back(std::move(it->second));
+    stubs_.erase(it);
+  }
+}
+
+void ForwardClient::ReapRetired() {
+  std::vector<Dialled> dead;
+  {
+    std::lock_guard<std::mutex> l(stubs_mu_);
+    for (size_t i = 0; i < retired_.size();) {
+      if (retired_[i].stub.use_count() == 1) {
+        dead.push_back(std::move(retired_[i]));
+        retired_[i] = std::move(retired_.back());
+        retired_.pop_back();
+      } else {
+        i++;
+      }
+    }
+  }
+  // `dead` goes out of scope here, on this thread.
 }
 
 // Runs on the client's thread (first attempt, retries after a failed dial)

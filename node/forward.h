@@ -102,13 +102,11 @@ class ForwardClient {
     bool reads_only = false;  // every command read-only: safe to repeat
   };
   struct Dialled {
-    std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<grpc::Channel> channel;  // made from a socket: never reconnects
     std::shared_ptr<peer::Peer::Stub> stub;
   };
   void Loop();
   void Start(std::shared_ptr<Job> job);
-  // A dialled peer; a cached channel whose connection broke is replaced
-  // first (its calls would fail without leaving).
   std::shared_ptr<peer::Peer::Stub> StubFor(const std::string& addr, std::string* error);
   void DropStub(const std::string& addr, const peer::Peer::Stub* stub);
 
@@ -122,6 +120,13 @@ class ForwardClient {
   std::thread thread_;
   std::mutex stubs_mu_;
   absl::flat_hash_map<std::string, Dialled> stubs_;
+  // Dropped peers whose calls may still hold their stub. A channel must
+  // not be destroyed on a gRPC callback thread (gRPC 1.51 then frees its
+  // callback completion queue twice and the process aborts): the last
+  // reference is always released here, by Loop(), once nothing else holds
+  // the stub.
+  std::vector<Dialled> retired_;
+  void ReapRetired();
   std::atomic<uint64_t> forwarded_{0}, failed_{0}, uncertain_{0};
   // Per node, the greatest clock a reply from it carried (sent along as
   // ForwardRequest.seen).
