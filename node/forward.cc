@@ -286,6 +286,24 @@ void ForwardClient::DropStub(const std::string& addr, const peer::Peer::Stub* st
   }
 }
 
+bool ForwardClient::Unreachable(uint32_t id, int64_t now_ms) const {
+  if (unreachable_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard<std::mutex> l(unreachable_mu_);
+  auto it = unreachable_.find(id);
+  return it != unreachable_.end() && it->second > now_ms;
+}
+
+void ForwardClient::MarkUnreachable(uint32_t id, bool failed) {
+  if (!failed && unreachable_count_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard<std::mutex> l(unreachable_mu_);
+  if (failed) {
+    unreachable_[id] = NowMs() + kUnreachableMs;
+  } else {
+    unreachable_.erase(id);
+  }
+  unreachable_count_.store(static_cast<int>(unreachable_.size()), std::memory_order_relaxed);
+}
+
 void ForwardClient::ReapRetired() {
   std::vector<Dialled> dead;
   {
@@ -324,6 +342,7 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
     std::shared_ptr<peer::Peer::Stub> stub = StubFor(t.peer_addr, &error);
     if (!stub) {
       job->last_error = t.peer_addr + ": " + error;
+      MarkUnreachable(t.id, true);
       continue;
     }
     struct Call {
@@ -356,6 +375,7 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
         &call->ctx, &call->req, &call->reply, [this, job, call, addr, target](grpc::Status s) {
           if (s.ok() && call->reply.replies_size() == static_cast<int>(job->commands.size())) {
             forwarded_++;
+            MarkUnreachable(target, false);
             server_->clock().Observe(crdt::Stamp{call->reply.clock(), 0});
             {
               std::lock_guard<std::mutex> l(replied_mu_);
@@ -369,6 +389,10 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
           }
           if (s.ok()) s = grpc::Status(grpc::StatusCode::INTERNAL, "short reply");
           DropStub(addr, call->stub.get());
+          if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+            MarkUnreachable(target, true);
+          }
           job->last_error = addr + ": " + s.error_message();
           // The call left: it may have run there, whatever the status
           // says (UNAVAILABLE also reports a connection that broke after

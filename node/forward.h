@@ -84,6 +84,13 @@ class ForwardClient {
   void Send(std::vector<Target> targets, int db, int proto, std::vector<std::string> args,
             Done done);
 
+  // True while calls from here to node `id` recently failed (no connection,
+  // no reply): routing then prefers its other holders, so clients do not
+  // queue behind a node this one cannot reach even though gossip (probing
+  // it through others) still calls it alive.
+  bool Unreachable(uint32_t id, int64_t now_ms) const;
+  static constexpr int64_t kUnreachableMs = 2000;
+
   uint64_t forwarded() const { return forwarded_.load(); }
   uint64_t failed() const { return failed_.load(); }
   // Writes whose call left but got no reply: reported to the client as
@@ -126,6 +133,10 @@ class ForwardClient {
   // reference is always released here, by Loop(), once nothing else holds
   // the stub.
   std::vector<Dialled> retired_;
+  void MarkUnreachable(uint32_t id, bool failed);
+  mutable std::mutex unreachable_mu_;
+  absl::flat_hash_map<uint32_t, int64_t> unreachable_;  // id -> until (ms)
+  std::atomic<int> unreachable_count_{0};
   void ReapRetired();
   std::atomic<uint64_t> forwarded_{0}, failed_{0}, uncertain_{0};
   // Per node, the greatest clock a reply from it carried (sent along as

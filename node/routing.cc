@@ -73,14 +73,16 @@ std::vector<ForwardClient::Target> Worker::HoldersOf(const PlacementView& v, std
     }
   }
   const std::string& zone = server_->config().zone;
-  // Alive before suspect/dead, then the same zone first, then ring order
-  // (the primary first).
+  // Alive before suspect/dead, reachable from here before nodes whose
+  // calls just failed, then the same zone first, then ring order (the
+  // primary first).
   struct Ranked {
     int rank;
     uint32_t id;
     const PlacementView::MemberRoute* route;
   };
   std::vector<Ranked> ranked;
+  const int64_t now_ms = NowMs();
   for (size_t i = 0; i < ids.size(); i++) {
     auto r = v.routes.find(ids[i]);
     if (r == v.routes.end()) continue;
@@ -88,6 +90,7 @@ std::vector<ForwardClient::Target> Worker::HoldersOf(const PlacementView& v, std
     int rank = static_cast<int>(i);
     if (!(rm && rm->zone == zone)) rank += 1000;
     if (!r->second.alive) rank += 100000;
+    if (ids[i] != v.self && server_->forward_client()->Unreachable(ids[i], now_ms)) rank += 10000;
     ranked.push_back(Ranked{rank, ids[i], &r->second});
   }
   std::stable_sort(ranked.begin(), ranked.end(),
