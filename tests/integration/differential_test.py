@@ -22,7 +22,10 @@ sockets and the raw reply bytes are compared. Two parts:
 
 A transport error on either side (a timeout, a closed connection, bytes
 that are not RESP) is always a failure, never an agreement, even when both
-servers fail the same way: the replies were not compared.
+servers fail the same way: the replies were not compared. In the random
+stream it also stops the stream (replies can no longer be matched to
+commands); in the follow-up calls of SCAN and RANDOMKEY it raises, which
+fails the test as an error.
 
 Normalization of nondeterministic replies (everything else is compared byte
 for byte):
