@@ -61,7 +61,11 @@ grpc::Status Forwarder::Forward(const peer::ForwardRequest& req, peer::ForwardRe
   }
   const int db = static_cast<int>(req.db());
   const int proto = req.protocol() == 3 ? 3 : 2;
-  if (!server_->running()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+  // Refused before anything ran: the sender may take it to another holder,
+  // write or not (UNAVAILABLE below means a command may have run).
+  if (!server_->running()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "leaving; not run");
+  }
   if (req.clock() > 0) server_->clock().Observe(crdt::Stamp{req.clock(), 0});
   crdt::VersionVector seen;
   for (const peer::VersionEntry& e : req.seen()) {
@@ -399,7 +403,8 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
           // the request went out, e.g. a keepalive timeout while the peer
           // was paused). Reads may go to the next holder; a write must not
           // run twice, so its client learns the outcome is unknown.
-          if (job->reads_only && job->next < job->targets.size()) {
+          const bool not_run = s.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
+          if ((job->reads_only || not_run) && job->next < job->targets.size()) {
             std::lock_guard<std::mutex> l(mu_);
             if (!stop_) {
               queue_.push_front(job);
@@ -407,7 +412,7 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
               return;
             }
           }
-          if (!job->reads_only) {
+          if (!job->reads_only && !not_run) {
             uncertain_++;
             failed_++;
             job->done(false, {}, "UNCERTAIN " + job->last_error);

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
 #include "node/merge.h"
@@ -1083,8 +1084,50 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       };
       if (!ready()) {
         causal_waits_++;
+        // Normally the causes arrive on their own streams within
+        // milliseconds of a heal. A wait longer than kCausalFetchMs fetches
+        // them instead: a Merkle round with each origin still awaited
+        // brings its state (causes included) here. kCausalReleaseMs after
+        // that the batch applies regardless, so a stream never stays held
+        // (counted in causal_released, logged).
+        const auto began = std::chrono::steady_clock::now();
+        bool fetched = false;
         while (!ready()) {
           if (stopping_ || context->IsCancelled()) return grpc::Status::OK;
+          auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - began)
+                            .count();
+          if (!fetched && waited >= kCausalFetchMs) {
+            fetched = true;
+            std::vector<std::string> addrs;
+            for (const peer::VersionEntry& e : batch.deps()) {
+              if (e.node_id() == self_ || e.node_id() == origin) continue;
+              if (applied_[e.node_id()] >= e.counter()) continue;
+              l.unlock();
+              {
+                std::lock_guard<std::mutex> ll(links_mu_);
+                auto it = links_.find(e.node_id());
+                if (it != links_.end()) addrs.push_back(it->second->addr);
+              }
+              l.lock();
+            }
+            l.unlock();
+            server_->Log(Server::kWarning,
+                         absl::StrCat("a batch from node ", origin, " waited ", waited,
+                                      " ms for its causes; fetching them by anti-entropy from ",
+                                      absl::StrJoin(addrs, ", ")));
+            for (const std::string& a : addrs) {
+              if (repair_request_) repair_request_(a);
+            }
+            l.lock();
+          }
+          if (waited >= kCausalFetchMs + kCausalReleaseMs) {
+            causal_released_++;
+            server_->Log(Server::kWarning,
+                         absl::StrCat("a batch from node ", origin, " applied after ", waited,
+                                      " ms without all of its causes"));
+            break;
+          }
           recv_cv_.wait_for(l, std::chrono::milliseconds(50));
         }
       }

@@ -108,6 +108,11 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   static constexpr size_t kBatchBytes = 1 << 20;
   static constexpr int kLingerUs = 2000;
   static constexpr int kHeartbeatMs = 500;
+  // Causal mode: a batch whose causes have not arrived after kCausalFetchMs
+  // fetches them by anti-entropy, and applies kCausalReleaseMs later in any
+  // case (see Replicate()).
+  static constexpr int64_t kCausalFetchMs = 1000;
+  static constexpr int64_t kCausalReleaseMs = 2000;
 
   Replicator(Server* server, gossip::Membership* membership, bool causal, int64_t backlog_bytes,
              std::string source_ip);
@@ -148,6 +153,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   uint64_t deltas_emitted() const { return emitted_.load(std::memory_order_relaxed); }
   uint64_t deltas_applied() const { return applied_total_.load(std::memory_order_relaxed); }
   uint64_t causal_waits() const { return causal_waits_.load(std::memory_order_relaxed); }
+  uint64_t causal_released() const { return causal_released_.load(std::memory_order_relaxed); }
   const LatencyHistogram& lag_all() const { return lag_all_; }
   // CONFIG RESETSTAT: clears the lag histograms.
   void ResetLag();
@@ -243,7 +249,8 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   std::mutex hk_mu_;
   std::condition_variable hk_cv_;
 
-  std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0}, tombs_collected_{0};
+  std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0}, tombs_collected_{0},
+      causal_released_{0};
   int64_t last_gc_ms_ = 0;  // housekeeping thread only
   void CollectTombs();
   LatencyHistogram lag_all_;

@@ -298,14 +298,32 @@ class FaultTest(ClusterTestCase):
             sys.stdout.write("faults: %s\n" % "; ".join(faults.log))
             problems = harness_poll(lambda: self.check(c, ledger), converge)
             agree_s = time.monotonic() - healed
+            released = 0
+            for i in range(1, n + 1):
+                info = c.r(i).info("replication")
+                released += int(info.get("lattice_causal_released", 0))
             sys.stdout.write(
                 "fault-run setup=%s seed=%d nodes=%d ops=%d ops/s=%.0f errors=%d "
-                "acked_incr=%d unsure_incr=%d heal_to_agree_s=%.2f\n"
+                "acked_incr=%d unsure_incr=%d causal_released=%d heal_to_agree_s=%.2f\n"
                 % (name, seed, n, ops_during, ops_during / duration, ledger.errors,
-                   sum(ledger.acked.values()), sum(ledger.unsure.values()),
+                   sum(ledger.acked.values()), sum(ledger.unsure.values()), released,
                    agree_s if not problems else -1))
             sys.stdout.flush()
             if problems:
+                if os.environ.get("LATTICE_FAULT_GDB"):  # debugging aid: every thread's stack
+                    import subprocess
+                    for i in range(1, n + 1):
+                        out = subprocess.run(["gdb", "-p", str(c.node(i).proc.pid), "-batch",
+                                              "-ex", "thread apply all bt"],
+                                             capture_output=True, text=True, timeout=120).stdout
+                        with open(os.environ["LATTICE_FAULT_GDB"] + ".node%d" % i, "w") as f:
+                            f.write(out)
+                for i in range(1, n + 1):
+                    try:
+                        sys.stdout.write("node%d INFO replication:\n%s\n" % (
+                            i, c.r(i).execute_command("INFO", "replication")))
+                    except Exception as e:
+                        sys.stdout.write("node%d INFO failed: %r\n" % (i, e))
                 self.fail("setup %s seed %d: not within %.0fs of the heal:\n  %s\nfaults: %s"
                           % (name, seed, converge, "\n  ".join(problems[:30]),
                              "; ".join(faults.log)))
