@@ -45,6 +45,9 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds) {
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t j = 3; j < ctx.args.size(); j++) {
     std::string_view opt = ctx.args[j];
+    // Redis compares and echoes these options as C strings: an option ends
+    // at its first NUL byte ("xx\0" is XX).
+    opt = opt.substr(0, opt.find('\0'));
     if (Is(opt, "nx")) {
       nx = true;
     } else if (Is(opt, "xx")) {
