@@ -165,9 +165,9 @@ std::vector<MetricFamily> Collect(Server* server) {
   counter("lattice_causal_waits_total",
           "Batches held back until the deltas they depend on had been applied.",
           static_cast<double>(r.causal_waits()));
-  counter("lattice_causal_released_total",
-          "Causal batches applied without all their causes after waiting 3 s (see docs/consistency.md).",
-          static_cast<double>(r.causal_released()));
+  counter("lattice_causal_fetched_total",
+          "Causal batches whose causes were fetched by anti-entropy after a 1 s wait.",
+          static_cast<double>(r.causal_fetched()));
   gauge("lattice_replication_log_bytes", "Bytes held in the delta backlog.",
         static_cast<double>(r.log_bytes()));
   {

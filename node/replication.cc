@@ -1085,24 +1085,45 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       if (!ready()) {
         causal_waits_++;
         // Normally the causes arrive on their own streams within
-        // milliseconds of a heal. A wait longer than kCausalFetchMs fetches
-        // them instead: a Merkle round with each origin still awaited
-        // brings its state (causes included) here. kCausalReleaseMs after
-        // that the batch applies regardless, so a stream never stays held
-        // (counted in causal_released, logged).
-        const auto began = std::chrono::steady_clock::now();
-        bool fetched = false;
+        // milliseconds of a heal. But a stream can stay stalled for many
+        // seconds after a partition heals (a TCP connection in retransmit
+        // backoff, or a session the origin has not yet given up on), and
+        // another origin's batches that depend on it wait as long. So a
+        // batch still waiting after kCausalFetchMs *fetches* its causes: a
+        // Merkle round with each origin it waits for brings that origin's
+        // whole state here, which contains the awaited writes (the origin
+        // had them before the batch's origin applied them). Once every such
+        // round succeeded the batch applies: its causes are visible. A
+        // round that fails (the origin is still cut off) is retried after
+        // another kCausalFetchMs; the batch waits for as long as the
+        // partition lasts, which is causal mode's price.
+        struct Fetch {
+          std::atomic<int> pending{0};
+          std::atomic<bool> failed{false};
+        };
+        std::shared_ptr<Fetch> fetch;
+        auto began = std::chrono::steady_clock::now();
         while (!ready()) {
           if (stopping_ || context->IsCancelled()) return grpc::Status::OK;
+          if (fetch && fetch->pending.load() == 0) {
+            if (!fetch->failed.load()) {
+              causal_fetched_++;
+              break;  // every awaited origin's state is here
+            }
+            fetch = nullptr;
+            began = std::chrono::steady_clock::now();
+          }
           auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - began)
                             .count();
-          if (!fetched && waited >= kCausalFetchMs) {
-            fetched = true;
+          if (!fetch && waited >= kCausalFetchMs && repair_async_) {
             std::vector<std::string> addrs;
+            std::string missing;
             for (const peer::VersionEntry& e : batch.deps()) {
               if (e.node_id() == self_ || e.node_id() == origin) continue;
               if (applied_[e.node_id()] >= e.counter()) continue;
+              absl::StrAppend(&missing, " node ", e.node_id(), " seq ", e.counter(), " (applied ",
+                              applied_[e.node_id()], ")");
               l.unlock();
               {
                 std::lock_guard<std::mutex> ll(links_mu_);
@@ -1111,22 +1132,25 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
               }
               l.lock();
             }
-            l.unlock();
-            server_->Log(Server::kWarning,
-                         absl::StrCat("a batch from node ", origin, " waited ", waited,
-                                      " ms for its causes; fetching them by anti-entropy from ",
-                                      absl::StrJoin(addrs, ", ")));
-            for (const std::string& a : addrs) {
-              if (repair_request_) repair_request_(a);
+            if (!addrs.empty()) {
+              fetch = std::make_shared<Fetch>();
+              fetch->pending = static_cast<int>(addrs.size());
+              l.unlock();
+              server_->Log(Server::kVerbose,
+                           absl::StrCat("a batch from node ", origin, " waited ", waited,
+                                        " ms for its causes:", missing,
+                                        "; fetching them by anti-entropy from ",
+                                        absl::StrJoin(addrs, ", ")));
+              for (const std::string& a : addrs) {
+                // The loop polls `fetch`; the callback touches nothing else,
+                // so it may outlive this stream.
+                repair_async_(a, [fetch](bool ok) {
+                  if (!ok) fetch->failed = true;
+                  fetch->pending--;
+                });
+              }
+              l.lock();
             }
-            l.lock();
-          }
-          if (waited >= kCausalFetchMs + kCausalReleaseMs) {
-            causal_released_++;
-            server_->Log(Server::kWarning,
-                         absl::StrCat("a batch from node ", origin, " applied after ", waited,
-                                      " ms without all of its causes"));
-            break;
           }
           recv_cv_.wait_for(l, std::chrono::milliseconds(50));
         }

@@ -109,10 +109,9 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   static constexpr int kLingerUs = 2000;
   static constexpr int kHeartbeatMs = 500;
   // Causal mode: a batch whose causes have not arrived after kCausalFetchMs
-  // fetches them by anti-entropy, and applies kCausalReleaseMs later in any
-  // case (see Replicate()).
+  // fetches them by a Merkle round with each origin it waits for, and
+  // applies once those rounds succeeded (see Replicate()).
   static constexpr int64_t kCausalFetchMs = 1000;
-  static constexpr int64_t kCausalReleaseMs = 2000;
 
   Replicator(Server* server, gossip::Membership* membership, bool causal, int64_t backlog_bytes,
              std::string source_ip);
@@ -153,13 +152,18 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   uint64_t deltas_emitted() const { return emitted_.load(std::memory_order_relaxed); }
   uint64_t deltas_applied() const { return applied_total_.load(std::memory_order_relaxed); }
   uint64_t causal_waits() const { return causal_waits_.load(std::memory_order_relaxed); }
-  uint64_t causal_released() const { return causal_released_.load(std::memory_order_relaxed); }
+  uint64_t causal_fetched() const { return causal_fetched_.load(std::memory_order_relaxed); }
   const LatencyHistogram& lag_all() const { return lag_all_; }
   // CONFIG RESETSTAT: clears the lag histograms.
   void ResetLag();
   // Called with a peer's address when it missed deltas (anti-entropy).
   void set_repair_request(std::function<void(const std::string&)> fn) {
     repair_request_ = std::move(fn);
+  }
+  // Runs a Merkle round with a peer now and calls done(ok) when it ended
+  // (any thread). Set before Start().
+  void set_repair_async(std::function<void(const std::string&, std::function<void(bool)>)> fn) {
+    repair_async_ = std::move(fn);
   }
   // Marks a repaired peer as whole again.
   void RepairDone(const std::string& peer_addr);
@@ -218,6 +222,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   std::atomic<bool> attached_{false};
   std::atomic<bool> unflushed_{false};  // Emit() since the last Flush()
   std::function<void(const std::string&)> repair_request_;  // set before Start()
+  std::function<void(const std::string&, std::function<void(bool)>)> repair_async_;
 
   // The log. Guarded by log_mu_; log_cv_ wakes senders on new records,
   // acknowledgements and stop.
@@ -250,7 +255,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   std::condition_variable hk_cv_;
 
   std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0}, tombs_collected_{0},
-      causal_released_{0};
+      causal_fetched_{0};
   int64_t last_gc_ms_ = 0;  // housekeeping thread only
   void CollectTombs();
   LatencyHistogram lag_all_;

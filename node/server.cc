@@ -691,6 +691,10 @@ absl::Status Server::StartCluster() {
   anti_entropy_ = std::make_unique<AntiEntropy>(this);
   replicator_->set_repair_request(
       [ae = anti_entropy_.get()](const std::string& addr) { ae->RequestRepair(addr); });
+  replicator_->set_repair_async([ae = anti_entropy_.get()](const std::string& addr,
+                                                           std::function<void(bool)> done) {
+    ae->RepairAsync(addr, [done = std::move(done)](RepairStats st) { done(st.ok); });
+  });
   forwarder_ = std::make_unique<Forwarder>(this);
   forward_client_ = std::make_unique<ForwardClient>(this, forwarder_.get(), SourceIp());
   hot_ = std::make_unique<HotReplication>(this);

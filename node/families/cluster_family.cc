@@ -260,7 +260,7 @@ void AppendReplicationInfo(Server* s, std::string* out) {
   line("lattice_repl_backlog_bytes", r.log_bytes());
   line("lattice_deltas_applied", r.deltas_applied());
   line("lattice_causal_waits", r.causal_waits());
-  line("lattice_causal_released", r.causal_released());
+  line("lattice_causal_fetched", r.causal_fetched());
   line("lattice_repl_lag_p50_us", r.lag_all().Quantile(0.5));
   line("lattice_repl_lag_p99_us", r.lag_all().Quantile(0.99));
   line("lattice_replication_stream", s->replication_stream() ? "on" : "off");

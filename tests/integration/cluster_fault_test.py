@@ -301,10 +301,10 @@ class FaultTest(ClusterTestCase):
             released = 0
             for i in range(1, n + 1):
                 info = c.r(i).info("replication")
-                released += int(info.get("lattice_causal_released", 0))
+                released += int(info.get("lattice_causal_fetched", 0))
             sys.stdout.write(
                 "fault-run setup=%s seed=%d nodes=%d ops=%d ops/s=%.0f errors=%d "
-                "acked_incr=%d unsure_incr=%d causal_released=%d heal_to_agree_s=%.2f\n"
+                "acked_incr=%d unsure_incr=%d causal_fetched=%d heal_to_agree_s=%.2f\n"
                 % (name, seed, n, ops_during, ops_during / duration, ledger.errors,
                    sum(ledger.acked.values()), sum(ledger.unsure.values()), released,
                    agree_s if not problems else -1))
