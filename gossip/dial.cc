@@ -123,6 +123,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> DialPeer(const std::string& addr,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC stops pinging after 2 pings without data by default. A delta
+  // stream waiting for acknowledgements (its window full, e.g. while the
+  // receiver holds a causal batch) sends no data, so a link cut then would
+  // go unnoticed until TCP gave up: keep pinging.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetMaxReceiveMessageSize(64 << 20);
   return grpc::CreateCustomInsecureChannelFromFd(addr, fd, args);
 }
