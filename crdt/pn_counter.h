@@ -66,16 +66,14 @@ class PnCounter {
   const Stamp& base_stamp() const { return base_stamp_; }
   const absl::InlinedVector<Contribution, 1>& contributions() const { return contributions_; }
 
-  // Adds `by` on behalf of `node` (always the local node) to the
+  // Adds `by` on behalf of `node` (always the local node: one copy lives on
+  // one node) to the
   // contribution this copy created, or to a new one named (node, epoch)
   // where `epoch` is the stamp counter of this increment. Returns the delta:
   // the same base and the contribution's new totals (state-based, so
   // replaying it is harmless).
   Delta Add(NodeId node, uint64_t epoch, int64_t by) {
-    if (own_ == 0 || own_node_ != node) {
-      own_node_ = node;
-      own_ = epoch;
-    }
+    if (own_ == 0) own_ = epoch;
     Contribution& c = Find(node, own_);
     if (by >= 0) {
       c.p += static_cast<uint64_t>(by);
@@ -134,7 +132,6 @@ class PnCounter {
   // The epoch of the contribution this copy created (0: none yet). Local
   // to this copy: never shipped, not part of the value.
   uint64_t own_ = 0;
-  NodeId own_node_ = 0;
   // Standalone and in small clusters most counters have one contributor:
   // keep it inline, so a counter is a single allocation.
   absl::InlinedVector<Contribution, 1> contributions_;
