@@ -726,8 +726,10 @@ _TABLE_RE = re.compile(r"^table inet (lattice_test_(\d+)_\d+)$")
 
 def _nft(*args, stdin=None):
     try:
+        # Generous: on a loaded 2-core machine (five nodes, their clients
+        # and a build) one nft call was seen to take over 10 s.
         r = subprocess.run(["nft"] + list(args), input=stdin, capture_output=True, text=True,
-                           timeout=10)
+                           timeout=60)
     except FileNotFoundError:
         raise PartitionError("the nft command is not installed (Debian package nftables); "
                              "partition tests need it and root privileges")
