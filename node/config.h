@@ -53,7 +53,7 @@ struct Config {
   int anti_entropy_interval = 30;  // seconds between rounds; 0: only on demand
   std::string replication_stream = "yes";  // "no": deltas stay in the log
   int replicas = 3;  // copies of each key; 0 ("all"): every member holds every key
-  // Hot-key replication (node/hot_replication.h): a key read here at least
+  // Hot-key replication (node/cluster/hot_replication.h): a key read here at least
   // hot_key_factor times the cluster's mean rate per key, and at least
   // hot_key_min_rate reads/s, gains an extra replica here; at most
   // hot_key_max keys at once.

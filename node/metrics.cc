@@ -9,10 +9,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/command_table.h"
-#include "node/replication.h"
+#include "node/cluster/replication.h"
 #include "node/server.h"
-#include "node/hot_replication.h"
-#include "node/anti_entropy.h"
+#include "node/cluster/hot_replication.h"
+#include "node/cluster/anti_entropy.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
 #include "prometheus/text_serializer.h"

@@ -17,13 +17,13 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
-#include "node/anti_entropy.h"
+#include "node/cluster/anti_entropy.h"
 #include "node/command_table.h"
-#include "node/forward.h"
-#include "node/hot_replication.h"
-#include "node/stable_hash.h"
+#include "node/cluster/forward.h"
+#include "node/cluster/hot_replication.h"
+#include "node/storage/stable_hash.h"
 #include "node/metrics.h"
-#include "node/replication.h"
+#include "node/cluster/replication.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -385,7 +385,7 @@ void Worker::ProcessInput(Connection* c) {
     // Arguments are views into c->in: run the command before consuming.
     const auto& args = c->parser.args();
     // While forwarded commands are in flight, replies wait in slots so the
-    // client reads them in command order (node/routing.cc).
+    // client reads them in command order (node/cluster/routing.cc).
     const bool capture = !c->slots.empty();
     const size_t before = c->out.size();
     if (!Dispatch(c, std::span<const std::string_view>(args.data(), args.size()), now_ms)) {

@@ -39,10 +39,10 @@
 #include "crdt/stamp.h"
 #include "node/command.h"
 #include "node/config.h"
-#include "node/forward.h"
-#include "node/hot_keys.h"
-#include "node/keyspace.h"
-#include "node/placement.h"
+#include "node/cluster/forward.h"
+#include "node/cluster/hot_keys.h"
+#include "node/storage/keyspace.h"
+#include "node/cluster/placement.h"
 #include "node/write_path.h"
 #include "resp/parser.h"
 #include "resp/reply_builder.h"
@@ -125,7 +125,7 @@ class Shard {
   int databases() const { return static_cast<int>(dbs_.size()); }
 
   // Hands a delta to the sink (none standalone) and counts it. With a sink,
-  // a delete also leaves a tombstone here (see node/merge.h).
+  // a delete also leaves a tombstone here (see node/cluster/merge.h).
   void Emit(const Delta& delta) {
     deltas_emitted++;
     DeltaSink* sink = sink_.load(std::memory_order_acquire);
@@ -140,7 +140,7 @@ class Shard {
   }
 
   // Read rates of this shard's keys, kept once the node replicates (see
-  // node/hot_keys.h): LATTICE HOTKEYS and the metrics read it.
+  // node/cluster/hot_keys.h): LATTICE HOTKEYS and the metrics read it.
   HotKeys hot_keys;
   uint64_t deltas_emitted = 0;
   uint64_t keyspace_hits = 0;
@@ -215,7 +215,7 @@ class Connection {
   bool read_eof = false;        // peer half-closed while a command was in flight
   bool writable_armed = false;  // EPOLLOUT registered
 
-  // Forwarded commands (node/routing.cc). Consecutive pipelined commands
+  // Forwarded commands (node/cluster/routing.cc). Consecutive pipelined commands
   // for keys held elsewhere are sent together, one call per node, and
   // several calls may be in flight; replies wait in `slots`, in command
   // order, until every earlier one is there.
@@ -297,7 +297,7 @@ class Worker {
   bool Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
   // Counts the keys of a read command in their shards' hot-key sketches.
   void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
-  // Placement (node/routing.cc). Picks up a newer placement view.
+  // Placement (node/cluster/routing.cc). Picks up a newer placement view.
   void RefreshView();
   // Handles a command whose keys this node does not all hold: forwards
   // it, fans it out or refuses it (CROSSSLOT). False: run it here.

@@ -7,11 +7,11 @@
 #include "absl/strings/str_format.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
-#include "node/anti_entropy.h"
-#include "node/hot_replication.h"
-#include "node/replication.h"
+#include "node/cluster/anti_entropy.h"
+#include "node/cluster/hot_replication.h"
+#include "node/cluster/replication.h"
 #include "node/server.h"
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 #include "node/str_util.h"
 
 namespace lattice::node {

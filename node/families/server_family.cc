@@ -102,7 +102,7 @@ void FlushGeneric(CommandContext& ctx, bool all) {
       Db& db = w.shard().db(i);
       db.Clear();
       if (w.shard().replicating()) {
-        // A flush kills every write stamped below it (node/merge.h); the
+        // A flush kills every write stamped below it (node/cluster/merge.h); the
         // key tombstones it subsumes go.
         db.ClearTombs();
         db.MutableFlushTomb().stamp = stamp;

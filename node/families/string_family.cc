@@ -10,7 +10,7 @@
 
 #include "node/families/families.h"
 #include "node/families/util.h"
-#include "node/merge.h"
+#include "node/cluster/merge.h"
 #include "node/server.h"
 #include "node/str_util.h"
 
@@ -213,7 +213,7 @@ void IncrDecr(CommandContext& ctx, int64_t incr) {
     // The base is what the last assignment wrote; a missing key has the
     // zero base with the zero stamp, so increments on different replicas of
     // a new key share a base and add up.
-    // After a delete, the base is the delete itself (see node/merge.h).
+    // After a delete, the base is the delete itself (see node/cluster/merge.h).
     crdt::Stamp base_stamp = e ? e->stamp() : FreshCounterBase(db, key, stamp);
     auto* counter = new crdt::PnCounter(old, base_stamp);
     delta = counter->Add(self, stamp.counter, incr);

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "node/command.h"
-#include "node/keyspace.h"
+#include "node/storage/keyspace.h"
 #include "node/str_util.h"
 
 namespace lattice::node {

@@ -1,9 +1,9 @@
-#include "node/placement.h"
+#include "node/cluster/placement.h"
 
 #include <algorithm>
 #include <set>
 
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 
 namespace lattice::node {
 

@@ -1,4 +1,4 @@
-#include "node/keyspace.h"
+#include "node/storage/keyspace.h"
 
 #include <malloc.h>
 #include <time.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "absl/hash/hash.h"
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 
 namespace lattice::node {
 

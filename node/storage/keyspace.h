@@ -1,4 +1,4 @@
-// File: node/keyspace.h
+// File: node/storage/keyspace.h
 //
 // The per-shard keyspace: one Db per logical database, each a chained hash
 // table of Entry blobs. An Entry is a single allocation holding the key, the
@@ -14,8 +14,8 @@
 // Thread-safety: a Db belongs to one shard and is used only by the thread
 // that owns the shard (or by a thread holding the cluster-wide exclusive
 // section, see node/shard.h).
-#ifndef LATTICE_NODE_KEYSPACE_H_
-#define LATTICE_NODE_KEYSPACE_H_
+#ifndef LATTICE_NODE_STORAGE_KEYSPACE_H_
+#define LATTICE_NODE_STORAGE_KEYSPACE_H_
 
 #include <cstdint>
 #include <cstring>
@@ -29,7 +29,7 @@
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
-#include "node/placement.h"
+#include "node/cluster/placement.h"
 
 namespace lattice::node {
 
@@ -302,4 +302,4 @@ size_t FormatInt64(int64_t v, char* buf);
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_KEYSPACE_H_
+#endif  // LATTICE_NODE_STORAGE_KEYSPACE_H_

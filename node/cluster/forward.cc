@@ -1,4 +1,4 @@
-#include "node/forward.h"
+#include "node/cluster/forward.h"
 
 #include <condition_variable>
 #include <mutex>

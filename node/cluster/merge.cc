@@ -1,4 +1,4 @@
-#include "node/merge.h"
+#include "node/cluster/merge.h"
 
 #include <algorithm>
 

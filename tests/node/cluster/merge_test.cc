@@ -1,7 +1,7 @@
 // The merge rules of docs/consistency.md, one test per rule, plus a
 // randomized check that every replica ends up with the same visible state
 // whatever order (and how many times) it receives the same changes.
-#include "node/merge.h"
+#include "node/cluster/merge.h"
 
 #include <algorithm>
 #include <map>

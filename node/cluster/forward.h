@@ -1,4 +1,4 @@
-// File: node/forward.h
+// File: node/cluster/forward.h
 //
 // Runs client commands that another node forwarded (gRPC Forward): the
 // placement layer sends a command for keys this node replicates and relays
@@ -9,8 +9,8 @@
 // where the client is.
 //
 // Thread-safety: Forward() is called on gRPC threads.
-#ifndef LATTICE_NODE_FORWARD_H_
-#define LATTICE_NODE_FORWARD_H_
+#ifndef LATTICE_NODE_CLUSTER_FORWARD_H_
+#define LATTICE_NODE_CLUSTER_FORWARD_H_
 
 #include <condition_variable>
 #include <deque>
@@ -147,4 +147,4 @@ class ForwardClient {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_FORWARD_H_
+#endif  // LATTICE_NODE_CLUSTER_FORWARD_H_

@@ -1,4 +1,4 @@
-// File: node/replication.h
+// File: node/cluster/replication.h
 //
 // Delta replication: the write path's sink on a node with peers, and the
 // receiving end of other nodes' delta streams. See docs/architecture.md
@@ -27,8 +27,8 @@
 // Thread-safety: Emit() is called from shard threads; Replicate() from gRPC
 // threads; the rest from anywhere. Internal state is guarded by the mutexes
 // named next to it.
-#ifndef LATTICE_NODE_REPLICATION_H_
-#define LATTICE_NODE_REPLICATION_H_
+#ifndef LATTICE_NODE_CLUSTER_REPLICATION_H_
+#define LATTICE_NODE_CLUSTER_REPLICATION_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -47,8 +47,8 @@
 #include "gossip/membership.h"
 #include "gossip/peer_service.h"
 #include "grpcpp/support/sync_stream.h"
-#include "node/delta_codec.h"
-#include "node/keyspace.h"
+#include "node/cluster/delta_codec.h"
+#include "node/storage/keyspace.h"
 #include "node/write_path.h"
 #include "proto/peer.pb.h"
 
@@ -180,7 +180,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
     uint64_t seq;
     int64_t emit_us;
     size_t bytes;
-    std::string wire;  // the encoded peer.Delta (node/delta_codec.h)
+    std::string wire;  // the encoded peer.Delta (node/cluster/delta_codec.h)
     // With partial placement: the key's ring point and StableHash64; the
     // record goes only to peers holding the key. Unrouted records (flushes,
     // or written before placement was partial) go to every peer.
@@ -263,4 +263,4 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_REPLICATION_H_
+#endif  // LATTICE_NODE_CLUSTER_REPLICATION_H_

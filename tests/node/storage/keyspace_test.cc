@@ -1,4 +1,4 @@
-#include "node/keyspace.h"
+#include "node/storage/keyspace.h"
 
 #include <random>
 #include <set>

@@ -1,4 +1,4 @@
-// File: node/hot_keys.h
+// File: node/cluster/hot_keys.h
 //
 // Per-key access rates in constant memory: a count-min sketch (depth 4,
 // width 4096 counters) whose counters halve every `half_life` of calls to
@@ -10,8 +10,8 @@
 // replicas, see docs/architecture.md). One instance per shard.
 //
 // Thread-safety: none; owned by one shard thread.
-#ifndef LATTICE_NODE_HOT_KEYS_H_
-#define LATTICE_NODE_HOT_KEYS_H_
+#ifndef LATTICE_NODE_CLUSTER_HOT_KEYS_H_
+#define LATTICE_NODE_CLUSTER_HOT_KEYS_H_
 
 #include <array>
 #include <cstdint>
@@ -49,4 +49,4 @@ class HotKeys {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_HOT_KEYS_H_
+#endif  // LATTICE_NODE_CLUSTER_HOT_KEYS_H_

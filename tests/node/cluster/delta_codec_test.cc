@@ -1,7 +1,7 @@
 // The hand-rolled sender encoding must be exactly proto/peer.proto's wire
 // format: every kind of delta and batch field is encoded here and parsed
 // back with the generated classes.
-#include "node/delta_codec.h"
+#include "node/cluster/delta_codec.h"
 
 #include "gtest/gtest.h"
 #include "proto/peer.pb.h"

@@ -1,19 +1,19 @@
-// File: node/delta_codec.h
+// File: node/cluster/delta_codec.h
 //
 // Hand-rolled protobuf encoding of the sender's side of the delta stream.
 // A delta is encoded once, on the shard thread that made it, straight from
 // the write path's `Delta` view (no protobuf objects, one allocation), and
 // batches for every peer are the concatenation of those bytes. Receivers
 // parse with the generated `peer::DeltaBatch` classes: the bytes are exactly
-// proto/peer.proto's wire format, which tests/node/delta_codec_test.cc
+// proto/peer.proto's wire format, which tests/node/cluster/delta_codec_test.cc
 // checks field by field against the generated parser.
 //
 // `RawBatch` carries pre-encoded bytes through gRPC's sync streaming API
 // (SerializationTraits below), so a batch is copied once into a slice.
 //
 // Thread-safety: free functions on caller-owned buffers.
-#ifndef LATTICE_NODE_DELTA_CODEC_H_
-#define LATTICE_NODE_DELTA_CODEC_H_
+#ifndef LATTICE_NODE_CLUSTER_DELTA_CODEC_H_
+#define LATTICE_NODE_CLUSTER_DELTA_CODEC_H_
 
 #include <cstdint>
 #include <string>
@@ -74,4 +74,4 @@ class SerializationTraits<lattice::node::RawBatch> {
 
 }  // namespace grpc
 
-#endif  // LATTICE_NODE_DELTA_CODEC_H_
+#endif  // LATTICE_NODE_CLUSTER_DELTA_CODEC_H_

@@ -1,4 +1,4 @@
-#include "node/delta_codec.h"
+#include "node/cluster/delta_codec.h"
 
 namespace lattice::node {
 

@@ -1,4 +1,4 @@
-#include "node/anti_entropy.h"
+#include "node/cluster/anti_entropy.h"
 
 #include <algorithm>
 #include <chrono>
@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
-#include "node/replication.h"
+#include "node/cluster/replication.h"
 #include "node/server.h"
-#include "node/stable_hash.h"
-#include "node/placement.h"
+#include "node/storage/stable_hash.h"
+#include "node/cluster/placement.h"
 #include "absl/container/flat_hash_map.h"
 
 namespace lattice::node {

@@ -1,4 +1,4 @@
-// File: node/placement.h
+// File: node/cluster/placement.h
 //
 // Where a key lives: a consistent-hash ring of the cluster's members, each
 // present as `vnodes` points, and a replication factor. A key's replicas are
@@ -15,8 +15,8 @@
 //
 // Thread-safety: a Ring is immutable after construction; share it by
 // shared_ptr<const Ring> and build a new one on membership changes.
-#ifndef LATTICE_NODE_PLACEMENT_H_
-#define LATTICE_NODE_PLACEMENT_H_
+#ifndef LATTICE_NODE_CLUSTER_PLACEMENT_H_
+#define LATTICE_NODE_CLUSTER_PLACEMENT_H_
 
 #include <atomic>
 #include <cstdint>
@@ -92,7 +92,7 @@ struct PlacementView {
   uint32_t self = 0;
   std::shared_ptr<const Ring> ring;  // null: no cluster
   // Hot-key extra replicas, by the key's StableHash64: the members holding
-  // an extra copy (see node/hot_replication.h).
+  // an extra copy (see node/cluster/hot_replication.h).
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> hot;
   // The keys this node holds as an extra replica.
   absl::flat_hash_set<std::string> self_hot;
@@ -147,4 +147,4 @@ class Placement {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_PLACEMENT_H_
+#endif  // LATTICE_NODE_CLUSTER_PLACEMENT_H_

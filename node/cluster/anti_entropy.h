@@ -1,11 +1,11 @@
-// File: node/anti_entropy.h
+// File: node/cluster/anti_entropy.h
 //
 // Merkle-tree anti-entropy: repairs what the delta stream could not (a
 // peer that missed deltas, writes made while the stream was off, expired
 // state) at a cost that grows with the number of differing keys.
 //
 // Every database keeps 65536 leaf digests per shard, updated on every
-// change (node/keyspace.h); the node's leaf is the XOR of its shards'. Inner
+// change (node/storage/keyspace.h); the node's leaf is the XOR of its shards'. Inner
 // nodes have 16 children (levels 0..4). A round with a peer:
 //
 //   1. Roots: one digest per database (an idle round is this one call).
@@ -24,8 +24,8 @@
 // Thread-safety: the handlers run on gRPC threads and read shards through
 // tasks posted to their workers; Repair() runs on the caller's thread (never
 // a worker).
-#ifndef LATTICE_NODE_ANTI_ENTROPY_H_
-#define LATTICE_NODE_ANTI_ENTROPY_H_
+#ifndef LATTICE_NODE_CLUSTER_ANTI_ENTROPY_H_
+#define LATTICE_NODE_CLUSTER_ANTI_ENTROPY_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -126,4 +126,4 @@ class AntiEntropy final : public gossip::RepairHandler {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_ANTI_ENTROPY_H_
+#endif  // LATTICE_NODE_CLUSTER_ANTI_ENTROPY_H_

@@ -1,4 +1,4 @@
-// File: node/merge.h
+// File: node/cluster/merge.h
 //
 // Applying a replicated change to a shard's keyspace: the merge rules of
 // docs/consistency.md, one function per kind of change. Each is a join: the
@@ -11,8 +11,8 @@
 // record tombstones (RecordDelete, RecordFlush).
 //
 // Thread-safety: called on the thread that owns the Db.
-#ifndef LATTICE_NODE_MERGE_H_
-#define LATTICE_NODE_MERGE_H_
+#ifndef LATTICE_NODE_CLUSTER_MERGE_H_
+#define LATTICE_NODE_CLUSTER_MERGE_H_
 
 #include <cstdint>
 #include <string_view>
@@ -20,7 +20,7 @@
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
-#include "node/keyspace.h"
+#include "node/storage/keyspace.h"
 
 namespace lattice::node {
 
@@ -51,4 +51,4 @@ crdt::Stamp FreshCounterBase(Db& db, std::string_view key, crdt::Stamp fresh);
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_MERGE_H_
+#endif  // LATTICE_NODE_CLUSTER_MERGE_H_

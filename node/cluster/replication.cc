@@ -1,4 +1,4 @@
-#include "node/replication.h"
+#include "node/cluster/replication.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,9 +7,9 @@
 #include "absl/strings/str_join.h"
 #include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
-#include "node/merge.h"
+#include "node/cluster/merge.h"
 #include "node/server.h"
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 
 namespace lattice::node {
 

@@ -1,8 +1,8 @@
-#include "node/hot_keys.h"
+#include "node/cluster/hot_keys.h"
 
 #include <algorithm>
 
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 
 namespace lattice::node {
 

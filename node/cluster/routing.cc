@@ -1,5 +1,5 @@
 // Placement routing on the worker: commands for keys this node does not
-// hold go to a node that does (node/forward.h), multi-key commands whose
+// hold go to a node that does (node/cluster/forward.h), multi-key commands whose
 // keys live on different replica sets fan out or are refused. See
 // docs/architecture.md ("Placement").
 #include <algorithm>
@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/command_table.h"
-#include "node/forward.h"
+#include "node/cluster/forward.h"
 #include "node/server.h"
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 #include "node/str_util.h"
 
 namespace lattice::node {

@@ -1,4 +1,4 @@
-// File: node/hot_replication.h
+// File: node/cluster/hot_replication.h
 //
 // Hot-key replication (after Anna's selective replication): a key this
 // node reads far more often than the cluster's mean key, and that it does
@@ -6,7 +6,7 @@
 // network; it loses it, with hysteresis, when it cools.
 //
 // Once a second the node reads the hot-key sketches of its shards
-// (node/hot_keys.h, fed by every read this node's clients make, local or
+// (node/cluster/hot_keys.h, fed by every read this node's clients make, local or
 // forwarded). A key's read rate is its decayed count over the sketch's
 // decay window. A key not held here whose rate is at least
 // `hot-key-factor` times the mean rate per key (this node's read rate over
@@ -24,8 +24,8 @@
 // Extra replicas hold database 0 only (the sketch counts key names).
 //
 // Thread-safety: one thread of its own; Held() from any thread.
-#ifndef LATTICE_NODE_HOT_REPLICATION_H_
-#define LATTICE_NODE_HOT_REPLICATION_H_
+#ifndef LATTICE_NODE_CLUSTER_HOT_REPLICATION_H_
+#define LATTICE_NODE_CLUSTER_HOT_REPLICATION_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -91,4 +91,4 @@ class HotReplication {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_HOT_REPLICATION_H_
+#endif  // LATTICE_NODE_CLUSTER_HOT_REPLICATION_H_

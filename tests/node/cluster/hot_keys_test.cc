@@ -1,6 +1,6 @@
 // The hot-key sketch: estimates never undercount, hot keys of a Zipfian
 // stream are found, and decay lets a cooled key drop out.
-#include "node/hot_keys.h"
+#include "node/cluster/hot_keys.h"
 
 #include <cmath>
 #include <map>

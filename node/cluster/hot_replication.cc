@@ -1,4 +1,4 @@
-#include "node/hot_replication.h"
+#include "node/cluster/hot_replication.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,8 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
-#include "node/anti_entropy.h"
-#include "node/replication.h"
+#include "node/cluster/anti_entropy.h"
+#include "node/cluster/replication.h"
 #include "node/server.h"
 
 namespace lattice::node {

@@ -1,4 +1,4 @@
-// File: node/stable_hash.h
+// File: node/storage/stable_hash.h
 //
 // A 64-bit hash that is the same in every process, build and node: the
 // keyspace's table index and the Merkle tree's leaf of a key both come from
@@ -8,8 +8,8 @@
 // Not keyed: a client that can choose many keys with colliding hashes can
 // lengthen chains in one table (the price of stable leaves; Redis keys its
 // dict hash per process). Chains stay short for ordinary keys.
-#ifndef LATTICE_NODE_STABLE_HASH_H_
-#define LATTICE_NODE_STABLE_HASH_H_
+#ifndef LATTICE_NODE_STORAGE_STABLE_HASH_H_
+#define LATTICE_NODE_STORAGE_STABLE_HASH_H_
 
 #include <cstdint>
 #include <cstring>
@@ -47,4 +47,4 @@ inline uint64_t StableHash64(std::string_view s) {
 
 }  // namespace lattice::node
 
-#endif  // LATTICE_NODE_STABLE_HASH_H_
+#endif  // LATTICE_NODE_STORAGE_STABLE_HASH_H_

@@ -9,7 +9,7 @@
 #include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "node/replication.h"
+#include "node/cluster/replication.h"
 #include "proto/peer.grpc.pb.h"
 #include "tests/node/test_utils.h"
 

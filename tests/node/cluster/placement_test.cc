@@ -1,6 +1,6 @@
 // The placement ring: deterministic, balanced, zone-aware, hash tags as
 // Redis Cluster reads them, and little movement when membership changes.
-#include "node/placement.h"
+#include "node/cluster/placement.h"
 
 #include <algorithm>
 #include <map>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "node/stable_hash.h"
+#include "node/storage/stable_hash.h"
 
 namespace lattice::node {
 namespace {
