@@ -181,6 +181,18 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
   if (!batch) {
     batch = &c->open_batches.emplace_back();
     batch->targets = std::move(targets);
+  } else {
+    // The batch may fall back to its next target only where every one of
+    // its commands' keys lives: keep the holders this command shares.
+    auto& bt = batch->targets;
+    bt.erase(std::remove_if(bt.begin() + 1, bt.end(),
+                            [&](const ForwardClient::Target& t) {
+                              return std::none_of(targets.begin(), targets.end(),
+                                                  [&](const ForwardClient::Target& u) {
+                                                    return u.id == t.id;
+                                                  });
+                            }),
+             bt.end());
   }
   batch->commands.emplace_back(args.begin(), args.end());
   batch->slots.push_back(c->slot_base + c->slots.size());
