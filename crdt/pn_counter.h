@@ -67,11 +67,10 @@ class PnCounter {
   const absl::InlinedVector<Contribution, 1>& contributions() const { return contributions_; }
 
   // Adds `by` on behalf of `node` (always the local node: one copy lives on
-  // one node) to the
-  // contribution this copy created, or to a new one named (node, epoch)
-  // where `epoch` is the stamp counter of this increment. Returns the delta:
-  // the same base and the contribution's new totals (state-based, so
-  // replaying it is harmless).
+  // one node) to the contribution this copy created, or to a new one named
+  // (node, epoch) where `epoch` is the stamp counter of this increment.
+  // Returns the delta: the same base and the contribution's new totals
+  // (state-based, so replaying it is harmless).
   Delta Add(NodeId node, uint64_t epoch, int64_t by) {
     if (own_ == 0) own_ = epoch;
     Contribution& c = Find(node, own_);

@@ -227,6 +227,7 @@ class Connection {
     std::vector<ForwardClient::Target> targets;
     std::vector<std::vector<std::string>> commands;
     std::vector<uint64_t> slots;  // absolute slot numbers, one per command
+    bool reads_only = true;       // every command read-only
   };
   std::deque<Slot> slots;
   uint64_t slot_base = 0;        // absolute number of slots.front()

@@ -188,33 +188,25 @@ void ForwardClient::Stop() {
 }
 
 void ForwardClient::Send(std::vector<Target> targets, int db, int proto,
-                         std::vector<std::string> args, Done done) {
+                         std::vector<std::string> args, bool reads_only, Done done) {
   std::vector<std::vector<std::string>> commands;
   commands.push_back(std::move(args));
-  SendBatch(std::move(targets), db, proto, std::move(commands),
+  SendBatch(std::move(targets), db, proto, std::move(commands), reads_only,
             [done = std::move(done)](bool ok, std::vector<std::string> replies, std::string error) {
               done(ok, ok && !replies.empty() ? std::move(replies[0]) : std::move(error));
             });
 }
 
 void ForwardClient::SendBatch(std::vector<Target> targets, int db, int proto,
-                              std::vector<std::vector<std::string>> commands, BatchDone done) {
+                              std::vector<std::vector<std::string>> commands, bool reads_only,
+                              BatchDone done) {
   auto job = std::make_shared<Job>();
   job->targets = std::move(targets);
   job->db = db;
   job->proto = proto;
   job->commands = std::move(commands);
   job->done = std::move(done);
-  job->reads_only = true;
-  for (const auto& c : job->commands) {
-    std::vector<std::string_view> views(c.begin(), c.end());
-    std::string error;
-    const CommandId* cmd = server_->commands().Resolve(views, &error);
-    if (!cmd || !(cmd->flags & kCmdReadOnly)) {
-      job->reads_only = false;
-      break;
-    }
-  }
+  job->reads_only = reads_only;
   // A node already dialled: the call leaves from this thread (issuing an
   // asynchronous call does not block), saving a thread handoff.
   if (!job->targets.empty() && !job->targets[0].peer_addr.empty()) {
@@ -268,7 +260,7 @@ std::shared_ptr<peer::Peer::Stub> ForwardClient::StubFor(const std::string& addr
   {
     std::lock_guard<std::mutex> l(stubs_mu_);
     auto it = stubs_.find(addr);
-    if (it != stubs_.end()) return it->second.stub;
+    if (it != stubs_.end()) return it->second;
   }
   auto channel = gossip::DialPeer(addr, source_ip_, 1000);
   if (!channel.ok()) {
@@ -277,14 +269,14 @@ std::shared_ptr<peer::Peer::Stub> ForwardClient::StubFor(const std::string& addr
   }
   auto stub = std::shared_ptr<peer::Peer::Stub>(peer::Peer::NewStub(*channel).release());
   std::lock_guard<std::mutex> l(stubs_mu_);
-  stubs_[addr] = Dialled{*channel, stub};
+  stubs_[addr] = stub;
   return stub;
 }
 
 void ForwardClient::DropStub(const std::string& addr, const peer::Peer::Stub* stub) {
   std::lock_guard<std::mutex> l(stubs_mu_);
   auto it = stubs_.find(addr);
-  if (it != stubs_.end() && it->second.stub.get() == stub) {
+  if (it != stubs_.end() && it->second.get() == stub) {
     retired_.push_back(std::move(it->second));
     stubs_.erase(it);
   }
@@ -309,11 +301,11 @@ void ForwardClient::MarkUnreachable(uint32_t id, bool failed) {
 }
 
 void ForwardClient::ReapRetired() {
-  std::vector<Dialled> dead;
+  std::vector<std::shared_ptr<peer::Peer::Stub>> dead;
   {
     std::lock_guard<std::mutex> l(stubs_mu_);
     for (size_t i = 0; i < retired_.size();) {
-      if (retired_[i].stub.use_count() == 1) {
+      if (retired_[i].use_count() == 1) {
         dead.push_back(std::move(retired_[i]));
         retired_[i] = std::move(retired_.back());
         retired_.pop_back();
@@ -412,14 +404,9 @@ void ForwardClient::Start(std::shared_ptr<Job> job) {
               return;
             }
           }
-          if (!job->reads_only && !not_run) {
-            uncertain_++;
-            failed_++;
-            job->done(false, {}, "UNCERTAIN " + job->last_error);
-            return;
-          }
           failed_++;
-          job->done(false, {}, job->last_error);
+          const bool maybe_ran = !job->reads_only && !not_run;
+          job->done(false, {}, (maybe_ran ? "UNCERTAIN " : "") + job->last_error);
         });
     return;
   }

@@ -74,15 +74,17 @@ class ForwardClient {
   using BatchDone =
       std::function<void(bool ok, std::vector<std::string> replies, std::string error)>;
   // Sends several commands of one connection in one call, run in order.
+  // `reads_only`: every command is read-only (the caller resolved them).
   void SendBatch(std::vector<Target> targets, int db, int proto,
-                 std::vector<std::vector<std::string>> commands, BatchDone done);
+                 std::vector<std::vector<std::string>> commands, bool reads_only,
+                 BatchDone done);
   // Sends the command to the first target; when it cannot be reached (the
   // call never left), to the next. A call that left is repeated elsewhere
   // only when every command in it is read-only: a write that left may have
   // run, and running it again on another replica would apply it twice (an
   // INCRBY counted twice), so its client gets an error instead.
   void Send(std::vector<Target> targets, int db, int proto, std::vector<std::string> args,
-            Done done);
+            bool reads_only, Done done);
 
   // True while calls from here to node `id` recently failed (no connection,
   // no reply): routing then prefers its other holders, so clients do not
@@ -93,9 +95,6 @@ class ForwardClient {
 
   uint64_t forwarded() const { return forwarded_.load(); }
   uint64_t failed() const { return failed_.load(); }
-  // Writes whose call left but got no reply: reported to the client as
-  // possibly applied, never repeated elsewhere.
-  uint64_t uncertain() const { return uncertain_.load(); }
 
  private:
   struct Job {
@@ -107,10 +106,6 @@ class ForwardClient {
     BatchDone done;
     std::string last_error;
     bool reads_only = false;  // every command read-only: safe to repeat
-  };
-  struct Dialled {
-    std::shared_ptr<grpc::Channel> channel;  // made from a socket: never reconnects
-    std::shared_ptr<peer::Peer::Stub> stub;
   };
   void Loop();
   void Start(std::shared_ptr<Job> job);
@@ -126,19 +121,19 @@ class ForwardClient {
   bool stop_ = false;
   std::thread thread_;
   std::mutex stubs_mu_;
-  absl::flat_hash_map<std::string, Dialled> stubs_;
+  absl::flat_hash_map<std::string, std::shared_ptr<peer::Peer::Stub>> stubs_;
   // Dropped peers whose calls may still hold their stub. A channel must
   // not be destroyed on a gRPC callback thread (gRPC 1.51 then frees its
   // callback completion queue twice and the process aborts): the last
   // reference is always released here, by Loop(), once nothing else holds
   // the stub.
-  std::vector<Dialled> retired_;
+  std::vector<std::shared_ptr<peer::Peer::Stub>> retired_;
   void MarkUnreachable(uint32_t id, bool failed);
   mutable std::mutex unreachable_mu_;
   absl::flat_hash_map<uint32_t, int64_t> unreachable_;  // id -> until (ms)
   std::atomic<int> unreachable_count_{0};
   void ReapRetired();
-  std::atomic<uint64_t> forwarded_{0}, failed_{0}, uncertain_{0};
+  std::atomic<uint64_t> forwarded_{0}, failed_{0};
   // Per node, the greatest clock a reply from it carried (sent along as
   // ForwardRequest.seen).
   std::mutex replied_mu_;

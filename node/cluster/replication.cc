@@ -1117,25 +1117,27 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
                             std::chrono::steady_clock::now() - began)
                             .count();
           if (!fetch && waited >= kCausalFetchMs && repair_async_) {
-            std::vector<std::string> addrs;
+            std::vector<uint32_t> awaited;
             std::string missing;
             for (const peer::VersionEntry& e : batch.deps()) {
               if (e.node_id() == self_ || e.node_id() == origin) continue;
               if (applied_[e.node_id()] >= e.counter()) continue;
+              awaited.push_back(e.node_id());
               absl::StrAppend(&missing, " node ", e.node_id(), " seq ", e.counter(), " (applied ",
                               applied_[e.node_id()], ")");
-              l.unlock();
-              {
-                std::lock_guard<std::mutex> ll(links_mu_);
-                auto it = links_.find(e.node_id());
+            }
+            l.unlock();
+            std::vector<std::string> addrs;
+            {
+              std::lock_guard<std::mutex> ll(links_mu_);
+              for (uint32_t id : awaited) {
+                auto it = links_.find(id);
                 if (it != links_.end()) addrs.push_back(it->second->addr);
               }
-              l.lock();
             }
             if (!addrs.empty()) {
               fetch = std::make_shared<Fetch>();
               fetch->pending = static_cast<int>(addrs.size());
-              l.unlock();
               server_->Log(Server::kVerbose,
                            absl::StrCat("a batch from node ", origin, " waited ", waited,
                                         " ms for its causes:", missing,
@@ -1149,8 +1151,8 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
                   fetch->pending--;
                 });
               }
-              l.lock();
             }
+            l.lock();
           }
           recv_cv_.wait_for(l, std::chrono::milliseconds(50));
         }

@@ -194,6 +194,7 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
                             }),
              bt.end());
   }
+  batch->reads_only = batch->reads_only && reads;
   batch->commands.emplace_back(args.begin(), args.end());
   batch->slots.push_back(c->slot_base + c->slots.size());
   c->slots.emplace_back();
@@ -224,7 +225,7 @@ void Worker::SendForwards(Connection* c) {
     uint32_t node = b.targets[0].id;
     c->inflight_nodes.push_back(node);
     server_->forward_client()->SendBatch(
-        std::move(b.targets), c->db, c->rb.protocol(), std::move(b.commands),
+        std::move(b.targets), c->db, c->rb.protocol(), std::move(b.commands), b.reads_only,
         [self, conn_id, node, slots = std::move(b.slots)](
             bool ok, std::vector<std::string> replies, std::string error) mutable {
           if (!ok) {
@@ -367,7 +368,7 @@ void Worker::FanOut(Connection* c, const CommandId& cmd, std::span<const std::st
     std::vector<ForwardClient::Target> targets = std::move(p.targets);
     std::vector<std::string> part_args = std::move(p.args);
     server_->forward_client()->Send(
-        std::move(targets), c->db, st->proto, std::move(part_args),
+        std::move(targets), c->db, st->proto, std::move(part_args), reads,
         [st, i, finish](bool ok, std::string reply) {
           bool last;
           {
