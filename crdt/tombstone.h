@@ -78,6 +78,12 @@ struct Tombstone {
   // stream (a counter base that came with a third node's increment): covered
   // one by one, without claiming the origin's earlier writes. Sorted.
   absl::InlinedVector<Stamp, 1> dots;
+  // The newest write of a collection that is gone (emptied or deleted), and
+  // its type: a write of another type stamped below it loses, as it would
+  // have against the collection (docs/consistency.md, "A key whose type
+  // changes"). Zero for strings.
+  Stamp outranks{};
+  uint8_t outranks_type = 0;
 
   // The zero stamp (a counter never assigned) is killed by any delete.
   bool Covers(const Stamp& s) const {
@@ -92,6 +98,10 @@ struct Tombstone {
     max_dead = std::max(max_dead, other.max_dead);
     seen.Merge(other.seen);
     for (const Stamp& d : other.dots) AddDot(d);
+    if (outranks < other.outranks) {
+      outranks = other.outranks;
+      outranks_type = other.outranks_type;
+    }
     // Dots the vector now covers say nothing more.
     dots.erase(std::remove_if(dots.begin(), dots.end(), [&](const Stamp& d) { return seen.Covers(d); }),
                dots.end());

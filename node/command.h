@@ -63,6 +63,11 @@ struct CommandId {
   // Filled by the table: "object|encoding" for subcommands.
   std::string fullname;
   uint32_t index = 0;  // position in the stats arrays
+  // Movable keys (Redis's "keynum" key spec): args[keynum] counts the keys
+  // that follow it (SINTERCARD, ZUNIONSTORE...). 0: none.
+  int keynum = 0;
+
+  bool has_keys() const { return first_key > 0 || keynum > 0; }
 };
 
 // Everything a handler may use. Keys are resolved with DbFor(), which works

@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "node/families/families.h"
+#include "node/storage/keyspace.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -22,6 +23,11 @@ CommandId Row(std::string_view name, int arity, uint32_t flags, int first, int l
               std::vector<CommandId> subs = {}) {
   return CommandId{name,  arity,   flags, first,           last, step, h,
                    group, summary, since, std::move(subs), {},   0};
+}
+
+CommandId WithKeynum(CommandId c, int keynum) {
+  c.keynum = keynum;
+  return c;
 }
 
 std::vector<CommandId> Rows() {
@@ -171,6 +177,79 @@ std::vector<CommandId> Rows() {
       Row("unlink", -2, W | F, 1, -1, 1, CmdDel, "generic", "4.0.0",
           "Asynchronously deletes one or more keys."),
 
+      // ---- hashes (hash_family.cc) ----
+      Row("hdel", -3, W | F, 1, 1, 1, CmdHDel, "hash", "2.0.0",
+          "Deletes one or more fields and their values from a hash. Deletes the hash if no "
+          "fields remain."),
+      Row("hexists", 3, R | F, 1, 1, 1, CmdHExists, "hash", "2.0.0",
+          "Determines whether a field exists in a hash."),
+      Row("hget", 3, R | F, 1, 1, 1, CmdHGet, "hash", "2.0.0",
+          "Returns the value of a field in a hash."),
+      Row("hgetall", 2, R, 1, 1, 1, CmdHGetAll, "hash", "2.0.0",
+          "Returns all fields and values in a hash."),
+      Row("hincrby", 4, W | M | F, 1, 1, 1, CmdHIncrBy, "hash", "2.0.0",
+          "Increments the integer value of a field in a hash by a number. Uses 0 as initial "
+          "value if the field doesn't exist."),
+      Row("hincrbyfloat", 4, W | M | F, 1, 1, 1, CmdHIncrByFloat, "hash", "2.6.0",
+          "Increments the floating point value of a field by a number. Uses 0 as initial value "
+          "if the field doesn't exist."),
+      Row("hkeys", 2, R, 1, 1, 1, CmdHKeys, "hash", "2.0.0", "Returns all fields in a hash."),
+      Row("hlen", 2, R | F, 1, 1, 1, CmdHLen, "hash", "2.0.0",
+          "Returns the number of fields in a hash."),
+      Row("hmget", -3, R | F, 1, 1, 1, CmdHMGet, "hash", "2.0.0",
+          "Returns the values of all fields in a hash."),
+      Row("hmset", -4, W | M | F, 1, 1, 1, CmdHMSet, "hash", "2.0.0",
+          "Sets the values of multiple fields."),
+      Row("hrandfield", -2, R, 1, 1, 1, CmdHRandField, "hash", "6.2.0",
+          "Returns one or more random fields from a hash."),
+      Row("hscan", -3, R, 1, 1, 1, CmdHScan, "hash", "2.8.0",
+          "Iterates over fields and values of a hash."),
+      Row("hset", -4, W | M | F, 1, 1, 1, CmdHSet, "hash", "2.0.0",
+          "Creates or modifies the value of a field in a hash."),
+      Row("hsetnx", 4, W | M | F, 1, 1, 1, CmdHSetNx, "hash", "2.0.0",
+          "Sets the value of a field in a hash only when the field doesn't exist."),
+      Row("hstrlen", 3, R | F, 1, 1, 1, CmdHStrLen, "hash", "3.2.0",
+          "Returns the length of the value of a field."),
+      Row("hvals", 2, R, 1, 1, 1, CmdHVals, "hash", "2.0.0", "Returns all values in a hash."),
+
+      // ---- sets (set_family.cc) ----
+      Row("sadd", -3, W | M | F, 1, 1, 1, CmdSAdd, "set", "1.0.0",
+          "Adds one or more members to a set. Creates the key if it doesn't exist."),
+      Row("scard", 2, R | F, 1, 1, 1, CmdSCard, "set", "1.0.0",
+          "Returns the number of members in a set."),
+      Row("sdiff", -2, R, 1, -1, 1, CmdSDiff, "set", "1.0.0",
+          "Returns the difference of multiple sets."),
+      Row("sdiffstore", -3, W | M, 1, -1, 1, CmdSDiffStore, "set", "1.0.0",
+          "Stores the difference of multiple sets in a key."),
+      Row("sinter", -2, R, 1, -1, 1, CmdSInter, "set", "1.0.0",
+          "Returns the intersect of multiple sets."),
+      WithKeynum(Row("sintercard", -3, R, 0, 0, 0, CmdSInterCard, "set", "7.0.0",
+                     "Returns the number of members of the intersect of multiple sets."),
+                 1),
+      Row("sinterstore", -3, W | M, 1, -1, 1, CmdSInterStore, "set", "1.0.0",
+          "Stores the intersect of multiple sets in a key."),
+      Row("sismember", 3, R | F, 1, 1, 1, CmdSIsMember, "set", "1.0.0",
+          "Determines whether a member belongs to a set."),
+      Row("smembers", 2, R, 1, 1, 1, CmdSMembers, "set", "1.0.0",
+          "Returns all members of a set."),
+      Row("smismember", -3, R | F, 1, 1, 1, CmdSMIsMember, "set", "6.2.0",
+          "Determines whether multiple members belong to a set."),
+      Row("smove", 4, W | F, 1, 2, 1, CmdSMove, "set", "1.0.0",
+          "Moves a member from one set to another."),
+      Row("spop", -2, W | F, 1, 1, 1, CmdSPop, "set", "1.0.0",
+          "Returns one or more random members from a set after removing them. Deletes the set "
+          "if the last member was popped."),
+      Row("srandmember", -2, R, 1, 1, 1, CmdSRandMember, "set", "1.0.0",
+          "Get one or multiple random members from a set"),
+      Row("srem", -3, W | F, 1, 1, 1, CmdSRem, "set", "1.0.0",
+          "Removes one or more members from a set. Deletes the set if the last member was "
+          "removed."),
+      Row("sscan", -3, R, 1, 1, 1, CmdSScan, "set", "2.8.0", "Iterates over members of a set."),
+      Row("sunion", -2, R, 1, -1, 1, CmdSUnion, "set", "1.0.0",
+          "Returns the union of multiple sets."),
+      Row("sunionstore", -3, W | M, 1, -1, 1, CmdSUnionStore, "set", "1.0.0",
+          "Stores the union of multiple sets in a key."),
+
       // ---- strings (string_family.cc) ----
       Row("append", 3, W | M | F, 1, 1, 1, CmdAppend, "string", "2.0.0",
           "Appends a string to the value of a key. Creates the key if it doesn't exist."),
@@ -308,9 +387,17 @@ std::string ArityError(const CommandId& cmd) {
   return StrCat("ERR wrong number of arguments for '", cmd.fullname, "' command");
 }
 
-std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc) {
+int64_t KeynumCount(const CommandId& cmd, std::span<const std::string_view> args) {
+  if (cmd.keynum <= 0 || size_t(cmd.keynum) >= args.size()) return 0;
+  int64_t n;
+  if (!ParseInt64(args[cmd.keynum], &n) || n <= 0) return 0;
+  if (n > int64_t(args.size()) - cmd.keynum - 1) return 0;
+  return n;
+}
+
+std::vector<size_t> KeyPositions(const CommandId& cmd, std::span<const std::string_view> args) {
   std::vector<size_t> out;
-  ForEachKeyPosition(cmd, argc, [&](size_t pos) { out.push_back(pos); });
+  ForEachKeyPosition(cmd, args, [&](size_t pos) { out.push_back(pos); });
   return out;
 }
 

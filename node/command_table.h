@@ -37,13 +37,23 @@ class CommandTable {
   absl::flat_hash_map<std::string, const CommandId*> by_name_;
 };
 
-// Calls fn(position) for each key argument of an invocation with `argc`
-// arguments, without allocating (the dispatcher routes with it).
+// The number of keys a movable-keys invocation names at args[cmd.keynum],
+// or 0 when the count is not a usable number (the handler reports it).
+int64_t KeynumCount(const CommandId& cmd, std::span<const std::string_view> args);
+
+// Calls fn(position) for each key argument of an invocation, without
+// allocating (the dispatcher routes with it).
 template <typename F>
-void ForEachKeyPosition(const CommandId& cmd, size_t argc, F fn) {
-  if (cmd.first_key <= 0) return;
-  int last = cmd.last_key < 0 ? int(argc) + cmd.last_key : cmd.last_key;
-  for (int i = cmd.first_key; i <= last && i < int(argc); i += cmd.key_step) fn(size_t(i));
+void ForEachKeyPosition(const CommandId& cmd, std::span<const std::string_view> args, F fn) {
+  size_t argc = args.size();
+  if (cmd.first_key > 0) {
+    int last = cmd.last_key < 0 ? int(argc) + cmd.last_key : cmd.last_key;
+    for (int i = cmd.first_key; i <= last && i < int(argc); i += cmd.key_step) fn(size_t(i));
+  }
+  if (cmd.keynum > 0) {
+    int64_t n = KeynumCount(cmd, args);
+    for (int64_t i = 0; i < n; i++) fn(size_t(cmd.keynum + 1 + i));
+  }
 }
 
 // Whether `argc` arguments (the name included) fit the command's arity, and
@@ -54,7 +64,7 @@ inline bool ArityOk(const CommandId& cmd, size_t argc) {
 std::string ArityError(const CommandId& cmd);
 
 // Key positions of a command invocation (COMMAND GETKEYS).
-std::vector<size_t> KeyPositions(const CommandId& cmd, size_t argc);
+std::vector<size_t> KeyPositions(const CommandId& cmd, std::span<const std::string_view> args);
 
 }  // namespace lattice::node
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "node/glob.h"
+#include "node/storage/collection.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -92,6 +93,39 @@ const std::vector<Param>& Params() {
        {},
        [](const Config& c) { return MemToString(c.proto_max_bulk_len); },
        [](Config& c, const auto&, int64_t v) { c.proto_max_bulk_len = v; }},
+      {"hash-max-listpack-entries",
+       Kind::kInt,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config& c) { return std::to_string(c.hash_max_listpack_entries); },
+       [](Config& c, const auto&, int64_t v) {
+         c.hash_max_listpack_entries = v;
+         g_encoding_limits.hash_max_listpack_entries = v;
+       }},
+      {"hash-max-listpack-value",
+       Kind::kMemory,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config& c) { return MemToString(c.hash_max_listpack_value); },
+       [](Config& c, const auto&, int64_t v) {
+         c.hash_max_listpack_value = v;
+         g_encoding_limits.hash_max_listpack_value = v;
+       }},
+      {"set-max-intset-entries",
+       Kind::kInt,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config& c) { return std::to_string(c.set_max_intset_entries); },
+       [](Config& c, const auto&, int64_t v) {
+         c.set_max_intset_entries = v;
+         g_encoding_limits.set_max_intset_entries = v;
+       }},
       {"client-query-buffer-limit",
        Kind::kMemory,
        false,

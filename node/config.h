@@ -29,6 +29,11 @@ struct Config {
   int maxclients = 10000;
   int databases = 16;
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  // Collection encodings (Redis's thresholds; mirrored into
+  // g_encoding_limits, which the shards read).
+  int64_t hash_max_listpack_entries = 128;
+  int64_t hash_max_listpack_value = 64;
+  int64_t set_max_intset_entries = 512;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
   std::string loglevel = "notice";
   std::string logfile = "";

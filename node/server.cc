@@ -108,6 +108,11 @@ void Shard::EmitToSink(DeltaSink* sink, const Delta& delta) {
     t.max_dead = delta.killed;
     if (!t.seen.Covers(delta.killed)) t.AddDot(delta.killed);
   }
+  if (delta.observed) {
+    crdt::Stamp stamp = t.stamp;
+    t.Merge(*delta.observed);
+    t.stamp = stamp;
+  }
   if (!delta.key.empty()) db(delta.db).TombFor(delta.key).Merge(t);
   Delta d = delta;
   d.tomb = &t;
@@ -466,7 +471,7 @@ void Worker::CountReads(const CommandId& cmd, std::span<const std::string_view> 
   // Sinks are attached to every shard at once: this shard tells for all,
   // so a standalone node hashes no key here.
   if (!(cmd.flags & kCmdReadOnly) || !shard_.replicating()) return;
-  ForEachKeyPosition(cmd, args.size(),
+  ForEachKeyPosition(cmd, args,
                      [&](size_t pos) { server_->ShardFor(args[pos]).hot_keys.Add(args[pos]); });
 }
 
@@ -530,7 +535,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   if (in_flight && (cmd->flags & kCmdConnection)) return false;
   c->last_cmd = cmd;
   // Placement: keys this node does not hold are served elsewhere.
-  if (server_->placement().partial() && cmd->first_key != 0 &&
+  if (server_->placement().partial() && cmd->has_keys() &&
       !(cmd->flags & (kCmdConnection | kCmdAllShards))) {
     RefreshView();
     if (view_->partial()) {
@@ -551,7 +556,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     commands_processed++;
   };
   if (!server_->multi_threaded() || (cmd->flags & kCmdConnection) ||
-      (cmd->first_key == 0 && !(cmd->flags & kCmdAllShards))) {
+      (!cmd->has_keys() && !(cmd->flags & kCmdAllShards))) {
     run(ctx);
     return true;
   }
@@ -825,7 +830,7 @@ int Server::ShardOf(const CommandId& cmd, std::span<const std::string_view> args
   int target = -1;
   *multi_shard = (cmd.flags & kCmdAllShards) != 0;
   if (*multi_shard) return target;
-  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+  ForEachKeyPosition(cmd, args, [&](size_t pos) {
     int s = ShardIndexOf(args[pos]);
     if (target == -1) {
       target = s;

@@ -15,6 +15,9 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
 
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
@@ -22,11 +25,30 @@
 
 namespace lattice::node {
 
+// One element-level change of a collection command (proto ElementOp).
+struct ElementOp {
+  enum class Kind : uint8_t { kPut, kRemove, kIncrement };
+  Kind kind;
+  std::string_view element;
+  std::string_view value;                       // kPut; kIncrement: the base's value
+  absl::InlinedVector<crdt::Stamp, 1> replaced;  // kPut, kRemove: versions observed
+  crdt::PnCounter::Delta counter{};             // kIncrement
+};
+
+// What one collection command changed on one key (proto Elements).
+struct ElementsDelta {
+  uint8_t type = 0;      // the key's ObjType
+  uint64_t prev = 0;     // this node's previous write to the key
+  std::vector<ElementOp> ops;
+  bool ttl = false;      // a TTL change: Delta.expire_at under Delta.stamp
+};
+
 struct Delta {
   enum class Kind : uint8_t {
     kAssign,      // LWW register write: value + expiry, stamped
     kCounterAdd,  // PN-counter contribution of this node against a base
     kDelete,      // a delete (empty key: FLUSHDB, or FLUSHALL when db < 0)
+    kElements,    // a collection's element-level change, dotted by `stamp`
   };
   Kind kind;
   int db;
@@ -37,6 +59,9 @@ struct Delta {
   const crdt::PnCounter::Delta* counter = nullptr;  // kCounterAdd
   crdt::Stamp killed{};                             // kDelete: the value it removed
   const crdt::Tombstone* tomb = nullptr;            // kDelete, set by the shard
+  // kDelete of a collection: what it had seen, which the delete covers too.
+  const crdt::Tombstone* observed = nullptr;
+  const ElementsDelta* elements = nullptr;          // kElements
 };
 
 // Set on a worker thread while it runs a command forwarded by another node:

@@ -1,5 +1,7 @@
 #include "node/cluster/delta_codec.h"
 
+#include "proto/peer.pb.h"
+
 namespace lattice::node {
 
 namespace {
@@ -111,8 +113,46 @@ void EncodeDelta(const Delta& d, std::string* out) {
           VarintField(1, dot.counter, m);
           VarintField(2, dot.node, m);
         }
+        StampField(4, d.tomb->outranks, m);
+        VarintField(5, d.tomb->outranks_type, m);
       });
       if (d.key.empty() && d.db < 0) VarintField(8, 1, out);
+      break;
+    }
+    case Delta::Kind::kElements: {
+      // Collections are rarer and richer than strings: the generated
+      // encoder is clear enough here.
+      StampField(3, d.stamp, out);
+      const ElementsDelta& ed = *d.elements;
+      peer::Elements m;
+      m.set_type(ed.type);
+      m.set_prev(ed.prev);
+      for (const ElementOp& op : ed.ops) {
+        peer::ElementOp* o = m.add_ops();
+        o->set_kind(static_cast<peer::ElementOp::Kind>(op.kind));
+        o->set_element(op.element.data(), op.element.size());
+        if (!op.value.empty()) o->set_value(op.value.data(), op.value.size());
+        for (const crdt::Stamp& r : op.replaced) {
+          peer::Stamp* s = o->add_replaced();
+          s->set_counter(r.counter);
+          s->set_node_id(r.node);
+        }
+        if (op.kind == ElementOp::Kind::kIncrement) {
+          const crdt::PnCounter::Delta& c = op.counter;
+          o->mutable_base_stamp()->set_counter(c.base_stamp.counter);
+          o->mutable_base_stamp()->set_node_id(c.base_stamp.node);
+          o->set_base(c.base);
+          o->set_node_id(c.contribution.node);
+          o->set_increments(c.contribution.p);
+          o->set_decrements(c.contribution.n);
+          o->set_epoch(c.contribution.epoch);
+        }
+      }
+      if (ed.ttl) {
+        m.set_ttl(true);
+        m.set_expire_at_ms(d.expire_at > 0 ? d.expire_at : 0);
+      }
+      BytesField(9, m.SerializeAsString(), out);
       break;
     }
   }

@@ -1,6 +1,8 @@
 #include "node/cluster/merge.h"
 
 #include <algorithm>
+#include <memory>
+#include <string>
 
 namespace lattice::node {
 
@@ -34,7 +36,191 @@ bool Kill(Db& db, std::string_view key, Fate& fate, const crdt::Stamp& s, Entry*
   return false;
 }
 
+crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
+
+void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
+  out->set_counter(s.counter);
+  out->set_node_id(s.node);
+}
+
+std::unique_ptr<Collection> NewCollection(ObjType type) {
+  if (type == ObjType::kHash) return std::make_unique<HashObject>();
+  return std::make_unique<SetObject>();
+}
+
+// Deletes collection `e` if its last element went, keeping what it had seen.
+bool DropIfEmpty(Db& db, Entry* e) {
+  if (e->collection()->size() > 0) return false;
+  std::string key(e->key());
+  Db::RememberContext(*e, &db.TombFor(key));
+  db.Delete(key);
+  return true;
+}
+
+crdt::CausalContext ContextFromProto(const peer::CausalContext& p) {
+  crdt::CausalContext c;
+  for (const peer::VersionEntry& h : p.heads()) c.Add(crdt::Stamp{h.counter(), h.node_id()}, 0);
+  for (const peer::CloudDot& d : p.cloud()) {
+    c.Add(FromProto(d.dot()), d.prev_known() ? d.prev() : crdt::CausalContext::kUnknownPrev);
+  }
+  return c;
+}
+
 }  // namespace
+
+void StringLostToCollection(Db& db, Entry* e, crdt::Stamp stamp) {
+  db.MutateCollection(e, [&](Collection& c) {
+    c.floor = std::max(c.floor, stamp);
+    c.DropIf([&](const crdt::Stamp& dot) { return dot < stamp; });
+    return 0;
+  });
+  DropIfEmpty(db, e);
+}
+
+bool MergeElements(Db& db, std::string_view key, crdt::Stamp stamp, const peer::Elements& m,
+                   int64_t now_ms, uint32_t lru) {
+  ObjType type = static_cast<ObjType>(m.type());
+  Fate fate = FateOf(db, key);
+  Entry* e = db.Find(key, now_ms);
+  std::unique_ptr<Collection> fresh;
+  crdt::Stamp floor{};
+  if (e && (!e->is_collection() || e->type() != type)) {
+    // Another type holds the key: the type of the newest write wins, and
+    // of this type only what was written after the other type's last write
+    // survives.
+    if (stamp < e->stamp()) {
+      if (e->is_collection()) StringLostToCollection(db, e, stamp);
+      return false;
+    }
+    floor = e->stamp();
+    e = nullptr;
+  }
+  if (!e && fate.tomb && fate.tomb->outranks_type != 0 &&
+      fate.tomb->outranks_type != static_cast<uint8_t>(type)) {
+    // A collection of another type, now gone, was written last: if after
+    // this change, this change lost to it; if before, it is this
+    // collection's floor.
+    if (stamp < fate.tomb->outranks) {
+      fate.tomb->max_dead = std::max(fate.tomb->max_dead, stamp);
+      return false;
+    }
+    floor = std::max(floor, fate.tomb->outranks);
+  }
+  Collection* c = e ? e->collection() : nullptr;
+  if (!c) {
+    fresh = NewCollection(type);
+    c = fresh.get();
+    // What the key saw before it held this collection stays dead.
+    if (fate.tomb) {
+      c->ctx.MergeTombstone(*fate.tomb);
+      c->floor = std::max(fate.tomb->max_dead, floor);
+    } else {
+      c->floor = floor;
+    }
+  }
+  // A change whose dot was seen still runs: its dot may be known only as
+  // replaced by a later change that arrived first, and what it replaced
+  // must go all the same. Each step is idempotent.
+  auto apply = [&](Collection& col) {
+    bool changed = false;
+    if (m.state()) {
+      crdt::CausalContext theirs = ContextFromProto(m.context());
+      col.floor = std::max(col.floor, FromProto(m.floor()));
+      changed = col.MergeState(m, theirs);
+      col.ctx.Merge(theirs);
+    } else {
+      bool dead = stamp < col.floor || (fate.flush && stamp < fate.flush->stamp);
+      if (!dead) changed = col.ApplyOps(m, stamp);
+      col.ctx.Add(stamp, m.prev());
+      for (const peer::ElementOp& op : m.ops()) {
+        for (const peer::Stamp& r : op.replaced()) col.ctx.AddDot(FromProto(r));
+      }
+    }
+    // Versions below the floor or a flush are dead whatever carried them.
+    crdt::Stamp below = col.floor;
+    if (fate.flush) below = std::max(below, fate.flush->stamp);
+    if (!below.IsZero()) col.DropIf([&](const crdt::Stamp& dot) { return dot < below; });
+    col.Normalize();
+    return changed;
+  };
+  // The TTL is a register of its own: the newest change wins.
+  auto ttl_change = [&](Entry* entry) {
+    Collection& col = *entry->collection();
+    crdt::Stamp ts = m.state() ? FromProto(m.ttl_stamp()) : (m.ttl() ? stamp : crdt::Stamp{});
+    if (ts.IsZero() || !(col.ttl_stamp < ts)) return entry;
+    col.ttl_stamp = ts;
+    return db.SetExpire(entry, m.expire_at_ms() > 0 ? m.expire_at_ms() : -1);
+  };
+  if (fresh) {
+    bool changed = apply(*fresh);
+    if (fresh->size() == 0) {
+      // Nothing of this collection survives; the other type it replaced
+      // is gone all the same (the newer write was of this type).
+      crdt::Tombstone& t = db.TombFor(key);
+      t.max_dead = std::max(t.max_dead, fresh->floor);
+      t.Merge(fresh->ctx.ToTombstone());
+      t.stamp = std::max(t.stamp, stamp);
+      if (t.outranks < stamp) {
+        t.outranks = stamp;
+        t.outranks_type = static_cast<uint8_t>(type);
+      }
+      Entry* old = db.Find(key, now_ms);
+      if (old) db.Delete(key);
+      return old != nullptr;
+    }
+    (void)changed;
+    // The key's newest write may be one of this collection's that arrived
+    // while the key was empty.
+    crdt::Stamp last = stamp;
+    if (fate.tomb && fate.tomb->outranks_type == static_cast<uint8_t>(type)) {
+      last = std::max(last, fate.tomb->outranks);
+    }
+    Entry* n = db.SetString(key, StringValue::Object(fresh.release()), last, -1, lru);
+    n = ttl_change(n);
+    if (n->has_expire() && n->expire_at() <= now_ms) {
+      Db::RememberContext(*n, &db.TombFor(key));
+      db.Delete(key);
+    }
+    return true;
+  }
+  bool changed = db.MutateCollection(e, apply);
+  if (e->stamp() < stamp) db.SetStamp(e, stamp);
+  if (DropIfEmpty(db, e)) return true;
+  Entry* n = ttl_change(e);
+  if (n->has_expire() && n->expire_at() <= now_ms) {
+    Db::RememberContext(*n, &db.TombFor(key));
+    db.Delete(key);
+    return true;
+  }
+  return changed;
+}
+
+void CollectionToDelta(int db, const Entry& e, peer::Delta* d) {
+  const Collection& c = *e.collection();
+  d->set_db(static_cast<uint32_t>(db));
+  d->set_key(e.key().data(), e.key().size());
+  ToProto(e.stamp(), d->mutable_stamp());
+  peer::Elements* m = d->mutable_elements();
+  m->set_type(static_cast<uint32_t>(c.type()));
+  m->set_state(true);
+  for (const auto& h : c.ctx.vv().entries()) {
+    peer::VersionEntry* v = m->mutable_context()->add_heads();
+    v->set_node_id(h.node);
+    v->set_counter(h.counter);
+  }
+  for (const auto& cd : c.ctx.cloud()) {
+    peer::CloudDot* p = m->mutable_context()->add_cloud();
+    ToProto(cd.dot, p->mutable_dot());
+    if (cd.prev != crdt::CausalContext::kUnknownPrev) {
+      p->set_prev_known(true);
+      p->set_prev(cd.prev);
+    }
+  }
+  if (!c.floor.IsZero()) ToProto(c.floor, m->mutable_floor());
+  if (!c.ttl_stamp.IsZero()) ToProto(c.ttl_stamp, m->mutable_ttl_stamp());
+  if (e.has_expire()) m->set_expire_at_ms(e.expire_at());
+  c.StateToProto(m);
+}
 
 bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_view value,
                  int64_t expire_at, int64_t now_ms, uint32_t lru) {
@@ -49,6 +235,16 @@ bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_vi
   Fate fate = FateOf(db, key);
   if (fate.Outranked(stamp)) return false;
   Entry* e = db.Find(key, now_ms);
+  if (e && e->is_collection() && stamp < e->stamp()) {
+    StringLostToCollection(db, e, stamp);
+    return false;
+  }
+  if (!e && fate.tomb && stamp < fate.tomb->outranks) {
+    // A collection written after this string is gone: the string lost to
+    // it all the same, and what that type writes later stays above it.
+    fate.tomb->max_dead = std::max(fate.tomb->max_dead, stamp);
+    return false;
+  }
   if (e && stamp <= e->stamp()) return false;
   if (fate.Covers(stamp)) return Kill(db, key, fate, stamp, e);
   db.SetString(key, StringValue::Encode(value), stamp, expire_at, lru);
@@ -68,6 +264,14 @@ bool MergeCounter(Db& db, std::string_view key, crdt::Stamp base_stamp, int64_t 
   if (fate.Outranked(base_stamp)) return false;
   Entry* e = db.Find(key, now_ms);
   crdt::PnCounter::Delta d{base, base_stamp, c};
+  if (e && e->is_collection() && base_stamp < e->stamp()) {
+    StringLostToCollection(db, e, base_stamp);
+    return false;
+  }
+  if (!e && fate.tomb && base_stamp < fate.tomb->outranks) {
+    fate.tomb->max_dead = std::max(fate.tomb->max_dead, base_stamp);
+    return false;
+  }
   if (e && base_stamp < e->stamp()) return false;
   if (e && base_stamp == e->stamp()) {
     if (e->enc() == Enc::kCounter) {
@@ -94,6 +298,15 @@ bool MergeRemove(Db& db, std::string_view key, const crdt::Tombstone& t, int64_t
   tomb.Merge(t);
   Entry* e = db.Find(key, now_ms);
   if (!e) return false;
+  if (e->is_collection()) {
+    // Removes what the delete saw; elements it did not see survive.
+    bool changed = db.MutateCollection(e, [&](Collection& c) {
+      c.ctx.MergeTombstone(tomb);
+      return c.DropIf([&](const crdt::Stamp& dot) { return tomb.Covers(dot); });
+    });
+    DropIfEmpty(db, e);
+    return changed;
+  }
   crdt::Stamp s = e->stamp();
   bool covered = tomb.Covers(s);
   if (!covered) return false;
@@ -109,10 +322,23 @@ void MergeFlush(Db& db, const crdt::Tombstone& t) {
   crdt::Tombstone& flush = db.MutableFlushTomb();
   flush.Merge(t);
   std::vector<std::string> doomed;
+  std::vector<std::string> collections;
   db.ForEach([&](const Entry& e) {
-    if (e.stamp() < flush.stamp) doomed.emplace_back(e.key());
+    if (e.is_collection()) {
+      collections.emplace_back(e.key());
+    } else if (e.stamp() < flush.stamp) {
+      doomed.emplace_back(e.key());
+    }
   });
   for (const std::string& key : doomed) db.Delete(key);
+  // A collection loses the element versions written before the flush.
+  for (const std::string& key : collections) {
+    Entry* e = db.FindRaw(key);
+    db.MutateCollection(e, [&](Collection& c) {
+      return c.DropIf([&](const crdt::Stamp& dot) { return dot < flush.stamp; });
+    });
+    DropIfEmpty(db, e);
+  }
 }
 
 crdt::Stamp FreshCounterBase(Db& db, std::string_view key, crdt::Stamp fresh) {

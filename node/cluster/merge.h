@@ -21,6 +21,7 @@
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
 #include "node/storage/keyspace.h"
+#include "proto/peer.pb.h"
 
 namespace lattice::node {
 
@@ -33,6 +34,21 @@ bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_vi
 bool MergeCounter(Db& db, std::string_view key, crdt::Stamp base_stamp, int64_t base,
                   int64_t expire_at, const crdt::PnCounter::Contribution& c, int64_t now_ms,
                   uint32_t lru);
+
+// A change of a collection key (element operations, a TTL change, or a
+// whole state): the rules of docs/consistency.md, "Collections". `stamp`
+// is the change's dot (a state: the stamp of its newest write).
+bool MergeElements(Db& db, std::string_view key, crdt::Stamp stamp, const peer::Elements& m,
+                   int64_t now_ms, uint32_t lru);
+
+// A string write stamped `stamp` lost against the newer collection `e`: the
+// collection's elements written before it are dead (docs/consistency.md,
+// "A key whose type changes"). Deletes the key if nothing is left.
+void StringLostToCollection(Db& db, Entry* e, crdt::Stamp stamp);
+
+// Appends the peer deltas that rebuild collection entry `e` of database `db`
+// on a replica (one whole state).
+void CollectionToDelta(int db, const Entry& e, peer::Delta* out);
 
 // A delete of one key.
 bool MergeRemove(Db& db, std::string_view key, const crdt::Tombstone& t, int64_t now_ms);

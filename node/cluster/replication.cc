@@ -85,6 +85,8 @@ crdt::Tombstone TombFromProto(const peer::Delta& d, const peer::Remove& r) {
   t.max_dead = FromProto(r.max_dead());
   for (const peer::Stamp& d : r.dots()) t.AddDot(FromProto(d));
   for (const peer::VersionEntry& e : r.seen()) t.seen.Observe(e.node_id(), e.counter());
+  t.outranks = FromProto(r.outranks());
+  t.outranks_type = static_cast<uint8_t>(r.outranks_type());
   return t;
 }
 
@@ -107,6 +109,8 @@ bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
     }
     case peer::Delta::kRemove:
       return MergeRemove(shard.db(d.db()), d.key(), TombFromProto(d, d.remove()), now_ms);
+    case peer::Delta::kElements:
+      return MergeElements(shard.db(d.db()), d.key(), stamp, d.elements(), now_ms, lru);
     case peer::Delta::kFlush: {
       crdt::Tombstone t = TombFromProto(d, d.flush());
       for (int i = 0; i < shard.databases(); i++) {
@@ -134,6 +138,10 @@ void TombToProto(const crdt::Tombstone& t, peer::Remove* r) {
   }
   if (!t.max_dead.IsZero()) ToProto(t.max_dead, r->mutable_max_dead());
   for (const crdt::Stamp& d : t.dots) ToProto(d, r->add_dots());
+  if (!t.outranks.IsZero()) {
+    ToProto(t.outranks, r->mutable_outranks());
+    r->set_outranks_type(t.outranks_type);
+  }
 }
 
 // The deltas that rebuild entry `e` of database `db` on a replica: its
@@ -146,6 +154,10 @@ void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out) {
     return &d;
   };
   int64_t at = e.has_expire() ? e.expire_at() : 0;
+  if (e.is_collection()) {
+    CollectionToDelta(db, e, &out->emplace_back());
+    return;
+  }
   if (e.enc() == Enc::kCounter) {
     const crdt::PnCounter& c = *e.counter();
     for (const auto& contribution : c.contributions()) {
@@ -871,10 +883,44 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
           return false;
         }
         break;
+      case peer::Delta::kElements: {
+        const peer::Elements& m = d.elements();
+        if (zero_stamp || d.stamp().node_id() == 0 || d.stamp().counter() == 0 ||
+            (m.type() != 1 && m.type() != 2) || m.ops_size() > 1 << 20 ||
+            m.expire_at_ms() < 0 || m.context().heads_size() > 4096 ||
+            m.context().cloud_size() > 1 << 16) {
+          *why = "malformed collection change";
+          return false;
+        }
+        for (const peer::ElementOp& op : m.ops()) {
+          if (static_cast<int64_t>(op.element().size()) > max_bulk ||
+              static_cast<int64_t>(op.value().size()) > max_bulk || op.replaced_size() > 4096 ||
+              (op.kind() == peer::ElementOp::INCREMENT && (m.type() != 1 || op.node_id() == 0))) {
+            *why = "malformed element change";
+            return false;
+          }
+        }
+        for (const peer::ElementState& es : m.elements()) {
+          if (static_cast<int64_t>(es.element().size()) > max_bulk ||
+              es.versions_size() > 4096 || es.counter_size() > 4096) {
+            *why = "malformed element state";
+            return false;
+          }
+          for (const peer::ElementVersion& v : es.versions()) {
+            if (static_cast<int64_t>(v.value().size()) > max_bulk ||
+                v.dot().node_id() == 0 || v.dot().counter() == 0) {
+              *why = "malformed element state";
+              return false;
+            }
+          }
+        }
+        break;
+      }
       case peer::Delta::kRemove:
       case peer::Delta::kFlush: {
         const peer::Remove& r = flush ? d.flush() : d.remove();
-        bool has_dead = r.has_max_dead() && r.max_dead().node_id() != 0;
+        bool has_dead = (r.has_max_dead() && r.max_dead().node_id() != 0) ||
+                        (r.has_outranks() && r.outranks().node_id() != 0);
         if ((zero_stamp && !has_dead) || (!zero_stamp && d.stamp().node_id() == 0) ||
             r.seen_size() > 4096 || r.dots_size() > 4096) {
           *why = "malformed delete";

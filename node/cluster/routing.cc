@@ -110,7 +110,7 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
   // The first key's replica set (a segment table entry: keys in one
   // segment share the vector, so most comparisons are a pointer check).
   const std::vector<uint32_t>* first = nullptr;
-  ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+  ForEachKeyPosition(cmd, args, [&](size_t pos) {
     std::string_view key = args[pos];
     const std::vector<uint32_t>& reps =
         v.ring->ReplicasAtPoint(Ring::PointOf(key, StableHash64(key)));
@@ -145,7 +145,7 @@ Worker::Route Worker::RouteCluster(Connection* c, const CommandId& cmd,
   if (same) {
     // One replica set holds every key: the whole command goes there.
     std::string_view key0;
-    ForEachKeyPosition(cmd, args.size(), [&](size_t pos) {
+    ForEachKeyPosition(cmd, args, [&](size_t pos) {
       if (key0.empty()) key0 = args[pos];
     });
     targets = HoldersOf(v, key0, reads && c->db == 0);

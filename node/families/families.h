@@ -1,6 +1,6 @@
 // File: node/families/families.h
 //
-// Command handlers, one family per data type (strings), plus the generic
+// Command handlers, one family per data type (strings, hashes, sets), plus the generic
 // keyspace family and the server/connection family. Rows binding names to
 // handlers live in node/command_table.cc.
 //
@@ -23,6 +23,43 @@ void CmdLatticeHotKeys(CommandContext& ctx);
 void CmdLatticeWhere(CommandContext& ctx);
 // INFO's "replication" section body.
 void AppendReplicationInfo(Server* server, std::string* out);
+
+// hash_family.cc
+void CmdHDel(CommandContext& ctx);
+void CmdHExists(CommandContext& ctx);
+void CmdHGet(CommandContext& ctx);
+void CmdHGetAll(CommandContext& ctx);
+void CmdHIncrBy(CommandContext& ctx);
+void CmdHIncrByFloat(CommandContext& ctx);
+void CmdHKeys(CommandContext& ctx);
+void CmdHLen(CommandContext& ctx);
+void CmdHMGet(CommandContext& ctx);
+void CmdHMSet(CommandContext& ctx);
+void CmdHRandField(CommandContext& ctx);
+void CmdHScan(CommandContext& ctx);
+void CmdHSet(CommandContext& ctx);
+void CmdHSetNx(CommandContext& ctx);
+void CmdHStrLen(CommandContext& ctx);
+void CmdHVals(CommandContext& ctx);
+
+// set_family.cc
+void CmdSAdd(CommandContext& ctx);
+void CmdSCard(CommandContext& ctx);
+void CmdSDiff(CommandContext& ctx);
+void CmdSDiffStore(CommandContext& ctx);
+void CmdSInter(CommandContext& ctx);
+void CmdSInterCard(CommandContext& ctx);
+void CmdSInterStore(CommandContext& ctx);
+void CmdSIsMember(CommandContext& ctx);
+void CmdSMembers(CommandContext& ctx);
+void CmdSMIsMember(CommandContext& ctx);
+void CmdSMove(CommandContext& ctx);
+void CmdSPop(CommandContext& ctx);
+void CmdSRandMember(CommandContext& ctx);
+void CmdSRem(CommandContext& ctx);
+void CmdSScan(CommandContext& ctx);
+void CmdSUnion(CommandContext& ctx);
+void CmdSUnionStore(CommandContext& ctx);
 
 // server_family.cc
 void CmdPing(CommandContext& ctx);

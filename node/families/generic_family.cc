@@ -21,6 +21,10 @@ std::string_view TypeName(const Entry* e) {
   switch (e->type()) {
     case ObjType::kString:
       return "string";
+    case ObjType::kHash:
+      return "hash";
+    case ObjType::kSet:
+      return "set";
   }
   return "none";
 }
@@ -34,6 +38,8 @@ std::string_view EncodingName(const Entry& e) {
       return "embstr";
     case Enc::kRaw:
       return "raw";
+    case Enc::kObject:
+      return CollEncName(e.collection()->enc());
   }
   return "raw";
 }
@@ -94,7 +100,7 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds) {
   }
   crdt::Stamp stamp = ctx.Tick();
   if (when <= ctx.now_ms) {
-    crdt::Stamp killed = e->stamp();
+    Killed killed = KilledOf(*e);
     db.Delete(key);
     EmitDelete(ctx, key, stamp, ctx.db, killed);
   } else {
@@ -151,8 +157,14 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
       return;
     }
   }
+  Entry* old = ddb.Find(dst, ctx.now_ms);
+  if (old && old->is_collection() && ctx.ShardFor(dst).replicating()) {
+    // The replicas' destination collection goes first (a copy does not
+    // merge into it).
+    EmitDelete(ctx, dst, ctx.Tick(), ctx.db, KilledOf(*old));
+  }
   crdt::Stamp stamp = ctx.Tick();
-  crdt::Stamp killed = e->stamp();
+  Killed killed = KilledOf(*e);
   Entry* n = ddb.CopyFrom(dst, *e, stamp, false);
   EmitAssign(ctx, *n);
   ctx.DbFor(src).Delete(src);
@@ -173,7 +185,7 @@ void CmdDel(CommandContext& ctx) {
     Db& db = ctx.DbFor(key);
     Entry* e = db.Find(key, ctx.now_ms);
     if (!e) continue;
-    crdt::Stamp killed = e->stamp();
+    Killed killed = KilledOf(*e);
     if (db.Delete(key)) {
       n++;
       EmitDelete(ctx, key, ctx.Tick(), ctx.db, killed);
@@ -217,20 +229,8 @@ void CmdKeys(CommandContext& ctx) {
 }
 
 void CmdScan(CommandContext& ctx) {
-  std::string_view cur = ctx.args[1];
   uint64_t cursor = 0;
-  bool ok = !cur.empty() && cur.size() <= 20;
-  for (char c : cur) ok = ok && c >= '0' && c <= '9';
-  if (ok) {
-    unsigned __int128 v = 0;
-    for (char c : cur) v = v * 10 + (c - '0');
-    ok = v <= UINT64_MAX;
-    cursor = static_cast<uint64_t>(v);
-  }
-  if (!ok) {
-    ctx.rb->Error("ERR invalid cursor");
-    return;
-  }
+  if (!ParseScanCursor(ctx, ctx.args[1], &cursor)) return;
   int64_t count = 10;
   std::string_view pattern, type;
   bool use_pattern = false;
@@ -342,9 +342,13 @@ void CmdCopy(CommandContext& ctx) {
     return;
   }
   Db& ddb = ctx.DbFor(dst, dst_db);
-  if (ddb.Find(dst, ctx.now_ms) && !replace) {
+  Entry* old = ddb.Find(dst, ctx.now_ms);
+  if (old && !replace) {
     ctx.rb->Integer(0);
     return;
+  }
+  if (old && old->is_collection() && ctx.ShardFor(dst).replicating()) {
+    EmitDelete(ctx, dst, ctx.Tick(), dst_db, KilledOf(*old));
   }
   Entry* n = ddb.CopyFrom(dst, *e, ctx.Tick(), false);
   EmitAssign(ctx, *n, dst_db);

@@ -278,6 +278,7 @@ void ReplyCommandInfo(CommandContext& ctx, const CommandId& c) {
   if (c.flags & kCmdStale) flags.push_back("stale");
   if (c.flags & kCmdFast) flags.push_back("fast");
   if (c.flags & kCmdNoAuth) flags.push_back("no_auth");
+  if (c.keynum > 0) flags.push_back("movablekeys");
   ctx.rb->ArrayHeader(10);
   ctx.rb->Bulk(c.fullname);
   ctx.rb->Integer(c.arity);
@@ -758,7 +759,7 @@ void CmdCommandGetKeys(CommandContext& ctx) {
     ctx.rb->Error("ERR Invalid number of arguments specified for command");
     return;
   }
-  std::vector<size_t> pos = KeyPositions(*c, sub.size());
+  std::vector<size_t> pos = KeyPositions(*c, sub);
   if (pos.empty()) {
     ctx.rb->Error("ERR The command has no key arguments");
     return;

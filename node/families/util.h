@@ -7,11 +7,15 @@
 #ifndef LATTICE_NODE_FAMILIES_UTIL_H_
 #define LATTICE_NODE_FAMILIES_UTIL_H_
 
+#include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "node/command.h"
 #include "node/storage/keyspace.h"
 #include "node/str_util.h"
+#include "node/write_path.h"
 
 namespace lattice::node {
 
@@ -38,6 +42,16 @@ bool ParseLongDouble(std::string_view s, long double* out);
 // Redis's ld2string(LD_STR_HUMAN): "%.17Lf" without trailing zeros.
 std::string FormatLongDouble(long double v);
 
+// A SCAN-family cursor (an unsigned 64-bit decimal), or "ERR invalid cursor".
+bool ParseScanCursor(CommandContext& ctx, std::string_view arg, uint64_t* out);
+// HSCAN/SSCAN options from args[first]: MATCH and COUNT (a hint).
+// *use_pattern is false when everything matches. Replies Redis's error on
+// failure.
+bool ParseScanOptions(CommandContext& ctx, size_t first, std::string_view* pattern,
+                      bool* use_pattern);
+// The reply to a scan of a missing key: cursor 0, no elements.
+void ReplyEmptyScan(CommandContext& ctx);
+
 // Looks a key up for reading: lazy expiry, LRU touch, hit/miss counting.
 Entry* LookupRead(CommandContext& ctx, std::string_view key);
 // Like LookupRead without touching the LRU clock (EXISTS, TYPE, TTL,
@@ -46,12 +60,90 @@ Entry* LookupNoTouch(CommandContext& ctx, std::string_view key);
 // Looks a key up for writing: lazy expiry only.
 Entry* LookupWrite(CommandContext& ctx, std::string_view key);
 
-// Emits the delta for a write that leaves `e` as the key's whole state.
+// Emits the delta for a write that leaves `e` as the key's whole state (a
+// string, or a collection copied whole by RENAME/COPY: every element
+// written anew under e's stamp).
 void EmitAssign(CommandContext& ctx, const Entry& e, int db = -1);
+
+// What deleting entry `e` removes, captured before it goes: for a string
+// its stamp; for a collection what it had seen (an observed-remove: a
+// concurrent add elsewhere survives the delete).
+struct Killed {
+  crdt::Stamp stamp{};
+  bool collection = false;
+  crdt::Tombstone observed;
+};
+Killed KilledOf(const Entry& e);
+void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db,
+                const Killed& killed);
 // `killed` is the stamp of the value the delete removed.
 void EmitDelete(CommandContext& ctx, std::string_view key, crdt::Stamp stamp, int db,
                 crdt::Stamp killed);
 void EmitExpire(CommandContext& ctx, Entry& e, crdt::Stamp stamp);
+
+// One command's write to one collection key (the write path of hashes and
+// sets): finds the collection, or creates it on the first add; hands out the
+// command's dot (one stamp per command and key); records the element
+// operations for the delta; and at Done() stamps the entry, ships the
+// delta and deletes the key if its last element went. Replicating nodes
+// only pay for the delta.
+//
+//   CollectionWrite w(ctx, key, ObjType::kSet);
+//   if (!w.Open()) return;            // replied WRONGTYPE
+//   if (SetObject* s = w.Create<SetObject>()) ...
+//   w.Done();
+class CollectionWrite {
+ public:
+  CollectionWrite(CommandContext& ctx, std::string_view key, ObjType type, int db = -1);
+  ~CollectionWrite();
+  CollectionWrite(const CollectionWrite&) = delete;
+  CollectionWrite& operator=(const CollectionWrite&) = delete;
+
+  // Looks the key up; false after replying WRONGTYPE (if `reply`).
+  bool Open(bool reply = true);
+  bool exists() const { return e_ != nullptr; }
+  Entry* entry() const { return e_; }
+  template <typename T>
+  T* Get() const {
+    return e_ ? static_cast<T*>(e_->collection()) : nullptr;
+  }
+  // The collection, created empty if missing.
+  template <typename T>
+  T* Create() {
+    if (!e_) Make(std::make_unique<T>());
+    return static_cast<T*>(e_->collection());
+  }
+  // The dot of this command's write.
+  crdt::Stamp Dot();
+  bool replicating() const { return replicating_; }
+  // Records one element operation for the delta (no-op standalone). The
+  // views must stay valid until Done(); Keep() stores a string until then.
+  void Record(ElementOp op);
+  std::string_view Keep(std::string s);
+  // Marks the collection changed (an op recorded implies it).
+  void Touch() { changed_ = true; }
+  // Finishes the write. Returns true if the key still exists.
+  bool Done();
+
+ private:
+  void Make(std::unique_ptr<Collection> c);
+
+  CommandContext& ctx_;
+  std::string_view key_;
+  int db_index_;
+  Db& db_;
+  Shard& shard_;
+  ObjType type_;
+  bool replicating_;
+  Entry* e_ = nullptr;
+  bool out_of_leaves_ = false;
+  bool changed_ = false;
+  bool done_ = false;
+  crdt::Stamp dot_{};
+  uint64_t prev_ = 0;
+  ElementsDelta ed_;
+  std::vector<std::unique_ptr<std::string>> kept_;
+};
 
 }  // namespace lattice::node
 

@@ -115,6 +115,8 @@ uint64_t Db::DigestOf(const Entry& e, uint64_t key_hash) {
                    Mix64(c.epoch) * 5);
     }
     d ^= Mix64(sum + 1);
+  } else if (e.enc() == Enc::kObject) {
+    d ^= Mix64(e.collection()->digest() + uint64_t(e.type()) * 0x2545F4914F6CDD1DULL);
   }
   return d;
 }
@@ -159,13 +161,37 @@ bool Db::Shared(std::string_view key, uint32_t peer) const {
 void Db::EnableMerkle() {
   if (leaves_) return;
   leaves_.reset(new uint64_t[kLeaves]());
-  ForEach([&](const Entry& e) { Fold(&e, HashOf(e.key())); });
+  ForEach([&](const Entry& e) {
+    if (e.is_collection()) e.collection()->EnableDigest();
+    Fold(&e, HashOf(e.key()));
+  });
 }
 
 void Db::RememberExpired(const Entry& e) {
   if (!leaves_) return;  // standalone: nobody sends late writes
   crdt::Tombstone& t = TombFor(e.key());
+  if (e.is_collection()) {
+    RememberContext(e, &t);
+    return;
+  }
   t.max_dead = std::max(t.max_dead, e.stamp());
+}
+
+void Db::RememberContext(const Entry& e, crdt::Tombstone* t) {
+  // A collection that goes keeps what it had seen: a late copy of an
+  // element it held (or had removed) must not bring it back. Its elements'
+  // writes are not "killed" in the string sense: a concurrent add survives.
+  const crdt::CausalContext& ctx = e.collection()->ctx;
+  t->Merge(ctx.ToTombstone());
+  t->max_dead = std::max(t->max_dead, e.collection()->floor);
+  if (t->outranks < e.stamp()) {
+    t->outranks = e.stamp();
+    t->outranks_type = static_cast<uint8_t>(e.type());
+  }
+  crdt::Stamp newest{};
+  for (const auto& h : ctx.vv().entries()) newest = std::max(newest, crdt::Stamp{h.counter, h.node});
+  for (const auto& c : ctx.cloud()) newest = std::max(newest, c.dot);
+  t->stamp = std::max(t->stamp, newest);
 }
 
 void Db::RememberDead(std::string_view key, crdt::Stamp stamp) {
@@ -178,7 +204,8 @@ size_t Db::CollectTombs(uint64_t stable) {
   size_t n = 0;
   for (auto it = tombs_.begin(); it != tombs_.end();) {
     const crdt::Tombstone& t = it->second;
-    bool done = t.stamp.counter <= stable && t.max_dead.counter <= stable;
+    bool done = t.stamp.counter <= stable && t.max_dead.counter <= stable &&
+                t.outranks.counter <= stable;
     for (const crdt::Stamp& d : t.dots) done = done && d.counter <= stable;
     if (done) {
       tombs_.erase(it++);
@@ -277,6 +304,7 @@ Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
 
 void Db::FreeEntry(Entry* e) {
   if (e->enc() == Enc::kCounter) delete e->counter();
+  if (e->enc() == Enc::kObject) delete e->collection();
   std::free(e);
 }
 
@@ -304,7 +332,7 @@ void Db::VolatileRemove(Entry* e) {
 
 Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp,
                      int64_t expire_at, uint32_t lru) {
-  if (!tombs_.empty()) {
+  if (!tombs_.empty() && v.enc != Enc::kObject) {
     // A write stamped above a tombstone (and above what it killed) makes it
     // useless: every write it covers is smaller and loses to this one.
     auto it = tombs_.find(absl::string_view(key.data(), key.size()));
@@ -317,10 +345,15 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   Entry* old = *ref;
   if (expire_at == kKeepTtl) expire_at = (old && old->has_expire()) ? old->expire_at() : -1;
   bool with_expire = expire_at >= 0;
-  size_t val_len = v.enc == Enc::kInt || v.enc == Enc::kCounter ? 8 : v.bytes.size();
+  size_t val_len =
+      v.enc == Enc::kInt || v.enc == Enc::kCounter || v.enc == Enc::kObject ? 8 : v.bytes.size();
   Entry* e = Allocate(key, val_len, with_expire);
   e->enc_ = uint8_t(v.enc);
-  if (v.enc == Enc::kInt) {
+  if (v.enc == Enc::kObject) {
+    e->type_ = uint8_t(v.object->type());
+    if (leaves_) v.object->EnableDigest();
+    std::memcpy(e->mutable_bytes(), &v.object, 8);
+  } else if (v.enc == Enc::kInt) {
     std::memcpy(e->mutable_bytes(), &v.integer, 8);
   } else if (v.enc == Enc::kCounter) {
     std::memcpy(e->mutable_bytes(), &v.counter, 8);
@@ -406,6 +439,28 @@ Entry* Db::SetExpire(Entry* e, int64_t at) {
 }
 
 Entry* Db::CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, bool drop_ttl) {
+  if (src.is_collection()) {
+    // A copy is a new write: every element is written anew under `stamp`.
+    std::unique_ptr<Collection> c = src.collection()->Clone();
+    c->Restamp(stamp);
+    if (leaves_) {
+      // What the key saw before (a removed collection, a string it held)
+      // stays dead under the copy.
+      if (const crdt::Tombstone* t = FindTomb(key)) {
+        c->ctx.MergeTombstone(*t);
+        c->floor = std::max(c->floor, t->max_dead);
+      }
+      if (Entry* old = FindRaw(key)) {
+        if (old->is_collection()) {
+          c->ctx.Merge(old->collection()->ctx);
+        } else {
+          c->floor = std::max(c->floor, old->stamp());
+        }
+      }
+    }
+    int64_t at = (!drop_ttl && src.has_expire()) ? src.expire_at() : -1;
+    return SetString(key, StringValue::Object(c.release()), stamp, at, src.lru());
+  }
   StringValue v;
   v.enc = src.enc();
   if (src.is_int()) {

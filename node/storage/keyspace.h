@@ -30,10 +30,9 @@
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
 #include "node/cluster/placement.h"
+#include "node/storage/collection.h"
 
 namespace lattice::node {
-
-enum class ObjType : uint8_t { kString = 0 };
 
 // How a string value is stored; OBJECT ENCODING reports these the way Redis
 // does ("int", "embstr", "raw"), because clients and tests look at them.
@@ -42,6 +41,7 @@ enum class Enc : uint8_t {
   kEmbstr = 1,   // bytes, reported "embstr" (Redis: <= 44 bytes, set whole)
   kInt = 2,      // int64 payload, reported "int"
   kCounter = 3,  // crdt::PnCounter* payload (after INCR), reported "int"
+  kObject = 4,   // Collection* payload (hashes, sets): see collection.h
 };
 
 class Entry {
@@ -74,6 +74,13 @@ class Entry {
     std::memcpy(&c, Data() + key_len_, sizeof c);
     return c;
   }
+  // REQUIRES: enc() == kObject.
+  Collection* collection() const {
+    Collection* c;
+    std::memcpy(&c, Data() + key_len_, sizeof c);
+    return c;
+  }
+  bool is_collection() const { return enc_ == uint8_t(Enc::kObject); }
   // The value as a string (formats integers). `buf` holds at least 21 bytes.
   std::string_view StringValue(char* buf) const;
 
@@ -117,11 +124,13 @@ struct StringValue {
   std::string_view bytes;
   int64_t integer = 0;
   crdt::PnCounter* counter = nullptr;  // ownership passes to the entry
+  Collection* object = nullptr;        // kObject: ownership passes to the entry
 
   // Redis's tryObjectEncoding: int if the bytes are a canonical int64 of at
   // most 20 chars, embstr up to 44 bytes, raw beyond.
   static StringValue Encode(std::string_view s);
   static StringValue Int(int64_t v) { return {Enc::kInt, {}, v, nullptr}; }
+  static StringValue Object(Collection* c) { return {Enc::kObject, {}, 0, nullptr, c}; }
 };
 
 class Db {
@@ -160,6 +169,25 @@ class Db {
     Unfold(e, h);
     fn(*e->counter());
     Fold(e, h);
+  }
+  // Runs fn on a collection entry's value, keeping the Merkle leaf in step.
+  // REQUIRES: e->is_collection().
+  template <typename F>
+  auto MutateCollection(Entry* e, F fn) {
+    uint64_t h = HashOf(e->key());
+    Unfold(e, h);
+    auto r = fn(*e->collection());
+    Fold(e, h);
+    return r;
+  }
+  // For a caller that changes a collection in several steps: takes the
+  // entry out of the Merkle leaves, and puts it back (with `stamp` as its
+  // newest write) once done.
+  void LeafOut(Entry* e) { Unfold(e, HashOf(e->key())); }
+  void LeafIn(Entry* e, crdt::Stamp stamp) {
+    e->stamp_counter_ = stamp.counter;
+    e->stamp_node_ = stamp.node;
+    Fold(e, HashOf(e->key()));
   }
   // Creates a copy of `src` (any database or shard) under `key`, replacing
   // what is there. Keeps src's TTL unless `drop_ttl`.
@@ -261,6 +289,11 @@ class Db {
   static uint64_t HashOf(std::string_view key);
   void Fold(const Entry* e, uint64_t hash);
   void RememberExpired(const Entry& e);
+ public:
+  // Merges what collection entry `e` has seen into tombstone `t` (the key's
+  // memory once the collection is gone).
+  static void RememberContext(const Entry& e, crdt::Tombstone* t);
+ private:
   void Unfold(const Entry* e, uint64_t hash) { Fold(e, hash); }  // XOR is its own inverse
   Entry** FindRef(std::string_view key, uint64_t hash);
   Entry* Allocate(std::string_view key, size_t val_len, bool with_expire);

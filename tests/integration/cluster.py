@@ -610,7 +610,8 @@ class Cluster:
 
     def snapshot(self, i, match=None):
         """Every key of node i (SCAN), as {key: (type, value, pexpiretime)}.
-        String keys carry their value; others carry the error GET gave."""
+        String keys carry their value, hashes a sorted tuple of (field,
+        value), sets a sorted tuple of members."""
         r = self.r(i)
         keys = sorted(set(r.scan_iter(match=match, count=1000)))
         out = {}
@@ -622,11 +623,30 @@ class Cluster:
                 pipe.get(key)
                 pipe.execute_command("PEXPIRETIME", key)
             res = pipe.execute(raise_on_error=False)
+            collections = []
             for j, key in enumerate(chunk):
                 t, v, exp = res[3 * j:3 * j + 3]
                 if isinstance(v, Exception):
                     v = "<%s>" % v
                 out[key] = (t, v, exp)
+                if t in ("hash", "set"):
+                    collections.append(key)
+            # Collections carry their contents, order-free.
+            if collections:
+                pipe = r.pipeline(transaction=False)
+                for key in collections:
+                    if out[key][0] == "hash":
+                        pipe.hgetall(key)
+                    else:
+                        pipe.smembers(key)
+                for key, v in zip(collections, pipe.execute(raise_on_error=False)):
+                    if isinstance(v, dict):
+                        v = tuple(sorted(v.items()))
+                    elif isinstance(v, (set, list)):
+                        v = tuple(sorted(v))
+                    else:
+                        v = "<%s>" % v
+                    out[key] = (out[key][0], v, out[key][2])
         return out
 
     def unacked(self, nodes=None):

@@ -227,7 +227,61 @@ def compare_plain(step, ref, lat):
     if norm == "hello":
         return None if _hello_view(ref) == _hello_view(lat) else \
             "HELLO replies differ (server/version/id masked)"
+    if norm in ("unordered", "pairs"):
+        a, b = _safe_parse(ref), _safe_parse(lat)
+        if a and b and a[0] == b[0] and a[0] in "*~%" and a[1] is not None and \
+                b[1] is not None:
+            if _unordered_view(a, norm == "pairs") == _unordered_view(b, norm == "pairs"):
+                return None
+            return "different elements"
+        return "replies differ"
+    if norm == "shape":
+        a, b = _safe_parse(ref), _safe_parse(lat)
+        if a and b and a[0] == b[0] and a[0] in "*~%" and a[1] is not None and \
+                b[1] is not None and len(a[1]) == len(b[1]):
+            return None
+        return "reply shapes differ"
     raise AssertionError("compare_plain: unknown normalization %r" % norm)
+
+
+def _unordered_view(node, pairs):
+    """A collection reply as a sorted list of its items (of item pairs when
+    `pairs`: a RESP2 HGETALL-like flat array, or any RESP3 map)."""
+    items = node[1]
+    if node[0] == "%":
+        return sorted(repr(kv) for kv in items)
+    if pairs and not all(x[0] == "*" for x in items):   # RESP3 nests the pairs already
+        if len(items) % 2:
+            return ["<odd>"] + sorted(repr(x) for x in items)
+        return sorted(repr((items[i], items[i + 1])) for i in range(0, len(items), 2))
+    return sorted(repr(x) for x in items)
+
+
+def cscan_all(conn, args, max_calls=100000):
+    """Iterates HSCAN/SSCAN (args: name, key, cursor, options...) from cursor
+    0 to cursor 0. Returns ("error", raw), ("bad", raw) or ("ok", sorted
+    items (pairs for HSCAN))."""
+    name, key, extra = args[0], args[1], list(args[3:])
+    cursor = b"0"
+    items = set()
+    for _ in range(max_calls):
+        raw = conn.call(name, key, cursor, *extra)
+        node = _safe_parse(raw)
+        if node is None:
+            return ("bad", raw)
+        if node[0] == "-":
+            return ("error", raw)
+        if node[0] != "*" or len(node[1]) != 2 or node[1][1][0] != "*":
+            return ("bad", raw)
+        cursor = node[1][0][1]
+        flat = [x[1] for x in node[1][1][1]]
+        if name.upper().startswith(b"H"):
+            items.update((flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2))
+        else:
+            items.update(flat)
+        if cursor == b"0":
+            return ("ok", sorted(items))
+    return ("bad", b"no return to cursor 0")
 
 
 def scan_all(conn, extra, max_calls=10000):
@@ -299,6 +353,12 @@ class Pair:
                 return r, lt, "SCAN replies differ"
             return (r[0], sorted(r[1])), (lt[0], sorted(lt[1])), \
                 "SCAN iterations cover different keys"
+        if step.norm == "cscan":
+            r = cscan_all(self.ref, [a if isinstance(a, bytes) else str(a).encode()
+                                     for a in args])
+            lt = cscan_all(self.lat, [a if isinstance(a, bytes) else str(a).encode()
+                                      for a in args])
+            return r, lt, None if r == lt else "scans differ"
         ref, lat = self.both(*args)
         failure = transport_failure(ref, lat)
         if failure:
@@ -1023,6 +1083,145 @@ def fam_resp3():
     ]
 
 
+def fam_hash():
+    """Hashes: small ones stay listpack (insertion order, compared exactly),
+    bigger or longer ones convert to hashtable (order unspecified)."""
+    long = "v" * 65
+    return [
+        E(":2", "HSET", "h", "f1", "v1", "f2", "v2"), E(":0", "HSET", "h", "f1", "x"),
+        E("+OK", "HMSET", "h", "f3", "3", "f4", "4"),
+        ERR_ARITY("hset", "HSET", "h", "f1"), ERR_ARITY("hmset", "HMSET", "h", "a", "b", "c"),
+        C("HGETALL", "h"), C("HKEYS", "h"), C("HVALS", "h"), C("HLEN", "h"),
+        C("HGET", "h", "f1"), C("HGET", "h", "nope"), C("HGET", "missing", "f"),
+        C("HMGET", "h", "f1", "nope", "f3"), C("HMGET", "missing", "a", "b"),
+        C("HEXISTS", "h", "f2"), C("HEXISTS", "h", "zz"), C("HSTRLEN", "h", "f2"),
+        C("HSTRLEN", "h", "zz"), C("HSTRLEN", "missing", "zz"),
+        E(":0", "HSETNX", "h", "f1", "y"), E(":1", "HSETNX", "h", "f5", "y"),
+        E(":1", "HSETNX", "newh", "a", "b"),
+        E("$8\r\nlistpack", "OBJECT", "ENCODING", "h"), E("+hash", "TYPE", "h"),
+        C("HDEL", "h", "f2", "nope", "f2"), C("HGETALL", "h"), C("HDEL", "missing", "a"),
+        C("HINCRBY", "h", "f3", "10"), C("HINCRBY", "h", "new", "-5"), C("HGET", "h", "new"),
+        E("ERR hash value is not an integer", "HINCRBY", "h", "f1", "1"),
+        E("ERR value is not an integer or out of range", "HINCRBY", "h", "f3", "x"),
+        C("HSET", "h", "big", "9223372036854775800"),
+        E("ERR increment or decrement would overflow", "HINCRBY", "h", "big", "100"),
+        C("HINCRBY", "h", "big", "-9223372036854775807"),
+        C("HINCRBYFLOAT", "h", "f3", "1.5"), C("HINCRBYFLOAT", "h", "fl", "0.1"),
+        C("HINCRBYFLOAT", "h", "fl", "0.2"), C("HINCRBYFLOAT", "h", "f3", "1e3"),
+        E("ERR hash value is not a float", "HINCRBYFLOAT", "h", "f1", "1"),
+        E("ERR value is not a valid float", "HINCRBYFLOAT", "h", "f3", "abc"),
+        C("HINCRBYFLOAT", "h", "f3", "inf"), C("HSET", "h", "inf", "1e308"),
+        C("HINCRBYFLOAT", "h", "inf", "1e308"), C("OBJECT", "ENCODING", "h"),
+        C("HGETALL", "h", norm="pairs"),
+        C("HSET", "h2", "a", "1"), C("HSET", "h2", "b", long), C("OBJECT", "ENCODING", "h2"),
+        C("HSET", "h3", "x" * 65, "1"), C("OBJECT", "ENCODING", "h3"),
+        C("HSET", "h4", "a", "1"), C("HINCRBYFLOAT", "h4", "a", "1e60"),
+        C("OBJECT", "ENCODING", "h4"), C("HGET", "h4", "a"),
+        C("CONFIG", "SET", "hash-max-listpack-entries", "3"),
+        C("HSET", "h5", "a", "1", "b", "2", "c", "3"), C("OBJECT", "ENCODING", "h5"),
+        C("HSET", "h5", "d", "4"), C("OBJECT", "ENCODING", "h5"),
+        C("HGETALL", "h5", norm="pairs"), C("HDEL", "h5", "a", "b", "c"),
+        C("OBJECT", "ENCODING", "h5"), C("HGETALL", "h5"),
+        C("CONFIG", "SET", "hash-max-listpack-entries", "128"),
+        C("CONFIG", "GET", "hash-max-listpack-entries"),
+        C("CONFIG", "GET", "hash-max-listpack-value"),
+        C("HDEL", "h5", "d"), C("EXISTS", "h5"), C("TYPE", "h5"),
+        C("HRANDFIELD", "missing"), C("HRANDFIELD", "missing", "3"),
+        C("HRANDFIELD", "missing", "3", "WITHVALUES"),
+        C("HSET", "r", "a", "1", "b", "2", "c", "3"),
+        C("HRANDFIELD", "r", "10"), C("HRANDFIELD", "r", "3", "WITHVALUES"),
+        C("HRANDFIELD", "r", "0"), C("HRANDFIELD", "r", "-5", norm="shape"),
+        C("HRANDFIELD", "r", "-5", "WITHVALUES", norm="shape"),
+        C("HRANDFIELD", "r", "2", norm="shape"),
+        C("HRANDFIELD", "r", "2", "WITHVALUES", "x"), C("HRANDFIELD", "r", "x"),
+        C("HRANDFIELD", "r", "1", "BAD"),
+        C("HSCAN", "r", "0"), C("HSCAN", "r", "0", "MATCH", "a*"), C("HSCAN", "r", "0", "COUNT", "1"),
+        C("HSCAN", "r", "x"), C("HSCAN", "r", "0", "COUNT", "0"), C("HSCAN", "r", "0", "BAD"),
+        C("HSCAN", "missing", "0"), C("HSCAN", "missing", "0", "BAD"),
+        C("HSCAN", "r", "0", "TYPE", "string"), C("HSCAN", "r", "0", "COUNT", "x"),
+        C("SET", "str", "v"),
+        C("HSET", "str", "a", "b"), C("HGET", "str", "a"), C("HGETALL", "str"),
+        C("HDEL", "str", "a"), C("HINCRBY", "str", "a", "1"), C("HLEN", "str"),
+        C("HSCAN", "str", "0"), C("HRANDFIELD", "str"), C("HSETNX", "str", "a", "b"),
+        C("GET", "h"), C("APPEND", "h", "x"), C("INCR", "h"), C("SET", "h", "now-a-string"),
+        C("GET", "h"), C("TYPE", "h"),
+        C("HSET", "c", "a", "1"), C("COPY", "c", "c2"), C("HGETALL", "c2"),
+        C("RENAME", "c", "c3"), C("HGETALL", "c3"), C("EXISTS", "c"),
+        C("EXPIRE", "c3", "100"), TTL("TTL", "c3"), C("PERSIST", "c3"), C("TTL", "c3"),
+        C("HSET", "c3", "b", "2"), C("HGETALL", "c3"),
+        C("SCAN", "0", "TYPE", "hash", norm="scan"), C("DEL", "c3"), C("EXISTS", "c3"),
+        C("HELLO", "3", norm="hello"), C("HGETALL", "r"), C("HRANDFIELD", "r", "3", "WITHVALUES"),
+        C("HMGET", "r", "a", "zz"), C("HGETALL", "missing"), C("HGET", "r", "zz"),
+        C("HSCAN", "r", "0"), C("HELLO", "2", norm="hello"),
+    ]
+
+
+def fam_set():
+    """Sets: all-integer small sets are intsets (ascending order, compared
+    exactly); others are hashtables (compared as sets)."""
+    return [
+        E(":3", "SADD", "s", "3", "1", "2"), E(":0", "SADD", "s", "1"),
+        E(":1", "SADD", "s", "2", "10", "2"),
+        C("SMEMBERS", "s"), E("$6\r\nintset", "OBJECT", "ENCODING", "s"), E("+set", "TYPE", "s"),
+        C("SCARD", "s"), C("SISMEMBER", "s", "2"), C("SISMEMBER", "s", "9"),
+        C("SMISMEMBER", "s", "1", "9", "10"), C("SMISMEMBER", "missing", "1"),
+        C("SREM", "s", "2", "9"), C("SMEMBERS", "s"),
+        C("SADD", "s", "-5", "9223372036854775807", "-9223372036854775808"), C("SMEMBERS", "s"),
+        C("SADD", "s", "01"), C("OBJECT", "ENCODING", "s"), C("SMEMBERS", "s", norm="unordered"),
+        C("SADD", "t", "a", "b", "c"), C("OBJECT", "ENCODING", "t"),
+        C("SADD", "u", "b", "c", "d", "1"),
+        C("SINTER", "t", "u", norm="unordered"), C("SUNION", "t", "u", norm="unordered"),
+        C("SDIFF", "t", "u", norm="unordered"), C("SDIFF", "u", "t", "missing", norm="unordered"),
+        C("SINTER", "t", "missing"), C("SINTER", "missing", "t"), C("SUNION", "missing"),
+        C("SINTERCARD", "2", "t", "u"), C("SINTERCARD", "2", "t", "u", "LIMIT", "1"),
+        C("SINTERCARD", "2", "t", "u", "LIMIT", "0"),
+        C("SINTERCARD", "0", "t"), C("SINTERCARD", "3", "t", "u"),
+        C("SINTERCARD", "2", "t", "u", "LIMIT", "-1"), C("SINTERCARD", "x", "t"),
+        C("SINTERCARD", "1", "t", "BAD"), C("SINTERCARD", "1", "missing"),
+        C("SINTERSTORE", "dst", "t", "u"), C("SMEMBERS", "dst", norm="unordered"),
+        C("SUNIONSTORE", "dst", "t", "u"), C("SCARD", "dst"),
+        C("SDIFFSTORE", "dst", "t", "t"), C("EXISTS", "dst"),
+        C("SET", "dst", "string"), C("SUNIONSTORE", "dst", "t"), C("TYPE", "dst"),
+        C("SINTERSTORE", "t", "t", "u"), C("SMEMBERS", "t", norm="unordered"),
+        C("SADD", "n", "5", "3"), C("SUNIONSTORE", "n2", "n", "n"), C("SMEMBERS", "n2"),
+        C("OBJECT", "ENCODING", "n2"),
+        C("SMOVE", "u", "n", "d"), C("SMEMBERS", "n", norm="unordered"), C("SMOVE", "u", "n", "zz"),
+        C("SMOVE", "u", "u", "b"), C("SMOVE", "u", "u", "zz"), C("SMOVE", "missing", "n", "a"),
+        C("SMOVE", "u", "newset", "b"), C("SMEMBERS", "newset"),
+        C("SET", "str", "v"), C("SMOVE", "u", "str", "c"), C("SMOVE", "str", "u", "c"),
+        C("SISMEMBER", "u", "c"),
+        C("SADD", "p", "1", "2", "3"), C("SPOP", "p", "0"), C("SPOP", "p", "-1"),
+        C("SPOP", "p", "10"), C("EXISTS", "p"), C("SPOP", "p"), C("SPOP", "p", "3"),
+        C("SADD", "p", "x"), C("SPOP", "p"), C("EXISTS", "p"),
+        C("SPOP", "p", "x"), C("SPOP", "p", "1", "2"),
+        C("SADD", "q", "1", "2", "3"), C("SRANDMEMBER", "q", "10"), C("SRANDMEMBER", "q", "0"),
+        C("SRANDMEMBER", "q", "-5", norm="shape"), C("SRANDMEMBER", "q", "2", norm="shape"),
+        C("SRANDMEMBER", "missing"), C("SRANDMEMBER", "missing", "3"), C("SRANDMEMBER", "q", "x"),
+        C("SRANDMEMBER", "q", "1", "2"),
+        C("SSCAN", "q", "0"), C("SSCAN", "q", "0", "MATCH", "1*"), C("SSCAN", "missing", "0"),
+        C("SSCAN", "q", "x"), C("SSCAN", "q", "0", "COUNT", "0"),
+        C("CONFIG", "SET", "set-max-intset-entries", "3"),
+        C("SADD", "w", "1", "2", "3"), C("OBJECT", "ENCODING", "w"), C("SADD", "w", "4"),
+        C("OBJECT", "ENCODING", "w"), C("SREM", "w", "1", "2", "3"), C("OBJECT", "ENCODING", "w"),
+        C("CONFIG", "SET", "set-max-intset-entries", "512"),
+        C("CONFIG", "GET", "set-max-intset-entries"),
+        C("SADD", "str", "a"), C("SREM", "str", "a"), C("SMEMBERS", "str"), C("SCARD", "str"),
+        C("SISMEMBER", "str", "a"), C("SINTER", "str", "q"), C("SINTER", "q", "str"),
+        C("SUNION", "q", "str"), C("SDIFF", "missing", "str"), C("SINTERSTORE", "d2", "q", "str"),
+        C("SPOP", "str"), C("SRANDMEMBER", "str"), C("SSCAN", "str", "0"),
+        C("SINTERCARD", "1", "str"),
+        C("GET", "q"), C("HSET", "q", "a", "b"), C("HGET", "q", "a"),
+        C("SREM", "q", "1", "2", "3"), C("EXISTS", "q"),
+        C("SADD", "c", "1", "a"), C("COPY", "c", "c2"), C("SMEMBERS", "c2", norm="unordered"),
+        C("RENAME", "c", "c3"), C("SCARD", "c3"), C("SCAN", "0", "TYPE", "set", norm="scan"),
+        C("HELLO", "3", norm="hello"), C("SMEMBERS", "n2"), C("SINTER", "n2", "n2"),
+        C("SPOP", "n2", "5"), C("SRANDMEMBER", "c3", "5", norm="unordered"),
+        C("SMISMEMBER", "c3", "1", "x"), C("SINTERCARD", "1", "c3"),
+        C("SSCAN", "c3", "0", norm="cscan"),
+        C("HELLO", "2", norm="hello"),
+    ]
+
+
 def fam_wrongtype():
     """Only if the server under test has a non-string type (probed with
     LPUSH); Lattice's command set is strings only, so this is normally
@@ -1057,6 +1256,8 @@ FAMILIES = {
     "arity": fam_arity,
     "resp3": fam_resp3,
     "wrongtype": fam_wrongtype,
+    "hash": fam_hash,
+    "set": fam_set,
 }
 
 
@@ -1110,6 +1311,11 @@ class RandomGen:
             (self.g_touch, 1), (self.g_expire, 4), (self.g_expireat, 2), (self.g_ttl, 4),
             (self.g_persist, 1), (self.g_object, 1), (self.g_select, 3), (self.g_dbsize, 1),
             (self.g_flush, 0.3), (self.g_hello, 0.5), (self.g_ping, 0.5), (self.g_unknown, 0.3),
+            (self.g_hset, 6), (self.g_hsetnx, 1), (self.g_hread, 6), (self.g_hdel, 3),
+            (self.g_hincr, 3), (self.g_hrandfield, 1), (self.g_hscan, 0.5),
+            (self.g_sadd, 6), (self.g_srem, 3), (self.g_sread, 6), (self.g_spop, 0.5),
+            (self.g_smove, 1), (self.g_setop, 2), (self.g_setop_store, 1),
+            (self.g_sintercard, 1), (self.g_sscan, 0.5),
         ]
         self.gens = [g for g, _ in w]
         self.weights = [x for _, x in w]
@@ -1355,6 +1561,128 @@ class RandomGen:
     def g_unknown(self):
         return C(self.pick("FOO", "gett", "SETT"), self.key())
 
+    # -- hashes and sets (keys shared with the strings: WRONGTYPE both ways) --
+    FIELDS = [b"f0", b"f1", b"f2", b"f3", b"1", b"2", b"10", b"-5", b"", b"fld\x00x",
+              b"L" * 70]
+    MEMBERS = [b"1", b"2", b"3", b"10", b"-7", b"100", b"9223372036854775807", b"01",
+               b"a", b"b", b"", b"m\x00", b"M" * 70]
+
+    def field(self):
+        return self.rng.choice(self.FIELDS)
+
+    def fields(self, lo, hi):
+        return [self.field() for _ in range(self.rng.randint(lo, hi))]
+
+    def member(self):
+        return self.rng.choice(self.MEMBERS)
+
+    def members(self, lo, hi):
+        return [self.member() for _ in range(self.rng.randint(lo, hi))]
+
+    def hvalue(self):
+        r = self.rng.random()
+        if r < 0.5:
+            return self.rng.choice(self.INTS)
+        if r < 0.7:
+            return self.rng.choice(self.FLOATS)
+        return self.value()
+
+    def g_hset(self):
+        cmd = self.pick("HSET", "HSET", "HMSET")
+        args = []
+        for f in self.fields(1, 3):
+            args += [f, self.hvalue()]
+        return C(cmd, self.key(), *args)
+
+    def g_hsetnx(self):
+        return C("HSETNX", self.key(), self.field(), self.hvalue())
+
+    def g_hread(self):
+        r = self.rng.random()
+        if r < 0.3:
+            return C("HGET", self.key(), self.field())
+        if r < 0.45:
+            return C("HMGET", self.key(), *self.fields(1, 4))
+        if r < 0.6:
+            return C(self.pick("HEXISTS", "HSTRLEN"), self.key(), self.field())
+        if r < 0.7:
+            return C("HLEN", self.key())
+        if r < 0.85:
+            return C("HGETALL", self.key(), norm="pairs")
+        return C(self.pick("HKEYS", "HVALS"), self.key(), norm="unordered")
+
+    def g_hdel(self):
+        return C("HDEL", self.key(), *self.fields(1, 3))
+
+    def g_hincr(self):
+        if self.rng.random() < 0.6:
+            return C("HINCRBY", self.key(), self.field(), self.rng.choice(self.INTS))
+        return C("HINCRBYFLOAT", self.key(), self.field(), self.rng.choice(self.FLOATS))
+
+    def g_hrandfield(self):
+        r = self.rng.random()
+        if r < 0.3:
+            return C("HRANDFIELD", self.key(), "1000", norm="unordered")
+        if r < 0.5:
+            return C("HRANDFIELD", self.key(), "1000", "WITHVALUES", norm="pairs")
+        if r < 0.8:
+            return C("HRANDFIELD", self.key(), self.pick("-3", "-1", "0", "-5"),
+                     *self.rng.choice([[], ["WITHVALUES"]]), norm="shape")
+        # A syntax error (not truncated by the stream: the count alone is random).
+        return C("HRANDFIELD", self.key(), self.pick("1", "x", "2"), "BAD", norm="shape")
+
+    def g_hscan(self):
+        opts = self.rng.choice([[], ["COUNT", "2"], ["MATCH", "f*"], ["MATCH", "*1*", "COUNT", "1"]])
+        return C("HSCAN", self.key(), "0", *opts, norm="cscan")
+
+    def g_sadd(self):
+        return C("SADD", self.key(), *self.members(1, 4))
+
+    def g_srem(self):
+        return C("SREM", self.key(), *self.members(1, 3))
+
+    def g_sread(self):
+        r = self.rng.random()
+        if r < 0.3:
+            return C("SISMEMBER", self.key(), self.member())
+        if r < 0.45:
+            return C("SMISMEMBER", self.key(), *self.members(1, 4))
+        if r < 0.6:
+            return C("SCARD", self.key())
+        if r < 0.8:
+            return C("SMEMBERS", self.key(), norm="unordered")
+        r = self.rng.random()
+        if r < 0.4:
+            return C("SRANDMEMBER", self.key(), "1000", norm="unordered")
+        if r < 0.7:
+            return C("SRANDMEMBER", self.key(), "-4", norm="shape")
+        return C("SRANDMEMBER", self.key(), "0")
+
+    def g_spop(self):
+        # Only the deterministic forms: everything, or from a missing key.
+        return C("SPOP", self.key(), self.pick("1000", "0", "-1"), norm="unordered")
+
+    def g_smove(self):
+        return C("SMOVE", self.key(), self.key(), self.member())
+
+    def g_setop(self):
+        cmd = self.pick("SINTER", "SUNION", "SDIFF")
+        return C(cmd, *self.keys(1, 3), norm="unordered")
+
+    def g_setop_store(self):
+        cmd = self.pick("SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE")
+        return C(cmd, self.key(), *self.keys(1, 3))
+
+    def g_sintercard(self):
+        keys = self.keys(1, 3)
+        limit = self.rng.choice([[], ["LIMIT", "1"], ["LIMIT", "0"], ["LIMIT", "-1"]])
+        n = self.rng.choice([len(keys)] * 4 + [0, len(keys) + 1])
+        return C("SINTERCARD", n, *keys, *limit)
+
+    def g_sscan(self):
+        opts = self.rng.choice([[], ["COUNT", "3"], ["MATCH", "1*"]])
+        return C("SSCAN", self.key(), "0", *opts, norm="cscan")
+
     def next(self):
         gen = self.rng.choices(self.gens, weights=self.weights)[0]
         step = gen()
@@ -1472,7 +1800,7 @@ class RandomRunner:
         for idx in range(n):
             step = gen.next()
             self.history.append(step)
-            if step.norm in ("scan", "randomkey", "lcs"):
+            if step.norm in ("scan", "randomkey", "lcs", "cscan"):
                 self.flush(batch)
                 self.run_sync(idx, step)
             else:
@@ -1495,7 +1823,9 @@ class RandomRunner:
             node = _safe_parse(self.pair.ref.call(b"KEYS", b"*"))
             keys = [x[1] for x in node[1]] if node and node[0] in "*~" and node[1] else []
             for k in sorted(keys):
-                for step in [C("GET", k), C("PTTL", k, norm="approx", tol=RANDOM_TOL_MS)]:
+                for step in [C("TYPE", k), C("OBJECT", "ENCODING", k), C("GET", k),
+                             C("HGETALL", k, norm="pairs"), C("SMEMBERS", k, norm="unordered"),
+                             C("PTTL", k, norm="approx", tol=RANDOM_TOL_MS)]:
                     ref, lat, reason = self.pair.run_step(step)
                     if reason:
                         self._record("final", step, ref, lat, reason)
@@ -1609,6 +1939,12 @@ for _name in FAMILIES:
 
 
 class RandomStreamTest(DifferentialBase):
+    def restore_limits(self):
+        pair = Pair(SERVERS["ref"], SERVERS["lat"])
+        pair.both(b"CONFIG", b"SET", b"hash-max-listpack-entries", b"128")
+        pair.both(b"CONFIG", b"SET", b"set-max-intset-entries", b"512")
+        pair.close()
+
     def test_random_stream(self):
         seed_env = os.environ.get("LATTICE_SEED")
         seed = int(seed_env) if seed_env else random.SystemRandom().randrange(1 << 32)
@@ -1618,6 +1954,12 @@ class RandomStreamTest(DifferentialBase):
               % (seed, n, batch, seed))
         sys.stdout.flush()
         pair = self.new_pair()
+        # Small encoding thresholds, so collections convert from listpack /
+        # intset to hash tables within the stream.
+        for conf in ([b"hash-max-listpack-entries", b"5"], [b"set-max-intset-entries", b"6"]):
+            r, lt = pair.both(b"CONFIG", b"SET", *conf)
+            self.assertEqual((r, lt), (b"+OK\r\n", b"+OK\r\n"), "CONFIG SET %r" % conf)
+        self.addCleanup(self.restore_limits)
         rng = random.Random(seed)
         gen = RandomGen(rng, int(time.time()))
         runner = RandomRunner(pair, batch)

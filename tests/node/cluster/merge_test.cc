@@ -4,6 +4,7 @@
 #include "node/cluster/merge.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <string>
@@ -58,7 +59,26 @@ std::map<std::string, std::string> Visible(Db& db) {
   std::map<std::string, std::string> out;
   db.ForEach([&](const Entry& e) {
     char buf[24];
-    std::string v(e.StringValue(buf));
+    std::string v;
+    if (e.type() == ObjType::kHash) {
+      const auto& h = static_cast<const HashObject&>(*e.collection());
+      std::vector<std::string> f;
+      for (size_t i = 0; i < h.size(); i++) f.push_back(h.map.at(i).name + "=" + std::string(h.Value(i, buf)));
+      std::sort(f.begin(), f.end());
+      v = "hash{";
+      for (const auto& x : f) v += x + ",";
+      v += "}";
+    } else if (e.type() == ObjType::kSet) {
+      const auto& st = static_cast<const SetObject&>(*e.collection());
+      std::vector<std::string> m;
+      for (size_t i = 0; i < st.size(); i++) m.push_back(st.map.at(i).name);
+      std::sort(m.begin(), m.end());
+      v = "set{";
+      for (const auto& x : m) v += x + ",";
+      v += "}";
+    } else {
+      v = std::string(e.StringValue(buf));
+    }
     if (e.has_expire()) v += " ttl@" + std::to_string(e.expire_at());
     out[std::string(e.key())] = v;
   });
@@ -314,6 +334,255 @@ TEST(Merge, RandomHistoriesConvergeInAnyOrder) {
       if (round % 2) order.insert(order.end(), changes.begin(), changes.begin() + round % 7);
       std::shuffle(order.begin(), order.end(), rng);
       ASSERT_EQ(ApplyAll(order), first) << "history " << history << " round " << round;
+    }
+  }
+}
+
+// ---- collections ----
+
+// A node of a simulated cluster: its own keyspace and clock. Its local
+// collection commands are built the way the families build them (dot,
+// predecessor, the versions they replace) and applied through the same
+// merge functions a replica uses, then shipped as the same changes.
+struct Node {
+  explicit Node(crdt::NodeId id) : id(id), clock(id) { db.EnableMerkle(); }
+  crdt::NodeId id;
+  crdt::LamportClock clock;
+  Db db;
+
+  struct Op {
+    std::string key;
+    Stamp stamp;
+    peer::Elements m;
+  };
+
+  uint64_t Prev(const std::string& key) {
+    Entry* e = db.Find(key, kNow);
+    if (e && e->is_collection()) return e->collection()->ctx.Head(id);
+    const Tombstone* t = db.FindTomb(key);
+    return t ? t->seen.Get(id) : 0;
+  }
+  // The versions of `element` this node sees (empty if none).
+  std::vector<Stamp> Versions(const std::string& key, ObjType type, const std::string& element) {
+    std::vector<Stamp> out;
+    Entry* e = db.Find(key, kNow);
+    if (!e || e->type() != type) return out;
+    if (type == ObjType::kHash) {
+      auto& h = static_cast<HashObject&>(*e->collection());
+      ptrdiff_t i = h.map.Find(element);
+      if (i >= 0) for (const auto& v : h.map.at(i).versions) out.push_back(v.dot);
+    } else {
+      auto& st = static_cast<SetObject&>(*e->collection());
+      ptrdiff_t i = st.map.Find(element);
+      if (i >= 0) for (const auto& v : st.map.at(i).versions) out.push_back(v.dot);
+    }
+    return out;
+  }
+  Op Element(const std::string& key, ObjType type, peer::ElementOp::Kind kind,
+             const std::string& element, const std::string& value) {
+    Op op{key, clock.Tick(), {}};
+    op.m.set_type(static_cast<uint32_t>(type));
+    op.m.set_prev(Prev(key));
+    peer::ElementOp* o = op.m.add_ops();
+    o->set_kind(kind);
+    o->set_element(element);
+    o->set_value(value);
+    for (const Stamp& d : Versions(key, type, element)) {
+      peer::Stamp* r = o->add_replaced();
+      r->set_counter(d.counter);
+      r->set_node_id(d.node);
+    }
+    MergeElements(db, key, op.stamp, op.m, kNow, 0);
+    return op;
+  }
+  void Apply(const Op& op) {
+    clock.Observe(op.stamp);
+    MergeElements(db, op.key, op.stamp, op.m, kNow, 0);
+  }
+};
+
+using NodeChange = std::variant<Node::Op, Assign, Remove>;
+
+std::string S(const Stamp& s) {
+  return "(" + std::to_string(s.counter) + "," + std::to_string(s.node) + ")";
+}
+
+std::string Describe(const std::vector<NodeChange>& changes) {
+  std::string out;
+  for (const NodeChange& ch : changes) {
+    if (auto* op = std::get_if<Node::Op>(&ch)) {
+      out += "  elements " + op->key + " " + S(op->stamp) + " type " +
+             std::to_string(op->m.type()) + " prev " + std::to_string(op->m.prev());
+      for (const auto& o : op->m.ops()) {
+        out += (o.kind() == peer::ElementOp::PUT ? " put " : " rm ") + o.element() + "=" +
+               o.value() + " replacing";
+        for (const auto& r : o.replaced()) out += " " + S(Stamp{r.counter(), r.node_id()});
+      }
+    } else if (auto* a = std::get_if<Assign>(&ch)) {
+      out += "  set " + a->key + " " + S(a->stamp) + " " + a->value;
+    } else {
+      const auto& r = std::get<Remove>(ch);
+      out += "  del " + r.key + " " + S(r.t.stamp) + " seen";
+      for (const auto& e : r.t.seen.entries()) out += " " + std::to_string(e.node) + ":" + std::to_string(e.counter);
+      for (const auto& d : r.t.dots) out += " dot" + S(d);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+void ApplyNodeChange(Db& db, const NodeChange& ch) {
+  if (auto* op = std::get_if<Node::Op>(&ch)) {
+    MergeElements(db, op->key, op->stamp, op->m, kNow, 0);
+  } else if (auto* a = std::get_if<Assign>(&ch)) {
+    MergeAssign(db, a->key, a->stamp, a->value, a->expire_at, kNow, 0);
+  } else {
+    const auto& r = std::get<Remove>(ch);
+    MergeRemove(db, r.key, r.t, kNow);
+  }
+}
+
+std::map<std::string, std::string> ApplyAllNodeChanges(const std::vector<NodeChange>& changes) {
+  Db db;
+  db.EnableMerkle();
+  for (const NodeChange& ch : changes) ApplyNodeChange(db, ch);
+  return Visible(db);
+}
+
+TEST(MergeCollections, ConcurrentAddsOfANewKeyOnTwoNodesAreBothKept) {
+  Node a(1), b(2);
+  auto x = a.Element("s", ObjType::kSet, peer::ElementOp::PUT, "x", "");
+  auto y = b.Element("s", ObjType::kSet, peer::ElementOp::PUT, "y", "");
+  a.Apply(y);
+  b.Apply(x);
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"s", "set{x,y,}"}}));
+  EXPECT_EQ(Visible(a.db), Visible(b.db));
+}
+
+TEST(MergeCollections, RemoveDeletesOnlyWhatItObserved) {
+  Node a(1), b(2);
+  auto add = a.Element("s", ObjType::kSet, peer::ElementOp::PUT, "x", "");
+  b.Apply(add);
+  auto rm = b.Element("s", ObjType::kSet, peer::ElementOp::REMOVE, "x", "");
+  auto readd = a.Element("s", ObjType::kSet, peer::ElementOp::PUT, "x", "");  // concurrent
+  a.Apply(rm);
+  b.Apply(readd);
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"s", "set{x,}"}}));
+  EXPECT_EQ(Visible(b.db), Visible(a.db));
+}
+
+TEST(MergeCollections, DelOfACollectionKeepsConcurrentAdds) {
+  Node a(1), b(2);
+  auto add = a.Element("h", ObjType::kHash, peer::ElementOp::PUT, "f", "1");
+  b.Apply(add);
+  // b deletes the key, having seen a's field; a concurrently adds another.
+  Tombstone t;
+  t.stamp = b.clock.Tick();
+  t.seen.Observe(1, add.stamp.counter);
+  t.seen.Observe(2, t.stamp.counter - 1);
+  MergeRemove(b.db, "h", t, kNow);
+  auto add2 = a.Element("h", ObjType::kHash, peer::ElementOp::PUT, "g", "2");
+  MergeRemove(a.db, "h", t, kNow);
+  b.Apply(add2);
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"h", "hash{g=2,}"}}));
+  EXPECT_EQ(Visible(b.db), Visible(a.db));
+  // A late copy of the deleted field does not come back.
+  b.Apply(add);
+  EXPECT_EQ(Visible(b.db), Visible(a.db));
+}
+
+TEST(MergeCollections, HashFieldValuesAreLastWriterWins) {
+  Node a(1), b(2);
+  auto va = a.Element("h", ObjType::kHash, peer::ElementOp::PUT, "f", "from-a");
+  auto vb = b.Element("h", ObjType::kHash, peer::ElementOp::PUT, "f", "from-b");
+  for (int order = 0; order < 2; order++) {
+    std::vector<NodeChange> ch = {va, vb};
+    if (order) std::swap(ch[0], ch[1]);
+    EXPECT_EQ(ApplyAllNodeChanges(ch),
+              (std::map<std::string, std::string>{
+                  {"h", va.stamp < vb.stamp ? "hash{f=from-b,}" : "hash{f=from-a,}"}}));
+  }
+}
+
+TEST(MergeCollections, AStringWriteNewerThanACollectionReplacesIt) {
+  Node a(1);
+  auto add = a.Element("k", ObjType::kSet, peer::ElementOp::PUT, "x", "");
+  Assign set{"k", a.clock.Tick(), "str"};
+  EXPECT_EQ(ApplyAllNodeChanges({add, set}), (std::map<std::string, std::string>{{"k", "str"}}));
+  EXPECT_EQ(ApplyAllNodeChanges({set, add}), (std::map<std::string, std::string>{{"k", "str"}}));
+}
+
+// Random histories on three nodes: set and hash element writes, string
+// SETs and DELs on a few shared keys, delivered partially while the nodes
+// write (so later writes replace what they saw). Afterwards every order of
+// all the changes, with repeats, must give one visible state, and so must
+// each node once it has everything.
+TEST(MergeCollections, RandomHistoriesWithTypeChangesConvergeInAnyOrder) {
+  std::mt19937 rng(20261201);
+  for (int history = 0; history < 600; history++) {
+    std::deque<Node> nodes;
+    for (crdt::NodeId n = 1; n <= 3; n++) nodes.emplace_back(n);
+    std::vector<NodeChange> all;
+    std::vector<std::vector<size_t>> pending(3);
+    for (int i = 0; i < 30; i++) {
+      size_t ni = rng() % 3;
+      Node& node = nodes[ni];
+      if (!pending[ni].empty() && rng() % 2) {
+        size_t k = rng() % pending[ni].size();
+        ApplyNodeChange(node.db, all[pending[ni][k]]);
+        if (auto* op = std::get_if<Node::Op>(&all[pending[ni][k]])) node.clock.Observe(op->stamp);
+        pending[ni].erase(pending[ni].begin() + static_cast<ptrdiff_t>(k));
+        continue;
+      }
+      std::string key = "k" + std::to_string(rng() % 2);
+      Entry* e = node.db.Find(key, kNow);
+      int what = static_cast<int>(rng() % 10);
+      NodeChange ch;
+      std::string el(1, static_cast<char>('a' + rng() % 3));
+      if (what < 1) {
+        ch = Assign{key, node.clock.Tick(), std::to_string(rng() % 9)};
+        ApplyNodeChange(node.db, ch);
+      } else if (what < 2) {
+        Tombstone t;
+        t.stamp = node.clock.Tick();
+        for (crdt::NodeId n = 1; n <= 3; n++) {
+          if (rng() % 2) t.seen.Observe(n, rng() % (t.stamp.counter + 1));
+        }
+        if (e && e->is_collection()) t.Merge(e->collection()->ctx.ToTombstone());
+        ch = Remove{key, t};
+        ApplyNodeChange(node.db, ch);
+      } else {
+        // Element writes only where the command would run: the key is
+        // missing or of that type.
+        ObjType type = e && e->is_collection() ? e->type()
+                       : e                     ? ObjType::kString
+                       : (rng() % 2 ? ObjType::kSet : ObjType::kHash);
+        if (type == ObjType::kString) {
+          ch = Assign{key, node.clock.Tick(), "s" + std::to_string(rng() % 9)};
+          ApplyNodeChange(node.db, ch);
+        } else {
+          bool present = !node.Versions(key, type, el).empty();
+          auto kind = present && rng() % 2 ? peer::ElementOp::REMOVE : peer::ElementOp::PUT;
+          ch = node.Element(key, type, kind, el, std::to_string(rng() % 5));
+        }
+      }
+      all.push_back(ch);
+      for (size_t o = 0; o < 3; o++) {
+        if (o != ni) pending[o].push_back(all.size() - 1);
+      }
+    }
+    std::map<std::string, std::string> first = ApplyAllNodeChanges(all);
+    for (int round = 0; round < 12; round++) {
+      std::vector<NodeChange> order = all;
+      if (round % 2) order.insert(order.end(), all.begin(), all.begin() + round % 7);
+      std::shuffle(order.begin(), order.end(), rng);
+      ASSERT_EQ(ApplyAllNodeChanges(order), first)
+          << "history " << history << " round " << round << "\norder:\n"
+          << Describe(order) << "\nfirst:\n" << Describe(all);
+    }
+    for (size_t ni = 0; ni < 3; ni++) {
+      for (size_t k : pending[ni]) ApplyNodeChange(nodes[ni].db, all[k]);
+      EXPECT_EQ(Visible(nodes[ni].db), first) << "history " << history << " node " << ni;
     }
   }
 }

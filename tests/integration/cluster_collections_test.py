@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Collections across nodes: the merge rules of docs/consistency.md
+("Collections") under a real partition (nftables drops the peer traffic of
+node 3), checked on every node after the heal.
+
+Asserted, for writes made on both sides of the cut:
+- sets: a member removed on one side and untouched on the other is gone; a
+  member removed on one side and re-added on the other is kept (add-wins);
+  members added on either side are kept;
+- hashes: a field deleted on one side and written on the other is kept
+  with the written value; a field written on one side only takes that
+  value; HINCRBY on both sides adds up;
+- a key created on both sides (SADD, HSET) holds both sides' elements;
+- DEL of a collection on one side keeps the members added concurrently on
+  the other;
+- a SREM of every member on one side while the other side adds: only the
+  concurrent adds remain;
+- without a partition, a set written through every node converges with
+  each node's adds and removes, and Merkle repair (LATTICE REPAIR) after a
+  cut restores the same contents.
+
+Needs root (nftables). Environment: LATTICE_SERVER (see harness.py).
+"""
+
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from cluster import ClusterTestCase, Partition, POLL  # noqa: E402
+
+REPL_BOUND = 5.0
+HEAL_BOUND = 20.0
+CANARY_WAIT = 1.0
+
+
+class CollectionsAcrossNodesTest(ClusterTestCase):
+    def assert_cut(self, c, writer, reader):
+        """A canary SADD on `writer` does not reach `reader`: the cut is real."""
+        c.r(writer).sadd("canary", "w%d" % writer)
+        deadline = time.monotonic() + CANARY_WAIT
+        while time.monotonic() < deadline:
+            self.assertFalse(c.r(reader).sismember("canary", "w%d" % writer),
+                             "a write crossed the partition")
+            time.sleep(POLL)
+
+    def wait_equal(self, c, key, want, nodes=None):
+        nodes = nodes or c.running()
+
+        def read(i):
+            r = c.r(i)
+            t = r.type(key)
+            if t == "hash":
+                return r.hgetall(key)
+            if t == "set":
+                return r.smembers(key)
+            return None if t == "none" else "<%s>" % t
+        try:
+            harness.wait_until(lambda: all(read(i) == want for i in nodes), REPL_BOUND,
+                               interval=POLL, what="%s == %r" % (key, want))
+        except TimeoutError:
+            self.fail("%s: want %r, nodes have %r" % (key, want, {i: read(i) for i in nodes}))
+
+    def test_concurrent_writes_on_both_sides_of_a_partition_merge(self):
+        with self.cluster(3) as c, Partition(c) as p:
+            r1, r3 = c.r(1), c.r(3)
+            r1.sadd("s", "a", "b", "c")
+            r1.hset("h", mapping={"f1": "v1", "f2": "v2", "n": "10"})
+            r1.sadd("gone", "m1")
+            r1.sadd("emptied", "e1", "e2")
+            for key, want in (("s", {"a", "b", "c"}), ("gone", {"m1"}),
+                              ("h", {"f1": "v1", "f2": "v2", "n": "10"})):
+                self.wait_equal(c, key, want)
+            p.isolate(3)
+            self.assert_cut(c, 1, 3)
+            # Side of nodes 1 and 2.
+            r1.srem("s", "a", "b")
+            r1.hdel("h", "f1")
+            r1.hset("h", "f2", "A")
+            self.assertEqual(r1.hincrby("h", "n", 5), 15)
+            c.r(2).hincrby("h", "n", 1)
+            r1.sadd("t", "1", "2")
+            r1.hset("g", "a", "1")
+            self.assertEqual(r1.delete("gone"), 1)
+            r1.srem("emptied", "e1", "e2")
+            # Node 3's side.
+            r3.srem("s", "b")
+            r3.sadd("s", "b", "y")           # b re-added: concurrent with node 1's SREM
+            r3.hset("h", "f1", "B")          # f1 written: concurrent with node 1's HDEL
+            self.assertEqual(r3.hincrby("h", "n", 7), 17)
+            r3.hset("h", "f3", "C")
+            r3.sadd("t", "2", "3")
+            r3.hset("g", "b", "2")
+            r3.sadd("gone", "m2")            # concurrent with node 1's DEL
+            r3.sadd("emptied", "e3")
+            # Each side sees only its own writes during the cut.
+            self.assertEqual(r3.smembers("s"), {"a", "b", "c", "y"})
+            self.wait_equal(c, "s", {"c"}, nodes=[1, 2])
+            p.heal_all()
+            c.wait_healthy(HEAL_BOUND)
+            want = {
+                "s": {"b", "c", "y"},
+                "h": {"f1": "B", "f2": "A", "f3": "C", "n": "23"},
+                "t": {"1", "2", "3"},
+                "g": {"a": "1", "b": "2"},
+                "gone": {"m2"},
+                "emptied": {"e3"},
+            }
+            for key, value in want.items():
+                self.wait_equal(c, key, value)
+            snap = c.wait_converged(HEAL_BOUND)
+            self.assertEqual(snap["h"][1], tuple(sorted(want["h"].items())))
+
+    def test_writes_through_every_node_converge_and_repair_restores_a_cut_node(self):
+        with self.cluster(3) as c, Partition(c) as p:
+            expect = set()
+            for n in range(300):
+                i = 1 + n % 3
+                c.r(i).sadd("big", "m%d" % n)
+                expect.add("m%d" % n)
+                if n % 7 == 0 and n > 0:
+                    # Removed where it was added (a node that has not seen a
+                    # member yet removes nothing).
+                    self.assertEqual(c.r(1 + (n - 1) % 3).srem("big", "m%d" % (n - 1)), 1)
+                    expect.discard("m%d" % (n - 1))
+                c.r(i).hset("hh", "f%d" % (n % 40), n)
+            self.wait_equal(c, "big", expect)
+            snap = c.wait_converged(HEAL_BOUND)
+            self.assertEqual(len(snap["big"][1]), len(expect))
+            # Writes made while node 3 is cut off reach it by the stream
+            # or, if it missed them, by Merkle repair.
+            p.isolate(3)
+            self.assert_cut(c, 1, 3)
+            for n in range(300, 400):
+                c.r(1).sadd("big", "m%d" % n)
+                expect.add("m%d" % n)
+            c.r(1).srem("big", "m0")
+            expect.discard("m0")
+            p.heal_all()
+            c.wait_healthy(HEAL_BOUND)
+            c.r(3).execute_command("LATTICE", "REPAIR", c.node(1).name)
+            self.wait_equal(c, "big", expect)
+            c.wait_converged(HEAL_BOUND)
+
+
+if __name__ == "__main__":
+    harness.main()
