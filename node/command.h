@@ -37,6 +37,7 @@ enum CmdFlag : uint32_t {
   kCmdNoAuth = 1 << 8,
   kCmdNoMulti = 1 << 9,
   kCmdDangerous = 1 << 10,
+  kCmdBlocking = 1 << 11,
   // Routing, not reported by COMMAND INFO:
   // Runs on the connection's own thread and may touch connection state.
   kCmdConnection = 1 << 16,

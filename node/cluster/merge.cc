@@ -43,11 +43,6 @@ void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
   out->set_node_id(s.node);
 }
 
-std::unique_ptr<Collection> NewCollection(ObjType type) {
-  if (type == ObjType::kHash) return std::make_unique<HashObject>();
-  return std::make_unique<SetObject>();
-}
-
 // Deletes collection `e` if its last element went, keeping what it had seen.
 bool DropIfEmpty(Db& db, Entry* e) {
   if (e->collection()->size() > 0) return false;
@@ -109,6 +104,7 @@ bool MergeElements(Db& db, std::string_view key, crdt::Stamp stamp, const peer::
   Collection* c = e ? e->collection() : nullptr;
   if (!c) {
     fresh = NewCollection(type);
+    if (!fresh) return false;  // rejected by validation; never reached
     c = fresh.get();
     // What the key saw before it held this collection stays dead.
     if (fate.tomb) {

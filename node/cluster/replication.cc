@@ -886,7 +886,7 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
       case peer::Delta::kElements: {
         const peer::Elements& m = d.elements();
         if (zero_stamp || d.stamp().node_id() == 0 || d.stamp().counter() == 0 ||
-            (m.type() != 1 && m.type() != 2) || m.ops_size() > 1 << 20 ||
+            !NewCollection(static_cast<ObjType>(m.type())) || m.ops_size() > 1 << 20 ||
             m.expire_at_ms() < 0 || m.context().heads_size() > 4096 ||
             m.context().cloud_size() > 1 << 16) {
           *why = "malformed collection change";

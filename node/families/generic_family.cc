@@ -25,6 +25,10 @@ std::string_view TypeName(const Entry* e) {
       return "hash";
     case ObjType::kSet:
       return "set";
+    case ObjType::kZset:
+      return "zset";
+    case ObjType::kList:
+      return "list";
   }
   return "none";
 }

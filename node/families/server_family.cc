@@ -274,6 +274,7 @@ void ReplyCommandInfo(CommandContext& ctx, const CommandId& c) {
   if (c.flags & kCmdDenyOom) flags.push_back("denyoom");
   if (c.flags & kCmdAdmin) flags.push_back("admin");
   if (c.flags & kCmdNoScript) flags.push_back("noscript");
+  if (c.flags & kCmdBlocking) flags.push_back("blocking");
   if (c.flags & kCmdLoading) flags.push_back("loading");
   if (c.flags & kCmdStale) flags.push_back("stale");
   if (c.flags & kCmdFast) flags.push_back("fast");

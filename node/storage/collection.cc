@@ -112,6 +112,10 @@ std::string_view CollEncName(CollEnc enc) {
       return "hashtable";
     case CollEnc::kIntset:
       return "intset";
+    case CollEnc::kSkiplist:
+      return "skiplist";
+    case CollEnc::kQuicklist:
+      return "quicklist";
   }
   return "unknown";
 }
@@ -125,6 +129,17 @@ uint64_t ElementDigest::Of(const crdt::OrElement<crdt::NoValue>& e) {
 }
 
 bool SetMemberInt(std::string_view s, int64_t* v) { return ParseInt64(s, v); }
+
+std::unique_ptr<Collection> NewCollection(ObjType type) {
+  switch (type) {
+    case ObjType::kHash:
+      return std::make_unique<HashObject>();
+    case ObjType::kSet:
+      return std::make_unique<SetObject>();
+    default:
+      return nullptr;  // not a collection type this node knows
+  }
+}
 
 // ---- hashes ----
 

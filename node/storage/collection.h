@@ -35,10 +35,10 @@ class Elements;
 
 namespace lattice::node {
 
-enum class ObjType : uint8_t { kString = 0, kHash = 1, kSet = 2 };
+enum class ObjType : uint8_t { kString = 0, kHash = 1, kSet = 2, kZset = 3, kList = 4 };
 
 // Redis's encoding names for collections.
-enum class CollEnc : uint8_t { kListpack, kHashtable, kIntset };
+enum class CollEnc : uint8_t { kListpack, kHashtable, kIntset, kSkiplist, kQuicklist };
 std::string_view CollEncName(CollEnc enc);
 
 // Redis's conversion thresholds (CONFIG SET hash-max-listpack-entries and
@@ -152,6 +152,9 @@ class SetObject final : public Collection {
 
   SetMap map;
 };
+
+// An empty collection of `type` (a replica creating a key from a delta).
+std::unique_ptr<Collection> NewCollection(ObjType type);
 
 // An intset member: a canonical int64 (Redis's string2ll) sorts by value.
 bool SetMemberInt(std::string_view s, int64_t* v);
