@@ -23,7 +23,9 @@
 //
 // A hash field that HINCRBY touched also carries a PnCounter whose base is
 // the field's greatest version (base stamp = its dot): increments from every
-// node add up; a newer HSET (a greater dot) starts a new base.
+// node add up; a newer HSET (a greater dot) starts a new base. A sorted-set
+// member that ZINCRBY touched carries a ScoreCounter (crdt/score_counter.h)
+// the same way: the map is templated on the counter type.
 //
 // Storage: a vector of elements, in the order the caller chooses (insertion
 // order or sorted, as Redis's listpack and intset), plus, once the caller
@@ -63,11 +65,13 @@ struct OrVersion {
   friend bool operator==(const OrVersion&, const OrVersion&) = default;
 };
 
-template <typename V>
+// `C` is the counter an increment puts on the greatest version: PnCounter
+// for hash fields (HINCRBY), ScoreCounter for sorted-set scores (ZINCRBY).
+template <typename V, typename C = PnCounter>
 struct OrElement {
   std::string name;
   absl::InlinedVector<OrVersion<V>, 1> versions;  // never empty while in the map
-  std::unique_ptr<PnCounter> counter;             // hash fields after HINCRBY only
+  std::unique_ptr<C> counter;                     // after an increment only
 
   const OrVersion<V>& top() const {
     const OrVersion<V>* best = &versions[0];
@@ -77,20 +81,21 @@ struct OrElement {
     return *best;
   }
   // The counter applies while its base is the greatest version.
-  const PnCounter* live_counter() const {
+  const C* live_counter() const {
     return counter && !versions.empty() && counter->base_stamp() == top().dot ? counter.get()
                                                                               : nullptr;
   }
 };
 
-// `Digest::Of(const OrElement<V>&)` hashes one element for the Merkle
+// `Digest::Of(const OrElement<V, C>&)` hashes one element for the Merkle
 // leaves (a stable hash: equal on every node); it must accept an element
 // whose versions are empty.
-template <typename V, typename Digest>
+template <typename V, typename Digest, typename C = PnCounter>
 class OrMap {
  public:
   using Version = OrVersion<V>;
-  using Element = OrElement<V>;
+  using Element = OrElement<V, C>;
+  using Counter = C;
   using Versions = absl::InlinedVector<Version, 1>;
   using Dots = absl::InlinedVector<Stamp, 1>;
 
@@ -106,7 +111,7 @@ class OrMap {
     if (this == &o) return *this;
     elements_.clear();
     for (const Element& e : o.elements_) {
-      Element c{e.name, e.versions, e.counter ? std::make_unique<PnCounter>(*e.counter) : nullptr};
+      Element c{e.name, e.versions, e.counter ? std::make_unique<C>(*e.counter) : nullptr};
       elements_.push_back(std::move(c));
     }
     digesting_ = o.digesting_;
@@ -163,11 +168,12 @@ class OrMap {
   // Adds `by` to element i's counter on its greatest version whose value is
   // `base` (the caller parsed it), creating the counter if needed. Returns
   // the contribution's new totals.
-  PnCounter::Delta Increment(size_t i, int64_t base, NodeId node, uint64_t epoch, int64_t by) {
+  template <typename Base, typename By>
+  typename C::Delta Increment(size_t i, Base base, NodeId node, uint64_t epoch, By by) {
     return Mutate(i, [&](Element& e) {
       Stamp top = e.top().dot;
       if (!e.counter || e.counter->base_stamp() != top) {
-        e.counter = std::make_unique<PnCounter>(base, top);
+        e.counter = std::make_unique<C>(base, top);
       }
       return e.counter->Add(node, epoch, by);
     });
@@ -206,7 +212,7 @@ class OrMap {
   // A remote increment: `d` is the contribution on base (d.base_stamp,
   // d.base) of element `name`. A base the receiver has seen removed or
   // replaced loses the increment; a base not seen yet is added with it.
-  void ApplyIncrement(std::string_view name, const V& base_value, const PnCounter::Delta& d,
+  void ApplyIncrement(std::string_view name, const V& base_value, const typename C::Delta& d,
                       const CausalContext& ctx) {
     ptrdiff_t i = Find(name);
     bool has_base = false;
@@ -228,7 +234,7 @@ class OrMap {
     Mutate(static_cast<size_t>(i), [&](Element& e) {
       if (!e.counter || e.counter->base_stamp() < d.base_stamp) {
         // A counter on an older base (or none): the new base restarts it.
-        e.counter = std::make_unique<PnCounter>(d.base, d.base_stamp);
+        e.counter = std::make_unique<C>(d.base, d.base_stamp);
       }
       e.counter->Merge(d);
       return 0;
@@ -284,10 +290,10 @@ class OrMap {
             for (const Version& v : e.versions) base_live = base_live || v.dot == o.counter->base_stamp();
             if (!base_live) return 0;
             if (!e.counter || e.counter->base_stamp() < o.counter->base_stamp()) {
-              e.counter = std::make_unique<PnCounter>(*o.counter);
+              e.counter = std::make_unique<C>(*o.counter);
               changed = true;
             } else if (!(*e.counter == *o.counter)) {
-              PnCounter before = *e.counter;
+              C before = *e.counter;
               e.counter->Merge(*o.counter);
               changed = changed || !(before == *e.counter);
             }
@@ -379,7 +385,7 @@ class OrMap {
     for (const Element& e : elements_) {
       if (e.name.size() > 15) n += e.name.capacity() + 1;
       if (e.versions.size() > 1) n += e.versions.capacity() * sizeof(Version);
-      if (e.counter) n += sizeof(PnCounter);
+      if (e.counter) n += sizeof(C);
     }
     return n;
   }
@@ -396,8 +402,8 @@ class OrMap {
       for (const Version& v : e.versions) {
         if (std::find(f.versions.begin(), f.versions.end(), v) == f.versions.end()) return false;
       }
-      const PnCounter* ca = e.live_counter();
-      const PnCounter* cb = f.live_counter();
+      const C* ca = e.live_counter();
+      const C* cb = f.live_counter();
       if ((ca == nullptr) != (cb == nullptr)) return false;
       if (ca && !(*ca == *cb)) return false;
     }

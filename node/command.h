@@ -22,6 +22,7 @@ namespace lattice::node {
 
 class Connection;
 class Db;
+class Worker;
 class Server;
 class Shard;
 
@@ -84,6 +85,15 @@ struct CommandContext {
   int db;
   int64_t now_ms;
   const CommandId* cmd;
+
+  // Blocking commands (node/families/blocking.h): the client to answer
+  // later (set by the dispatcher; null for a forwarded command), whether
+  // this run serves a parked command again, and whether the handler parked
+  // the client instead of replying.
+  Worker* origin = nullptr;
+  uint64_t conn_id = 0;
+  bool serving = false;
+  bool blocked = false;
 
   Db& DbFor(std::string_view key) const;
   Db& DbFor(std::string_view key, int db_index) const;

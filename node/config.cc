@@ -126,6 +126,23 @@ const std::vector<Param>& Params() {
          c.set_max_intset_entries = v;
          g_encoding_limits.set_max_intset_entries = v;
        }},
+      // Sorted sets: the limits live in g_encoding_limits only.
+      {"zset-max-listpack-entries",
+       Kind::kInt,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config&) { return std::to_string(g_encoding_limits.zset_max_listpack_entries); },
+       [](Config&, const auto&, int64_t v) { g_encoding_limits.zset_max_listpack_entries = v; }},
+      {"zset-max-listpack-value",
+       Kind::kMemory,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config&) { return MemToString(g_encoding_limits.zset_max_listpack_value); },
+       [](Config&, const auto&, int64_t v) { g_encoding_limits.zset_max_listpack_value = v; }},
       {"client-query-buffer-limit",
        Kind::kMemory,
        false,

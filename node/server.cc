@@ -234,7 +234,9 @@ void Worker::Loop() {
   const bool multi = server_->multi_threaded();
   while (server_->running()) {
     int64_t now = NowMs();
-    int timeout = next_cron_ms_ > now ? static_cast<int>(next_cron_ms_ - now) : 0;
+    int64_t wake = next_cron_ms_;
+    if (!blocked_.empty()) wake = std::min(wake, NextBlockedDeadline());
+    int timeout = wake > now ? static_cast<int>(wake - now) : 0;
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) break;
     if (multi) server_->world().ReaderLock();
@@ -265,6 +267,8 @@ void Worker::Loop() {
       Cron(now);
       next_cron_ms_ = now + std::max(1, 1000 / std::max(1, server_->config().hz));
     }
+    if (!blocked_.empty()) ExpireBlocked(now);
+    ServeBlocked();
     graveyard_.clear();
     shard_.FlushSink();
     iter_clock_.store(UINT64_MAX);
@@ -344,6 +348,11 @@ void Worker::OnReadable(Connection* c) {
   ssize_t n = read(c->fd, dst, want);
   if (n <= 0) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n == 0 && blocked_.contains(c->id)) {
+      // A parked client that hangs up leaves its queues (Redis drops it).
+      Close(c);
+      return;
+    }
     if (n == 0 && c->busy()) {
       // The client half-closed (as `printf ... | nc` does) while a command
       // waits on another shard: finish the commands it sent, as Redis
@@ -453,6 +462,7 @@ void Worker::OnWritable(Connection* c) { Flush(c); }
 void Worker::Close(Connection* c) {
   if (c->closed) return;
   c->closed = true;
+  if (!blocked_.empty()) CancelBlocked(c->id);
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
   c->fd = -1;
@@ -505,6 +515,133 @@ void Worker::Cron(int64_t now_ms) {
   for (Connection* c : doomed) Close(c);
 }
 
+// ---- Blocking pops (node/families/blocking.h) ----
+
+void Worker::AddBlocked(std::shared_ptr<Waiter> w) {
+  auto it = conns_.find(w->conn_id);
+  if (it == conns_.end() || it->second->closed) {
+    w->done.store(true);  // the client left before it was parked
+    return;
+  }
+  blocked_[w->conn_id] = std::move(w);
+}
+
+void Worker::RegisterWaiter(std::shared_ptr<Waiter> w, const std::string& key) {
+  if (w->done.load()) return;
+  blocking_.Add(w, key);
+  Db& db = shard_.db(w->db);
+  db.Wait(key);
+  // Something may have arrived between the command and this registration.
+  if (Entry* e = db.Find(key, NowMs()); e && e->is_collection()) db.SignalKey(key);
+}
+
+void Worker::FinishBlocked(uint64_t conn_id, std::string reply) {
+  blocked_.erase(conn_id);
+  CompleteRemote(conn_id, std::move(reply));
+}
+
+void Worker::ServeBlocked() {
+  if (blocking_.empty()) return;
+  for (int i = 0; i < shard_.databases(); i++) {
+    Db& db = shard_.db(i);
+    if (!db.has_ready()) continue;
+    for (const std::string& key : db.TakeReady()) ServeKey(i, key);
+  }
+}
+
+void Worker::ServeKey(int dbi, const std::string& key) {
+  for (auto* q = blocking_.Queue(dbi, key); q && !q->empty(); q = blocking_.Queue(dbi, key)) {
+    std::shared_ptr<Waiter> w = q->front();
+    if (w->done.load()) {
+      q->pop_front();
+      continue;
+    }
+    Entry* e = shard_.db(dbi).Find(key, NowMs());
+    if (!e || !e->is_collection() || e->collection()->size() == 0) break;
+    if (w->done.exchange(true)) {
+      q->pop_front();
+      continue;
+    }
+    std::string reply;
+    if (RunWaiter(*w, &reply)) {
+      w->done.store(false);  // still nothing for it (another type now)
+      break;
+    }
+    q = blocking_.Queue(dbi, key);
+    if (q && !q->empty() && q->front() == w) q->pop_front();
+    // Its other keys' shards drop it when they meet it (done).
+    Worker* origin = w->origin;
+    uint64_t id = w->conn_id;
+    origin->Post([origin, id, reply = std::move(reply)]() mutable {
+      origin->FinishBlocked(id, std::move(reply));
+    });
+  }
+  if (blocking_.Prune(dbi, key)) shard_.db(dbi).Unwait(key);
+}
+
+bool Worker::RunWaiter(Waiter& w, std::string* reply) {
+  std::vector<std::string_view> views(w.args.begin(), w.args.end());
+  resp::ReplyBuilder rb(reply, w.protocol);
+  CommandContext cx{views, &rb, server_, nullptr, w.db, NowMs(), w.cmd};
+  cx.origin = w.origin;
+  cx.conn_id = w.conn_id;
+  cx.serving = true;
+  bool local = !server_->multi_threaded();
+  if (!local) {
+    bool multi;
+    int target = server_->ShardOf(*w.cmd, views, &multi);
+    local = !multi && (target == -1 || target == index_);
+  }
+  int64_t start = MonoUs();
+  if (local) {
+    w.cmd->handler(cx);
+  } else {
+    // BLMOVE to a key of another shard: as the dispatcher runs multi-shard
+    // commands.
+    server_->world().ReaderUnlock();
+    server_->Exclusive([&] { w.cmd->handler(cx); });
+    server_->world().ReaderLock();
+  }
+  stats[w.cmd->index].Record(MonoUs() - start);
+  return cx.blocked;
+}
+
+void Worker::CancelBlocked(uint64_t conn_id) {
+  auto it = blocked_.find(conn_id);
+  if (it == blocked_.end()) return;
+  std::shared_ptr<Waiter> w = std::move(it->second);
+  blocked_.erase(it);
+  w->done.store(true);
+  for (const std::string& key : w->keys) {
+    Worker* kw = &server_->worker(server_->ShardIndexOf(key));
+    int db = w->db;
+    kw->Post([kw, db, key] {
+      if (kw->blocking_.Prune(db, key)) kw->shard_.db(db).Unwait(key);
+    });
+  }
+}
+
+int64_t Worker::NextBlockedDeadline() const {
+  int64_t next = INT64_MAX;
+  for (const auto& [id, w] : blocked_) {
+    if (w->deadline_ms > 0) next = std::min(next, w->deadline_ms);
+  }
+  return next;
+}
+
+void Worker::ExpireBlocked(int64_t now_ms) {
+  std::vector<std::shared_ptr<Waiter>> expired;
+  for (const auto& [id, w] : blocked_) {
+    if (w->deadline_ms > 0 && w->deadline_ms <= now_ms) expired.push_back(w);
+  }
+  for (const auto& w : expired) {
+    bool mine = !w->done.exchange(true);  // a shard may be serving it right now
+    if (!mine) continue;
+    CancelBlocked(w->conn_id);
+    CompleteRemote(w->conn_id, TimeoutReplyBytes(*w));
+  }
+}
+
 void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   auto it = conns_.find(conn_id);
   if (it == conns_.end()) return;  // the client left meanwhile
@@ -545,6 +682,8 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     }
   }
   CommandContext ctx{args, &c->rb, server_, c, c->db, now_ms, cmd};
+  ctx.origin = this;
+  ctx.conn_id = c->id;
   auto run = [&](CommandContext& cx) {
     int64_t start = MonoUs();
     size_t before = cx.rb->out()->size();
@@ -558,6 +697,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   if (!server_->multi_threaded() || (cmd->flags & kCmdConnection) ||
       (!cmd->has_keys() && !(cmd->flags & kCmdAllShards))) {
     run(ctx);
+    if (ctx.blocked) c->pending = true;
     return true;
   }
   bool multi_shard;
@@ -566,10 +706,12 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     server_->world().ReaderUnlock();
     server_->Exclusive([&] { run(ctx); });
     server_->world().ReaderLock();
+    if (ctx.blocked) c->pending = true;
     return true;
   }
   if (target == -1 || target == index_) {
     run(ctx);
+    if (ctx.blocked) c->pending = true;
     return true;
   }
   // The reply would come back out of order with the forwarded ones.
@@ -593,11 +735,14 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   owner->Post([remote, origin, owner, conn_id, db, proto, cmd] {
     resp::ReplyBuilder rb(&remote->reply, proto);
     CommandContext cx{remote->views, &rb, owner->server(), nullptr, db, NowMs(), cmd};
+    cx.origin = origin;
+    cx.conn_id = conn_id;
     int64_t start = MonoUs();
     cmd->handler(cx);
     owner->CountReads(*cmd, cx.args);
     owner->stats[cmd->index].Record(MonoUs() - start);
     owner->commands_processed++;
+    if (cx.blocked) return;  // parked: the reply comes when it is served
     origin->Post(
         [remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
   });

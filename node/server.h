@@ -38,6 +38,7 @@
 #include "grpcpp/server.h"
 #include "crdt/stamp.h"
 #include "node/command.h"
+#include "node/families/blocking.h"
 #include "node/config.h"
 #include "node/cluster/forward.h"
 #include "node/cluster/hot_keys.h"
@@ -261,6 +262,15 @@ class Worker {
   // shard, WAIT): appends `reply` and resumes its input. Worker thread only.
   void CompleteRemote(uint64_t conn_id, std::string reply);
 
+  // Blocking pops (node/families/blocking.h). Worker thread only.
+  // The client `w` names is parked here (its origin worker).
+  void AddBlocked(std::shared_ptr<Waiter> w);
+  // `w` waits on `key`, a key of this shard.
+  void RegisterWaiter(std::shared_ptr<Waiter> w, const std::string& key);
+  // A parked client of this worker was served: `reply` ends its wait.
+  void FinishBlocked(uint64_t conn_id, std::string reply);
+  size_t blocked_clients() const { return blocked_.size(); }
+
   // Connections owned by this worker; read only from its thread or the
   // exclusive section.
   const absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>>& connections() const {
@@ -293,6 +303,14 @@ class Worker {
   void UpdateEvents(Connection* c, bool want_write);
   void RunTasks();
   void Cron(int64_t now_ms);
+  // Serves the parked clients of keys that something added to; times out
+  // parked clients of this worker; forgets one that went away.
+  void ServeBlocked();
+  void ServeKey(int db, const std::string& key);
+  bool RunWaiter(Waiter& w, std::string* reply);
+  void ExpireBlocked(int64_t now_ms);
+  int64_t NextBlockedDeadline() const;
+  void CancelBlocked(uint64_t conn_id);
   // Runs one command. False: it must wait until the connection's forwarded
   // commands in flight have completed (then it is parsed and run again).
   bool Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
@@ -324,6 +342,10 @@ class Worker {
   std::vector<int> listen_fds_;
   std::thread thread_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  // Parked clients of this worker's connections, and the waiters on this
+  // shard's keys.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Waiter>> blocked_;
+  BlockingShard blocking_;
   // Connections closed during the current event batch. They stay allocated
   // until the batch ends, because later events of the same batch (or tasks)
   // may still name them; handlers skip connections marked closed.

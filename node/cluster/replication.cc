@@ -895,7 +895,8 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
         for (const peer::ElementOp& op : m.ops()) {
           if (static_cast<int64_t>(op.element().size()) > max_bulk ||
               static_cast<int64_t>(op.value().size()) > max_bulk || op.replaced_size() > 4096 ||
-              (op.kind() == peer::ElementOp::INCREMENT && (m.type() != 1 || op.node_id() == 0))) {
+              (op.kind() == peer::ElementOp::INCREMENT &&
+               ((m.type() != 1 && m.type() != 3) || op.node_id() == 0))) {
             *why = "malformed element change";
             return false;
           }

@@ -9,6 +9,10 @@
 #ifndef LATTICE_NODE_FAMILIES_FAMILIES_H_
 #define LATTICE_NODE_FAMILIES_FAMILIES_H_
 
+#include <cstdint>
+#include <span>
+#include <string_view>
+
 #include "node/command.h"
 
 namespace lattice::node {
@@ -60,6 +64,77 @@ void CmdSRem(CommandContext& ctx);
 void CmdSScan(CommandContext& ctx);
 void CmdSUnion(CommandContext& ctx);
 void CmdSUnionStore(CommandContext& ctx);
+
+// list_family.cc
+void CmdBLMove(CommandContext& ctx);
+void CmdBLMPop(CommandContext& ctx);
+void CmdBLPop(CommandContext& ctx);
+void CmdBRPop(CommandContext& ctx);
+void CmdBRPopLPush(CommandContext& ctx);
+void CmdLIndex(CommandContext& ctx);
+void CmdLInsert(CommandContext& ctx);
+void CmdLLen(CommandContext& ctx);
+void CmdLMove(CommandContext& ctx);
+void CmdLMPop(CommandContext& ctx);
+void CmdLPop(CommandContext& ctx);
+void CmdLPos(CommandContext& ctx);
+void CmdLPush(CommandContext& ctx);
+void CmdLPushX(CommandContext& ctx);
+void CmdLRange(CommandContext& ctx);
+void CmdLRem(CommandContext& ctx);
+void CmdLSet(CommandContext& ctx);
+void CmdLTrim(CommandContext& ctx);
+void CmdRPop(CommandContext& ctx);
+void CmdRPopLPush(CommandContext& ctx);
+void CmdRPush(CommandContext& ctx);
+void CmdRPushX(CommandContext& ctx);
+
+// zset_family.cc
+void CmdZAdd(CommandContext& ctx);
+void CmdZCard(CommandContext& ctx);
+void CmdZCount(CommandContext& ctx);
+void CmdZDiff(CommandContext& ctx);
+void CmdZDiffStore(CommandContext& ctx);
+void CmdZIncrBy(CommandContext& ctx);
+void CmdZInter(CommandContext& ctx);
+void CmdZInterCard(CommandContext& ctx);
+void CmdZInterStore(CommandContext& ctx);
+void CmdZLexCount(CommandContext& ctx);
+void CmdZMPop(CommandContext& ctx);
+void CmdZMScore(CommandContext& ctx);
+void CmdZPopMax(CommandContext& ctx);
+void CmdZPopMin(CommandContext& ctx);
+void CmdZRandMember(CommandContext& ctx);
+void CmdZRange(CommandContext& ctx);
+void CmdZRangeByLex(CommandContext& ctx);
+void CmdZRangeByScore(CommandContext& ctx);
+void CmdZRangeStore(CommandContext& ctx);
+void CmdZRank(CommandContext& ctx);
+void CmdZRem(CommandContext& ctx);
+void CmdZRemRangeByLex(CommandContext& ctx);
+void CmdZRemRangeByRank(CommandContext& ctx);
+void CmdZRemRangeByScore(CommandContext& ctx);
+void CmdZRevRange(CommandContext& ctx);
+void CmdZRevRangeByLex(CommandContext& ctx);
+void CmdZRevRangeByScore(CommandContext& ctx);
+void CmdZRevRank(CommandContext& ctx);
+void CmdZScan(CommandContext& ctx);
+void CmdZScore(CommandContext& ctx);
+void CmdZUnion(CommandContext& ctx);
+void CmdZUnionStore(CommandContext& ctx);
+// The pop behind ZPOPMIN/ZPOPMAX/ZMPOP, for the blocking commands too
+// (Redis's genericZpopCommand): pops from the first of `keys` that holds a
+// non-empty sorted set, up to `count` members (-1: one) from the min or
+// max end, through a CollectionWrite (replicated), and replies: flat
+// member/score pairs (ZPOPMIN), with the key first when `emit_key`
+// (BZPOPMIN: `nested` false), or [key, [[member, score]...]] when both
+// (ZMPOP/BZMPOP); `nested` alone is ZPOPMIN with a count in RESP3. A key of
+// another type before it replies WRONGTYPE. When no key has members it
+// replies per `empty` (kNone: nothing, for a command about to block).
+enum class ZPopEmpty { kNone, kEmptyArray, kNullArray };
+enum class ZPopOutcome { kPopped, kEmpty, kWrongType };
+ZPopOutcome ZPopGeneric(CommandContext& ctx, std::span<const std::string_view> keys, bool max,
+                        int64_t count, bool emit_key, bool nested, ZPopEmpty empty);
 
 // server_family.cc
 void CmdPing(CommandContext& ctx);

@@ -12,6 +12,8 @@
 
 #include "node/command_table.h"
 #include "node/server.h"
+#include "node/storage/list.h"
+#include "node/storage/zset.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -169,7 +171,21 @@ void EmitCollectionCopy(CommandContext& ctx, const Entry& e, int db) {
       values.emplace_back(h.Value(i, buf));
       ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, h.map.at(i).name, values.back(), {}, {}});
     }
-  } else {
+  } else if (c.type() == ObjType::kList) {
+    auto& l = static_cast<ListObject&>(c);
+    values.reserve(l.size());
+    for (size_t i = 0; i < l.size(); i++) {
+      values.push_back(l.at(i).pos.Encode());
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, values.back(), l.at(i).value, {}, {}});
+    }
+  } else if (c.type() == ObjType::kZset) {
+    auto& z = static_cast<ZsetObject&>(c);
+    values.reserve(z.size());  // the ops point into it: no reallocation
+    for (size_t i = 0; i < z.size(); i++) {
+      values.push_back(EncodeScore(z.Score(i)));
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, z.map().at(i).name, values.back(), {}, {}});
+    }
+  } else if (c.type() == ObjType::kSet) {
     auto& s = static_cast<SetObject&>(c);
     for (size_t i = 0; i < s.size(); i++) {
       ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, s.map.at(i).name, {}, {}, {}});

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "node/storage/keyspace.h"
+#include "node/storage/list.h"
 #include "node/storage/stable_hash.h"
+#include "node/storage/zset.h"
 #include "proto/peer.pb.h"
 
 namespace lattice::node {
@@ -136,6 +138,8 @@ std::unique_ptr<Collection> NewCollection(ObjType type) {
       return std::make_unique<HashObject>();
     case ObjType::kSet:
       return std::make_unique<SetObject>();
+    case ObjType::kList:
+      return std::make_unique<ListObject>();
     default:
       return nullptr;  // not a collection type this node knows
   }

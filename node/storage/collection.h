@@ -47,6 +47,9 @@ struct EncodingLimits {
   std::atomic<int64_t> hash_max_listpack_entries{128};
   std::atomic<int64_t> hash_max_listpack_value{64};
   std::atomic<int64_t> set_max_intset_entries{512};
+  // Sorted sets (node/storage/zset.h).
+  std::atomic<int64_t> zset_max_listpack_entries{128};
+  std::atomic<int64_t> zset_max_listpack_value{64};
 };
 extern EncodingLimits g_encoding_limits;
 
@@ -154,6 +157,7 @@ class SetObject final : public Collection {
 };
 
 // An empty collection of `type` (a replica creating a key from a delta).
+// Sorted sets are ZsetObject, in node/storage/zset.h.
 std::unique_ptr<Collection> NewCollection(ObjType type);
 
 // An intset member: a canonical int64 (Redis's string2ll) sorts by value.

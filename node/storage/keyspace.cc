@@ -380,6 +380,7 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   }
   if (with_expire) VolatileAdd(e);
   if (!old) MaybeGrow();
+  if (v.enc == Enc::kObject) SignalKey(key);
   return e;
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
@@ -178,8 +179,21 @@ class Db {
     Unfold(e, h);
     auto r = fn(*e->collection());
     Fold(e, h);
+    SignalKey(e->key());
     return r;
   }
+  // Blocking pops (node/families/blocking.h): keys with parked clients,
+  // and those of them that something added to since the last TakeReady.
+  void Wait(std::string_view key) { waited_.emplace(key); }
+  void Unwait(std::string_view key) { waited_.erase(absl::string_view(key.data(), key.size())); }
+  void SignalKey(std::string_view key) {
+    if (!waited_.empty() && waited_.contains(absl::string_view(key.data(), key.size()))) {
+      ready_.emplace_back(key);
+    }
+  }
+  bool has_ready() const { return !ready_.empty(); }
+  std::vector<std::string> TakeReady() { return std::move(ready_); }
+
   // For a caller that changes a collection in several steps: takes the
   // entry out of the Merkle leaves, and puts it back (with `stamp` as its
   // newest write) once done.
@@ -188,6 +202,7 @@ class Db {
     e->stamp_counter_ = stamp.counter;
     e->stamp_node_ = stamp.node;
     Fold(e, HashOf(e->key()));
+    SignalKey(e->key());
   }
   // Creates a copy of `src` (any database or shard) under `key`, replacing
   // what is there. Keeps src's TTL unless `drop_ttl`.
@@ -322,6 +337,8 @@ class Db {
   absl::flat_hash_map<uint32_t, std::unique_ptr<uint64_t[]>> peer_leaves_;
   void FoldPeers(const Entry* e, uint64_t hash, uint64_t digest);
   absl::flat_hash_map<std::string, crdt::Tombstone> tombs_;
+  absl::flat_hash_set<std::string> waited_;
+  std::vector<std::string> ready_;
   crdt::Tombstone flush_tomb_;
   bool has_flush_tomb_ = false;
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;

@@ -1,0 +1,99 @@
+#include "node/families/blocking.h"
+
+#include <cmath>
+
+#include "node/families/util.h"
+#include "node/server.h"
+
+namespace lattice::node {
+
+bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms) {
+  long double seconds;
+  if (!ParseLongDouble(arg, &seconds)) {
+    ctx.rb->Error("ERR timeout is not a float or out of range");
+    return false;
+  }
+  long double t = seconds * 1000.0L;
+  if (std::isinf(t) || t >= 9.2e18L || t <= -9.2e18L) {
+    ctx.rb->Error(t < 0 ? "ERR timeout is negative" : "ERR timeout is out of range");
+    return false;
+  }
+  int64_t v = static_cast<int64_t>(std::ceil(t));  // rounds up, as Redis
+  if (v < 0) {
+    ctx.rb->Error("ERR timeout is negative");
+    return false;
+  }
+  if (v > 0 && v > INT64_MAX - ctx.now_ms) {
+    ctx.rb->Error("ERR timeout is out of range");
+    return false;
+  }
+  *ms = v;
+  return true;
+}
+
+std::string TimeoutReplyBytes(const Waiter& w) {
+  if (w.protocol == 3) return "_\r\n";
+  return w.timeout_reply == BlockTimeoutReply::kNullArray ? "*-1\r\n" : "$-1\r\n";
+}
+
+void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
+                 BlockTimeoutReply timeout_reply) {
+  if (ctx.serving) {
+    ctx.blocked = true;  // served again, still nothing: keeps its place
+    return;
+  }
+  if (!ctx.origin) {
+    // No client here to park (a command forwarded by another node): answer
+    // as a timeout would.
+    if (timeout_reply == BlockTimeoutReply::kNullArray) {
+      ctx.rb->NullArray();
+    } else {
+      ctx.rb->Null();
+    }
+    return;
+  }
+  auto w = std::make_shared<Waiter>();
+  w->origin = ctx.origin;
+  w->conn_id = ctx.conn_id;
+  w->db = ctx.db;
+  w->protocol = ctx.rb->protocol();
+  w->cmd = ctx.cmd;
+  w->args.assign(ctx.args.begin(), ctx.args.end());
+  w->keys.assign(keys.begin(), keys.end());
+  w->deadline_ms = timeout_ms > 0 ? ctx.now_ms + timeout_ms : 0;
+  w->timeout_reply = timeout_reply;
+  ctx.blocked = true;
+  Worker* origin = ctx.origin;
+  origin->Post([origin, w] { origin->AddBlocked(w); });
+  for (const std::string& key : w->keys) {
+    Worker* kw = &ctx.server->worker(ctx.server->ShardIndexOf(key));
+    kw->Post([kw, w, key] { kw->RegisterWaiter(w, key); });
+  }
+}
+
+void BlockingShard::Add(const std::shared_ptr<Waiter>& w, const std::string& key) {
+  auto& q = queues_[{w->db, key}];
+  // A client waiting on one key twice (BLPOP k k 0) waits once.
+  for (const auto& x : q) {
+    if (x == w) return;
+  }
+  q.push_back(w);
+}
+
+std::deque<std::shared_ptr<Waiter>>* BlockingShard::Queue(int db, const std::string& key) {
+  auto it = queues_.find(std::make_pair(db, key));
+  return it == queues_.end() ? nullptr : &it->second;
+}
+
+bool BlockingShard::Prune(int db, const std::string& key) {
+  auto it = queues_.find(std::make_pair(db, key));
+  if (it == queues_.end()) return true;
+  auto& q = it->second;
+  q.erase(std::remove_if(q.begin(), q.end(), [](const auto& w) { return w->done.load(); }),
+          q.end());
+  if (!q.empty()) return false;
+  queues_.erase(it);
+  return true;
+}
+
+}  // namespace lattice::node

@@ -1,0 +1,482 @@
+#include "node/storage/zset.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "node/storage/stable_hash.h"
+#include "proto/peer.pb.h"
+
+namespace lattice::node {
+
+namespace {
+
+crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
+
+void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
+  out->set_counter(s.counter);
+  out->set_node_id(s.node);
+}
+
+ZsetMap::Dots DotsFromProto(const google::protobuf::RepeatedPtrField<peer::Stamp>& r) {
+  ZsetMap::Dots d;
+  for (const peer::Stamp& s : r) d.push_back(FromProto(s));
+  return d;
+}
+
+uint64_t Bits(double d) { return std::bit_cast<uint64_t>(d); }
+
+uint64_t StampDigest(const crdt::Stamp& s) {
+  return Mix64(s.counter * 0x9E3779B97F4A7C15ULL ^ (uint64_t(s.node) << 1) ^ 0x5bd1e995);
+}
+
+bool ValidTotal(double d) { return !std::isnan(d) && !(d < 0); }
+
+}  // namespace
+
+// ---- wire form ----
+
+std::string EncodeScore(double score) {
+  uint64_t b = Bits(score);
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; i++) out[i] = static_cast<char>((b >> (8 * i)) & 0xff);
+  return out;
+}
+
+bool DecodeScore(std::string_view bytes, double* out) {
+  if (bytes.size() != 8) return false;
+  uint64_t b = 0;
+  for (int i = 0; i < 8; i++) b |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  double d = std::bit_cast<double>(b);
+  if (std::isnan(d)) return false;
+  *out = d;
+  return true;
+}
+
+crdt::PnCounter::Delta ScoreDeltaToWire(const crdt::ScoreCounter::Delta& d) {
+  return crdt::PnCounter::Delta{std::bit_cast<int64_t>(d.base),
+                                d.base_stamp,
+                                {d.contribution.node, Bits(d.contribution.p),
+                                 Bits(d.contribution.n), d.contribution.epoch}};
+}
+
+bool ScoreDeltaFromWire(const crdt::PnCounter::Delta& w, crdt::ScoreCounter::Delta* out) {
+  out->base = std::bit_cast<double>(w.base);
+  out->base_stamp = w.base_stamp;
+  out->contribution = {w.contribution.node, std::bit_cast<double>(w.contribution.p),
+                       std::bit_cast<double>(w.contribution.n), w.contribution.epoch};
+  return !std::isnan(out->base) && ValidTotal(out->contribution.p) &&
+         ValidTotal(out->contribution.n);
+}
+
+uint64_t ZsetDigest::Of(const crdt::OrElement<double, crdt::ScoreCounter>& e) {
+  uint64_t sum = 0;
+  for (const auto& v : e.versions) sum += Mix64(StampDigest(v.dot) ^ Mix64(Bits(v.value) + 3));
+  uint64_t d = Mix64(StableHash64(e.name) ^ Mix64(sum + 7));
+  if (e.counter) {
+    uint64_t c = StampDigest(e.counter->base_stamp()) ^ Mix64(Bits(e.counter->base()) + 11);
+    for (const auto& part : e.counter->contributions()) {
+      c += Mix64(Mix64(part.node + 0x100000000ULL) ^ Mix64(Bits(part.p)) * 3 ^
+                 Mix64(~Bits(part.n)) ^ Mix64(part.epoch) * 5);
+    }
+    d ^= Mix64(c);
+  }
+  return d;
+}
+
+// ---- ZOrder ----
+
+ZOrder::Node* ZOrder::NewNode(int height, double score, std::string_view member) {
+  void* mem = ::operator new(sizeof(Node) + sizeof(Level) * static_cast<size_t>(height));
+  Node* n = new (mem) Node{score, std::string(member), nullptr, nullptr, height};
+  n->level = reinterpret_cast<Level*>(static_cast<char*>(mem) + sizeof(Node));
+  for (int i = 0; i < height; i++) new (&n->level[i]) Level();
+  return n;
+}
+
+void ZOrder::FreeNode(Node* n) {
+  n->~Node();
+  ::operator delete(static_cast<void*>(n));
+}
+
+ZOrder::ZOrder() : head_(NewNode(kMaxLevel, 0, {})) {}
+
+ZOrder::~ZOrder() {
+  Clear();
+  FreeNode(head_);
+}
+
+ZOrder::ZOrder(const ZOrder& o) : ZOrder() { *this = o; }
+
+ZOrder& ZOrder::operator=(const ZOrder& o) {
+  if (this == &o) return *this;
+  Clear();
+  // Appending in order: every insert lands at the tail.
+  for (const Node* n = o.first(); n; n = n->next()) Insert(n->score, n->member);
+  return *this;
+}
+
+void ZOrder::Clear() {
+  Node* n = head_->level[0].forward;
+  while (n) {
+    Node* next = n->level[0].forward;
+    FreeNode(n);
+    n = next;
+  }
+  for (int i = 0; i < kMaxLevel; i++) head_->level[i] = Level();
+  tail_ = nullptr;
+  length_ = 0;
+  level_ = 1;
+}
+
+int ZOrder::RandomLevel() {
+  // Redis's ZSKIPLIST_P = 1/4, from a xorshift generator.
+  int level = 1;
+  while (level < kMaxLevel) {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    if ((rng_ & 3) != 0) break;
+    level++;
+  }
+  return level;
+}
+
+void ZOrder::Insert(double score, std::string_view member) {
+  Node* update[kMaxLevel];
+  size_t rank[kMaxLevel];
+  Node* x = head_;
+  for (int i = level_ - 1; i >= 0; i--) {
+    rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
+    while (x->level[i].forward &&
+           ZLess(x->level[i].forward->score, x->level[i].forward->member, score, member)) {
+      rank[i] += x->level[i].span;
+      x = x->level[i].forward;
+    }
+    update[i] = x;
+  }
+  int level = RandomLevel();
+  if (level > level_) {
+    for (int i = level_; i < level; i++) {
+      rank[i] = 0;
+      update[i] = head_;
+      update[i]->level[i].span = length_;
+    }
+    level_ = level;
+  }
+  x = NewNode(level, score, member);
+  for (int i = 0; i < level; i++) {
+    x->level[i].forward = update[i]->level[i].forward;
+    update[i]->level[i].forward = x;
+    x->level[i].span = update[i]->level[i].span - (rank[0] - rank[i]);
+    update[i]->level[i].span = (rank[0] - rank[i]) + 1;
+  }
+  for (int i = level; i < level_; i++) update[i]->level[i].span++;
+  x->backward = update[0] == head_ ? nullptr : update[0];
+  if (x->level[0].forward) {
+    x->level[0].forward->backward = x;
+  } else {
+    tail_ = x;
+  }
+  length_++;
+}
+
+bool ZOrder::Erase(double score, std::string_view member) {
+  Node* update[kMaxLevel];
+  Node* x = head_;
+  for (int i = level_ - 1; i >= 0; i--) {
+    while (x->level[i].forward &&
+           ZLess(x->level[i].forward->score, x->level[i].forward->member, score, member)) {
+      x = x->level[i].forward;
+    }
+    update[i] = x;
+  }
+  x = x->level[0].forward;
+  if (!x || !(x->score == score) || x->member != member) return false;
+  for (int i = 0; i < level_; i++) {
+    if (update[i]->level[i].forward == x) {
+      update[i]->level[i].span += x->level[i].span - 1;
+      update[i]->level[i].forward = x->level[i].forward;
+    } else {
+      update[i]->level[i].span -= 1;
+    }
+  }
+  if (x->level[0].forward) {
+    x->level[0].forward->backward = x->backward;
+  } else {
+    tail_ = x->backward;
+  }
+  while (level_ > 1 && head_->level[level_ - 1].forward == nullptr) level_--;
+  length_--;
+  FreeNode(x);
+  return true;
+}
+
+size_t ZOrder::Rank(double score, std::string_view member) const {
+  size_t rank = 0;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; i--) {
+    while (x->level[i].forward &&
+           ZLess(x->level[i].forward->score, x->level[i].forward->member, score, member)) {
+      rank += x->level[i].span;
+      x = x->level[i].forward;
+    }
+  }
+  return rank;
+}
+
+const ZOrder::Node* ZOrder::At(size_t rank) const {
+  if (rank >= length_) return nullptr;
+  size_t target = rank + 1, traversed = 0;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; i--) {
+    while (x->level[i].forward && traversed + x->level[i].span <= target) {
+      traversed += x->level[i].span;
+      x = x->level[i].forward;
+    }
+    if (traversed == target) return x;
+  }
+  return nullptr;
+}
+
+std::pair<const ZOrder::Node*, size_t> ZOrder::Seek(
+    const std::function<bool(const Node&)>& before) const {
+  size_t rank = 0;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; i--) {
+    while (x->level[i].forward && before(*x->level[i].forward)) {
+      rank += x->level[i].span;
+      x = x->level[i].forward;
+    }
+  }
+  return {x->level[0].forward, rank};
+}
+
+size_t ZOrder::MemoryUsage() const {
+  size_t n = sizeof(Node) + kMaxLevel * sizeof(Level);
+  for (const Node* x = first(); x; x = x->next()) {
+    n += sizeof(Node) + static_cast<size_t>(x->height) * sizeof(Level);
+    if (x->member.size() > 15) n += x->member.capacity() + 1;
+  }
+  return n;
+}
+
+// ---- ZsetObject ----
+
+ZsetObject::ZsetObject() : Collection(ObjType::kZset, CollEnc::kListpack) {
+  // Lookups by member are hashed at every size: the map's element order
+  // is never a reply order (the index is).
+  map_.BuildIndex();
+}
+
+bool ZsetObject::TooLong(size_t len) {
+  return static_cast<int64_t>(len) > g_encoding_limits.zset_max_listpack_value.load();
+}
+
+bool ZsetObject::FitsListpack(size_t n, size_t max_len) {
+  return static_cast<int64_t>(n) <= g_encoding_limits.zset_max_listpack_entries.load() &&
+         !TooLong(max_len);
+}
+
+double ZsetObject::Score(size_t i) const {
+  const auto& e = map_.at(i);
+  if (const crdt::ScoreCounter* c = e.live_counter()) return c->value();
+  return e.top().value;
+}
+
+bool ZsetObject::ScoreOf(std::string_view member, double* out) const {
+  ptrdiff_t i = map_.Find(member);
+  if (i < 0) return false;
+  *out = Score(static_cast<size_t>(i));
+  return true;
+}
+
+template <typename F>
+void ZsetObject::Track(std::string_view name, F fn) {
+  // The name may live in the element about to go: keep a copy.
+  std::string key(name);
+  double before = 0;
+  bool had = ScoreOf(key, &before);
+  fn();
+  double after = 0;
+  bool has = ScoreOf(key, &after);
+  if (had && has && before == after && std::signbit(before) == std::signbit(after)) return;
+  if (had) order_.Erase(before, key);
+  if (has) order_.Insert(after, key);
+}
+
+void ZsetObject::RebuildOrder() {
+  order_.Clear();
+  std::vector<std::pair<double, std::string_view>> all;
+  all.reserve(map_.size());
+  for (size_t i = 0; i < map_.size(); i++) all.emplace_back(Score(i), map_.at(i).name);
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return ZLess(a.first, a.second, b.first, b.second);
+  });
+  for (const auto& [s, m] : all) order_.Insert(s, m);
+}
+
+void ZsetObject::PrepareAdd(size_t len, size_t added) {
+  if (enc() != CollEnc::kListpack) return;
+  if (FitsListpack(map_.size() + added, len)) return;
+  set_enc(CollEnc::kSkiplist);
+}
+
+ZsetObject::Dots ZsetObject::Set(std::string_view member, double score, crdt::Stamp dot) {
+  if (enc() == CollEnc::kListpack && score == 0) score = 0;  // -0: the listpack's integer 0
+  Dots replaced;
+  Track(member, [&] {
+    ptrdiff_t i = map_.Find(member);
+    if (i < 0) {
+      map_.Insert(map_.size(), member, score, dot);
+    } else {
+      replaced = map_.Put(static_cast<size_t>(i), score, dot);
+    }
+  });
+  return replaced;
+}
+
+ZsetObject::Dots ZsetObject::Remove(std::string_view member) {
+  Dots dots;
+  Track(member, [&] { dots = map_.Remove(static_cast<size_t>(map_.Find(member))); });
+  return dots;
+}
+
+crdt::ScoreCounter::Delta ZsetObject::Increment(std::string_view member, crdt::NodeId node,
+                                                uint64_t epoch, double by) {
+  crdt::ScoreCounter::Delta d;
+  Track(member, [&] {
+    size_t i = static_cast<size_t>(map_.Find(member));
+    double base = map_.at(i).top().value;
+    d = map_.Increment(i, base, node, epoch, by);
+  });
+  return d;
+}
+
+bool ZsetObject::DropIf(const std::function<bool(const crdt::Stamp&)>& dead) {
+  // Only the members with a dead version can move in the order.
+  std::vector<std::pair<std::string, double>> touched;
+  for (size_t i = 0; i < map_.size(); i++) {
+    const auto& e = map_.at(i);
+    for (const auto& v : e.versions) {
+      if (dead(v.dot)) {
+        touched.emplace_back(e.name, Score(i));
+        break;
+      }
+    }
+  }
+  if (touched.empty()) return false;
+  size_t gone = map_.DropIf(dead);
+  for (const auto& [name, before] : touched) {
+    order_.Erase(before, name);
+    double after;
+    if (ScoreOf(name, &after)) order_.Insert(after, name);
+  }
+  return gone > 0 || !touched.empty();
+}
+
+bool ZsetObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
+  bool changed = false;
+  for (const peer::ElementOp& op : m.ops()) {
+    const std::string& name = op.element();
+    switch (op.kind()) {
+      case peer::ElementOp::PUT: {
+        double score;
+        if (!DecodeScore(op.value(), &score)) break;  // not a score: ignored
+        Track(name, [&] { map_.ApplyPut(name, score, dot, DotsFromProto(op.replaced()), ctx); });
+        changed = true;
+        break;
+      }
+      case peer::ElementOp::REMOVE:
+        Track(name, [&] { map_.ApplyRemove(name, DotsFromProto(op.replaced())); });
+        changed = true;
+        break;
+      case peer::ElementOp::INCREMENT: {
+        double base_value;
+        crdt::ScoreCounter::Delta d;
+        crdt::PnCounter::Delta w{op.base(), FromProto(op.base_stamp()),
+                                 {op.node_id(), op.increments(), op.decrements(), op.epoch()}};
+        if (!DecodeScore(op.value(), &base_value) || !ScoreDeltaFromWire(w, &d)) break;
+        Track(name, [&] { map_.ApplyIncrement(name, base_value, d, ctx); });
+        changed = true;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return changed;
+}
+
+bool ZsetObject::MergeState(const peer::Elements& m, const crdt::CausalContext& their_ctx) {
+  ZsetMap theirs;
+  for (const peer::ElementState& es : m.elements()) {
+    if (es.versions_size() == 0 || theirs.Find(es.element()) >= 0) continue;
+    double first;
+    if (!DecodeScore(es.versions(0).value(), &first)) continue;
+    theirs.Insert(theirs.size(), es.element(), first, FromProto(es.versions(0).dot()));
+    crdt::CausalContext empty;
+    for (int v = 1; v < es.versions_size(); v++) {
+      double score;
+      if (!DecodeScore(es.versions(v).value(), &score)) continue;
+      theirs.ApplyPut(es.element(), score, FromProto(es.versions(v).dot()), {}, empty);
+    }
+    for (const peer::CounterPart& part : es.counter()) {
+      crdt::PnCounter::Delta w{es.counter_base(), FromProto(es.counter_base_stamp()),
+                               {part.node_id(), part.increments(), part.decrements(),
+                                part.epoch()}};
+      crdt::ScoreCounter::Delta d;
+      if (!ScoreDeltaFromWire(w, &d)) continue;
+      theirs.ApplyIncrement(es.element(), first, d, empty);
+    }
+  }
+  bool changed = map_.MergeState(theirs, their_ctx, ctx);
+  if (changed) RebuildOrder();
+  Normalize();
+  return changed;
+}
+
+void ZsetObject::StateToProto(peer::Elements* m) const {
+  for (const auto& e : map_.elements()) {
+    peer::ElementState* es = m->add_elements();
+    es->set_element(e.name);
+    for (const auto& v : e.versions) {
+      peer::ElementVersion* pv = es->add_versions();
+      ToProto(v.dot, pv->mutable_dot());
+      pv->set_value(EncodeScore(v.value));
+    }
+    if (const crdt::ScoreCounter* c = e.live_counter()) {
+      ToProto(c->base_stamp(), es->mutable_counter_base_stamp());
+      es->set_counter_base(std::bit_cast<int64_t>(c->base()));
+      for (const auto& part : c->contributions()) {
+        peer::CounterPart* p = es->add_counter();
+        p->set_node_id(part.node);
+        p->set_increments(Bits(part.p));
+        p->set_decrements(Bits(part.n));
+        p->set_epoch(part.epoch);
+      }
+    }
+  }
+}
+
+void ZsetObject::Normalize() {
+  if (enc() != CollEnc::kListpack) return;
+  size_t max_len = 0;
+  for (const auto& e : map_.elements()) max_len = std::max(max_len, e.name.size());
+  if (!FitsListpack(map_.size(), max_len)) set_enc(CollEnc::kSkiplist);
+}
+
+void ZsetObject::Restamp(crdt::Stamp dot) {
+  for (size_t i = 0; i < map_.size(); i++) {
+    double s = Score(i);
+    map_.Put(i, s, dot);
+  }
+  ctx = crdt::CausalContext();
+  floor = {};
+  ttl_stamp = dot;
+}
+
+}  // namespace lattice::node
