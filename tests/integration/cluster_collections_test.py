@@ -15,6 +15,11 @@ Asserted, for writes made on both sides of the cut:
   the other;
 - a SREM of every member on one side while the other side adds: only the
   concurrent adds remain;
+- lists: RPUSH on both sides of the cut keeps every element, in one order
+  on every node (each side's own elements in their order); an element
+  popped on one side and untouched on the other is gone; LSET on one side
+  wins over no change;
+- a BLPOP waiting on node 3 is woken by an RPUSH made on node 1;
 - without a partition, a set written through every node converges with
   each node's adds and removes, and Merkle repair (LATTICE REPAIR) after a
   cut restores the same contents.
@@ -112,6 +117,53 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                 self.wait_equal(c, key, value)
             snap = c.wait_converged(HEAL_BOUND)
             self.assertEqual(snap["h"][1], tuple(sorted(want["h"].items())))
+
+    def test_lists_across_a_partition_and_a_blpop_woken_by_another_node(self):
+        with self.cluster(3) as c, Partition(c) as p:
+            r1, r3 = c.r(1), c.r(3)
+            r1.rpush("l", "a", "b", "c")
+            c.wait_converged(HEAL_BOUND)
+            self.assertEqual(r3.lrange("l", 0, -1), ["a", "b", "c"])
+            # A BLPOP on node 3, served by a push on node 1.
+            b3 = c.node(3).new_client(timeout=10)
+            b3.execute_command("CLIENT", "SETNAME", "blocked")
+            import threading
+            got = {}
+            t = threading.Thread(target=lambda: got.setdefault(
+                "v", b3.execute_command("BLPOP", "q", "8")))
+            t.start()
+            time.sleep(0.3)
+            r1.rpush("q", "wake")
+            t.join(10)
+            self.assertEqual(list(got.get("v") or []), ["q", "wake"])
+            b3.close()
+            self.wait_equal_list(c, "q", [])
+            p.isolate(3)
+            self.assert_cut(c, 1, 3)
+            r1.rpush("l", "x1", "x2")
+            r1.lpop("l")                   # a, popped on node 1's side
+            r3.rpush("l", "y1")
+            r3.lset("l", 1, "B")           # b -> B on node 3's side
+            self.assertEqual(r3.lrange("l", 0, -1), ["a", "B", "c", "y1"])
+            p.heal_all()
+            c.wait_healthy(HEAL_BOUND)
+            snap_lists = {}
+            deadline = time.monotonic() + HEAL_BOUND
+            while time.monotonic() < deadline:
+                snap_lists = {i: c.r(i).lrange("l", 0, -1) for i in (1, 2, 3)}
+                if len(set(map(tuple, snap_lists.values()))) == 1 and len(snap_lists[1]) == 5:
+                    break
+                time.sleep(POLL)
+            final = snap_lists[1]
+            self.assertEqual(snap_lists[2], final, snap_lists)
+            self.assertEqual(snap_lists[3], final, snap_lists)
+            self.assertEqual(sorted(final), sorted(["B", "c", "x1", "x2", "y1"]), final)
+            self.assertEqual(final[:2], ["B", "c"])
+            self.assertLess(final.index("x1"), final.index("x2"))
+
+    def wait_equal_list(self, c, key, want):
+        harness.wait_until(lambda: all(c.r(i).lrange(key, 0, -1) == want for i in c.running()),
+                           REPL_BOUND, interval=POLL, what="%s == %r" % (key, want))
 
     def test_writes_through_every_node_converge_and_repair_restores_a_cut_node(self):
         with self.cluster(3) as c, Partition(c) as p:
