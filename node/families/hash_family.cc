@@ -317,6 +317,14 @@ void CmdHRandField(CommandContext& ctx) {
     ctx.rb->Error("ERR value is out of range");
     return;
   }
+  // Redis 7.0 builds any reply a negative count asks for and runs out of
+  // memory on a huge one; a node must not (as SRANDMEMBER here).
+  constexpr int64_t kMaxRepeatedPicks = int64_t{1} << 26;
+  if (count < -kMaxRepeatedPicks) {
+    ctx.rb->Error(StrCat("ERR value is out of range, value must between -", kMaxRepeatedPicks,
+                         " and 9223372036854775807"));
+    return;
+  }
   bool wrong;
   HashObject* h = ReadHash(ctx, ctx.args[1], &wrong);
   if (wrong) return;

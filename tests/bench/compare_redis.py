@@ -51,9 +51,18 @@ WORKLOADS = {
     "hset":  ("hset", "HSET", ["HSET", "myhash", "element:000000000000", "xxx"]),
     "sadd":  ("sadd", "SADD", ["SADD", "myset", "element:000000000000"]),
     "zadd":  ("zadd", "ZADD", ["ZADD", "myzset", "0", "element:000000000000"]),
+    "rpush": ("rpush", "RPUSH", ["RPUSH", "mylist", "xxx"]),
+    "lpop":  ("lpop", "LPOP", ["LPOP", "mylist"]),
+    "rpop":  ("rpop", "RPOP", ["RPOP", "mylist"]),
+    "spop":  ("spop", "SPOP", ["SPOP", "myset"]),
+    "zpopmin": ("zpopmin", "ZPOPMIN", ["ZPOPMIN", "myzset"]),
+    "lrange_100": ("lrange_100", "LRANGE_100 (first 100 elements)", ["LRANGE", "mylist", "0", "99"]),
+    "lrange_600": ("lrange_600", "LRANGE_600 (first 600 elements)", ["LRANGE", "mylist", "0", "599"]),
 }
 LABEL = {"set": "SET", "get": "GET", "incr": "INCR", "mset": "MSET (10 keys)", "lpush": "LPUSH",
-         "hset": "HSET", "sadd": "SADD", "zadd": "ZADD"}
+         "hset": "HSET", "sadd": "SADD", "zadd": "ZADD", "rpush": "RPUSH", "lpop": "LPOP",
+         "rpop": "RPOP", "spop": "SPOP", "zpopmin": "ZPOPMIN", "lrange_100": "LRANGE_100",
+         "lrange_600": "LRANGE_600"}
 
 
 def parse_args():
@@ -121,6 +130,32 @@ def preload(port, keyspace):
         raise RuntimeError("preload: %d of %d SETs failed, first: %s" % (errors, replies, first))
 
 
+# Pop workloads pop from a collection filled first, so every request pops an
+# element (as after the pushes of a default redis-benchmark run).
+POP_FILL = {
+    "lpop": lambda i: [b"RPUSH", b"mylist", b"xxx"],
+    "rpop": lambda i: [b"RPUSH", b"mylist", b"xxx"],
+    "spop": lambda i: [b"SADD", b"myset", b"element:%012d" % i],
+    "zpopmin": lambda i: [b"ZADD", b"myzset", b"%d" % i, b"element:%012d" % i],
+}
+
+
+def fill_for_pops(port, wl, n, batch=1000):
+    make = POP_FILL[wl]
+
+    def chunks():
+        for start in range(0, n, batch):
+            k = min(batch, n - start)
+            yield b"".join(bl_encode(make(start + j)) for j in range(k)), k
+    errors, replies, first = bl.load_with_socket(port, chunks())
+    if errors:
+        raise RuntimeError("fill for %s: %d of %d failed, first: %s" % (wl, errors, replies, first))
+
+
+def bl_encode(args):
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in args)
+
+
 def parse_csv(out, test_name):
     for row in csv.reader(io.StringIO(out)):
         if len(row) >= 2 and row[0] == test_name:
@@ -145,6 +180,8 @@ def one_run(a, name, binary, args_template, wl, pipeline):
     try:
         if not a.no_preload:
             preload(srv.port, a.keyspace)
+        if wl in POP_FILL:
+            fill_for_pops(srv.port, wl, nreq)
         r = bl.try_call(srv.port, *probe)
         if isinstance(r, bl.RespError):
             raise Unsupported("%s: probe %s -> %s" % (name, " ".join(probe), r))

@@ -512,6 +512,39 @@ TEST(MergeCollections, AStringWriteNewerThanACollectionReplacesIt) {
   EXPECT_EQ(ApplyAllNodeChanges({set, add}), (std::map<std::string, std::string>{{"k", "str"}}));
 }
 
+// A million add/remove cycles must not grow a key's metadata: the context
+// keeps one chain head per writing node (the cloud stays empty when changes
+// arrive in order), and an emptied key leaves one tombstone, collected at
+// causal stability.
+TEST(MergeCollections, AddRemoveCyclesLeaveBoundedMetadata) {
+  Node a(1), b(2);
+  b.Apply(a.Element("s", ObjType::kSet, peer::ElementOp::PUT, "keep", ""));
+  for (int i = 0; i < 100000; i++) {
+    b.Apply(a.Element("s", ObjType::kSet, peer::ElementOp::PUT, "x", ""));
+    b.Apply(a.Element("s", ObjType::kSet, peer::ElementOp::REMOVE, "x", ""));
+  }
+  for (Node* n : {&a, &b}) {
+    Entry* e = n->db.Find("s", kNow);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->collection()->size(), 1u);
+    EXPECT_TRUE(e->collection()->ctx.cloud().empty());
+    EXPECT_EQ(e->collection()->ctx.vv().entries().size(), 1u);
+    EXPECT_LT(e->collection()->MemoryUsage(), 1024u);
+  }
+  // Emptied each time: one tombstone, gone once every node is past it.
+  uint64_t last = 0;
+  for (int i = 0; i < 1000; i++) {
+    b.Apply(a.Element("t", ObjType::kSet, peer::ElementOp::PUT, "x", ""));
+    Node::Op rm = a.Element("t", ObjType::kSet, peer::ElementOp::REMOVE, "x", "");
+    b.Apply(rm);
+    last = rm.stamp.counter;
+  }
+  EXPECT_EQ(b.db.Find("t", kNow), nullptr);
+  EXPECT_EQ(b.db.tomb_count(), 1u);
+  EXPECT_EQ(b.db.CollectTombs(last), 1u);
+  EXPECT_EQ(b.db.tomb_count(), 0u);
+}
+
 // Random histories on three nodes: set and hash element writes, string
 // SETs and DELs on a few shared keys, delivered partially while the nodes
 // write (so later writes replace what they saw). Afterwards every order of
