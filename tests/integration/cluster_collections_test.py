@@ -20,6 +20,10 @@ Asserted, for writes made on both sides of the cut:
   popped on one side and untouched on the other is gone; LSET on one side
   wins over no change;
 - a BLPOP waiting on node 3 is woken by an RPUSH made on node 1;
+- with partial placement (4 nodes, 2 replicas per key), every family's
+  commands work through any node: writes are forwarded to the key's
+  replicas, reads answer the same everywhere, multi-key commands within one
+  replica set work and across replica sets answer CROSSSLOT as strings do;
 - without a partition, a set written through every node converges with
   each node's adds and removes, and Merkle repair (LATTICE REPAIR) after a
   cut restores the same contents.
@@ -34,6 +38,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import redis  # noqa: E402  (python3-redis)
 from cluster import ClusterTestCase, Partition, POLL  # noqa: E402
 
 REPL_BOUND = 5.0
@@ -160,6 +165,33 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
             self.assertEqual(sorted(final), sorted(["B", "c", "x1", "x2", "y1"]), final)
             self.assertEqual(final[:2], ["B", "c"])
             self.assertLess(final.index("x1"), final.index("x2"))
+
+    def test_collections_through_any_node_with_partial_placement(self):
+        with self.cluster(4, threads=1, extra_args=["--replicas", "2"]) as c:
+            keys = ["h%d" % i for i in range(12)]
+            for n, k in enumerate(keys):
+                r = c.r(1 + n % 4)
+                r.hset(k, mapping={"a": n, "b": "x"})
+                r.hincrby(k, "a", 1)
+                r.sadd("s" + k, "m1", "m2")
+                r.srem("s" + k, "m1")
+                r.rpush("l" + k, "1", "2", "3")
+                r.lpop("l" + k)
+            for i in (1, 2, 3, 4):
+                for n, k in enumerate(keys):
+                    self.assertEqual(c.r(i).hgetall(k), {"a": str(n + 1), "b": "x"}, (i, k))
+                    self.assertEqual(c.r(i).smembers("s" + k), {"m2"}, (i, k))
+                    self.assertEqual(c.r(i).lrange("l" + k, 0, -1), ["2", "3"], (i, k))
+                    self.assertEqual(c.r(i).type("l" + k), "list")
+            # Multi-key across replica sets: refused as for strings.
+            errors = 0
+            for k1, k2 in zip(keys, keys[1:]):
+                try:
+                    c.r(1).sunion("s" + k1, "s" + k2)
+                except redis.ResponseError as e:
+                    self.assertIn("CROSSSLOT", str(e))
+                    errors += 1
+            self.assertGreater(errors, 0, "no pair of keys fell in different replica sets")
 
     def wait_equal_list(self, c, key, want):
         harness.wait_until(lambda: all(c.r(i).lrange(key, 0, -1) == want for i in c.running()),
