@@ -67,11 +67,20 @@ struct OrVersion {
 
 // `C` is the counter an increment puts on the greatest version: PnCounter
 // for hash fields (HINCRBY), ScoreCounter for sorted-set scores (ZINCRBY).
+//
+// A counter belongs to one version (its base). Normally there is one, on
+// the greatest version. After concurrent writes of the element on two
+// nodes each node may increment its own greatest version; the counters on
+// smaller live versions are "shelved", not dropped, so that every replica
+// keeps the same counters whatever the order in which it learned of the
+// versions (one of them becomes visible again if the greater version is
+// removed). A counter goes with its base version.
 template <typename V, typename C = PnCounter>
 struct OrElement {
   std::string name;
   absl::InlinedVector<OrVersion<V>, 1> versions;  // never empty while in the map
-  std::unique_ptr<C> counter;                     // after an increment only
+  std::unique_ptr<C> counter;                     // on the greatest base; after an increment
+  std::unique_ptr<std::vector<C>> shelved;        // on smaller live bases (rare)
 
   const OrVersion<V>& top() const {
     const OrVersion<V>* best = &versions[0];
@@ -82,8 +91,61 @@ struct OrElement {
   }
   // The counter applies while its base is the greatest version.
   const C* live_counter() const {
-    return counter && !versions.empty() && counter->base_stamp() == top().dot ? counter.get()
-                                                                              : nullptr;
+    if (versions.empty()) return nullptr;
+    return const_cast<OrElement*>(this)->CounterOn(top().dot);
+  }
+  bool HasVersion(const Stamp& d) const {
+    for (const OrVersion<V>& v : versions) {
+      if (v.dot == d) return true;
+    }
+    return false;
+  }
+  // The counter on base `d`, or nullptr.
+  C* CounterOn(const Stamp& d) {
+    if (counter && counter->base_stamp() == d) return counter.get();
+    if (shelved) {
+      for (C& c : *shelved) {
+        if (c.base_stamp() == d) return &c;
+      }
+    }
+    return nullptr;
+  }
+  // Creates the counter on base (`base`, `d`). REQUIRES: CounterOn(d) is
+  // null. The pointer is valid until the next change of the counters.
+  template <typename B>
+  C* AddCounter(B base, const Stamp& d) {
+    if (!counter) {
+      counter = std::make_unique<C>(base, d);
+      return counter.get();
+    }
+    if (!shelved) shelved = std::make_unique<std::vector<C>>();
+    if (counter->base_stamp() < d) {
+      shelved->push_back(std::move(*counter));
+      *counter = C(base, d);
+      return counter.get();
+    }
+    shelved->push_back(C(base, d));
+    return &shelved->back();
+  }
+  // Drops the counters whose base version is gone.
+  void PruneCounters() {
+    if (shelved) {
+      shelved->erase(std::remove_if(shelved->begin(), shelved->end(),
+                                    [&](const C& c) { return !HasVersion(c.base_stamp()); }),
+                     shelved->end());
+    }
+    if (counter && !HasVersion(counter->base_stamp())) {
+      counter.reset();
+      if (shelved && !shelved->empty()) {
+        auto best = shelved->begin();
+        for (auto it = shelved->begin(); it != shelved->end(); ++it) {
+          if (best->base_stamp() < it->base_stamp()) best = it;
+        }
+        counter = std::make_unique<C>(std::move(*best));
+        shelved->erase(best);
+      }
+    }
+    if (shelved && shelved->empty()) shelved.reset();
   }
 };
 
@@ -111,7 +173,8 @@ class OrMap {
     if (this == &o) return *this;
     elements_.clear();
     for (const Element& e : o.elements_) {
-      Element c{e.name, e.versions, e.counter ? std::make_unique<C>(*e.counter) : nullptr};
+      Element c{e.name, e.versions, e.counter ? std::make_unique<C>(*e.counter) : nullptr,
+                e.shelved ? std::make_unique<std::vector<C>>(*e.shelved) : nullptr};
       elements_.push_back(std::move(c));
     }
     digesting_ = o.digesting_;
@@ -156,6 +219,7 @@ class OrMap {
       e.versions.clear();
       e.versions.push_back(Version{dot, std::move(value)});
       e.counter.reset();
+      e.shelved.reset();
       return old;
     });
   }
@@ -172,10 +236,9 @@ class OrMap {
   typename C::Delta Increment(size_t i, Base base, NodeId node, uint64_t epoch, By by) {
     return Mutate(i, [&](Element& e) {
       Stamp top = e.top().dot;
-      if (!e.counter || e.counter->base_stamp() != top) {
-        e.counter = std::make_unique<C>(base, top);
-      }
-      return e.counter->Add(node, epoch, by);
+      C* c = e.CounterOn(top);
+      if (!c) c = e.AddCounter(base, top);
+      return c->Add(node, epoch, by);
     });
   }
 
@@ -232,11 +295,9 @@ class OrMap {
       }
     }
     Mutate(static_cast<size_t>(i), [&](Element& e) {
-      if (!e.counter || e.counter->base_stamp() < d.base_stamp) {
-        // A counter on an older base (or none): the new base restarts it.
-        e.counter = std::make_unique<C>(d.base, d.base_stamp);
-      }
-      e.counter->Merge(d);
+      C* c = e.CounterOn(d.base_stamp);
+      if (!c) c = e.AddCounter(d.base, d.base_stamp);
+      c->Merge(d);
       return 0;
     });
   }
@@ -282,23 +343,26 @@ class OrMap {
         });
         changed = true;
       }
-      if (o.counter) {
-        ptrdiff_t i = Find(o.name);
-        if (i >= 0) {
+      ptrdiff_t i = Find(o.name);
+      if (i >= 0) {
+        auto merge_counter = [&](const C& oc) {
           Mutate(static_cast<size_t>(i), [&](Element& e) {
-            bool base_live = false;
-            for (const Version& v : e.versions) base_live = base_live || v.dot == o.counter->base_stamp();
-            if (!base_live) return 0;
-            if (!e.counter || e.counter->base_stamp() < o.counter->base_stamp()) {
-              e.counter = std::make_unique<C>(*o.counter);
+            if (!e.HasVersion(oc.base_stamp())) return 0;
+            C* c = e.CounterOn(oc.base_stamp());
+            if (!c) {
+              e.AddCounter(oc.base(), oc.base_stamp())->Merge(oc);
               changed = true;
-            } else if (!(*e.counter == *o.counter)) {
-              C before = *e.counter;
-              e.counter->Merge(*o.counter);
-              changed = changed || !(before == *e.counter);
+            } else if (!(*c == oc)) {
+              C before = *c;
+              c->Merge(oc);
+              changed = changed || !(before == *c);
             }
             return 0;
           });
+        };
+        if (o.counter) merge_counter(*o.counter);
+        if (o.shelved) {
+          for (const C& oc : *o.shelved) merge_counter(oc);
         }
       }
     }
@@ -386,6 +450,7 @@ class OrMap {
       if (e.name.size() > 15) n += e.name.capacity() + 1;
       if (e.versions.size() > 1) n += e.versions.capacity() * sizeof(Version);
       if (e.counter) n += sizeof(C);
+      if (e.shelved) n += sizeof(*e.shelved) + e.shelved->capacity() * sizeof(C);
     }
     return n;
   }
@@ -439,7 +504,8 @@ class OrMap {
   }
 
   // Removes the versions of element i named in `dots`; the element goes
-  // when none is left.
+  // when none is left. A counter whose base version went goes too: a
+  // removed dot never comes back.
   void DropDots(size_t i, const Dots& dots) {
     bool empty = Mutate(i, [&](Element& e) {
       e.versions.erase(std::remove_if(e.versions.begin(), e.versions.end(),
@@ -448,6 +514,7 @@ class OrMap {
                                                dots.end();
                                       }),
                        e.versions.end());
+      e.PruneCounters();
       return e.versions.empty();
     });
     if (empty) EraseAt(i);

@@ -48,6 +48,7 @@ enum CmdFlag : uint32_t {
 };
 
 struct CommandContext;
+struct CommandMeta;  // node/command_meta.h
 using Handler = void (*)(CommandContext&);
 
 struct CommandId {
@@ -68,6 +69,10 @@ struct CommandId {
   // Movable keys (Redis's "keynum" key spec): args[keynum] counts the keys
   // that follow it (SINTERCARD, ZUNIONSTORE...). 0: none.
   int keynum = 0;
+  // Redis 7.0's ACL categories, key specs and docs (node/command_meta.h),
+  // filled by the table from the side table keyed by fullname; null when
+  // there is none (MetaOf() also looks it up).
+  const CommandMeta* meta = nullptr;
 
   bool has_keys() const { return first_key > 0 || keynum > 0; }
 };

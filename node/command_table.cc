@@ -6,6 +6,7 @@
 
 #include <cctype>
 
+#include "node/command_meta.h"
 #include "node/families/families.h"
 #include "node/storage/keyspace.h"
 #include "node/str_util.h"
@@ -60,7 +61,7 @@ std::vector<CommandId> Rows() {
                   "Returns a count of commands."),
               Row("docs", -2, L | S | C, 0, 0, 0, CmdCommandDocs, "server", "7.0.0",
                   "Returns documentary information about one, multiple or all commands."),
-              Row("getkeys", -3, L | S | C, 0, 0, 0, CmdCommandGetKeys, "server", "2.8.13",
+              Row("getkeys", -4, L | S | C, 0, 0, 0, CmdCommandGetKeys, "server", "2.8.13",
                   "Extracts the key names from an arbitrary command."),
               Row("help", 2, L | S | C, 0, 0, 0, CmdCommandHelp, "server", "5.0.0",
                   "Returns helpful text about the different subcommands."),
@@ -135,6 +136,8 @@ std::vector<CommandId> Rows() {
           "Returns the expiration time of a key as a Unix timestamp."),
       Row("keys", 2, R | ALL, 0, 0, 0, CmdKeys, "generic", "1.0.0",
           "Returns all key names that match a pattern."),
+      Row("move", 3, W | F, 1, 1, 1, CmdMove, "generic", "1.0.0",
+          "Moves a key to another database."),
       Row("object", -2, 0, 0, 0, 0, nullptr, "generic", "2.2.3",
           "A container for object introspection commands.",
           {
@@ -176,6 +179,13 @@ std::vector<CommandId> Rows() {
           "Determines the type of value stored at a key."),
       Row("unlink", -2, W | F, 1, -1, 1, CmdDel, "generic", "4.0.0",
           "Asynchronously deletes one or more keys."),
+
+      // ---- sorting (sort_family.cc) ----
+      // BY/GET patterns name keys of any shard: run with every shard held.
+      Row("sort", -2, W | M | ALL, 1, 1, 1, CmdSort, "generic", "1.0.0",
+          "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
+      Row("sort_ro", -2, R | ALL, 1, 1, 1, CmdSortRo, "generic", "7.0.0",
+          "Returns the sorted elements of a list, a set, or a sorted set."),
 
       // ---- hashes (hash_family.cc) ----
       Row("hdel", -3, W | F, 1, 1, 1, CmdHDel, "hash", "2.0.0",
@@ -387,6 +397,23 @@ std::vector<CommandId> Rows() {
                      "Add multiple sorted sets and store the resulting sorted set in a new key"),
                  2),
 
+      // ---- bitmaps (bitmap_family.cc) ----
+      Row("bitcount", -2, R, 1, 1, 1, CmdBitCount, "bitmap", "2.6.0",
+          "Count set bits in a string"),
+      Row("bitfield", -2, W | M, 1, 1, 1, CmdBitField, "bitmap", "3.2.0",
+          "Perform arbitrary bitfield integer operations on strings"),
+      Row("bitfield_ro", -2, R | F, 1, 1, 1, CmdBitFieldRo, "bitmap", "6.0.0",
+          "Perform arbitrary bitfield integer operations on strings. Read-only variant of "
+          "BITFIELD"),
+      Row("bitop", -4, W | M, 2, -1, 1, CmdBitOp, "bitmap", "2.6.0",
+          "Perform bitwise operations between strings"),
+      Row("bitpos", -3, R, 1, 1, 1, CmdBitPos, "bitmap", "2.8.7",
+          "Find first bit set or clear in a string"),
+      Row("getbit", 3, R | F, 1, 1, 1, CmdGetBit, "bitmap", "2.2.0",
+          "Returns the bit value at offset in the string value stored at key"),
+      Row("setbit", 4, W | M, 1, 1, 1, CmdSetBit, "bitmap", "2.2.0",
+          "Sets or clears the bit at offset in the string value stored at key"),
+
       // ---- strings (string_family.cc) ----
       Row("append", 3, W | M | F, 1, 1, 1, CmdAppend, "string", "2.0.0",
           "Appends a string to the value of a key. Creates the key if it doesn't exist."),
@@ -467,9 +494,11 @@ CommandTable::CommandTable() {
     auto cmd = std::make_unique<CommandId>(std::move(row));
     cmd->fullname = std::string(cmd->name);
     cmd->index = static_cast<uint32_t>(slots_.size());
+    cmd->meta = FindMeta(cmd->fullname);
     slots_.push_back(cmd.get());
     for (CommandId& sub : cmd->subcommands) {
       sub.fullname = StrCat(cmd->name, "|", sub.name);
+      sub.meta = FindMeta(sub.fullname);
       sub.index = static_cast<uint32_t>(slots_.size());
       slots_.push_back(&sub);
     }

@@ -178,6 +178,7 @@ void CmdRandomKey(CommandContext& ctx);
 void CmdRename(CommandContext& ctx);
 void CmdRenameNx(CommandContext& ctx);
 void CmdCopy(CommandContext& ctx);
+void CmdMove(CommandContext& ctx);
 void CmdTouch(CommandContext& ctx);
 void CmdExpire(CommandContext& ctx);
 void CmdPExpire(CommandContext& ctx);
@@ -193,6 +194,19 @@ void CmdObjectIdleTime(CommandContext& ctx);
 void CmdObjectFreq(CommandContext& ctx);
 void CmdObjectRefCount(CommandContext& ctx);
 void CmdObjectHelp(CommandContext& ctx);
+
+// bitmap_family.cc
+void CmdBitCount(CommandContext& ctx);
+void CmdBitField(CommandContext& ctx);
+void CmdBitFieldRo(CommandContext& ctx);
+void CmdBitOp(CommandContext& ctx);
+void CmdBitPos(CommandContext& ctx);
+void CmdGetBit(CommandContext& ctx);
+void CmdSetBit(CommandContext& ctx);
+
+// sort_family.cc
+void CmdSort(CommandContext& ctx);
+void CmdSortRo(CommandContext& ctx);
 
 // string_family.cc
 void CmdGet(CommandContext& ctx);

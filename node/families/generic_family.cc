@@ -1,4 +1,4 @@
-// Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY,
+// Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE,
 // TOUCH, the EXPIRE/TTL family and OBJECT. Semantics and reply bytes follow
 // Redis 7.0's db.c, expire.c and object.c.
 #include <climits>
@@ -356,6 +356,37 @@ void CmdCopy(CommandContext& ctx) {
   }
   Entry* n = ddb.CopyFrom(dst, *e, ctx.Tick(), false);
   EmitAssign(ctx, *n, dst_db);
+  ctx.rb->Integer(1);
+}
+
+// moveCommand: the key goes to database `db` with its TTL, unless that
+// database has it already. The same key lives on the same shard in every
+// database. Both changes replicate as RENAME's do: a copy written anew
+// under the command's stamp, then the source deleted under it.
+void CmdMove(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  int dst_db;
+  if (!ArgDbIndex(ctx, ctx.args[2], &dst_db)) return;
+  if (dst_db == ctx.db) {
+    ctx.rb->Error("ERR source and destination objects are the same");
+    return;
+  }
+  Entry* e = LookupWrite(ctx, key);
+  if (!e) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  Db& ddb = ctx.DbFor(key, dst_db);
+  if (ddb.Find(key, ctx.now_ms)) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  crdt::Stamp stamp = ctx.Tick();
+  Killed killed = KilledOf(*e);
+  Entry* n = ddb.CopyFrom(key, *e, stamp, false);
+  EmitAssign(ctx, *n, dst_db);
+  ctx.DbFor(key).Delete(key);
+  EmitDelete(ctx, key, stamp, ctx.db, killed);
   ctx.rb->Integer(1);
 }
 

@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <climits>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "node/command_meta.h"
 #include "node/command_table.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
@@ -267,88 +270,234 @@ const CommandId* FindByFullName(const CommandTable& t, std::string_view name) {
   return nullptr;
 }
 
+// The flags COMMAND INFO reports: Redis 7.0.15's for the commands it knows
+// (node/command_meta.h), else the row's.
+uint32_t ReportedFlags(const CommandId& c, const CommandMeta* meta) {
+  uint32_t f = 0;
+  if (meta && meta->has_flags) {
+    f = meta->flags;
+  } else {
+    if (c.flags & kCmdWrite) f |= kRfWrite;
+    if (c.flags & kCmdReadOnly) f |= kRfReadonly;
+    if (c.flags & kCmdDenyOom) f |= kRfDenyoom;
+    if (c.flags & kCmdAdmin) f |= kRfAdmin;
+    if (c.flags & kCmdNoScript) f |= kRfNoscript;
+    if (c.flags & kCmdBlocking) f |= kRfBlocking;
+    if (c.flags & kCmdLoading) f |= kRfLoading;
+    if (c.flags & kCmdStale) f |= kRfStale;
+    if (c.flags & kCmdFast) f |= kRfFast;
+    if (c.flags & kCmdNoAuth) f |= kRfNoAuth;
+    if (c.flags & kCmdNoMulti) f |= kRfNoMulti;
+  }
+  if (c.keynum > 0) f |= kRfMovablekeys;
+  return f;
+}
+
+// A set of simple strings, one per bit of `bits`, named by name(bit).
+template <typename NameFn>
+void ReplyBitSet(CommandContext& ctx, uint32_t bits, int count, NameFn name,
+                 std::string_view prefix = "") {
+  ctx.rb->SetHeader(std::popcount(bits));
+  for (int i = 0; i < count; i++) {
+    if (!(bits & (1u << i))) continue;
+    if (prefix.empty()) {
+      ctx.rb->SimpleString(name(i));
+    } else {
+      ctx.rb->SimpleString(StrCat(prefix, name(i)));
+    }
+  }
+}
+
+void ReplyKeySpec(CommandContext& ctx, const KeySpec& ks) {
+  ctx.rb->MapHeader(ks.notes.empty() ? 3 : 4);
+  if (!ks.notes.empty()) {
+    ctx.rb->Bulk("notes");
+    ctx.rb->Bulk(ks.notes);
+  }
+  ctx.rb->Bulk("flags");
+  ReplyBitSet(ctx, ks.flags, kKeySpecFlagCount, KeySpecFlagName);
+  ctx.rb->Bulk("begin_search");
+  ctx.rb->MapHeader(2);
+  ctx.rb->Bulk("type");
+  switch (ks.begin) {
+    case KeySpec::Begin::kIndex:
+      ctx.rb->Bulk("index");
+      ctx.rb->Bulk("spec");
+      ctx.rb->MapHeader(1);
+      ctx.rb->Bulk("index");
+      ctx.rb->Integer(ks.index);
+      break;
+    case KeySpec::Begin::kKeyword:
+      ctx.rb->Bulk("keyword");
+      ctx.rb->Bulk("spec");
+      ctx.rb->MapHeader(2);
+      ctx.rb->Bulk("keyword");
+      ctx.rb->Bulk(ks.keyword);
+      ctx.rb->Bulk("startfrom");
+      ctx.rb->Integer(ks.startfrom);
+      break;
+    case KeySpec::Begin::kUnknown:
+      ctx.rb->Bulk("unknown");
+      ctx.rb->Bulk("spec");
+      ctx.rb->MapHeader(0);
+      break;
+  }
+  ctx.rb->Bulk("find_keys");
+  ctx.rb->MapHeader(2);
+  ctx.rb->Bulk("type");
+  switch (ks.find) {
+    case KeySpec::Find::kRange:
+      ctx.rb->Bulk("range");
+      ctx.rb->Bulk("spec");
+      ctx.rb->MapHeader(3);
+      ctx.rb->Bulk("lastkey");
+      ctx.rb->Integer(ks.lastkey);
+      ctx.rb->Bulk("keystep");
+      ctx.rb->Integer(ks.keystep);
+      ctx.rb->Bulk("limit");
+      ctx.rb->Integer(ks.limit);
+      break;
+    case KeySpec::Find::kKeynum:
+      ctx.rb->Bulk("keynum");
+      ctx.rb->Bulk("spec");
+      ctx.rb->MapHeader(3);
+      ctx.rb->Bulk("keynumidx");
+      ctx.rb->Integer(ks.keynumidx);
+      ctx.rb->Bulk("firstkey");
+      ctx.rb->Integer(ks.firstkey);
+      ctx.rb->Bulk("keystep");
+      ctx.rb->Integer(ks.keystep);
+      break;
+    case KeySpec::Find::kUnknown:
+      ctx.rb->Bulk("unknown");
+      ctx.rb->Bulk("spec");
+      ctx.rb->MapHeader(0);
+      break;
+  }
+}
+
+// One COMMAND INFO entry, as Redis 7.0's addReplyCommandInfo.
 void ReplyCommandInfo(CommandContext& ctx, const CommandId& c) {
-  std::vector<std::string_view> flags;
-  if (c.flags & kCmdWrite) flags.push_back("write");
-  if (c.flags & kCmdReadOnly) flags.push_back("readonly");
-  if (c.flags & kCmdDenyOom) flags.push_back("denyoom");
-  if (c.flags & kCmdAdmin) flags.push_back("admin");
-  if (c.flags & kCmdNoScript) flags.push_back("noscript");
-  if (c.flags & kCmdBlocking) flags.push_back("blocking");
-  if (c.flags & kCmdLoading) flags.push_back("loading");
-  if (c.flags & kCmdStale) flags.push_back("stale");
-  if (c.flags & kCmdFast) flags.push_back("fast");
-  if (c.flags & kCmdNoAuth) flags.push_back("no_auth");
-  if (c.keynum > 0) flags.push_back("movablekeys");
+  const CommandMeta* meta = MetaOf(c);
   ctx.rb->ArrayHeader(10);
   ctx.rb->Bulk(c.fullname);
   ctx.rb->Integer(c.arity);
-  ctx.rb->SetHeader(flags.size());
-  for (auto f : flags) ctx.rb->SimpleString(f);
+  ReplyBitSet(ctx, ReportedFlags(c, meta), kRedisFlagCount, RedisFlagName);
   ctx.rb->Integer(c.first_key);
   ctx.rb->Integer(c.last_key);
   ctx.rb->Integer(c.key_step);
-  std::vector<std::string> cats;
-  if (c.flags & kCmdWrite) cats.push_back("@write");
-  if (c.flags & kCmdReadOnly) cats.push_back("@read");
-  if (c.flags & kCmdFast) cats.push_back("@fast");
-  if (!(c.flags & kCmdFast)) cats.push_back("@slow");
-  if (c.flags & kCmdAdmin) cats.push_back("@admin");
-  if (c.flags & kCmdDangerous) cats.push_back("@dangerous");
-  cats.push_back(StrCat("@", c.group == "generic" ? "keyspace" : c.group));
-  ctx.rb->SetHeader(cats.size());
-  for (const auto& cat : cats) ctx.rb->SimpleString(cat);
-  ctx.rb->ArrayHeader(0);  // tips
-  if (c.first_key > 0) {
-    ctx.rb->ArrayHeader(1);
-    ctx.rb->MapHeader(4);
-    ctx.rb->Bulk("flags");
-    ctx.rb->SetHeader(1);
-    ctx.rb->SimpleString((c.flags & kCmdWrite) ? "RW" : "RO");
-    ctx.rb->Bulk("begin_search");
-    ctx.rb->MapHeader(2);
-    ctx.rb->Bulk("type");
-    ctx.rb->Bulk("index");
-    ctx.rb->Bulk("spec");
-    ctx.rb->MapHeader(1);
-    ctx.rb->Bulk("index");
-    ctx.rb->Integer(c.first_key);
-    ctx.rb->Bulk("find_keys");
-    ctx.rb->MapHeader(2);
-    ctx.rb->Bulk("type");
-    ctx.rb->Bulk("range");
-    ctx.rb->Bulk("spec");
-    ctx.rb->MapHeader(3);
-    ctx.rb->Bulk("lastkey");
-    ctx.rb->Integer(c.last_key < 0 ? c.last_key : c.last_key - c.first_key);
-    ctx.rb->Bulk("keystep");
-    ctx.rb->Integer(c.key_step);
-    ctx.rb->Bulk("limit");
-    ctx.rb->Integer(0);
-    ctx.rb->Bulk("notes");  // map has 4 entries: flags, begin_search, find_keys, notes
-    ctx.rb->Bulk("");
-  } else {
-    ctx.rb->ArrayHeader(0);
+  // Every row has metadata (tests/node/command_meta_test.cc); @slow is
+  // Redis's default for a command that declares no category.
+  ReplyBitSet(ctx, meta ? meta->acl : kAclSlow, kAclCategoryCount, AclCategoryName, "@");
+  std::span<const std::string_view> tips = meta ? meta->tips : std::span<const std::string_view>();
+  ctx.rb->SetHeader(tips.size());
+  for (std::string_view tip : tips) ctx.rb->Bulk(tip);
+  std::span<const KeySpec> specs = meta ? meta->key_specs : std::span<const KeySpec>();
+  ctx.rb->SetHeader(specs.size());
+  for (const KeySpec& ks : specs) ReplyKeySpec(ctx, ks);
+  if (c.subcommands.empty()) {
+    ctx.rb->SetHeader(0);
+    return;
   }
+  // In table order: Redis lists them in its hash table's order, which
+  // changes with each process's hash seed.
   ctx.rb->ArrayHeader(c.subcommands.size());
-  for (const auto& sub : c.subcommands) ReplyCommandInfo(ctx, sub);
+  for (const CommandId& sub : c.subcommands) ReplyCommandInfo(ctx, sub);
 }
 
+void ReplyCommandArgs(CommandContext& ctx, std::span<const CommandArg> args) {
+  ctx.rb->ArrayHeader(args.size());
+  for (const CommandArg& a : args) {
+    int n = 2 + (a.key_spec_index >= 0) + !a.token.empty() + !a.summary.empty() + !a.since.empty() +
+            !a.deprecated_since.empty() + (a.flags != 0) + !a.args.empty();
+    ctx.rb->MapHeader(n);
+    ctx.rb->Bulk("name");
+    ctx.rb->Bulk(a.name);
+    ctx.rb->Bulk("type");
+    ctx.rb->Bulk(ArgTypeName(a.type));
+    if (a.key_spec_index >= 0) {
+      ctx.rb->Bulk("key_spec_index");
+      ctx.rb->Integer(a.key_spec_index);
+    }
+    std::pair<std::string_view, std::string_view> texts[] = {
+        {"token", a.token},
+        {"summary", a.summary},
+        {"since", a.since},
+        {"deprecated_since", a.deprecated_since}};
+    for (const auto& [field, value] : texts) {
+      if (value.empty()) continue;
+      ctx.rb->Bulk(field);
+      ctx.rb->Bulk(value);
+    }
+    if (a.flags) {
+      ctx.rb->Bulk("flags");
+      ReplyBitSet(ctx, a.flags, kArgFlagCount, ArgFlagName);
+    }
+    if (!a.args.empty()) {
+      ctx.rb->Bulk("arguments");
+      ReplyCommandArgs(ctx, a.args);
+    }
+  }
+}
+
+// One COMMAND DOCS entry (name, then its map), as Redis 7.0's
+// addReplyCommandDocs.
 void ReplyCommandDocs(CommandContext& ctx, const CommandId& c) {
+  const CommandMeta* meta = MetaOf(c);
   ctx.rb->Bulk(c.fullname);
-  ctx.rb->MapHeader(c.subcommands.empty() ? 4 : 5);
-  ctx.rb->Bulk("summary");
-  ctx.rb->Bulk(c.summary);
-  ctx.rb->Bulk("since");
-  ctx.rb->Bulk(c.since);
-  ctx.rb->Bulk("group");
-  ctx.rb->Bulk(c.group);
-  ctx.rb->Bulk("complexity");
-  ctx.rb->Bulk((c.flags & kCmdFast) ? "O(1)" : "O(N)");
+  if (!meta) {
+    ctx.rb->MapHeader(c.subcommands.empty() ? 3 : 4);
+    ctx.rb->Bulk("summary");
+    ctx.rb->Bulk(c.summary);
+    ctx.rb->Bulk("since");
+    ctx.rb->Bulk(c.since);
+    ctx.rb->Bulk("group");
+    ctx.rb->Bulk(c.group);
+  } else {
+    const CommandMeta& m = *meta;
+    int n = 3 + m.has_complexity + (m.doc_flags != 0) + !m.deprecated_since.empty() +
+            !m.replaced_by.empty() + !m.history.empty() + m.has_args + !c.subcommands.empty();
+    ctx.rb->MapHeader(n);
+    ctx.rb->Bulk("summary");
+    ctx.rb->Bulk(m.summary);
+    ctx.rb->Bulk("since");
+    ctx.rb->Bulk(m.since);
+    ctx.rb->Bulk("group");
+    ctx.rb->Bulk(m.group);
+    if (m.has_complexity) {
+      ctx.rb->Bulk("complexity");
+      ctx.rb->Bulk(m.complexity);
+    }
+    if (m.doc_flags) {
+      ctx.rb->Bulk("doc_flags");
+      ReplyBitSet(ctx, m.doc_flags, kDocFlagCount, DocFlagName);
+    }
+    if (!m.deprecated_since.empty()) {
+      ctx.rb->Bulk("deprecated_since");
+      ctx.rb->Bulk(m.deprecated_since);
+    }
+    if (!m.replaced_by.empty()) {
+      ctx.rb->Bulk("replaced_by");
+      ctx.rb->Bulk(m.replaced_by);
+    }
+    if (!m.history.empty()) {
+      ctx.rb->Bulk("history");
+      ctx.rb->SetHeader(m.history.size());
+      for (const HistoryEntry& h : m.history) {
+        ctx.rb->ArrayHeader(2);
+        ctx.rb->Bulk(h.version);
+        ctx.rb->Bulk(h.text);
+      }
+    }
+    if (m.has_args) {
+      ctx.rb->Bulk("arguments");
+      ReplyCommandArgs(ctx, m.args);
+    }
+  }
   if (!c.subcommands.empty()) {
     ctx.rb->Bulk("subcommands");
     ctx.rb->MapHeader(c.subcommands.size());
-    for (const auto& sub : c.subcommands) ReplyCommandDocs(ctx, sub);
+    for (const CommandId& sub : c.subcommands) ReplyCommandDocs(ctx, sub);
   }
 }
 
@@ -709,7 +858,7 @@ void CmdCommandInfo(CommandContext& ctx) {
     if (c) {
       ReplyCommandInfo(ctx, *c);
     } else {
-      ctx.rb->NullArray();
+      ctx.rb->Null();  // Redis: addReplyNull, "$-1" in RESP2
     }
   }
 }

@@ -140,6 +140,8 @@ std::unique_ptr<Collection> NewCollection(ObjType type) {
       return std::make_unique<SetObject>();
     case ObjType::kList:
       return std::make_unique<ListObject>();
+    case ObjType::kZset:
+      return std::make_unique<ZsetObject>();
     default:
       return nullptr;  // not a collection type this node knows
   }
@@ -169,6 +171,8 @@ bool HashObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
         crdt::PnCounter::Delta d{op.base(), FromProto(op.base_stamp()),
                                  {op.node_id(), op.increments(), op.decrements(), op.epoch()}};
         map.ApplyIncrement(op.element(), op.value(), d, ctx);
+        // The base version, if it was new here, is now seen (as in zset.cc).
+        ctx.AddDot(d.base_stamp);
         changed = true;
         break;
       }

@@ -76,15 +76,22 @@ uint64_t ZsetDigest::Of(const crdt::OrElement<double, crdt::ScoreCounter>& e) {
   uint64_t sum = 0;
   for (const auto& v : e.versions) sum += Mix64(StampDigest(v.dot) ^ Mix64(Bits(v.value) + 3));
   uint64_t d = Mix64(StableHash64(e.name) ^ Mix64(sum + 7));
-  if (e.counter) {
-    uint64_t c = StampDigest(e.counter->base_stamp()) ^ Mix64(Bits(e.counter->base()) + 11);
-    for (const auto& part : e.counter->contributions()) {
+  auto counter_digest = [](const crdt::ScoreCounter& k) {
+    uint64_t c = StampDigest(k.base_stamp()) ^ Mix64(Bits(k.base()) + 11);
+    for (const auto& part : k.contributions()) {
       c += Mix64(Mix64(part.node + 0x100000000ULL) ^ Mix64(Bits(part.p)) * 3 ^
                  Mix64(~Bits(part.n)) ^ Mix64(part.epoch) * 5);
     }
-    d ^= Mix64(c);
+    return Mix64(c);
+  };
+  // Order-independent over the counters (which one is shelved depends on
+  // nothing but the stamps, but a sum needs no care).
+  uint64_t counters = 0;
+  if (e.counter) counters += counter_digest(*e.counter);
+  if (e.shelved) {
+    for (const auto& k : *e.shelved) counters += counter_digest(k);
   }
-  return d;
+  return counters ? d ^ Mix64(counters) : d;
 }
 
 // ---- ZOrder ----
@@ -266,6 +273,22 @@ size_t ZOrder::MemoryUsage() const {
 
 // ---- ZsetObject ----
 
+namespace {
+
+void CounterToProto(const crdt::ScoreCounter& c, peer::ElementState* es) {
+  ToProto(c.base_stamp(), es->mutable_counter_base_stamp());
+  es->set_counter_base(std::bit_cast<int64_t>(c.base()));
+  for (const auto& part : c.contributions()) {
+    peer::CounterPart* p = es->add_counter();
+    p->set_node_id(part.node);
+    p->set_increments(Bits(part.p));
+    p->set_decrements(Bits(part.n));
+    p->set_epoch(part.epoch);
+  }
+}
+
+}  // namespace
+
 ZsetObject::ZsetObject() : Collection(ObjType::kZset, CollEnc::kListpack) {
   // Lookups by member are hashed at every size: the map's element order
   // is never a reply order (the index is).
@@ -401,6 +424,9 @@ bool ZsetObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
                                  {op.node_id(), op.increments(), op.decrements(), op.epoch()}};
         if (!DecodeScore(op.value(), &base_value) || !ScoreDeltaFromWire(w, &d)) break;
         Track(name, [&] { map_.ApplyIncrement(name, base_value, d, ctx); });
+        // The base version, if it was new here, is now seen: a later whole
+        // state without it must remove it, as a delta replacing it would.
+        ctx.AddDot(d.base_stamp);
         changed = true;
         break;
       }
@@ -413,6 +439,8 @@ bool ZsetObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
 
 bool ZsetObject::MergeState(const peer::Elements& m, const crdt::CausalContext& their_ctx) {
   ZsetMap theirs;
+  // Versions first (the first entry of an element has them), then every
+  // entry's counter.
   for (const peer::ElementState& es : m.elements()) {
     if (es.versions_size() == 0 || theirs.Find(es.element()) >= 0) continue;
     double first;
@@ -424,12 +452,19 @@ bool ZsetObject::MergeState(const peer::Elements& m, const crdt::CausalContext& 
       if (!DecodeScore(es.versions(v).value(), &score)) continue;
       theirs.ApplyPut(es.element(), score, FromProto(es.versions(v).dot()), {}, empty);
     }
+  }
+  for (const peer::ElementState& es : m.elements()) {
+    ptrdiff_t i = theirs.Find(es.element());
+    if (i < 0) continue;
+    double first = theirs.at(static_cast<size_t>(i)).versions[0].value;
+    crdt::CausalContext empty;
     for (const peer::CounterPart& part : es.counter()) {
       crdt::PnCounter::Delta w{es.counter_base(), FromProto(es.counter_base_stamp()),
                                {part.node_id(), part.increments(), part.decrements(),
                                 part.epoch()}};
       crdt::ScoreCounter::Delta d;
       if (!ScoreDeltaFromWire(w, &d)) continue;
+      if (!theirs.at(static_cast<size_t>(i)).HasVersion(d.base_stamp)) continue;  // malformed
       theirs.ApplyIncrement(es.element(), first, d, empty);
     }
   }
@@ -448,15 +483,14 @@ void ZsetObject::StateToProto(peer::Elements* m) const {
       ToProto(v.dot, pv->mutable_dot());
       pv->set_value(EncodeScore(v.value));
     }
-    if (const crdt::ScoreCounter* c = e.live_counter()) {
-      ToProto(c->base_stamp(), es->mutable_counter_base_stamp());
-      es->set_counter_base(std::bit_cast<int64_t>(c->base()));
-      for (const auto& part : c->contributions()) {
-        peer::CounterPart* p = es->add_counter();
-        p->set_node_id(part.node);
-        p->set_increments(Bits(part.p));
-        p->set_decrements(Bits(part.n));
-        p->set_epoch(part.epoch);
+    // Every counter, the shelved ones (on smaller live versions) each in
+    // an extra ElementState of the same element without versions.
+    if (e.counter) CounterToProto(*e.counter, es);
+    if (e.shelved) {
+      for (const auto& c : *e.shelved) {
+        peer::ElementState* extra = m->add_elements();
+        extra->set_element(e.name);
+        CounterToProto(c, extra);
       }
     }
   }

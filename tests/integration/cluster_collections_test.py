@@ -20,6 +20,12 @@ Asserted, for writes made on both sides of the cut:
   popped on one side and untouched on the other is gone; LSET on one side
   wins over no change;
 - a BLPOP waiting on node 3 is woken by an RPUSH made on node 1;
+- sorted sets: a member removed on one side and untouched on the other is
+  gone; ZREM on one side of a member whose score the other side set is
+  kept with that score (add-wins); ZADD of one member on both sides takes
+  one score everywhere (the greater stamp's); ZINCRBY on both sides adds
+  up; a key created on both sides holds both sides' members; a zset
+  emptied on one side keeps the other side's concurrent adds;
 - with partial placement (4 nodes, 2 replicas per key), every family's
   commands work through any node: writes are forwarded to the key's
   replicas, reads answer the same everywhere, multi-key commands within one
@@ -192,6 +198,66 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                     self.assertIn("CROSSSLOT", str(e))
                     errors += 1
             self.assertGreater(errors, 0, "no pair of keys fell in different replica sets")
+
+    def zread(self, c, i, key):
+        return c.r(i).zrange(key, 0, -1, withscores=True)
+
+    def wait_equal_zset(self, c, key, want=None):
+        """Every running node holds the same (member, score) list for `key`
+        (`want` when given); returns it."""
+        nodes = c.running()
+
+        def same():
+            got = [self.zread(c, i, key) for i in nodes]
+            return all(g == got[0] for g in got) and (want is None or got[0] == want)
+        try:
+            harness.wait_until(same, HEAL_BOUND, interval=POLL, what="%s converged" % key)
+        except TimeoutError:
+            self.fail("%s: want %r, nodes have %r"
+                      % (key, want, {i: self.zread(c, i, key) for i in nodes}))
+        return self.zread(c, nodes[0], key)
+
+    def test_sorted_sets_across_a_partition_merge(self):
+        with self.cluster(3) as c, Partition(c) as p:
+            r1, r2, r3 = c.r(1), c.r(2), c.r(3)
+            r1.zadd("z", {"a": 1, "b": 2, "c": 3, "n": 10})
+            r1.zadd("emptied", {"m": 1})
+            self.wait_equal_zset(c, "z", [("a", 1), ("b", 2), ("c", 3), ("n", 10)])
+            self.wait_equal_zset(c, "emptied", [("m", 1)])
+            p.isolate(3)
+            self.assert_cut(c, 1, 3)
+            # Side of nodes 1 and 2.
+            r1.zrem("z", "a")
+            r1.zadd("z", {"b": 20})
+            r1.zadd("z", {"c": 8})
+            self.assertEqual(r1.zincrby("z", 5, "n"), 15)
+            r2.zincrby("z", 1, "n")
+            r1.zadd("t", {"x": 1})
+            r1.zrem("emptied", "m")
+            # Node 3's side.
+            r3.zrem("z", "b")             # concurrent with node 1's ZADD of b
+            r3.zadd("z", {"c": 7})        # concurrent with node 1's ZADD of c
+            self.assertEqual(r3.zincrby("z", 7, "n"), 17)
+            r3.zadd("z", {"d": 4})
+            r3.zadd("t", {"y": 2})
+            r3.zadd("emptied", {"k": 2})  # concurrent with node 1's ZREM
+            self.assertEqual(self.zread(c, 3, "z"), [("a", 1), ("d", 4), ("c", 7), ("n", 17)])
+            p.heal_all()
+            c.wait_healthy(HEAL_BOUND)
+            z = self.wait_equal_zset(c, "z")
+            scores = dict(z)
+            self.assertEqual(sorted(scores), ["b", "c", "d", "n"], z)
+            self.assertEqual(scores["b"], 20)
+            self.assertIn(scores["c"], (7, 8))
+            self.assertEqual(scores["d"], 4)
+            self.assertEqual(scores["n"], 23)
+            self.wait_equal_zset(c, "t", [("x", 1), ("y", 2)])
+            self.wait_equal_zset(c, "emptied", [("k", 2)])
+            # Order-statistics agree too once the contents do.
+            for i in (1, 2, 3):
+                self.assertEqual(c.r(i).zrank("z", "n"), 3)
+                self.assertEqual(c.r(i).zrangebyscore("z", 5, 25), ["c", "b", "n"])
+            c.wait_converged(HEAL_BOUND)
 
     def wait_equal_list(self, c, key, want):
         harness.wait_until(lambda: all(c.r(i).lrange(key, 0, -1) == want for i in c.running()),

@@ -243,6 +243,8 @@ def compare_plain(step, ref, lat):
                 b[1] is not None and len(a[1]) == len(b[1]):
             return None
         return "reply shapes differ"
+    if norm == "subcommands":
+        return compare_subcommand_subset(ref, lat)
     raise AssertionError("compare_plain: unknown normalization %r" % norm)
 
 
@@ -260,9 +262,9 @@ def _unordered_view(node, pairs):
 
 
 def cscan_all(conn, args, max_calls=100000):
-    """Iterates HSCAN/SSCAN (args: name, key, cursor, options...) from cursor
+    """Iterates HSCAN/SSCAN/ZSCAN (args: name, key, cursor, options...) from cursor
     0 to cursor 0. Returns ("error", raw), ("bad", raw) or ("ok", sorted
-    items (pairs for HSCAN))."""
+    items (pairs for HSCAN and ZSCAN))."""
     name, key, extra = args[0], args[1], list(args[3:])
     cursor = b"0"
     items = set()
@@ -277,7 +279,7 @@ def cscan_all(conn, args, max_calls=100000):
             return ("bad", raw)
         cursor = node[1][0][1]
         flat = [x[1] for x in node[1][1][1]]
-        if name.upper().startswith(b"H"):
+        if name.upper().startswith((b"H", b"Z")):
             items.update((flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2))
         else:
             items.update(flat)
@@ -1498,6 +1500,577 @@ def fam_zset():
     ]
 
 
+def _command_names(server):
+    conn = server.client()
+    try:
+        node = parse_reply(conn.call(b"COMMAND", b"LIST"))
+    finally:
+        conn.close()
+    return [x[1] for x in node[1]]
+
+
+def _drop_subcommands(node, keep):
+    """A COMMAND INFO or COMMAND DOCS reply tree without the subcommands whose
+    names are not in `keep` (INFO: the array at position 9 of each entry;
+    DOCS: the "subcommands" map of each entry), the rest sorted: Redis lists
+    subcommands in its hash table's order, which changes with the hash seed
+    of each process."""
+    t, v = node
+    if t == "*" and v and all(e[0] == "*" and len(e[1]) == 10 for e in v):   # INFO
+        out = []
+        for e in v:
+            f = list(e[1])
+            if f[9][0] == "*":
+                f[9] = ("*", sorted((s for s in f[9][1] if s[1][0][1] in keep), key=repr))
+            out.append(("*", f))
+        return (t, out)
+    if t == "%" or (t == "*" and len(v) % 2 == 0):                          # DOCS
+        pairs = v if t == "%" else list(zip(v[0::2], v[1::2]))
+        out = []
+        for name, body in pairs:
+            bt, bv = body
+            fields = bv if bt == "%" else list(zip(bv[0::2], bv[1::2]))
+            new = []
+            for k, val in fields:
+                if k[1] == b"subcommands":
+                    subs = val[1] if val[0] == "%" else list(zip(val[1][0::2], val[1][1::2]))
+                    val = (val[0], sorted((kv for kv in subs if kv[0][1] in keep), key=repr))
+                new.append((k, val))
+            out.append((name, (bt, new)))
+        return (t, out)
+    return node
+
+
+def compare_subcommand_subset(ref, lat):
+    """norm="subcommands", for containers (CLIENT, COMMAND, CONFIG, OBJECT):
+    both replies are compared as trees, each keeping only the subcommands
+    both servers list in COMMAND LIST (Lattice lacks some of Redis's and has
+    CLIENT SETINFO from 7.2), in any order (Redis's order is its hash
+    table's); everything else must match."""
+    a, b = _safe_parse(ref), _safe_parse(lat)
+    if a is None or b is None:
+        return "replies differ"
+    keep = _COMMON_COMMANDS
+    return None if _drop_subcommands(a, keep) == _drop_subcommands(b, keep) else \
+        "replies differ (subcommands both servers know)"
+
+
+_COMMON_COMMANDS = set()
+
+
+def fam_command_info():
+    """COMMAND INFO and COMMAND DOCS of every command (and subcommand) that
+    both servers list in COMMAND LIST, in RESP2 and RESP3, byte for byte:
+    ACL categories, flags, tips, key specs, docs and arguments must be Redis
+    7.0.15's (node/command_meta.h). Containers are compared as trees over
+    the subcommands both servers have, in any order (norm "subcommands");
+    each of those subcommands is also compared on its own, byte for byte.
+    The list is computed from both servers at test time."""
+    ref = _command_names(SERVERS["ref"])
+    lat = _command_names(SERVERS["lat"])
+    common = [n for n in lat if n in set(ref)]
+    if len(common) < 100 or b"get" not in common or b"config|get" not in common:
+        raise AssertionError("COMMAND LIST: only %d commands in common" % len(common))
+    _COMMON_COMMANDS.clear()
+    _COMMON_COMMANDS.update(common)
+    containers = {n.split(b"|")[0] for n in ref + lat if b"|" in n}
+    # COMMAND COUNT counts the top-level commands COMMAND LIST names (the
+    # servers' counts differ: Lattice has fewer commands).
+    for server, names in ((SERVERS["ref"], ref), (SERVERS["lat"], lat)):
+        conn = server.client()
+        try:
+            count = conn.call(b"COMMAND", b"COUNT")
+        finally:
+            conn.close()
+        top = sum(1 for n in names if b"|" not in n)
+        if count != b":%d\r\n" % top:
+            raise AssertionError("%s: COMMAND COUNT %r, COMMAND LIST has %d commands"
+                                 % (server.name, count, top))
+    steps = []
+    for proto in ("3", "2"):
+        steps.append(C("HELLO", proto, norm="hello"))
+        for n in common:
+            norm = "subcommands" if n in containers else "exact"
+            steps.append(C("COMMAND", "INFO", n, norm=norm))
+            steps.append(C("COMMAND", "DOCS", n, norm=norm))
+        steps.append(C("COMMAND", "INFO", "get", "nosuchcommand", "zadd"))
+        steps.append(C("COMMAND", "DOCS", "get", "nosuchcommand", "zadd"))
+    return steps
+
+
+def fam_sort():
+    """SORT / SORT_RO on lists, sets (intset and hashtable) and sorted sets:
+    numeric and ALPHA, ASC/DESC, LIMIT in every clamped form, BY nosort,
+    BY weight keys and hash fields (ties included: Redis's stable qsort
+    and, with LIMIT, its partial quicksort decide their order), GET
+    (several, #, hash fields, NUL bytes in patterns), STORE (replaces the
+    destination, deletes it when empty), errors and WRONGTYPE; then MOVE.
+    A sort of a hashtable set with BY nosort is compared unordered (its
+    order is the hash table's).
+
+    Redis's numeric SORT checks errno == ERANGE without clearing it first,
+    so a leftover ERANGE from an earlier float parse (a subnormal ZADD
+    score, a ZRANGEBYSCORE bound of 1e400, a SORT of "1e-320") fails it.
+    A ZADD with an unparsable score clears errno in Redis (strtod sets
+    nothing on "abc"): that step precedes numeric sorts that could follow
+    such a parse."""
+    reset = C("ZADD", "__errno", "abc", "x")
+    return [
+        reset,
+        E(":6", "RPUSH", "l", "3", "1", "2", "10", "-5", "1.5"),
+        E("*6\r\n$2\r\n-5\r\n$1\r\n1\r\n$3\r\n1.5\r\n$1\r\n2\r\n$1\r\n3\r\n$2\r\n10",
+          "SORT", "l"),
+        C("SORT", "l", "DESC"), C("SORT", "l", "ALPHA"), C("SORT", "l", "alpha", "desc"),
+        C("SORT", "l", "DESC", "ASC"), C("SORT_RO", "l"), C("SORT_RO", "l", "ALPHA", "DESC"),
+        C("SORT", "l", "LIMIT", "1", "2"), C("SORT", "l", "LIMIT", "-1", "2"),
+        C("SORT", "l", "LIMIT", "2", "-1"), C("SORT", "l", "LIMIT", "10", "2"),
+        C("SORT", "l", "LIMIT", "0", "0"), C("SORT", "l", "LIMIT", "5", "100"),
+        C("SORT", "l", "LIMIT", "-9223372036854775808", "9223372036854775807"),
+        E("ERR value is not an integer or out of range", "SORT", "l", "LIMIT", "x", "1"),
+        C("SORT", "l", "LIMIT", "1", "1.5"), C("SORT", "l", "LIMIT", "0", "9223372036854775808"),
+        E("ERR syntax error", "SORT", "l", "LIMIT", "1"), C("SORT", "l", "LIMIT"),
+        C("SORT", "l", "BY", "nosort"), C("SORT", "l", "BY", "nosort", "DESC"),
+        C("SORT", "l", "BY", "nosort", "LIMIT", "1", "2"),
+        C("SORT", "l", "BY", "nosort", "DESC", "LIMIT", "1", "2"),
+        C("SORT", "l", "BY", "nosort", "DESC", "LIMIT", "10", "2"),
+        C("SORT", "l", "BY", "nosort", "LIMIT", "-3", "-1"),
+        C("SORT", "l", "BY", "nosort", "BY", "w_*"), C("SORT", "l", "BY", "w_\x00*"),
+        C("MSET", "w_3", "30", "w_1", "10", "w_2", "20", "w_10", "5", "w_1.5", "x1"),
+        C("SORT", "l", "BY", "w_*"),
+        C("DEL", "w_1.5"), C("SORT", "l", "BY", "w_*"), C("SORT", "l", "BY", "w_*", "DESC"),
+        C("SORT", "l", "BY", "w_*", "GET", "#", "GET", "w_*"),
+        C("SORT", "l", "BY", "w_*", "LIMIT", "0", "3"),
+        C("SORT", "l", "BY", "w_*", "DESC", "LIMIT", "2", "3"),
+        C("SORT", "l", "BY", "w_*", "ALPHA"), C("SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", "1", "3"),
+        C("SORT", "l", "BY", "w_*", "ALPHA", "DESC"),
+        C("HSET", "h_1", "f", "9", "g", "a"), C("HSET", "h_3", "f", "1"), C("SET", "h_2", "str"),
+        C("SORT", "l", "BY", "h_*->f", "GET", "h_*->g", "GET", "#", "GET", "h_*->f"),
+        C("SORT", "l", "BY", "h_*->f", "ALPHA"), C("SORT", "l", "BY", "h_*->nofield", "DESC"),
+        C("SORT", "l", "GET", "h_*->"), C("SORT", "l", "GET", "h_*-"), C("SORT", "l", "GET", "->h_*"),
+        C("SORT", "l", "GET", "#"), C("SORT", "l", "GET", "#\x00zz"), C("SORT", "l", "GET", ""),
+        C("SORT", "l", "GET", "#x"), C("SORT", "l", "GET", "**"), C("SORT", "l", "GET", "w*_*"),
+        C("SORT", "l", "GET", "nokey_*", "GET", "w_*"),
+        C("SET", "w_1\x00abc", "5"), C("SORT", "l", "GET", "w_*\x00abc"),
+        C("HSET", "hx_2", "f\x00", "q", "f", "r"), C("SORT", "l", "GET", "hx_*->f\x00"),
+        C("SORT", "l", "GET", "hx_*->f"), C("SORT", "l", "ASC\x00junk", "DESC\x00"),
+        # Ties (missing and equal weights) with and without LIMIT, over
+        # more than 40 elements (the partial quicksort's median of nine).
+        C("RPUSH", "t", *["e%02d" % i for i in range(50)], "e07", "e03"),
+        C("MSET", *sum([["tw_e%02d" % i, str(i % 4)] for i in range(0, 50, 3)], [])),
+        C("SORT", "t", "BY", "tw_*", "ALPHA", "LIMIT", "3", "10"),
+        C("SORT", "t", "BY", "tw_*", "ALPHA", "LIMIT", "0", "20"),
+        C("SORT", "t", "BY", "tw_*", "ALPHA", "DESC", "LIMIT", "5", "7"),
+        C("SORT", "t", "BY", "tw_*", "ALPHA", "DESC", "LIMIT", "45", "10"),
+        C("SORT", "t", "BY", "tw_*", "ALPHA"), C("SORT", "t", "BY", "tw_*", "ALPHA", "DESC"),
+        C("SORT", "t", "BY", "tw_*", "LIMIT", "3", "10"), C("SORT", "t", "BY", "tw_*", "DESC"),
+        C("SORT", "t", "BY", "none_*", "ALPHA", "LIMIT", "2", "9"),
+        C("SORT", "t", "BY", "none_*", "ALPHA", "DESC", "LIMIT", "2", "9"),
+        C("SORT", "t", "BY", "none_*", "ALPHA", "DESC"),
+        C("SORT", "t", "BY", "tw_*", "ALPHA", "LIMIT", "3", "12", "STORE", "tdst"),
+        C("LRANGE", "tdst", "0", "-1"),
+        C("RPUSH", "t6", "b", "a", "c", "a", "d", "b"),
+        C("SORT", "t6", "BY", "none_*", "ALPHA", "LIMIT", "1", "3"),
+        C("SORT", "t6", "BY", "none_*", "LIMIT", "1", "3"),
+        # Numeric conversion: strtod over the C string.
+        C("RPUSH", "num", "", "0", " 1", "0x10", "inf", "-inf", "1e300", "infinity", "-0", "2\x00x"),
+        C("SORT", "num"), C("SORT", "num", "DESC"), C("SORT", "num", "ALPHA"),
+        C("RPUSH", "bad", "a", "1"),
+        E("ERR One or more scores can't be converted into double", "SORT", "bad"),
+        C("SORT", "bad", "ALPHA"), C("SORT", "bad", "LIMIT", "0", "0"), C("SORT", "bad", "BY", "nosort"),
+        C("SORT", "bad", "STORE", "bd"), C("EXISTS", "bd"),
+        C("RPUSH", "bad2", "1 "), C("SORT", "bad2"), C("RPUSH", "bad3", "nan"), C("SORT", "bad3"),
+        C("RPUSH", "bad4", "1e400"), C("SORT", "bad4"), reset,
+        C("RPUSH", "bad5", "1e-320"), C("SORT", "bad5"), reset,
+        C("SORT", "l", "BY", "h_*->g"), C("SORT", "l", "BY", "h_*"),
+        # STORE: a list, replacing whatever was there, deleted when empty.
+        C("SET", "dst", "old", "EX", "100"), E(":6", "SORT", "l", "STORE", "dst"),
+        C("LRANGE", "dst", "0", "-1"), C("TYPE", "dst"), C("OBJECT", "ENCODING", "dst"),
+        C("TTL", "dst"),
+        C("SORT", "l", "BY", "w_*", "GET", "w_*", "GET", "#", "STORE", "dst"),
+        C("LRANGE", "dst", "0", "-1"),
+        C("SORT", "l", "GET", "nokey_*", "STORE", "dst"), C("LRANGE", "dst", "0", "-1"),
+        C("SORT", "l", "LIMIT", "0", "0", "STORE", "dst"), C("EXISTS", "dst"),
+        C("SORT", "missing", "STORE", "l2"), C("RPUSH", "l2", "x"),
+        C("SORT", "missing", "STORE", "l2"), C("EXISTS", "l2"),
+        C("SORT", "l", "DESC", "STORE", "l"), C("LRANGE", "l", "0", "-1"),
+        C("SORT", "l", "STORE", "a", "STORE", "b"), C("EXISTS", "a", "b"),
+        E("ERR syntax error", "SORT_RO", "l", "STORE", "x"), C("EXISTS", "x"),
+        C("SORT", "l", "STORE"), C("SORT", "l", "BY"), C("SORT", "l", "GET"), C("SORT", "l", "foo"),
+        C("SORT", "missing"), C("SORT_RO", "missing"), C("SORT", "missing", "BY", "nosort"),
+        C("SORT", "missing", "LIMIT", "0", "1"), C("SORT", "missing", "GET", "#"),
+        C("SET", "str", "x"), E("WRONGTYPE Operation against a key holding the wrong kind of value",
+                                "SORT", "str"),
+        C("SORT_RO", "str"), C("SORT", "str", "BY", "nosort"), C("SORT", "str", "foo"),
+        C("SORT", "str", "LIMIT", "a", "b"), C("SORT", "h_1"), C("SORT", "missing", "STORE", "str"),
+        C("TYPE", "str"),
+        # Sets: an intset in ascending order, a hashtable in no order (SORT
+        # orders it; BY nosort does not, but STORE sorts it).
+        C("SADD", "s", "5", "3", "9", "1"), C("SORT", "s"), C("SORT", "s", "DESC", "LIMIT", "1", "2"),
+        C("SORT", "s", "BY", "nosort"), C("SORT", "s", "BY", "nosort", "DESC", "LIMIT", "1", "2"),
+        C("SORT", "s", "BY", "nosort", "STORE", "sd"), C("LRANGE", "sd", "0", "-1"),
+        C("SORT", "s", "BY", "w_*", "GET", "#", "GET", "w_*"),
+        C("SADD", "hs", "b", "a", "c", "10", "2", "m\x00", "", "M" * 70),
+        C("SORT", "hs", "ALPHA"), C("SORT", "hs", "ALPHA", "DESC"),
+        C("SORT", "hs", "ALPHA", "LIMIT", "2", "3"), C("SORT", "hs"),
+        C("SORT", "hs", "BY", "nosort", norm="unordered"),
+        C("SORT", "hs", "BY", "nosort", "GET", "#", "GET", "w_*", norm="unordered"),
+        C("SORT", "hs", "BY", "nosort", "STORE", "hsd"), C("LRANGE", "hsd", "0", "-1"),
+        C("SORT", "hs", "BY", "nosort", "DESC", "LIMIT", "1", "3", "STORE", "hsd"),
+        C("LRANGE", "hsd", "0", "-1"),
+        C("SADD", "hn", "3", "1.5", "-2", "x1"), C("SORT", "hn"), reset,
+        C("SREM", "hn", "x1"), C("SORT", "hn"), C("SORT", "hn", "BY", "w_*"),
+        C("SORT", "hn", "BY", "w_*", "LIMIT", "1", "2"),
+        # Sorted sets: member order by score (BY nosort), else sorted like
+        # the others; SORT converts a listpack zset to a skiplist for good.
+        C("ZADD", "z", "3", "a", "1", "b", "2", "c", "2", "d"),
+        E("$8\r\nlistpack", "OBJECT", "ENCODING", "z"),
+        C("SORT", "z", "ALPHA"), E("$8\r\nskiplist", "OBJECT", "ENCODING", "z"),
+        C("ZADD", "z2", "1", "x"), C("SORT_RO", "z2", "foo"), C("OBJECT", "ENCODING", "z2"),
+        C("SORT_RO", "z2", "ALPHA"), C("OBJECT", "ENCODING", "z2"),
+        C("SORT", "z", "BY", "nosort"), C("SORT", "z", "BY", "nosort", "DESC"),
+        C("SORT", "z", "BY", "nosort", "LIMIT", "1", "2"),
+        C("SORT", "z", "BY", "nosort", "DESC", "LIMIT", "1", "5"),
+        C("SORT", "z", "BY", "nosort", "DESC", "LIMIT", "5", "5"),
+        C("SORT", "z", "BY", "nosort", "LIMIT", "5", "5"),
+        C("SORT", "z", "BY", "nosort", "GET", "#", "GET", "w_*", "STORE", "zd"),
+        C("LRANGE", "zd", "0", "-1"), C("SORT", "z"), C("SORT", "z", "BY", "w_*", "DESC"),
+        C("ZADD", "zn", "5", "10", "1", "2", "3", "-1"), C("SORT", "zn"), C("SORT", "zn", "DESC"),
+        C("SORT", "zn", "BY", "nosort", "DESC"), C("ZADD", "z3", "-0", "m"),
+        C("SORT", "z3", "BY", "nosort"), C("ZADD", "z3", "-0", "n"),
+        C("ZRANGE", "z3", "0", "-1", "WITHSCORES"),
+        C("HELLO", "3", norm="hello"),
+        C("SORT", "l", "GET", "#", "GET", "nokey_*"), C("SORT", "missing"),
+        C("SORT", "l", "LIMIT", "0", "1"), C("SORT", "l", "STORE", "r3"), C("SORT_RO", "missing"),
+        C("SORT", "s", "BY", "nosort", "GET", "w_*"), C("SORT", "z", "BY", "nosort"),
+        C("HELLO", "2", norm="hello"),
+        # MOVE: every type, with its TTL; 0 when missing or already there.
+        C("RPUSH", "mv", "a", "b"), E(":1", "MOVE", "mv", "1"), E(":0", "MOVE", "mv", "1"),
+        E("ERR source and destination objects are the same", "MOVE", "mv", "0"),
+        E("ERR DB index is out of range", "MOVE", "mv", "16"), C("MOVE", "mv", "-1"),
+        C("MOVE", "mv", "x"), C("MOVE", "mv", "99999999999"), C("MOVE", "mv", "1.0"),
+        C("MOVE", "missing", "1"), C("MOVE", "missing", "0"), C("MOVE", "missing", "16"),
+        C("SELECT", "1"), C("LRANGE", "mv", "0", "-1"), C("SET", "mv", "v"), C("MOVE", "mv", "0"),
+        C("GET", "mv"), C("SELECT", "0"), C("EXISTS", "mv"),
+        C("SET", "ks", "v", "EX", "1000"), C("MOVE", "ks", "2"), C("EXISTS", "ks"),
+        C("INCR", "ki"), C("MOVE", "ki", "2"), C("HSET", "kh", "a", "1", "b", "2"),
+        C("MOVE", "kh", "2"), C("SADD", "kz", "1", "x"), C("MOVE", "kz", "2"),
+        C("ZADD", "kzz", "1", "a", "2", "b"), C("PEXPIRE", "kzz", "500000"), C("MOVE", "kzz", "2"),
+        C("SELECT", "2"), C("TTL", "ks", norm="approx", tol=TTL_TOL_S), C("GET", "ks"),
+        C("GET", "ki"), C("OBJECT", "ENCODING", "ki"), C("INCR", "ki"), C("HGETALL", "kh"),
+        C("SMEMBERS", "kz", norm="unordered"), C("ZRANGE", "kzz", "0", "-1", "WITHSCORES"),
+        C("PTTL", "kzz", norm="approx", tol=TTL_TOL_MS), C("OBJECT", "ENCODING", "kzz"),
+        C("MOVE", "kzz", "0"), C("SELECT", "0"), C("ZCARD", "kzz"), C("DBSIZE"),
+        C("MOVE"), C("MOVE", "a"), C("MOVE", "a", "1", "2"), C("SORT"),
+    ]
+
+
+def fam_bitmap():
+    """Bitmaps (SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD BITFIELD_RO):
+    strings addressed bit by bit, bit 0 the most significant bit of the
+    first byte. An integer-encoded string reads as its decimal bytes and
+    becomes raw when written; BITOP stores a raw string and deletes the
+    destination when the result is empty. Redis 7.0 looks the key up before
+    parsing BITCOUNT's and BITPOS's range (a missing key answers whatever
+    follows); option words compare as C strings (up to a NUL byte)."""
+    off_err = "ERR bit offset is not an integer or out of range"
+    bit_err = "ERR bit is not an integer or out of range"
+    type_err = ("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
+                "supported but i64 is.")
+    not_int = "ERR value is not an integer or out of range"
+    return [
+        # SETBIT / GETBIT
+        E(":0", "SETBIT", "b", "7", "1"), E("$1\r\n\x01", "GET", "b"),
+        E(":1", "SETBIT", "b", "7", "0"), E(":0", "SETBIT", "b", "7", "0"),
+        E(":0", "SETBIT", "b", "0", "1"), E(b"$1\r\n\x80", "GET", "b"),
+        E(":0", "SETBIT", "b", "23", "1"), E(b"$3\r\n\x80\x00\x01", "GET", "b"),
+        E(":1", "GETBIT", "b", "0"), E(":0", "GETBIT", "b", "1"), E(":1", "GETBIT", "b", "23"),
+        E(":0", "GETBIT", "b", "24"), E(":0", "GETBIT", "b", "4294967295"),
+        E(":0", "GETBIT", "missing", "0"), E(":0", "EXISTS", "missing"),
+        C("TYPE", "b"), C("STRLEN", "b"), C("OBJECT", "ENCODING", "b"),
+        E(off_err, "GETBIT", "b", "4294967296"), E(off_err, "GETBIT", "b", "-1"),
+        E(off_err, "GETBIT", "missing", "-1"), E(off_err, "GETBIT", "b", "x"),
+        E(off_err, "GETBIT", "b", "01"), E(off_err, "GETBIT", "b", "1.0"),
+        E(off_err, "SETBIT", "b", "4294967296", "1"), E(off_err, "SETBIT", "b", "-1", "1"),
+        E(off_err, "SETBIT", "b", "-1", "2"),
+        E(bit_err, "SETBIT", "b", "0", "2"), E(bit_err, "SETBIT", "b", "0", "-1"),
+        E(bit_err, "SETBIT", "b", "0", "x"), E(bit_err, "SETBIT", "b", "0", "01"),
+        E(bit_err, "SETBIT", "b", "0", ""), E(bit_err, "SETBIT", "missing", "4294967295", "2"),
+        E(":0", "EXISTS", "missing"),
+        ERR_ARITY("setbit", "SETBIT", "b", "0"), ERR_ARITY("getbit", "GETBIT", "b"),
+        # Integer-encoded and embstr strings: decimal bytes, raw once written.
+        C("SET", "i", "12345"), E(":0", "GETBIT", "i", "0"), E(":1", "GETBIT", "i", "2"),
+        E(":1", "GETBIT", "i", "3"), C("OBJECT", "ENCODING", "i"),
+        E(":0", "SETBIT", "i", "6", "1"), E("$5\r\n32345", "GET", "i"),
+        C("OBJECT", "ENCODING", "i"), E(":22345", "INCRBY", "i", "-10000"),
+        E(":0", "SETBIT", "i", "47", "1"), C("GET", "i"), C("INCR", "i"),
+        C("SET", "c", "10"), C("INCR", "c"), C("SETBIT", "c", "15", "0"), C("GET", "c"),
+        C("SET", "emb", "foo"), C("OBJECT", "ENCODING", "emb"), C("SETBIT", "emb", "0", "0"),
+        C("OBJECT", "ENCODING", "emb"), C("GET", "emb"),
+        C("SETBIT", "nk", "100", "1"), C("OBJECT", "ENCODING", "nk"), C("STRLEN", "nk"),
+        # A TTL survives SETBIT; the value grows in place.
+        C("SET", "t", "ab", "EX", "1000"), C("SETBIT", "t", "1000", "1"), TTL("TTL", "t"),
+        C("STRLEN", "t"), C("GETRANGE", "t", "0", "1"),
+        # Offsets up to proto-max-bulk-len * 8 - 1 (1mb here: 8388607).
+        E("+OK", "CONFIG", "SET", "proto-max-bulk-len", "1mb"),
+        E(":0", "SETBIT", "big", "8388607", "1"), E(":1048576", "STRLEN", "big"),
+        E(":1", "GETBIT", "big", "8388607"), E(off_err, "GETBIT", "big", "8388608"),
+        E(off_err, "SETBIT", "big", "8388608", "1"), E(":1", "BITCOUNT", "big"),
+        E(":8388607", "BITPOS", "big", "1"), E(":0", "BITPOS", "big", "0"),
+        E(":8388600", "BITPOS", "big", "0", "-1", "-1", "BYTE"),
+        E(":8388607", "BITPOS", "big", "1", "-1"),
+        E("*1\r\n:1", "BITFIELD", "big", "GET", "u1", "8388607"),
+        E(off_err, "BITFIELD", "big", "GET", "u8", "8388608"),
+        E("*1\r\n:1", "BITFIELD", "big", "GET", "u8", "#1048575"),
+        E(off_err, "BITFIELD", "big", "GET", "u8", "#1048576"),
+        E("*1\r\n:2", "BITFIELD", "big", "SET", "u2", "8388607", "0"),
+        E(":1048577", "STRLEN", "big"), E(":0", "BITCOUNT", "big"),
+        E(":1048577", "BITOP", "NOT", "big", "big"), E(":8388616", "BITCOUNT", "big"),
+        E(":1", "DEL", "big"),
+        E("+OK", "CONFIG", "SET", "proto-max-bulk-len", "512mb"),
+        E(":0", "GETBIT", "missing", "4294967295"),
+        # BITCOUNT
+        C("SET", "s", "foobar"), E(":26", "BITCOUNT", "s"),
+        E(":4", "BITCOUNT", "s", "0", "0"), E(":6", "BITCOUNT", "s", "1", "1"),
+        E(":10", "BITCOUNT", "s", "0", "1"), E(":26", "BITCOUNT", "s", "0", "-1"),
+        E(":4", "BITCOUNT", "s", "-1", "-1"), E(":26", "BITCOUNT", "s", "-100", "100"),
+        E(":0", "BITCOUNT", "s", "3", "1"), E(":0", "BITCOUNT", "s", "-1", "-5"),
+        E(":0", "BITCOUNT", "s", "6", "10"),
+        C("BITCOUNT", "s", "0", "0", "BYTE"), C("BITCOUNT", "s", "1", "1", "byte"),
+        E(":17", "BITCOUNT", "s", "5", "30", "BIT"), E(":26", "BITCOUNT", "s", "0", "-1", "BIT"),
+        C("BITCOUNT", "s", "-5", "-1", "bit"), C("BITCOUNT", "s", "-20", "-3", "BIT"),
+        C("BITCOUNT", "s", "1", "1", "BIT"), C("BITCOUNT", "s", "3", "2", "BIT"),
+        C("BITCOUNT", "s", "7", "8", "BIT"), C("BITCOUNT", "s", "47", "100", "BIT"),
+        C("BITCOUNT", "s", "-9223372036854775808", "9223372036854775807", "BIT"),
+        C("BITCOUNT", "s", "-9223372036854775808", "9223372036854775807"),
+        C("BITCOUNT", "s", "9223372036854775807", "-9223372036854775808"),
+        C("BITCOUNT", "s", "0", "1", "BIT\x00x"),
+        E("ERR syntax error", "BITCOUNT", "s", "0"),
+        E("ERR syntax error", "BITCOUNT", "s", "0", "1", "FOO"),
+        E(":0", "BITCOUNT", "s", "-1", "-5", "FOO"),
+        E("ERR syntax error", "BITCOUNT", "s", "0", "-1", "FOO"),
+        E("ERR syntax error", "BITCOUNT", "s", "0", "1", "BIT", "x"),
+        E(not_int, "BITCOUNT", "s", "a", "1"), E(not_int, "BITCOUNT", "s", "0", "b"),
+        E(not_int, "BITCOUNT", "s", "0", "9223372036854775808"),
+        E(":0", "BITCOUNT", "missing"), E(":0", "BITCOUNT", "missing", "0"),
+        E(":0", "BITCOUNT", "missing", "a", "b"), E(":0", "BITCOUNT", "missing", "0", "1", "FOO"),
+        E(":0", "BITCOUNT", "missing", "0", "1", "BIT", "x"),
+        C("SET", "e", ""), E(":0", "BITCOUNT", "e"), E(":0", "BITCOUNT", "e", "0", "-1"),
+        E(":0", "BITCOUNT", "e", "0", "-1", "BIT"),
+        C("SET", "i", "-123"), C("BITCOUNT", "i"), C("BITCOUNT", "i", "1", "2"),
+        C("BITCOUNT", "i", "3", "12", "BIT"),
+        C("SET", "long", b"\xff" * 37 + b"\x0f" * 40 + b"\x01"), C("BITCOUNT", "long"),
+        C("BITCOUNT", "long", "3", "-3"), C("BITCOUNT", "long", "5", "600", "BIT"),
+        ERR_ARITY("bitcount", "BITCOUNT"),
+        # BITPOS
+        C("SET", "p", b"\x00\xff\xf0"), E(":8", "BITPOS", "p", "1"), E(":0", "BITPOS", "p", "0"),
+        E(":8", "BITPOS", "p", "1", "0"), E(":16", "BITPOS", "p", "1", "2"),
+        E(":20", "BITPOS", "p", "0", "2"), E(":-1", "BITPOS", "p", "1", "3"),
+        E(":-1", "BITPOS", "p", "0", "3"), E(":16", "BITPOS", "p", "1", "-1"),
+        E(":20", "BITPOS", "p", "0", "-1"), E(":-1", "BITPOS", "p", "1", "3", "-1"),
+        E(":8", "BITPOS", "p", "1", "0", "-1"), E(":20", "BITPOS", "p", "0", "1", "-1"),
+        E(":-1", "BITPOS", "p", "0", "1", "1"), E(":-1", "BITPOS", "p", "1", "0", "0"),
+        E(":8", "BITPOS", "p", "1", "0", "-1", "BYTE"),
+        E(":8", "BITPOS", "p", "1", "7", "15", "BIT"), E(":8", "BITPOS", "p", "1", "8", "8", "BIT"),
+        E(":-1", "BITPOS", "p", "1", "0", "7", "BIT"),
+        E(":20", "BITPOS", "p", "0", "9", "-1", "BIT"),
+        E(":-1", "BITPOS", "p", "0", "8", "19", "BIT"),
+        E(":3", "BITPOS", "p", "0", "3", "-1", "bit"),
+        C("BITPOS", "p", "1", "-9", "-2", "BIT"), C("BITPOS", "p", "0", "-5", "-1", "BIT"),
+        C("BITPOS", "p", "1", "23", "23", "BIT"), C("BITPOS", "p", "0", "23", "23", "BIT"),
+        C("BITPOS", "p", "1", "10", "3", "BIT"), C("BITPOS", "p", "0", "100", "200", "BIT"),
+        C("BITPOS", "p", "1", "-9223372036854775808", "9223372036854775807", "BIT"),
+        C("BITPOS", "p", "0", "-9223372036854775808", "9223372036854775807"),
+        C("BITPOS", "p", "1", "9223372036854775807"),
+        C("SET", "ones", b"\xff\xff\xff"), E(":24", "BITPOS", "ones", "0"),
+        E(":24", "BITPOS", "ones", "0", "1"), E(":-1", "BITPOS", "ones", "0", "0", "-1"),
+        E(":-1", "BITPOS", "ones", "0", "0", "23", "BIT"),
+        E(":-1", "BITPOS", "ones", "0", "5", "12", "BIT"),
+        E(":0", "BITPOS", "ones", "1"),
+        C("SET", "z", b"\x00" * 20), E(":-1", "BITPOS", "z", "1"), E(":0", "BITPOS", "z", "0"),
+        E(":-1", "BITPOS", "z", "1", "3", "-1"), E(":-1", "BITPOS", "z", "1", "7", "150", "BIT"),
+        C("SET", "long", b"\xff" * 37 + b"\xfe" + b"\x00" * 40 + b"\x01"),
+        C("BITPOS", "long", "0"), C("BITPOS", "long", "1", "38"),
+        C("BITPOS", "long", "0", "1", "40"),
+        C("BITPOS", "long", "1", "300", "-1", "BIT"), C("BITPOS", "long", "0", "9", "302", "BIT"),
+        C("SET", "i", "255"), C("BITPOS", "i", "0"), C("BITPOS", "i", "1", "1"),
+        C("BITPOS", "e", "0"), C("BITPOS", "e", "1"), C("BITPOS", "e", "0", "0"),
+        C("BITPOS", "e", "0", "0", "-1", "BIT"),
+        E(":0", "BITPOS", "missing", "0"), E(":-1", "BITPOS", "missing", "1"),
+        E(":-1", "BITPOS", "missing", "1", "a"), E(":0", "BITPOS", "missing", "0", "1", "2", "FOO"),
+        E(":-1", "BITPOS", "missing", "1", "0", "1", "BIT", "x"),
+        E("ERR The bit argument must be 1 or 0.", "BITPOS", "p", "2"),
+        E("ERR The bit argument must be 1 or 0.", "BITPOS", "missing", "-1"),
+        E(not_int, "BITPOS", "missing", "a"), E(not_int, "BITPOS", "p", "1", "a"),
+        E(not_int, "BITPOS", "p", "1", "0", "a"), E(not_int, "BITPOS", "p", "1", "a", "1", "FOO"),
+        E("ERR syntax error", "BITPOS", "p", "1", "0", "a", "FOO"),
+        E("ERR syntax error", "BITPOS", "p", "1", "0", "1", "FOO"),
+        E("ERR syntax error", "BITPOS", "p", "1", "0", "1", "BIT", "x"),
+        ERR_ARITY("bitpos", "BITPOS", "p"),
+        # BITOP
+        C("SET", "a", b"\x0f\xf0\xaa"), C("SET", "b2", b"\xff\x00"),
+        E(":3", "BITOP", "AND", "d", "a", "b2"), E("$3\r\n\x0f\x00\x00", "GET", "d"),
+        C("OBJECT", "ENCODING", "d"), C("TYPE", "d"),
+        E(":3", "BITOP", "OR", "d", "a", "b2"), E(b"$3\r\n\xff\xf0\xaa", "GET", "d"),
+        E(":3", "BITOP", "XOR", "d", "a", "b2"), E(b"$3\r\n\xf0\xf0\xaa", "GET", "d"),
+        E(":3", "BITOP", "NOT", "d", "a"), E(b"$3\r\n\xf0\x0f\x55", "GET", "d"),
+        E(":3", "BITOP", "and", "d", "a", "missing"), E("$3\r\n\x00\x00\x00", "GET", "d"),
+        E(":3", "BITOP", "or", "d", "missing", "a", "missing"), C("GET", "d"),
+        E(":3", "BITOP", "xor", "d", "a", "a", "a"), C("GET", "d"),
+        E(":3", "BITOP", "AND", "d", "a"), C("GET", "d"),
+        E(":3", "BITOP", "OR", "a", "a", "b2"), C("GET", "a"),
+        C("SET", "i", "12"), C("SET", "j", "-7"), C("BITOP", "XOR", "d", "i", "j"), C("GET", "d"),
+        C("BITOP", "NOT", "d", "i"), C("GET", "d"), C("BITOP", "AND", "d", "i", "e"),
+        C("SET", "long", b"\x5a" * 100), C("SET", "long2", b"\xc3" * 70),
+        C("BITOP", "AND", "d", "long", "long2", "a"), C("GET", "d"),
+        C("BITOP", "OR", "d", "long", "long2"), C("GET", "d"),
+        C("BITOP", "XOR", "d", "long", "long2", "long"), C("GET", "d"),
+        C("BITOP", "NOT", "d", "long"), C("GET", "d"),
+        # An empty result deletes the destination (whatever it held).
+        C("SET", "d", "x", "EX", "100"), E(":0", "BITOP", "AND", "d", "missing", "e"),
+        E(":0", "EXISTS", "d"), E(":0", "BITOP", "NOT", "d", "missing"), E(":0", "EXISTS", "d"),
+        C("SET", "d", "v", "EX", "100"), E(":3", "BITOP", "NOT", "d", "a"), C("TTL", "d"),
+        C("LPUSH", "lst", "x"), E(":3", "BITOP", "NOT", "lst", "a"), C("TYPE", "lst"),
+        C("GET", "lst"), C("LPUSH", "lst2", "x"), E(":0", "BITOP", "OR", "lst2", "missing"),
+        E(":0", "EXISTS", "lst2"),
+        C("LPUSH", "l", "x"), C("SET", "d", "keep"),
+        E("WRONGTYPE Operation against a key holding the wrong kind of value",
+          "BITOP", "AND", "d", "l", "a"),
+        E("WRONGTYPE Operation against a key holding the wrong kind of value",
+          "BITOP", "OR", "d", "a", "missing", "l"),
+        E("WRONGTYPE Operation against a key holding the wrong kind of value",
+          "BITOP", "NOT", "d", "l"),
+        E("$4\r\nkeep", "GET", "d"),
+        E("ERR syntax error", "BITOP", "NAND", "d", "a"),
+        E("ERR syntax error", "BITOP", "", "d", "a"),
+        C("BITOP", "AND\x00x", "d", "a"),
+        E("ERR BITOP NOT must be called with a single source key.", "BITOP", "NOT", "d", "a", "a"),
+        E("ERR BITOP NOT must be called with a single source key.", "BITOP", "not", "d", "l", "l"),
+        ERR_ARITY("bitop", "BITOP", "NOT", "d"), ERR_ARITY("bitop", "BITOP", "AND"),
+        # BITFIELD
+        E("*1\r\n:0", "BITFIELD", "f", "SET", "u8", "0", "255"), E(b"$1\r\n\xff", "GET", "f"),
+        E("*2\r\n:255\r\n:-2", "BITFIELD", "f", "GET", "u8", "0", "GET", "i8", "1"),
+        C("BITFIELD", "f", "GET", "i8", "0", "GET", "u1", "0", "GET", "i1", "0", "GET", "u63", "0",
+          "GET", "i64", "0", "GET", "i64", "1", "GET", "u4", "6"),
+        C("BITFIELD", "f", "SET", "i5", "3", "-3", "GET", "i5", "3", "GET", "u8", "0"),
+        C("BITFIELD", "f", "SET", "u8", "#1", "170", "SET", "u8", "#3", "1", "GET", "u32", "0"),
+        C("GET", "f"), C("STRLEN", "f"),
+        C("BITFIELD", "f", "GET", "u16", "#1", "GET", "i16", "#-0", "GET", "u8", "#0"),
+        # INCRBY and OVERFLOW, per op from where it is given.
+        C("BITFIELD", "g", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2", "102", "1"),
+        C("BITFIELD", "g", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2", "102", "1"),
+        C("BITFIELD", "g", "INCRBY", "u2", "100", "1", "OVERFLOW", "SAT", "INCRBY", "u2", "102", "1"),
+        C("BITFIELD", "g", "OVERFLOW", "FAIL", "INCRBY", "u2", "102", "1", "INCRBY", "u2", "102", "-1"),
+        C("BITFIELD", "g", "OVERFLOW", "fail", "INCRBY", "u2", "102", "-5"),
+        C("BITFIELD", "g", "OVERFLOW", "sat", "INCRBY", "u2", "102", "-5", "OVERFLOW", "WRAP",
+          "INCRBY", "u2", "102", "-5"),
+        C("BITFIELD", "h", "SET", "i8", "0", "127", "INCRBY", "i8", "0", "1", "INCRBY", "i8", "0", "-1"),
+        C("BITFIELD", "h", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "200", "INCRBY", "i8", "0", "-1000",
+          "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-1", "INCRBY", "i8", "0", "255"),
+        C("BITFIELD", "h", "OVERFLOW", "WRAP", "SET", "i8", "0", "200", "SET", "u8", "0", "-1",
+          "SET", "u8", "0", "256", "GET", "u8", "0"),
+        C("BITFIELD", "h", "OVERFLOW", "SAT", "SET", "i8", "0", "200", "SET", "i8", "0", "-200",
+          "SET", "u8", "0", "-1", "SET", "u8", "0", "300", "GET", "u8", "0"),
+        C("BITFIELD", "h", "OVERFLOW", "FAIL", "SET", "i8", "0", "200", "SET", "u8", "0", "-1",
+          "SET", "u8", "0", "255", "GET", "u8", "0"),
+        C("BITFIELD", "h", "SET", "i64", "0", "9223372036854775807", "INCRBY", "i64", "0", "1",
+          "OVERFLOW", "SAT", "INCRBY", "i64", "0", "9223372036854775807",
+          "INCRBY", "i64", "0", "-9223372036854775808", "INCRBY", "i64", "0", "-9223372036854775808",
+          "OVERFLOW", "FAIL", "INCRBY", "i64", "0", "-1", "GET", "i64", "0"),
+        C("BITFIELD", "h", "SET", "u63", "0", "9223372036854775807", "INCRBY", "u63", "0", "1",
+          "OVERFLOW", "SAT", "INCRBY", "u63", "0", "-1", "INCRBY", "u63", "0", "-9223372036854775808",
+          "SET", "u63", "0", "-1", "OVERFLOW", "FAIL", "INCRBY", "u63", "0", "-1", "GET", "u63", "0"),
+        C("BITFIELD", "h", "SET", "i1", "3", "-1", "INCRBY", "i1", "3", "1", "OVERFLOW", "SAT",
+          "INCRBY", "i1", "3", "5", "INCRBY", "u1", "3", "5", "GET", "i1", "3"),
+        C("GET", "h"),
+        # A write creates (or grows) the key even if every write fails.
+        E("*1\r\n$-1", "BITFIELD", "nf", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "100"),
+        E(":1", "EXISTS", "nf"), E("$1\r\n\x00", "GET", "nf"),
+        C("BITFIELD", "nf", "OVERFLOW", "FAIL", "SET", "u8", "100", "256"), C("STRLEN", "nf"),
+        # Reads of a missing key do not create it.
+        E("*2\r\n:0\r\n:0", "BITFIELD", "nr", "GET", "u8", "0", "GET", "i64", "1000"),
+        E(":0", "EXISTS", "nr"), E("*0", "BITFIELD", "nr"),
+        E("*0", "BITFIELD", "nr", "OVERFLOW", "SAT"),
+        E(":0", "EXISTS", "nr"),
+        # Integer-encoded strings.
+        C("SET", "i", "12345"), C("BITFIELD", "i", "GET", "u8", "0", "GET", "i16", "#2"),
+        C("BITFIELD", "i", "INCRBY", "u8", "#4", "1"), C("GET", "i"), C("OBJECT", "ENCODING", "i"),
+        # Offsets: #N is N * width; beyond the range is an error.
+        E("*1\r\n:0", "BITFIELD", "nr", "GET", "u8", "#2305843009213693952"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "#1152921504606846976"),
+        E(off_err, "BITFIELD", "nr", "GET", "i64", "#-1"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "#"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "#x"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "#\x001"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "4294967296"),
+        E("*1\r\n:0", "BITFIELD", "nr", "GET", "u8", "4294967295"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "-1"),
+        E(off_err, "BITFIELD", "nr", "GET", "u8", "x"),
+        E(off_err, "BITFIELD", "nr", "SET", "u8", "0", "1", "GET", "u8", "x"),
+        E(":0", "EXISTS", "nr"),
+        # Types.
+        E(type_err, "BITFIELD", "nr", "GET", "u64", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "i65", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "u0", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "i0", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "U8", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "x8", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "i", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "\x00", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "u-1", "0"),
+        E(type_err, "BITFIELD", "nr", "GET", "u08", "0"),
+        C("BITFIELD", "f", "GET", "u8\x00zz", "0"), C("BITFIELD", "f", "GET\x00y", "u8", "0"),
+        C("BITFIELD", "f", "OVERFLOW", "SAT\x00", "GET", "u8", "0"),
+        # Syntax.
+        E("ERR syntax error", "BITFIELD", "f", "GET", "u8"),
+        E("ERR syntax error", "BITFIELD", "f", "SET", "u8", "0"),
+        E("ERR syntax error", "BITFIELD", "f", "INCRBY", "u8", "0"),
+        E("ERR syntax error", "BITFIELD", "f", "GET", "u8", "0", "OVERFLOW"),
+        E("ERR syntax error", "BITFIELD", "f", "FOO", "u8", "0"),
+        E("ERR Invalid OVERFLOW type specified", "BITFIELD", "f", "OVERFLOW", "FOO"),
+        E("ERR Invalid OVERFLOW type specified", "BITFIELD", "f", "OVERFLOW", "FOO", "GET", "u64", "0"),
+        E(not_int, "BITFIELD", "f", "SET", "u8", "0", "x"),
+        E(not_int, "BITFIELD", "f", "INCRBY", "u8", "0", "9223372036854775808"),
+        E(type_err, "BITFIELD", "f", "SET", "u8", "0", "1", "GET", "u64", "0"),
+        C("GET", "f"),
+        ERR_ARITY("bitfield", "BITFIELD"),
+        # BITFIELD_RO: GET only, checked once every op parsed.
+        C("BITFIELD_RO", "f", "GET", "u8", "0", "GET", "u8", "1000"),
+        E("*0", "BITFIELD_RO", "f"), E("*0", "BITFIELD_RO", "f", "OVERFLOW", "WRAP"),
+        E("ERR BITFIELD_RO only supports the GET subcommand", "BITFIELD_RO", "f", "SET", "u8", "0", "1"),
+        E("ERR BITFIELD_RO only supports the GET subcommand",
+          "BITFIELD_RO", "f", "GET", "u8", "0", "INCRBY", "u8", "0", "1"),
+        E("ERR BITFIELD_RO only supports the GET subcommand", "BITFIELD_RO", "l", "SET", "u8", "0", "1"),
+        E(type_err, "BITFIELD_RO", "f", "SET", "u8", "0", "1", "GET", "u64", "0"),
+        E("ERR syntax error", "BITFIELD_RO", "f", "GET", "u8"),
+        C("BITFIELD_RO", "missing", "SET", "u8", "0", "1"), E(":0", "EXISTS", "missing"),
+        ERR_ARITY("bitfield_ro", "BITFIELD_RO"),
+        # WRONGTYPE (after the arguments are checked).
+        C("BITCOUNT", "l"), C("BITCOUNT", "l", "0"), C("BITCOUNT", "l", "a", "b"),
+        C("BITPOS", "l", "1"), C("BITPOS", "l", "3"), C("BITPOS", "l", "1", "a"),
+        C("GETBIT", "l", "0"), C("GETBIT", "l", "-1"), C("SETBIT", "l", "0", "1"),
+        C("SETBIT", "l", "0", "2"), C("BITFIELD", "l", "GET", "u8", "0"),
+        C("BITFIELD", "l", "SET", "u8", "0", "1"), C("BITFIELD", "l", "OVERFLOW", "SAT"),
+        C("BITFIELD", "l", "GET", "u64", "0"), C("BITFIELD_RO", "l", "GET", "u8", "0"),
+        C("BITFIELD", "l"), C("TYPE", "l"), C("LLEN", "l"),
+        # Other string commands over bitmaps.
+        C("SETBIT", "m", "12", "1"), C("APPEND", "m", "xy"), C("BITCOUNT", "m"),
+        C("SETRANGE", "m", "10", "z"), C("BITPOS", "m", "1", "3"), C("GETRANGE", "m", "0", "-1"),
+        C("INCR", "m"), C("SET", "m", "99"), C("SETBIT", "m", "0", "1"), C("INCR", "m"),
+        C("DBSIZE"),
+        # RESP3: a failed BITFIELD write is a null.
+        C("HELLO", "3", norm="hello"),
+        C("BITFIELD", "h", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "100", "GET", "u8", "0",
+          "SET", "i8", "0", "1"),
+        C("BITFIELD_RO", "h", "GET", "u8", "0"), C("BITFIELD", "missing"),
+        C("SETBIT", "h", "1", "1"), C("GETBIT", "h", "1"), C("BITCOUNT", "h"),
+        C("BITPOS", "h", "0"),
+        C("BITOP", "NOT", "d", "h"), C("BITOP", "AND", "d", "missing"), C("BITCOUNT", "missing"),
+        C("BITFIELD", "l", "GET", "u8", "0"),
+        C("HELLO", "2", norm="hello"),
+    ]
+
+
 def fam_wrongtype():
     """Only if the server under test has a non-string type (probed with
     LPUSH); Lattice's command set is strings only, so this is normally
@@ -1536,6 +2109,9 @@ FAMILIES = {
     "list": fam_list,
     "set": fam_set,
     "zset": fam_zset,
+    "bitmap": fam_bitmap,
+    "sort": fam_sort,
+    "command_info": fam_command_info,
 }
 
 
@@ -1578,6 +2154,7 @@ class RandomGen:
     def __init__(self, rng, base_s):
         self.rng = rng
         self.base_s = base_s
+        self.queued = []  # steps a generator drew ahead (g_sort's pairs)
         w = [
             (self.g_get, 10), (self.g_set, 12), (self.g_set_opts, 6), (self.g_setnx, 2),
             (self.g_setex, 2), (self.g_getset, 2), (self.g_getdel, 2), (self.g_getex, 3),
@@ -1594,8 +2171,15 @@ class RandomGen:
             (self.g_sadd, 6), (self.g_srem, 3), (self.g_sread, 6), (self.g_spop, 0.5),
             (self.g_smove, 1), (self.g_setop, 2), (self.g_setop_store, 1),
             (self.g_sintercard, 1), (self.g_sscan, 0.5),
+            (self.g_zadd, 6), (self.g_zincrby, 2), (self.g_zrem, 2), (self.g_zread, 5),
+            (self.g_zrange, 4), (self.g_zlex, 3), (self.g_zrangestore, 1), (self.g_zremrange, 1),
+            (self.g_zpop, 2), (self.g_zrandmember, 1), (self.g_zsetop, 2),
+            (self.g_zsetop_store, 1), (self.g_zintercard, 1), (self.g_zscan, 0.5),
             (self.g_lpush, 6), (self.g_lpop, 4), (self.g_lread, 5), (self.g_lwrite, 3),
             (self.g_lmove, 2), (self.g_lblock, 0.5),
+            (self.g_setbit, 1.5), (self.g_getbit, 1), (self.g_bitcount, 1), (self.g_bitpos, 1),
+            (self.g_bitop, 1), (self.g_bitfield, 1.5),
+            (self.g_sort, 1.5), (self.g_move, 1),
         ]
         self.gens = [g for g, _ in w]
         self.weights = [x for _, x in w]
@@ -1963,6 +2547,170 @@ class RandomGen:
         opts = self.rng.choice([[], ["COUNT", "3"], ["MATCH", "1*"]])
         return C("SSCAN", self.key(), "0", *opts, norm="cscan")
 
+    # -- sorted sets (pool keys, shared with every other type) --
+    SCORES = [b"0", b"1", b"-1", b"2", b"3", b"10", b"-0", b"0.1", b"0.2", b"1.5", b"-2.5",
+              b"1e300", b"-1e300", b"inf", b"-inf", b"+inf", b"1e-320", b"100", b"7"]
+    BAD_SCORES = [b"nan", b"abc", b"", b" 1", b"1e400", b"0x"]
+    RANGE_ENDS = [b"-inf", b"+inf", b"inf", b"0", b"(0", b"1", b"(1", b"2.5", b"(10", b"100",
+                  b"-1", b"(-1", b"", b"(", b"abc", b"nan", b"1e400"]
+    # Lexicographic commands go to these keys only, whose scores are all 0:
+    # on members of different scores Redis's answer depends on the random
+    # levels of its skiplist.
+    LEX_KEYS = [b"zlex0", b"zlex1"]
+    LEX_ENDS = [b"-", b"+", b"[a", b"(a", b"[b", b"(c", b"[", b"(", b"[m\x00", b"a", b"", b"+x"]
+
+    def score(self):
+        if self.rng.random() < 0.03:
+            return self.rng.choice(self.BAD_SCORES)
+        if self.rng.random() < 0.2:
+            return str(self.rng.randint(-20, 20)).encode()
+        return self.rng.choice(self.SCORES)
+
+    def g_zadd(self):
+        rng = self.rng
+        opts = []
+        for o in ("NX", "XX", "GT", "LT", "CH", "INCR"):
+            if rng.random() < 0.1:
+                opts.append(o)
+        rng.shuffle(opts)
+        n = 1 if "INCR" in opts and rng.random() < 0.9 else rng.randint(1, 4)
+        pairs = []
+        for _ in range(n):
+            pairs += [self.score(), self.member()]
+        return C("ZADD", self.key(), *opts, *pairs)
+
+    def g_zincrby(self):
+        return C("ZINCRBY", self.key(), self.score(), self.member())
+
+    def g_zrem(self):
+        return C("ZREM", self.key(), *self.members(1, 3))
+
+    def g_zread(self):
+        r = self.rng.random()
+        k = self.key()
+        if r < 0.25:
+            return C("ZSCORE", k, self.member())
+        if r < 0.4:
+            return C("ZMSCORE", k, *self.members(1, 3))
+        if r < 0.55:
+            return C(self.pick("ZRANK", "ZREVRANK"), k, self.member())
+        if r < 0.7:
+            return C("ZCARD", k)
+        return C("ZCOUNT", k, self.rng.choice(self.RANGE_ENDS), self.rng.choice(self.RANGE_ENDS))
+
+    def range_tail(self, withscores=True):
+        out = []
+        if self.rng.random() < 0.3:
+            out += ["LIMIT", self.pick("0", "1", "2", "-1", "10", "x"), self.pick("1", "2", "-1", "0")]
+        if withscores and self.rng.random() < 0.5:
+            out.append("WITHSCORES")
+        return out
+
+    def g_zrange(self):
+        r = self.rng.random()
+        k = self.key()
+        ends = self.RANGE_ENDS
+        if r < 0.35:
+            ix = [self.pick("0", "1", "-1", "-2", "2", "5", "100", "-100", "x")
+                  for _ in range(2)]
+            extra = self.rng.choice([[], ["WITHSCORES"], ["REV"], ["REV", "WITHSCORES"],
+                                     ["LIMIT", "0", "1"]])
+            return C(self.pick("ZRANGE", "ZREVRANGE"), k, *ix, *extra)
+        if r < 0.7:
+            cmd = self.pick("ZRANGEBYSCORE", "ZREVRANGEBYSCORE")
+            return C(cmd, k, self.rng.choice(ends), self.rng.choice(ends), *self.range_tail())
+        extra = self.rng.choice([["BYSCORE"], ["BYSCORE", "REV"]])
+        return C("ZRANGE", k, self.rng.choice(ends), self.rng.choice(ends), *extra,
+                 *self.range_tail())
+
+    def g_zlex(self):
+        k = self.rng.choice(self.LEX_KEYS)
+        ends = self.LEX_ENDS
+        r = self.rng.random()
+        if r < 0.35:
+            return C("ZADD", k, *[x for m in self.members(1, 3) for x in (b"0", m)])
+        if r < 0.45:
+            return C("ZREM", k, *self.members(1, 2))
+        if r < 0.55:
+            return C("ZLEXCOUNT", k, self.rng.choice(ends), self.rng.choice(ends))
+        if r < 0.65:
+            return C("ZREMRANGEBYLEX", k, self.rng.choice(ends), self.rng.choice(ends))
+        if r < 0.75:
+            return C("ZRANGESTORE", self.rng.choice(self.LEX_KEYS + [self.key()]), k,
+                     self.rng.choice(ends), self.rng.choice(ends), "BYLEX",
+                     *self.rng.choice([[], ["REV"]]))
+        cmd = self.pick("ZRANGEBYLEX", "ZREVRANGEBYLEX")
+        return C(cmd, k, self.rng.choice(ends), self.rng.choice(ends),
+                 *self.range_tail(withscores=False))
+
+    def g_zrangestore(self):
+        if self.rng.random() < 0.5:
+            return C("ZRANGESTORE", self.key(), self.key(), self.pick("0", "1", "-1"),
+                     self.pick("-1", "2", "0"))
+        return C("ZRANGESTORE", self.key(), self.key(), self.rng.choice(self.RANGE_ENDS),
+                 self.rng.choice(self.RANGE_ENDS), "BYSCORE", *self.range_tail(withscores=False))
+
+    def g_zremrange(self):
+        r = self.rng.random()
+        if r < 0.5:
+            return C("ZREMRANGEBYRANK", self.key(), self.pick("0", "1", "-1", "-2", "x"),
+                     self.pick("0", "1", "-1", "3"))
+        return C("ZREMRANGEBYSCORE", self.key(), self.rng.choice(self.RANGE_ENDS),
+                 self.rng.choice(self.RANGE_ENDS))
+
+    def g_zpop(self):
+        if self.rng.random() < 0.7:
+            return C(self.pick("ZPOPMIN", "ZPOPMAX"), self.key(),
+                     *self.rng.choice([[], ["1"], ["2"], ["0"], ["-1"], ["100"]]))
+        keys = self.keys(1, 3)
+        n = self.rng.choice([len(keys)] * 4 + [0, len(keys) + 1])
+        return C("ZMPOP", n, *keys, self.pick("MIN", "MAX", "max", "BAD"),
+                 *self.rng.choice([[], ["COUNT", "2"], ["COUNT", "100"], ["COUNT", "0"]]))
+
+    def g_zrandmember(self):
+        r = self.rng.random()
+        if r < 0.4:
+            return C("ZRANDMEMBER", self.key(), "1000", *self.rng.choice([[], ["WITHSCORES"]]))
+        if r < 0.8:
+            return C("ZRANDMEMBER", self.key(), self.pick("-3", "-1", "0", "1"),
+                     *self.rng.choice([[], ["WITHSCORES"]]), norm="shape")
+        return C("ZRANDMEMBER", self.key(), self.pick("1", "x", "2"), "BAD", norm="shape")
+
+    def setop_tail(self, n, store):
+        out = []
+        if self.rng.random() < 0.3:
+            out += ["WEIGHTS"] + [self.pick("1", "2", "-1", "0.5", "0", "inf", "x")
+                                  for _ in range(n)]
+        if self.rng.random() < 0.3:
+            out += ["AGGREGATE", self.pick("SUM", "MIN", "MAX", "max", "avg")]
+        if not store and self.rng.random() < 0.5:
+            out.append("WITHSCORES")
+        return out
+
+    def g_zsetop(self):
+        cmd = self.pick("ZUNION", "ZINTER", "ZDIFF")
+        keys = self.keys(1, 3)
+        n = self.rng.choice([len(keys)] * 6 + [0, len(keys) + 1])
+        tail = self.setop_tail(len(keys), False) if cmd != "ZDIFF" else \
+            self.rng.choice([[], ["WITHSCORES"]])
+        return C(cmd, n, *keys, *tail)
+
+    def g_zsetop_store(self):
+        cmd = self.pick("ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE")
+        keys = self.keys(1, 3)
+        tail = self.setop_tail(len(keys), True) if cmd != "ZDIFFSTORE" else []
+        return C(cmd, self.key(), len(keys), *keys, *tail)
+
+    def g_zintercard(self):
+        keys = self.keys(1, 3)
+        limit = self.rng.choice([[], ["LIMIT", "1"], ["LIMIT", "0"], ["LIMIT", "-1"]])
+        n = self.rng.choice([len(keys)] * 4 + [0, len(keys) + 1])
+        return C("ZINTERCARD", n, *keys, *limit)
+
+    def g_zscan(self):
+        opts = self.rng.choice([[], ["COUNT", "3"], ["MATCH", "1*"]])
+        return C("ZSCAN", self.key(), "0", *opts, norm="cscan")
+
     # -- lists --
     def g_lpush(self):
         cmd = self.pick("LPUSH", "RPUSH", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX")
@@ -2013,7 +2761,142 @@ class RandomGen:
         keys = self.keys(1, 2)
         return C(self.pick("BLPOP", "BRPOP"), *keys, "0.001", norm="shape")
 
+    # -- SORT, MOVE (pool keys: SORT meets every type; patterns name pool keys) --
+    SORT_BY = [b"k*", b"n*", b"user:*", b"k*->f1", b"*", b"*->f0", b"w_*", b"k*->"]
+    SORT_GET = [b"#", b"k*", b"n*->f0", b"k*->f1", b"*", b"nokey_*", b"#", b"\x00*"]
+    SORT_LIMITS = [["0", "1"], ["1", "2"], ["-1", "3"], ["2", "-1"], ["10", "5"], ["0", "0"],
+                   ["x", "1"], ["1", "100"]]
+
+    def g_sort(self):
+        """SORT/SORT_RO, options in any order. Compared exactly unless the
+        order is a hash table's: BY nosort without STORE (a set's own
+        order), and ALPHA by a pattern (equal or missing weights keep the
+        input order, a hash table's for sets and sorted sets); those are
+        compared unordered, without LIMIT (which would pick different
+        members) or STORE. Numeric BY breaks ties by the element, so it
+        stays exact. Every SORT comes after a ZADD with an unparsable score
+        (queued, see next()), which clears errno in Redis: its numeric SORT
+        fails on an ERANGE left over from an earlier float parse (see
+        fam_sort)."""
+        rng = self.rng
+        ro = rng.random() < 0.25
+        store = not ro and rng.random() < 0.3
+        norm = "exact"
+        groups = []
+        mode = rng.random()
+        if mode < 0.2:
+            groups.append([b"BY", b"nosort"])
+            norm = "exact" if store else "unordered"
+        elif mode < 0.35:
+            groups += [[b"BY", rng.choice(self.SORT_BY)], [b"ALPHA"]]
+            norm, store = "unordered", False
+        elif mode < 0.6:
+            groups.append([b"BY", rng.choice(self.SORT_BY)])
+        elif rng.random() < 0.5:
+            groups.append([b"ALPHA"])
+        if rng.random() < 0.4:
+            groups.append([rng.choice([b"DESC", b"ASC", b"desc"])])
+        if norm == "exact" and rng.random() < 0.4:
+            groups.append([b"LIMIT"] + rng.choice(self.SORT_LIMITS))
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            groups.append([b"GET", rng.choice(self.SORT_GET)])
+        if store:
+            groups.append([b"STORE", self.key()])
+        rng.shuffle(groups)
+        self.queued.append(C("ZADD", "__errno", "abc", "x"))
+        return C(b"SORT_RO" if ro else b"SORT", self.key(), *sum(groups, []), norm=norm)
+
+    def g_move(self):
+        return C("MOVE", self.key(), self.rng.choice([0, 1, 2, 2, 1, 0, 3, 16, -1, b"x"]))
+
+    # -- bitmaps (strings addressed bit by bit; small offsets for writes) --
+    def bit_offset(self, write):
+        if self.rng.random() < 0.9:
+            return self.rng.randint(0, 700)
+        if write:
+            return self.pick(b"-1", b"4294967296", b"abc", b"", b"01")
+        return self.pick(b"-1", b"4294967295", b"4294967296", b"abc", b"01")
+
+    def bit_bound(self, bits):
+        if self.rng.random() < 0.85:
+            hi = 120 if bits else 15
+            return self.rng.randint(-hi, hi)
+        return self.pick(b"9223372036854775807", b"-9223372036854775808", b"abc", b"")
+
+    def bit_unit(self):
+        return self.rng.choice([[], [], [b"BIT"], [b"BYTE"], [b"bit"], [b"x"]])
+
+    def g_setbit(self):
+        bit = self.pick(b"0", b"1") if self.rng.random() < 0.92 else self.pick(b"2", b"-1", b"x")
+        return C("SETBIT", self.key(), self.bit_offset(True), bit)
+
+    def g_getbit(self):
+        return C("GETBIT", self.key(), self.bit_offset(False))
+
+    def g_bitcount(self):
+        k = self.key()
+        if self.rng.random() < 0.25:
+            return C("BITCOUNT", k)
+        unit = self.bit_unit()
+        bits = bool(unit) and unit[0].upper() == b"BIT"
+        return C("BITCOUNT", k, self.bit_bound(bits), self.bit_bound(bits), *unit)
+
+    def g_bitpos(self):
+        k = self.key()
+        bit = self.pick(b"0", b"1") if self.rng.random() < 0.92 else self.pick(b"2", b"x")
+        r = self.rng.random()
+        if r < 0.25:
+            return C("BITPOS", k, bit)
+        if r < 0.45:
+            return C("BITPOS", k, bit, self.bit_bound(False))
+        unit = self.bit_unit()
+        bits = bool(unit) and unit[0].upper() == b"BIT"
+        return C("BITPOS", k, bit, self.bit_bound(bits), self.bit_bound(bits), *unit)
+
+    def g_bitop(self):
+        op = self.pick(b"AND", b"OR", b"XOR", b"NOT", b"and", b"xor")
+        n = 1 if op == b"NOT" and self.rng.random() < 0.95 else self.rng.randint(1, 3)
+        return C("BITOP", op, self.key(), *self.keys(n, n))
+
+    def bf_type(self):
+        if self.rng.random() < 0.05:
+            return self.pick(b"u64", b"i65", b"u0", b"x8", b"I8", b"")
+        sign = self.pick("i", "u")
+        width = self.rng.choice([1, 2, 7, 8, 9, 16, 31, 32, 33, 63, 64 if sign == "i" else 63,
+                                 self.rng.randint(1, 63)])
+        return "%s%d" % (sign, width)
+
+    def bf_offset(self, write):
+        r = self.rng.random()
+        if r < 0.15:
+            return "#%d" % self.rng.randint(0, 20)
+        if r < 0.2:
+            return self.pick(b"-1", b"x", b"#-1", b"#") if write else \
+                self.pick(b"-1", b"4294967295", b"#x")
+        return self.rng.randint(0, 600)
+
+    def bf_value(self):
+        if self.rng.random() < 0.7:
+            return self.rng.randint(-300, 300)
+        return self.rng.choice(self.INTS)
+
+    def g_bitfield(self):
+        ro = self.rng.random() < 0.2
+        args = [b"BITFIELD_RO" if ro else b"BITFIELD", self.key()]
+        for _ in range(self.rng.randint(1, 4)):
+            r = self.rng.random()
+            if r < 0.35 or (ro and r < 0.9):
+                args += [b"GET", self.bf_type(), self.bf_offset(False)]
+            elif r < 0.85:
+                args += [self.pick(b"SET", b"INCRBY", b"INCRBY"), self.bf_type(),
+                         self.bf_offset(True), self.bf_value()]
+            else:
+                args += [b"OVERFLOW", self.pick(b"WRAP", b"SAT", b"FAIL", b"sat", b"x")]
+        return C(*args)
+
     def next(self):
+        if self.queued:
+            return self.queued.pop(0)
         gen = self.rng.choices(self.gens, weights=self.weights)[0]
         step = gen()
         r = self.rng.random()
@@ -2024,6 +2907,9 @@ class RandomGen:
         if self.rng.random() < 0.1:               # command names are case-insensitive
             step.args[0] = bytes(c ^ 0x20 if self.rng.random() < 0.5 and 65 <= c <= 90 else c
                                  for c in step.args[0])
+        if self.queued:                           # a generator's prelude runs first,
+            self.queued.append(step)              # unchanged (g_sort)
+            return self.queued.pop(0)
         return step
 
 
@@ -2156,6 +3042,7 @@ class RandomRunner:
                 for step in [C("TYPE", k), C("OBJECT", "ENCODING", k), C("GET", k),
                              C("HGETALL", k, norm="pairs"), C("SMEMBERS", k, norm="unordered"),
                              C("LRANGE", k, "0", "-1"),
+                             C("ZRANGE", k, "0", "-1", "WITHSCORES"),
                              C("PTTL", k, norm="approx", tol=RANDOM_TOL_MS)]:
                     ref, lat, reason = self.pair.run_step(step)
                     if reason:
@@ -2274,6 +3161,7 @@ class RandomStreamTest(DifferentialBase):
         pair = Pair(SERVERS["ref"], SERVERS["lat"])
         pair.both(b"CONFIG", b"SET", b"hash-max-listpack-entries", b"128")
         pair.both(b"CONFIG", b"SET", b"set-max-intset-entries", b"512")
+        pair.both(b"CONFIG", b"SET", b"zset-max-listpack-entries", b"128")
         pair.close()
 
     def test_random_stream(self):
@@ -2287,7 +3175,8 @@ class RandomStreamTest(DifferentialBase):
         pair = self.new_pair()
         # Small encoding thresholds, so collections convert from listpack /
         # intset to hash tables within the stream.
-        for conf in ([b"hash-max-listpack-entries", b"5"], [b"set-max-intset-entries", b"6"]):
+        for conf in ([b"hash-max-listpack-entries", b"5"], [b"set-max-intset-entries", b"6"],
+                     [b"zset-max-listpack-entries", b"6"]):
             r, lt = pair.both(b"CONFIG", b"SET", *conf)
             self.assertEqual((r, lt), (b"+OK\r\n", b"+OK\r\n"), "CONFIG SET %r" % conf)
         self.addCleanup(self.restore_limits)

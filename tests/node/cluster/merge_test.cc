@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "node/storage/zset.h"
 
 namespace lattice::node {
 namespace {
@@ -67,6 +68,16 @@ std::map<std::string, std::string> Visible(Db& db) {
       std::sort(f.begin(), f.end());
       v = "hash{";
       for (const auto& x : f) v += x + ",";
+      v += "}";
+    } else if (e.type() == ObjType::kZset) {
+      // In (score, member) order, scores as their exact "%.17g".
+      const auto& z = static_cast<const ZsetObject&>(*e.collection());
+      v = "zset{";
+      for (const ZOrder::Node* n = z.order().first(); n; n = n->next()) {
+        char s[40];
+        snprintf(s, sizeof s, "%.17g", n->score);
+        v += n->member + "=" + s + ",";
+      }
       v += "}";
     } else if (e.type() == ObjType::kSet) {
       const auto& st = static_cast<const SetObject&>(*e.collection());
@@ -371,6 +382,10 @@ struct Node {
       auto& h = static_cast<HashObject&>(*e->collection());
       ptrdiff_t i = h.map.Find(element);
       if (i >= 0) for (const auto& v : h.map.at(i).versions) out.push_back(v.dot);
+    } else if (type == ObjType::kZset) {
+      auto& z = static_cast<ZsetObject&>(*e->collection());
+      ptrdiff_t i = z.map().Find(element);
+      if (i >= 0) for (const auto& v : z.map().at(i).versions) out.push_back(v.dot);
     } else {
       auto& st = static_cast<SetObject&>(*e->collection());
       ptrdiff_t i = st.map.Find(element);
@@ -398,6 +413,36 @@ struct Node {
   void Apply(const Op& op) {
     clock.Observe(op.stamp);
     MergeElements(db, op.key, op.stamp, op.m, kNow, 0);
+  }
+  // ZADD key score member, as zset_family.cc ships it.
+  Op ZAdd(const std::string& key, const std::string& member, double score) {
+    return Element(key, ObjType::kZset, peer::ElementOp::PUT, member, EncodeScore(score));
+  }
+  // ZINCRBY on a replicating node: a contribution to the member's counter
+  // on its greatest version. REQUIRES: the member is present.
+  Op ZIncrBy(const std::string& key, const std::string& member, double by) {
+    Op op{key, clock.Tick(), {}};
+    op.m.set_type(static_cast<uint32_t>(ObjType::kZset));
+    op.m.set_prev(Prev(key));
+    Entry* e = db.Find(key, kNow);
+    std::unique_ptr<Collection> copy = e->collection()->Clone();
+    auto* z = static_cast<ZsetObject*>(copy.get());
+    double base = z->map().at(static_cast<size_t>(z->map().Find(member))).top().value;
+    crdt::PnCounter::Delta w =
+        ScoreDeltaToWire(z->Increment(member, id, op.stamp.counter, by));
+    peer::ElementOp* o = op.m.add_ops();
+    o->set_kind(peer::ElementOp::INCREMENT);
+    o->set_element(member);
+    o->set_value(EncodeScore(base));
+    o->mutable_base_stamp()->set_counter(w.base_stamp.counter);
+    o->mutable_base_stamp()->set_node_id(w.base_stamp.node);
+    o->set_base(w.base);
+    o->set_node_id(w.contribution.node);
+    o->set_increments(w.contribution.p);
+    o->set_decrements(w.contribution.n);
+    o->set_epoch(w.contribution.epoch);
+    MergeElements(db, key, op.stamp, op.m, kNow, 0);
+    return op;
   }
 };
 
@@ -504,6 +549,99 @@ TEST(MergeCollections, HashFieldValuesAreLastWriterWins) {
   }
 }
 
+TEST(MergeCollections, ConcurrentZaddOfOneMemberTakesTheGreaterStampsScoreEverywhere) {
+  Node a(1), b(2);
+  auto za = a.ZAdd("z", "m", 1.5);
+  auto zb = b.ZAdd("z", "m", 7);
+  a.Apply(zb);
+  b.Apply(za);
+  std::string want = za.stamp < zb.stamp ? "zset{m=7,}" : "zset{m=1.5,}";
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"z", want}}));
+  EXPECT_EQ(Visible(b.db), Visible(a.db));
+  for (int order = 0; order < 2; order++) {
+    std::vector<NodeChange> ch = {za, zb};
+    if (order) std::swap(ch[0], ch[1]);
+    EXPECT_EQ(ApplyAllNodeChanges(ch), Visible(a.db));
+  }
+}
+
+TEST(MergeCollections, ZincrbyOnTwoNodesSums) {
+  Node a(1), b(2), c(3);
+  auto base = a.ZAdd("z", "m", 10);
+  b.Apply(base);
+  auto ia = a.ZIncrBy("z", "m", 2.5);
+  auto ib = b.ZIncrBy("z", "m", -1);
+  a.Apply(ib);
+  b.Apply(ia);
+  const std::map<std::string, std::string> want = {{"z", "zset{m=11.5,}"}};
+  EXPECT_EQ(Visible(a.db), want);
+  EXPECT_EQ(Visible(b.db), want);
+  // Any order, with repeats, on a third node.
+  for (const auto& ch : {ib, ia, base, ib}) c.Apply(ch);
+  EXPECT_EQ(Visible(c.db), want);
+  // A later ZADD is a new base: the increments on the old one are gone.
+  auto reset = b.ZAdd("z", "m", 3);
+  a.Apply(reset);
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"z", "zset{m=3,}"}}));
+}
+
+TEST(MergeCollections, ZremLosesToAConcurrentZadd) {
+  Node a(1), b(2);
+  auto add = a.ZAdd("z", "m", 1);
+  auto add_n = a.ZAdd("z", "n", 2);
+  b.Apply(add);
+  b.Apply(add_n);
+  auto rm = b.Element("z", ObjType::kZset, peer::ElementOp::REMOVE, "m", "");
+  auto rm_n = b.Element("z", ObjType::kZset, peer::ElementOp::REMOVE, "n", "");
+  auto readd = a.ZAdd("z", "m", 5);  // concurrent with b's ZREM of m
+  a.Apply(rm);
+  a.Apply(rm_n);
+  b.Apply(readd);
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"z", "zset{m=5,}"}}));
+  EXPECT_EQ(Visible(b.db), Visible(a.db));
+}
+
+// Merkle repair and snapshots ship a zset's whole state: versions,
+// contexts and every counter, also those on a smaller concurrent version.
+TEST(MergeCollections, ZsetStatesMergeAsTheirDeltasWould) {
+  Node a(1), b(2), c(3);
+  auto va = a.ZAdd("z", "m", 1);
+  auto vb = b.ZAdd("z", "m", 2);  // concurrent: two live versions of m
+  auto ia = a.ZIncrBy("z", "m", 10);  // on a's own version
+  auto ib = b.ZIncrBy("z", "m", 100);
+  auto other = a.ZAdd("z", "x", 0.5);
+  auto ship = [](Node& from, Node& to) {
+    peer::Delta d;
+    CollectionToDelta(0, *from.db.Find("z", kNow), &d);
+    crdt::Stamp stamp{d.stamp().counter(), d.stamp().node_id()};
+    to.clock.Observe(stamp);
+    MergeElements(to.db, "z", stamp, d.elements(), kNow, 0);
+  };
+  ship(a, b);
+  ship(b, a);
+  for (const auto& ch : {va, vb, ia, ib, other}) c.Apply(ch);
+  EXPECT_EQ(Visible(a.db), Visible(c.db));
+  EXPECT_EQ(Visible(b.db), Visible(c.db));
+  // Removing the winning version brings back the other one with its own
+  // increments, the same everywhere.
+  crdt::Stamp top = std::max(va.stamp, vb.stamp);
+  Node& winner = top == va.stamp ? a : b;
+  peer::ElementOp* rm = nullptr;
+  Node::Op op{"z", winner.clock.Tick(), {}};
+  op.m.set_type(static_cast<uint32_t>(ObjType::kZset));
+  op.m.set_prev(winner.Prev("z"));
+  rm = op.m.add_ops();
+  rm->set_kind(peer::ElementOp::REMOVE);
+  rm->set_element("m");
+  rm->add_replaced()->set_counter(top.counter);
+  rm->mutable_replaced(0)->set_node_id(top.node);
+  for (Node* n : {&a, &b, &c}) n->Apply(op);
+  std::string want = top == va.stamp ? "zset{x=0.5,m=102,}" : "zset{x=0.5,m=11,}";
+  EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"z", want}}));
+  EXPECT_EQ(Visible(b.db), Visible(a.db));
+  EXPECT_EQ(Visible(c.db), Visible(a.db));
+}
+
 TEST(MergeCollections, AStringWriteNewerThanACollectionReplacesIt) {
   Node a(1);
   auto add = a.Element("k", ObjType::kSet, peer::ElementOp::PUT, "x", "");
@@ -589,14 +727,20 @@ TEST(MergeCollections, RandomHistoriesWithTypeChangesConvergeInAnyOrder) {
         // missing or of that type.
         ObjType type = e && e->is_collection() ? e->type()
                        : e                     ? ObjType::kString
-                       : (rng() % 2 ? ObjType::kSet : ObjType::kHash);
+                       : (rng() % 2 ? ObjType::kSet : (rng() % 2 ? ObjType::kZset : ObjType::kHash));
         if (type == ObjType::kString) {
           ch = Assign{key, node.clock.Tick(), "s" + std::to_string(rng() % 9)};
           ApplyNodeChange(node.db, ch);
         } else {
           bool present = !node.Versions(key, type, el).empty();
           auto kind = present && rng() % 2 ? peer::ElementOp::REMOVE : peer::ElementOp::PUT;
-          ch = node.Element(key, type, kind, el, std::to_string(rng() % 5));
+          if (type == ObjType::kZset && kind == peer::ElementOp::PUT) {
+            ch = node.ZAdd(key, el, static_cast<double>(rng() % 5) / 2);
+          } else if (type == ObjType::kZset && present && rng() % 3 == 0) {
+            ch = node.ZIncrBy(key, el, static_cast<double>(rng() % 7) - 3);
+          } else {
+            ch = node.Element(key, type, kind, el, std::to_string(rng() % 5));
+          }
         }
       }
       all.push_back(ch);
