@@ -32,7 +32,8 @@ Asserted, for writes made on both sides of the cut:
   replica set work and across replica sets answer CROSSSLOT as strings do;
 - without a partition, a set written through every node converges with
   each node's adds and removes, and Merkle repair (LATTICE REPAIR) after a
-  cut restores the same contents.
+  cut restores the same contents (of the set, and of a sorted set written
+  with ZADD and ZINCRBY during the cut).
 
 Needs root (nftables). Environment: LATTICE_SERVER (see harness.py).
 """
@@ -183,12 +184,17 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                 r.srem("s" + k, "m1")
                 r.rpush("l" + k, "1", "2", "3")
                 r.lpop("l" + k)
+                r.zadd("z" + k, {"a": n, "b": 100})
+                r.zincrby("z" + k, 0.5, "a")
+                r.zrem("z" + k, "b")
             for i in (1, 2, 3, 4):
                 for n, k in enumerate(keys):
                     self.assertEqual(c.r(i).hgetall(k), {"a": str(n + 1), "b": "x"}, (i, k))
                     self.assertEqual(c.r(i).smembers("s" + k), {"m2"}, (i, k))
                     self.assertEqual(c.r(i).lrange("l" + k, 0, -1), ["2", "3"], (i, k))
                     self.assertEqual(c.r(i).type("l" + k), "list")
+                    self.assertEqual(c.r(i).zrange("z" + k, 0, -1, withscores=True),
+                                     [("a", n + 0.5)], (i, k))
             # Multi-key across replica sets: refused as for strings.
             errors = 0
             for k1, k2 in zip(keys, keys[1:]):
@@ -288,10 +294,18 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                 expect.add("m%d" % n)
             c.r(1).srem("big", "m0")
             expect.discard("m0")
+            zexpect = {}
+            for n in range(60):
+                c.r(1).zadd("bigz", {"z%d" % n: n / 4})
+                zexpect["z%d" % n] = n / 4
+            for n in range(0, 60, 5):
+                c.r(1).zincrby("bigz", 1.5, "z%d" % n)
+                zexpect["z%d" % n] += 1.5
             p.heal_all()
             c.wait_healthy(HEAL_BOUND)
             c.r(3).execute_command("LATTICE", "REPAIR", c.node(1).name)
             self.wait_equal(c, "big", expect)
+            self.wait_equal_zset(c, "bigz", sorted(zexpect.items(), key=lambda kv: (kv[1], kv[0])))
             c.wait_converged(HEAL_BOUND)
 
 
