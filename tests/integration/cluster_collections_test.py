@@ -265,6 +265,32 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                 self.assertEqual(c.r(i).zrangebyscore("z", 5, 25), ["c", "b", "n"])
             c.wait_converged(HEAL_BOUND)
 
+    def test_collection_ttls_replicate_and_expire_everywhere(self):
+        with self.cluster(3) as c:
+            r1, r3 = c.r(1), c.r(3)
+            r1.hset("th", "f", "v")
+            r1.sadd("ts", "m")
+            r1.rpush("tl", "x")
+            harness.wait_until(lambda: r3.exists("th", "ts", "tl") == 3, REPL_BOUND,
+                               interval=POLL, what="keys on node 3")
+            r1.pexpire("th", 100000)
+            r3.pexpire("ts", 600)            # set on another node
+            r1.expire("tl", 100000)
+            harness.wait_until(lambda: r3.pttl("tl") > 0, REPL_BOUND, interval=POLL,
+                               what="tl's TTL on node 3")
+            self.assertEqual(r3.persist("tl"), 1)  # a later PERSIST elsewhere wins
+            harness.wait_until(
+                lambda: all(c.r(i).pttl("th") > 0 and c.r(i).pttl("tl") == -1 for i in (1, 2, 3)),
+                REPL_BOUND, interval=POLL, what="TTLs everywhere")
+            # The set expires on every node; writes made later start afresh.
+            harness.wait_until(lambda: all(c.r(i).exists("ts") == 0 for i in (1, 2, 3)),
+                               REPL_BOUND, interval=POLL, what="ts expired everywhere")
+            r3.sadd("ts", "new")
+            self.wait_equal(c, "ts", {"new"})
+            for i in (1, 2, 3):
+                self.assertEqual(c.r(i).pttl("ts"), -1)
+            c.wait_converged(HEAL_BOUND)
+
     def wait_equal_list(self, c, key, want):
         harness.wait_until(lambda: all(c.r(i).lrange(key, 0, -1) == want for i in c.running()),
                            REPL_BOUND, interval=POLL, what="%s == %r" % (key, want))
