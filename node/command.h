@@ -69,6 +69,9 @@ struct CommandId {
   // Movable keys (Redis's "keynum" key spec): args[keynum] counts the keys
   // that follow it (SINTERCARD, ZUNIONSTORE...). 0: none.
   int keynum = 0;
+  // A key named by an option (GEORADIUS ... STORE key): its position in
+  // args, or 0 when the invocation names none. Null: no such option.
+  size_t (*option_key)(std::span<const std::string_view> args) = nullptr;
   // Redis 7.0's ACL categories, key specs and docs (node/command_meta.h),
   // filled by the table from the side table keyed by fullname; null when
   // there is none (MetaOf() also looks it up).

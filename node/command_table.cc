@@ -319,6 +319,19 @@ std::vector<CommandId> Rows() {
           "Stores the union of multiple sets in a key."),
 
       // ---- sorted sets (zset_family.cc) ----
+      WithKeynum(Row("bzmpop", -5, W | B, 0, 0, 0, CmdBZMPop, "sorted-set", "7.0.0",
+                     "Removes and returns a member by score from one or more sorted sets. Blocks "
+                     "until a member is available otherwise. Deletes the sorted set if the last "
+                     "element was popped."),
+                 2),
+      Row("bzpopmax", -3, W | NS | F | B, 1, -2, 1, CmdBZPopMax, "sorted-set", "5.0.0",
+          "Removes and returns the member with the highest score from one or more sorted sets. "
+          "Blocks until a member available otherwise.  Deletes the sorted set if the last "
+          "element was popped."),
+      Row("bzpopmin", -3, W | NS | F | B, 1, -2, 1, CmdBZPopMin, "sorted-set", "5.0.0",
+          "Removes and returns the member with the lowest score from one or more sorted sets. "
+          "Blocks until a member is available otherwise. Deletes the sorted set if the last "
+          "element was popped."),
       Row("zadd", -4, W | M | F, 1, 1, 1, CmdZAdd, "sorted-set", "1.2.0",
           "Add one or more members to a sorted set, or update its score if it already exists"),
       Row("zcard", 2, R | F, 1, 1, 1, CmdZCard, "sorted-set", "1.2.0",
@@ -413,6 +426,17 @@ std::vector<CommandId> Rows() {
           "Returns the bit value at offset in the string value stored at key"),
       Row("setbit", 4, W | M, 1, 1, 1, CmdSetBit, "bitmap", "2.2.0",
           "Sets or clears the bit at offset in the string value stored at key"),
+
+      // ---- hyperloglog (hll_family.cc) ----
+      Row("pfadd", -2, W | M | F, 1, 1, 1, CmdPfAdd, "hyperloglog", "2.8.9",
+          "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."),
+      Row("pfcount", -2, R, 1, -1, 1, CmdPfCount, "hyperloglog", "2.8.9",
+          "Returns the approximated cardinality of the set(s) observed by the HyperLogLog "
+          "key(s)."),
+      Row("pfdebug", 3, W | M | A, 2, 2, 1, CmdPfDebug, "hyperloglog", "2.8.9",
+          "Internal commands for debugging HyperLogLog values."),
+      Row("pfmerge", -2, W | M, 1, -1, 1, CmdPfMerge, "hyperloglog", "2.8.9",
+          "Merges one or more HyperLogLog values into a single key."),
 
       // ---- strings (string_family.cc) ----
       Row("append", 3, W | M | F, 1, 1, 1, CmdAppend, "string", "2.0.0",

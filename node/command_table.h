@@ -54,6 +54,9 @@ void ForEachKeyPosition(const CommandId& cmd, std::span<const std::string_view> 
     int64_t n = KeynumCount(cmd, args);
     for (int64_t i = 0; i < n; i++) fn(size_t(cmd.keynum + 1 + i));
   }
+  if (cmd.option_key) {
+    if (size_t pos = cmd.option_key(args)) fn(pos);
+  }
 }
 
 // Whether `argc` arguments (the name included) fit the command's arity, and

@@ -126,6 +126,14 @@ const std::vector<Param>& Params() {
          c.set_max_intset_entries = v;
          g_encoding_limits.set_max_intset_entries = v;
        }},
+      {"hll-sparse-max-bytes",
+       Kind::kMemory,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config& c) { return MemToString(c.hll_sparse_max_bytes); },
+       [](Config& c, const auto&, int64_t v) { c.hll_sparse_max_bytes = v; }},
       // Sorted sets: the limits live in g_encoding_limits only.
       {"zset-max-listpack-entries",
        Kind::kInt,

@@ -34,6 +34,8 @@ struct Config {
   int64_t hash_max_listpack_entries = 128;
   int64_t hash_max_listpack_value = 64;
   int64_t set_max_intset_entries = 512;
+  // HyperLogLog: a sparse HLL growing past this many bytes turns dense.
+  int64_t hll_sparse_max_bytes = 3000;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
   std::string loglevel = "notice";
   std::string logfile = "";

@@ -36,8 +36,7 @@ bool CIs(std::string_view arg, std::string_view word) {
 // getBitOffsetFromArgument: a bit offset below proto-max-bulk-len * 8; with
 // `hash` and a width, "#N" means N * bits (multiplied as Redis does, with
 // two's complement wrap-around).
-bool ParseBitOffset(CommandContext& ctx, std::string_view arg, bool hash, int bits,
-                    uint64_t* out) {
+bool ParseBitOffset(CommandContext& ctx, std::string_view arg, bool hash, int bits, uint64_t* out) {
   bool usehash = !arg.empty() && arg[0] == '#' && hash && bits > 0;
   int64_t v;
   if (!ParseInt64(arg.substr(usehash ? 1 : 0), &v)) {
@@ -82,12 +81,13 @@ Entry* StringForBitWrite(CommandContext& ctx, uint64_t maxbit) {
   size_t need = static_cast<size_t>(maxbit >> 3) + 1;
   Db& db = ctx.DbFor(key);
   Entry* e = LookupWrite(ctx, key);
+  if (e && e->type() != ObjType::kString) {
+    ctx.rb->Error(errors::kWrongType);
+    return nullptr;
+  }
   crdt::Stamp stamp = ctx.Tick();
   if (!e) {
     e = db.SetString(key, StringValue{Enc::kRaw, {}, 0, nullptr}, stamp, -1, ctx.LruClock());
-  } else if (e->type() != ObjType::kString) {
-    ctx.rb->Error(errors::kWrongType);
-    return nullptr;
   } else if (e->is_int()) {
     // Redis's dbUnshareStringValue: the decimal bytes become a raw string.
     char buf[24];

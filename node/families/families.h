@@ -102,6 +102,9 @@ void CmdZInterStore(CommandContext& ctx);
 void CmdZLexCount(CommandContext& ctx);
 void CmdZMPop(CommandContext& ctx);
 void CmdZMScore(CommandContext& ctx);
+void CmdBZMPop(CommandContext& ctx);
+void CmdBZPopMax(CommandContext& ctx);
+void CmdBZPopMin(CommandContext& ctx);
 void CmdZPopMax(CommandContext& ctx);
 void CmdZPopMin(CommandContext& ctx);
 void CmdZRandMember(CommandContext& ctx);
@@ -207,6 +210,12 @@ void CmdSetBit(CommandContext& ctx);
 // sort_family.cc
 void CmdSort(CommandContext& ctx);
 void CmdSortRo(CommandContext& ctx);
+
+// hll_family.cc
+void CmdPfAdd(CommandContext& ctx);
+void CmdPfCount(CommandContext& ctx);
+void CmdPfDebug(CommandContext& ctx);
+void CmdPfMerge(CommandContext& ctx);
 
 // string_family.cc
 void CmdGet(CommandContext& ctx);

@@ -7,8 +7,8 @@
 // "Collections" (members add-wins, ZADD scores last-writer-wins, ZINCRBY
 // summed on replicating nodes).
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "node/families/blocking.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/glob.h"
@@ -297,10 +298,14 @@ bool RankRange(int64_t size, int64_t* start, int64_t* end) {
 // Records a put of `member` at its score as the zset now holds it.
 void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
                ZsetObject::Dots replaced) {
+  if (!w.replicating()) {
+    w.Touch();  // standalone: no delta to fill
+    return;
+  }
   double stored = 0;
   z->ScoreOf(member, &stored);
-  w.Record(ElementOp{ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)),
-                     std::move(replaced), {}});
+  w.Record(ElementOp{
+      ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)), std::move(replaced), {}});
 }
 
 // Removes `member` (present); `member` must outlive the write.
@@ -368,7 +373,7 @@ void StoreResult(CommandContext& ctx, std::string_view dst, const Scored& items)
     crdt::Stamp dot = w.Dot();
     for (const auto& [m, s] : copy) {
       z->Set(m, s, dot);
-      RecordPut(w, z, w.Keep(m), {});
+      RecordPut(w, z, w.replicating() ? w.Keep(m) : std::string_view(m), {});
     }
     w.Done();
   }
@@ -557,16 +562,17 @@ void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeType
     case RangeType::kScore: {
       if (offset > 0 && offset >= static_cast<int64_t>(z.size())) break;
       const Node* first = reverse ? LastInRange(o, sr) : FirstInRange(o, sr);
-      Walk(first, reverse, offset, limit,
-           [&](const Node& n) { return reverse ? sr.GteMin(n.score) : sr.LteMax(n.score); }, &out);
+      Walk(
+          first, reverse, offset, limit,
+          [&](const Node& n) { return reverse ? sr.GteMin(n.score) : sr.LteMax(n.score); }, &out);
       break;
     }
     case RangeType::kLex: {
       if (offset > 0 && offset >= static_cast<int64_t>(z.size())) break;
       const Node* first = reverse ? LastInLex(z, lr) : FirstInLex(z, lr);
-      Walk(first, reverse, offset, limit,
-           [&](const Node& n) { return reverse ? lr.GteMin(n.member) : lr.LteMax(n.member); },
-           &out);
+      Walk(
+          first, reverse, offset, limit,
+          [&](const Node& n) { return reverse ? lr.GteMin(n.member) : lr.LteMax(n.member); }, &out);
       break;
     }
     default: {
@@ -636,7 +642,7 @@ void ZRemRangeGeneric(CommandContext& ctx, RangeType type) {
     }
     for (; x && lr.LteMax(x->member); x = x->next()) doomed.push_back(x->member);
   }
-  for (const std::string& m : doomed) RemoveMember(w, z, w.Keep(m));
+  for (const std::string& m : doomed) RemoveMember(w, z, m);  // `doomed` outlives the write
   w.Done();
   ctx.rb->Integer(static_cast<int64_t>(doomed.size()));
 }
@@ -694,8 +700,8 @@ void ZSetOpGeneric(CommandContext& ctx, std::string_view dst, size_t numkeys_idx
   int64_t setnum;
   if (!ArgInt(ctx, ctx.args[numkeys_idx], &setnum)) return;
   if (setnum < 1) {
-    ctx.rb->Error(StrCat("ERR at least 1 input key is needed for '", ctx.cmd->fullname,
-                         "' command"));
+    ctx.rb->Error(
+        StrCat("ERR at least 1 input key is needed for '", ctx.cmd->fullname, "' command"));
     return;
   }
   if (setnum > static_cast<int64_t>(ctx.args.size() - (numkeys_idx + 1))) {
@@ -729,8 +735,7 @@ void ZSetOpGeneric(CommandContext& ctx, std::string_view dst, size_t numkeys_idx
       for (Source& s : src) {
         if (!ArgScore(ctx, ctx.args[j++], &s.weight, "ERR weight value is not a float")) return;
       }
-    } else if (op != SetOp::kDiff && !cardinality_only && remaining >= 2 &&
-               IsOpt(a, "aggregate")) {
+    } else if (op != SetOp::kDiff && !cardinality_only && remaining >= 2 && IsOpt(a, "aggregate")) {
       std::string_view v = ctx.args[j + 1];
       if (IsOpt(v, "sum")) {
         aggregate = Aggregate::kSum;
@@ -822,8 +827,9 @@ void ZSetOpGeneric(CommandContext& ctx, std::string_view dst, size_t numkeys_idx
     ctx.rb->Integer(cardinality);
     return;
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return ZLess(a.second, a.first, b.second, b.first); });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return ZLess(a.second, a.first, b.second, b.first);
+  });
   if (store) {
     StoreResult(ctx, dst, out);
   } else {
@@ -932,7 +938,8 @@ ZPopOutcome ZPopGeneric(CommandContext& ctx, std::span<const std::string_view> k
     }
     for (int64_t k = 0; k < n; k++) {
       const Node* x = max ? z->order().last() : z->order().first();
-      std::string_view member = w.Keep(x->member);
+      // The node goes with the member: a delta needs a copy.
+      std::string_view member = w.replicating() ? w.Keep(x->member) : std::string_view(x->member);
       double score = x->score;
       if (nested) ctx.rb->ArrayHeader(2);
       ctx.rb->Bulk(member);
@@ -1107,46 +1114,84 @@ void CmdZRemRangeByLex(CommandContext& ctx) { ZRemRangeGeneric(ctx, RangeType::k
 void CmdZPopMin(CommandContext& ctx) { ZPopMinMax(ctx, false); }
 void CmdZPopMax(CommandContext& ctx) { ZPopMinMax(ctx, true); }
 
-void CmdZMPop(CommandContext& ctx) {
+namespace {
+
+// ZMPOP/BZMPOP's numkeys key... MIN|MAX [COUNT n], from args[at].
+bool ParseZMPop(CommandContext& ctx, size_t at, std::span<const std::string_view>* keys,
+                bool* max, int64_t* count) {
   constexpr std::string_view kNumKeys = "ERR numkeys should be greater than 0";
   int64_t numkeys;
-  if (!ArgInt(ctx, ctx.args[1], &numkeys, kNumKeys)) return;
+  if (!ArgInt(ctx, ctx.args[at], &numkeys, kNumKeys)) return false;
   if (numkeys < 1) {
     ctx.rb->Error(kNumKeys);
-    return;
+    return false;
   }
-  if (numkeys >= static_cast<int64_t>(ctx.args.size()) - 2) {
+  if (numkeys >= static_cast<int64_t>(ctx.args.size() - at) - 1) {
     ctx.rb->Error(errors::kSyntax);  // no room for MIN|MAX
-    return;
+    return false;
   }
-  size_t where_idx = 2 + static_cast<size_t>(numkeys);
-  bool max;
+  size_t where_idx = at + 1 + static_cast<size_t>(numkeys);
   if (IsOpt(ctx.args[where_idx], "min")) {
-    max = false;
+    *max = false;
   } else if (IsOpt(ctx.args[where_idx], "max")) {
-    max = true;
+    *max = true;
   } else {
     ctx.rb->Error(errors::kSyntax);
-    return;
+    return false;
   }
-  int64_t count = -1;
+  *count = -1;
   for (size_t j = where_idx + 1; j < ctx.args.size(); j++) {
     bool more = j + 1 < ctx.args.size();
-    if (count == -1 && IsOpt(ctx.args[j], "count") && more) {
+    if (*count == -1 && IsOpt(ctx.args[j], "count") && more) {
       constexpr std::string_view kCount = "ERR count should be greater than 0";
-      if (!ArgInt(ctx, ctx.args[++j], &count, kCount)) return;
-      if (count < 1) {
+      if (!ArgInt(ctx, ctx.args[++j], count, kCount)) return false;
+      if (*count < 1) {
         ctx.rb->Error(kCount);
-        return;
+        return false;
       }
     } else {
       ctx.rb->Error(errors::kSyntax);
-      return;
+      return false;
     }
   }
-  if (count == -1) count = 1;
-  ZPopGeneric(ctx, ctx.args.subspan(2, static_cast<size_t>(numkeys)), max, count, true, true,
-              ZPopEmpty::kNullArray);
+  if (*count == -1) *count = 1;
+  *keys = ctx.args.subspan(at + 1, static_cast<size_t>(numkeys));
+  return true;
+}
+
+// BZPOPMIN/BZPOPMAX key... timeout.
+void BZPopMinMax(CommandContext& ctx, bool max) {
+  int64_t timeout_ms;
+  if (!ParseBlockTimeout(ctx, ctx.args.back(), &timeout_ms)) return;
+  std::span<const std::string_view> keys = ctx.args.subspan(1, ctx.args.size() - 2);
+  if (ZPopGeneric(ctx, keys, max, -1, true, false, ZPopEmpty::kNone) == ZPopOutcome::kEmpty) {
+    BlockClient(ctx, keys, timeout_ms, BlockTimeoutReply::kNullArray);
+  }
+}
+
+}  // namespace
+
+void CmdZMPop(CommandContext& ctx) {
+  std::span<const std::string_view> keys;
+  bool max;
+  int64_t count;
+  if (!ParseZMPop(ctx, 1, &keys, &max, &count)) return;
+  ZPopGeneric(ctx, keys, max, count, true, true, ZPopEmpty::kNullArray);
+}
+
+void CmdBZPopMin(CommandContext& ctx) { BZPopMinMax(ctx, false); }
+void CmdBZPopMax(CommandContext& ctx) { BZPopMinMax(ctx, true); }
+
+void CmdBZMPop(CommandContext& ctx) {
+  int64_t timeout_ms;
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &timeout_ms)) return;
+  std::span<const std::string_view> keys;
+  bool max;
+  int64_t count;
+  if (!ParseZMPop(ctx, 2, &keys, &max, &count)) return;
+  if (ZPopGeneric(ctx, keys, max, count, true, true, ZPopEmpty::kNone) == ZPopOutcome::kEmpty) {
+    BlockClient(ctx, keys, timeout_ms, BlockTimeoutReply::kNullArray);
+  }
 }
 
 void CmdZRandMember(CommandContext& ctx) {

@@ -57,10 +57,10 @@ bool DecodeScore(std::string_view bytes, double* out) {
 }
 
 crdt::PnCounter::Delta ScoreDeltaToWire(const crdt::ScoreCounter::Delta& d) {
-  return crdt::PnCounter::Delta{std::bit_cast<int64_t>(d.base),
-                                d.base_stamp,
-                                {d.contribution.node, Bits(d.contribution.p),
-                                 Bits(d.contribution.n), d.contribution.epoch}};
+  return crdt::PnCounter::Delta{
+      std::bit_cast<int64_t>(d.base),
+      d.base_stamp,
+      {d.contribution.node, Bits(d.contribution.p), Bits(d.contribution.n), d.contribution.epoch}};
 }
 
 bool ScoreDeltaFromWire(const crdt::PnCounter::Delta& w, crdt::ScoreCounter::Delta* out) {
@@ -109,7 +109,9 @@ void ZOrder::FreeNode(Node* n) {
   ::operator delete(static_cast<void*>(n));
 }
 
-ZOrder::ZOrder() : head_(NewNode(kMaxLevel, 0, {})) {}
+// The head starts low and grows with the tallest node (a small zset should
+// not pay for 32 levels).
+ZOrder::ZOrder() : head_(NewNode(kHeadLevels, 0, {})) {}
 
 ZOrder::~ZOrder() {
   Clear();
@@ -133,7 +135,7 @@ void ZOrder::Clear() {
     FreeNode(n);
     n = next;
   }
-  for (int i = 0; i < kMaxLevel; i++) head_->level[i] = Level();
+  for (int i = 0; i < head_->height; i++) head_->level[i] = Level();
   tail_ = nullptr;
   length_ = 0;
   level_ = 1;
@@ -153,6 +155,14 @@ int ZOrder::RandomLevel() {
 }
 
 void ZOrder::Insert(double score, std::string_view member) {
+  int level = RandomLevel();
+  if (level > head_->height) {
+    // Nothing points at the head but head_ (a first node's backward is null).
+    Node* grown = NewNode(std::min(kMaxLevel, std::max(level, head_->height * 2)), 0, {});
+    for (int i = 0; i < head_->height; i++) grown->level[i] = head_->level[i];
+    FreeNode(head_);
+    head_ = grown;
+  }
   Node* update[kMaxLevel];
   size_t rank[kMaxLevel];
   Node* x = head_;
@@ -165,7 +175,6 @@ void ZOrder::Insert(double score, std::string_view member) {
     }
     update[i] = x;
   }
-  int level = RandomLevel();
   if (level > level_) {
     for (int i = level_; i < level; i++) {
       rank[i] = 0;
@@ -263,7 +272,7 @@ std::pair<const ZOrder::Node*, size_t> ZOrder::Seek(
 }
 
 size_t ZOrder::MemoryUsage() const {
-  size_t n = sizeof(Node) + kMaxLevel * sizeof(Level);
+  size_t n = sizeof(Node) + static_cast<size_t>(head_->height) * sizeof(Level);
   for (const Node* x = first(); x; x = x->next()) {
     n += sizeof(Node) + static_cast<size_t>(x->height) * sizeof(Level);
     if (x->member.size() > 15) n += x->member.capacity() + 1;
@@ -420,7 +429,8 @@ bool ZsetObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
       case peer::ElementOp::INCREMENT: {
         double base_value;
         crdt::ScoreCounter::Delta d;
-        crdt::PnCounter::Delta w{op.base(), FromProto(op.base_stamp()),
+        crdt::PnCounter::Delta w{op.base(),
+                                 FromProto(op.base_stamp()),
                                  {op.node_id(), op.increments(), op.decrements(), op.epoch()}};
         if (!DecodeScore(op.value(), &base_value) || !ScoreDeltaFromWire(w, &d)) break;
         Track(name, [&] { map_.ApplyIncrement(name, base_value, d, ctx); });
@@ -459,9 +469,10 @@ bool ZsetObject::MergeState(const peer::Elements& m, const crdt::CausalContext& 
     double first = theirs.at(static_cast<size_t>(i)).versions[0].value;
     crdt::CausalContext empty;
     for (const peer::CounterPart& part : es.counter()) {
-      crdt::PnCounter::Delta w{es.counter_base(), FromProto(es.counter_base_stamp()),
-                               {part.node_id(), part.increments(), part.decrements(),
-                                part.epoch()}};
+      crdt::PnCounter::Delta w{
+          es.counter_base(),
+          FromProto(es.counter_base_stamp()),
+          {part.node_id(), part.increments(), part.decrements(), part.epoch()}};
       crdt::ScoreCounter::Delta d;
       if (!ScoreDeltaFromWire(w, &d)) continue;
       if (!theirs.at(static_cast<size_t>(i)).HasVersion(d.base_stamp)) continue;  // malformed

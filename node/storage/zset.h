@@ -104,6 +104,7 @@ class ZOrder {
 
  private:
   static constexpr int kMaxLevel = 32;
+  static constexpr int kHeadLevels = 2;
   static Node* NewNode(int height, double score, std::string_view member);
   static void FreeNode(Node* n);
   int RandomLevel();
@@ -128,9 +129,7 @@ class ZsetObject final : public Collection {
   size_t MemoryUsage() const override {
     return sizeof(*this) + map_.MemoryUsage() + order_.MemoryUsage();
   }
-  std::unique_ptr<Collection> Clone() const override {
-    return std::make_unique<ZsetObject>(*this);
-  }
+  std::unique_ptr<Collection> Clone() const override { return std::make_unique<ZsetObject>(*this); }
   bool DropIf(const std::function<bool(const crdt::Stamp&)>& dead) override;
   bool ApplyOps(const peer::Elements& m, crdt::Stamp dot) override;
   bool MergeState(const peer::Elements& m, const crdt::CausalContext& their_ctx) override;

@@ -76,9 +76,8 @@ TEST(ScoreCounter, SumsInAFixedOrderWhateverTheArrivalOrder) {
   ScoreCounter::Delta d3 = z.Add(2, 5, 0.3);
   std::vector<ScoreCounter::Delta> ds = {d1, d2, d3};
   std::vector<uint64_t> seen;
-  std::sort(ds.begin(), ds.end(), [](const auto& a, const auto& b) {
-    return a.contribution.node < b.contribution.node;
-  });
+  std::sort(ds.begin(), ds.end(),
+            [](const auto& a, const auto& b) { return a.contribution.node < b.contribution.node; });
   do {
     ScoreCounter r(0, {1, 1});
     for (const auto& d : ds) r.Merge(d);

@@ -130,6 +130,26 @@ class BlockingTest(unittest.TestCase):
         t = self.both(scenario)
         self.assertEqual(t[1], b"*2\r\n$2\r\nm2\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n")
 
+    def test_sorted_set_pops_block_and_wake(self):
+        def scenario(srv):
+            a, b, p = srv.client(), srv.client(), srv.client()
+            a.send(b"BZPOPMIN", b"z1", b"z2", b"5")
+            time.sleep(SETTLE)
+            b.send(b"BZMPOP", b"5", b"1", b"z2", b"MAX", b"COUNT", b"2")
+            time.sleep(SETTLE)
+            t = [p.call(b"ZADD", b"z2", b"1", b"a", b"2", b"b", b"3", b"c"),
+                 a.read_reply(timeout=3), b.read_reply(timeout=3),
+                 p.call(b"ZRANGE", b"z2", b"0", b"-1", b"WITHSCORES"),
+                 p.call(b"BZPOPMAX", b"none", b"0.05"),
+                 p.call(b"BZMPOP", b"0.05", b"1", b"none", b"MIN"),
+                 p.call(b"SET", b"str", b"v"), p.call(b"BZPOPMIN", b"str", b"0"),
+                 p.call(b"BZPOPMIN", b"z2", b"-1"), p.call(b"BZMPOP", b"0", b"0", b"z2", b"MIN")]
+            for c in (a, b, p):
+                c.close()
+            return t
+        t = self.both(scenario)
+        self.assertEqual(t[1], b"*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n")
+
     def test_timeouts_answer_null_and_the_connection_goes_on(self):
         def scenario(srv):
             c = srv.client()

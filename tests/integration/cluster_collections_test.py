@@ -25,7 +25,8 @@ Asserted, for writes made on both sides of the cut:
   kept with that score (add-wins); ZADD of one member on both sides takes
   one score everywhere (the greater stamp's); ZINCRBY on both sides adds
   up; a key created on both sides holds both sides' members; a zset
-  emptied on one side keeps the other side's concurrent adds;
+  emptied on one side keeps the other side's concurrent adds; members
+  popped (ZPOPMIN) or removed by range on one side are gone;
 - with partial placement (4 nodes, 2 replicas per key), every family's
   commands work through any node: writes are forwarded to the key's
   replicas, reads answer the same everywhere, multi-key commands within one
@@ -228,6 +229,8 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
             r1, r2, r3 = c.r(1), c.r(2), c.r(3)
             r1.zadd("z", {"a": 1, "b": 2, "c": 3, "n": 10})
             r1.zadd("emptied", {"m": 1})
+            r1.zadd("pq", {"p1": 1, "p2": 2, "p4": 4})
+            self.wait_equal_zset(c, "pq", [("p1", 1), ("p2", 2), ("p4", 4)])
             self.wait_equal_zset(c, "z", [("a", 1), ("b", 2), ("c", 3), ("n", 10)])
             self.wait_equal_zset(c, "emptied", [("m", 1)])
             p.isolate(3)
@@ -240,6 +243,8 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
             r2.zincrby("z", 1, "n")
             r1.zadd("t", {"x": 1})
             r1.zrem("emptied", "m")
+            self.assertEqual(r1.zpopmin("pq"), [("p1", 1)])
+            self.assertEqual(r2.zremrangebyscore("pq", 4, 4), 1)
             # Node 3's side.
             r3.zrem("z", "b")             # concurrent with node 1's ZADD of b
             r3.zadd("z", {"c": 7})        # concurrent with node 1's ZADD of c
@@ -247,6 +252,7 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
             r3.zadd("z", {"d": 4})
             r3.zadd("t", {"y": 2})
             r3.zadd("emptied", {"k": 2})  # concurrent with node 1's ZREM
+            r3.zadd("pq", {"p3": 3})
             self.assertEqual(self.zread(c, 3, "z"), [("a", 1), ("d", 4), ("c", 7), ("n", 17)])
             p.heal_all()
             c.wait_healthy(HEAL_BOUND)
@@ -259,6 +265,7 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
             self.assertEqual(scores["n"], 23)
             self.wait_equal_zset(c, "t", [("x", 1), ("y", 2)])
             self.wait_equal_zset(c, "emptied", [("k", 2)])
+            self.wait_equal_zset(c, "pq", [("p2", 2), ("p3", 3)])
             # Order-statistics agree too once the contents do.
             for i in (1, 2, 3):
                 self.assertEqual(c.r(i).zrank("z", "n"), 3)

@@ -1497,6 +1497,9 @@ def fam_zset():
         C("ZADD", "inf", "inf", "a", "-inf", "b"), C("ZRANGE", "inf", "0", "-1", "WITHSCORES"),
         C("ZSCORE", "neg", "b"),
         C("HELLO", "2", norm="hello"),
+        # Leaves Redis's errno clear (1e-320 and 1e400 above set ERANGE, which
+        # a later numeric SORT would trip over: see fam_sort).
+        C("ZADD", "__errno", "abc", "x"),
     ]
 
 
@@ -1738,6 +1741,17 @@ def fam_sort():
         C("SORT", "zn", "BY", "nosort", "DESC"), C("ZADD", "z3", "-0", "m"),
         C("SORT", "z3", "BY", "nosort"), C("ZADD", "z3", "-0", "n"),
         C("ZRANGE", "z3", "0", "-1", "WITHSCORES"),
+        # Converting a listpack with a subnormal score leaves errno at
+        # ERANGE in Redis: every value the sort parses with strtod fails,
+        # integer-encoded weights (no strtod) do not.
+        C("ZADD", "zsub", "1e-320", "1", "2", "2"), C("SORT", "zsub"), reset,
+        C("SORT", "zsub"), C("SORT", "zsub", "ALPHA"), C("SORT", "zsub", "BY", "nosort"),
+        C("ZADD", "zsub2", "1e-320", "1", "2", "2"), C("MSET", "iw_1", "5", "iw_2", "7"),
+        C("SORT", "zsub2", "BY", "iw_*"), reset, C("DEL", "zsub2"),
+        C("ZADD", "zsub2", "1e-320", "1", "2", "2"), C("SET", "iw_2", "7.5"),
+        C("SORT", "zsub2", "BY", "iw_*"), reset,
+        C("HSET", "ih_1", "f", "3"), C("HSET", "ih_2", "f", "4"), C("DEL", "zsub2"),
+        C("ZADD", "zsub2", "1e-320", "1", "2", "2"), C("SORT", "zsub2", "BY", "ih_*->f"), reset,
         C("HELLO", "3", norm="hello"),
         C("SORT", "l", "GET", "#", "GET", "nokey_*"), C("SORT", "missing"),
         C("SORT", "l", "LIMIT", "0", "1"), C("SORT", "l", "STORE", "r3"), C("SORT_RO", "missing"),
@@ -2549,10 +2563,14 @@ class RandomGen:
 
     # -- sorted sets (pool keys, shared with every other type) --
     SCORES = [b"0", b"1", b"-1", b"2", b"3", b"10", b"-0", b"0.1", b"0.2", b"1.5", b"-2.5",
-              b"1e300", b"-1e300", b"inf", b"-inf", b"+inf", b"1e-320", b"100", b"7"]
-    BAD_SCORES = [b"nan", b"abc", b"", b" 1", b"1e400", b"0x"]
+              b"1e300", b"-1e300", b"inf", b"-inf", b"+inf", b"100", b"7"]
+    # Nothing that leaves errno at ERANGE in Redis (a subnormal score such
+    # as 1e-320, an overflow such as 1e400; fam_zset has both): Redis's
+    # numeric SORT checks errno without clearing it (see fam_sort), so a
+    # SORT later in the stream would fail there.
+    BAD_SCORES = [b"nan", b"abc", b"", b" 1", b"0x"]
     RANGE_ENDS = [b"-inf", b"+inf", b"inf", b"0", b"(0", b"1", b"(1", b"2.5", b"(10", b"100",
-                  b"-1", b"(-1", b"", b"(", b"abc", b"nan", b"1e400"]
+                  b"-1", b"(-1", b"", b"(", b"abc", b"nan"]
     # Lexicographic commands go to these keys only, whose scores are all 0:
     # on members of different scores Redis's answer depends on the random
     # levels of its skiplist.
@@ -2774,7 +2792,8 @@ class RandomGen:
         input order, a hash table's for sets and sorted sets); those are
         compared unordered, without LIMIT (which would pick different
         members) or STORE. Numeric BY breaks ties by the element, so it
-        stays exact. Every SORT comes after a ZADD with an unparsable score
+        stays exact. Some SORTs first add to their key (an RPUSH, SADD or
+        ZADD). Every SORT comes right after a ZADD with an unparsable score
         (queued, see next()), which clears errno in Redis: its numeric SORT
         fails on an ERANGE left over from an earlier float parse (see
         fam_sort)."""
@@ -2803,8 +2822,17 @@ class RandomGen:
         if store:
             groups.append([b"STORE", self.key()])
         rng.shuffle(groups)
+        key = self.key()
+        r = rng.random()
+        if r < 0.15:    # most pool keys hold strings: give SORT collections to sort
+            self.queued.append(C("RPUSH", key, *self.members(1, 4)))
+        elif r < 0.25:
+            self.queued.append(C("SADD", key, *self.members(1, 4)))
+        elif r < 0.35:
+            self.queued.append(C("ZADD", key, *sum([[self.score(), self.member()]
+                                                     for _ in range(rng.randint(1, 3))], [])))
         self.queued.append(C("ZADD", "__errno", "abc", "x"))
-        return C(b"SORT_RO" if ro else b"SORT", self.key(), *sum(groups, []), norm=norm)
+        return C(b"SORT_RO" if ro else b"SORT", key, *sum(groups, []), norm=norm)
 
     def g_move(self):
         return C("MOVE", self.key(), self.rng.choice([0, 1, 2, 2, 1, 0, 3, 16, -1, b"x"]))

@@ -1,0 +1,662 @@
+// HyperLogLog commands: PFADD, PFCOUNT, PFMERGE and PFDEBUG. An HLL is a
+// string holding Redis 7.0's exact representation (hyperloglog.c): a 16-byte
+// header ("HYLL", the encoding, three unused bytes, the cached cardinality
+// in little-endian with bit 7 of its last byte meaning "stale"), then either
+// 16384 6-bit registers packed LSB first (dense, 12304 bytes in all) or the
+// sparse opcodes ZERO (00xxxxxx), XZERO (01xxxxxx yyyyyyyy) and VAL
+// (1vvvvvll). Elements hash with MurmurHash64A (Redis's seed); the low 14
+// bits pick the register and the run of zeros after them, plus one, is its
+// candidate value. Cardinalities use Ertl's estimator, as Redis 5.0 and
+// later do, so a Redis-made HLL and a Lattice-made one are the same bytes
+// and count the same.
+//
+// Every write replicates as an assignment of the whole string (EmitAssign,
+// last writer wins; docs/consistency.md, "HyperLogLog"). PFCOUNT's cache
+// refresh stays local: it does not change what the HLL counts.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "node/families/families.h"
+#include "node/families/util.h"
+#include "node/server.h"
+#include "node/str_util.h"
+
+namespace lattice::node {
+
+namespace {
+
+constexpr int kP = 14;                   // register index bits
+constexpr int kQ = 64 - kP;              // bits left for the zero run
+constexpr int kRegisters = 1 << kP;      // 16384
+constexpr int kBits = 6;                 // bits per dense register
+constexpr unsigned kRegisterMax = (1 << kBits) - 1;
+constexpr size_t kHdrSize = 16;
+constexpr size_t kDenseRegBytes = (kRegisters * kBits + 7) / 8;
+constexpr size_t kDenseSize = kHdrSize + kDenseRegBytes;  // 12304
+constexpr uint8_t kDense = 0;
+constexpr uint8_t kSparse = 1;
+constexpr size_t kEncodingByte = 4;
+constexpr size_t kCardByte = 8;
+constexpr int kSparseValMaxValue = 32;
+constexpr int kSparseValMaxLen = 4;
+constexpr int kSparseZeroMaxLen = 64;
+constexpr int kSparseXzeroMaxLen = 16384;
+constexpr double kAlphaInf = 0.721347520444481703680;  // 0.5 / ln(2)
+
+constexpr std::string_view kInvalidHll = "INVALIDOBJ Corrupted HLL object detected";
+constexpr std::string_view kNotHll = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+
+// MurmurHash64A as Redis has it (little-endian reads, seed 0xadc83b19).
+uint64_t MurmurHash64A(std::string_view s, uint64_t seed) {
+  const uint64_t m = 0xc6a4a7935bd1e995ULL;
+  const int r = 47;
+  const auto* data = reinterpret_cast<const uint8_t*>(s.data());
+  size_t len = s.size();
+  uint64_t h = seed ^ (static_cast<uint64_t>(static_cast<int>(len)) * m);
+  const uint8_t* end = data + (len - (len & 7));
+  while (data != end) {
+    uint64_t k = 0;
+    for (int i = 7; i >= 0; i--) k = (k << 8) | data[i];
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h ^= k;
+    h *= m;
+    data += 8;
+  }
+  size_t rest = len & 7;
+  if (rest) {
+    for (size_t i = rest; i-- > 0;) h ^= static_cast<uint64_t>(data[i]) << (8 * i);
+    h *= m;
+  }
+  h ^= h >> r;
+  h *= m;
+  h ^= h >> r;
+  return h;
+}
+
+// hllPatLen: the register an element maps to and the length of its
+// "000...1" pattern (1..kQ+1).
+int PatLen(std::string_view ele, long* reg) {
+  uint64_t hash = MurmurHash64A(ele, 0xadc83b19ULL);
+  *reg = static_cast<long>(hash & (kRegisters - 1));
+  hash >>= kP;
+  hash |= uint64_t{1} << kQ;
+  int count = 1;
+  for (uint64_t bit = 1; (hash & bit) == 0; bit <<= 1) count++;
+  return count;
+}
+
+// Dense registers: `r` points at kDenseRegBytes bytes. Redis reads (and
+// writes zero bits of) the byte after the last register, its string's NUL
+// terminator; here that byte is taken as zero.
+unsigned DenseGet(const uint8_t* r, long i) {
+  size_t byte = i * kBits / 8;
+  unsigned fb = i * kBits & 7;
+  unsigned b0 = r[byte];
+  unsigned b1 = byte + 1 < kDenseRegBytes ? r[byte + 1] : 0;
+  return ((b0 >> fb) | (b1 << (8 - fb))) & kRegisterMax;
+}
+
+void DenseSetRaw(uint8_t* r, long i, unsigned v) {
+  size_t byte = i * kBits / 8;
+  unsigned fb = i * kBits & 7;
+  unsigned fb8 = 8 - fb;
+  r[byte] &= ~(kRegisterMax << fb);
+  r[byte] |= v << fb;
+  if (byte + 1 < kDenseRegBytes) {
+    r[byte + 1] &= ~(kRegisterMax >> fb8);
+    r[byte + 1] |= v >> fb8;
+  }
+}
+
+// hllDenseSet: 1 if the register grew.
+int DenseSet(uint8_t* r, long i, unsigned count) {
+  if (count > DenseGet(r, i)) {
+    DenseSetRaw(r, i, count);
+    return 1;
+  }
+  return 0;
+}
+
+uint8_t* Registers(std::string* s) { return reinterpret_cast<uint8_t*>(s->data()) + kHdrSize; }
+const uint8_t* Registers(std::string_view s) {
+  return reinterpret_cast<const uint8_t*>(s.data()) + kHdrSize;
+}
+
+// Sparse opcodes.
+bool IsZero(uint8_t b) { return (b & 0xc0) == 0; }
+bool IsXzero(uint8_t b) { return (b & 0xc0) == 0x40; }
+bool IsVal(uint8_t b) { return (b & 0x80) != 0; }
+int ZeroLen(uint8_t b) { return (b & 0x3f) + 1; }
+int XzeroLen(uint8_t b0, uint8_t b1) { return (((b0 & 0x3f) << 8) | b1) + 1; }
+int ValValue(uint8_t b) { return ((b >> 2) & 0x1f) + 1; }
+int ValLen(uint8_t b) { return (b & 0x3) + 1; }
+uint8_t ValOp(int value, int len) { return uint8_t(((value - 1) << 2 | (len - 1)) | 0x80); }
+uint8_t ZeroOp(int len) { return uint8_t(len - 1); }
+void XzeroOp(uint8_t* p, int len) {
+  int l = len - 1;
+  p[0] = uint8_t((l >> 8) | 0x40);
+  p[1] = uint8_t(l & 0xff);
+}
+
+// Byte i of a sparse string, zero past its end (Redis reads the NUL
+// terminator of a truncated XZERO).
+uint8_t At(std::string_view s, size_t i) { return i < s.size() ? uint8_t(s[i]) : 0; }
+
+// createHLLObject: an empty sparse HLL (one XZERO covering every register),
+// the cached cardinality 0 and valid.
+std::string CreateHll() {
+  std::string s(kHdrSize + ((kRegisters + kSparseXzeroMaxLen - 1) / kSparseXzeroMaxLen) * 2, '\0');
+  std::memcpy(s.data(), "HYLL", 4);
+  s[kEncodingByte] = char(kSparse);
+  auto* p = reinterpret_cast<uint8_t*>(s.data()) + kHdrSize;
+  for (int aux = kRegisters; aux > 0;) {
+    int xzero = std::min(aux, kSparseXzeroMaxLen);
+    XzeroOp(p, xzero);
+    p += 2;
+    aux -= xzero;
+  }
+  return s;
+}
+
+void InvalidateCache(std::string* s) { (*s)[kCardByte + 7] |= char(0x80); }
+
+// isHLLObjectOrReply's checks past the type: a byte string with the magic,
+// a known encoding, and the exact dense length.
+bool IsHll(const Entry& e) {
+  if (e.is_int() || e.is_collection()) return false;
+  std::string_view s = e.bytes();
+  if (s.size() < kHdrSize || s.substr(0, 4) != "HYLL") return false;
+  uint8_t enc = uint8_t(s[kEncodingByte]);
+  if (enc > kSparse) return false;
+  return enc != kDense || s.size() == kDenseSize;
+}
+
+// The HLL entry at `key` for a command: sets *e (nullptr if missing); false
+// after replying WRONGTYPE (another type, or a string that is no HLL).
+bool HllOrReply(CommandContext& ctx, Entry* e) {
+  if (!e) return true;
+  if (e->type() != ObjType::kString) {
+    ctx.rb->Error(errors::kWrongType);
+    return false;
+  }
+  if (!IsHll(*e)) {
+    ctx.rb->Error(kNotHll);
+    return false;
+  }
+  return true;
+}
+
+// hllSparseToDense: false if the opcodes do not cover exactly kRegisters.
+bool SparseToDense(std::string* s) {
+  if (uint8_t((*s)[kEncodingByte]) == kDense) return true;
+  std::string dense(kDenseSize, '\0');
+  std::memcpy(dense.data(), s->data(), kHdrSize);  // magic and cached cardinality
+  dense[kEncodingByte] = char(kDense);
+  uint8_t* regs = Registers(&dense);
+  std::string_view sp = *s;
+  long idx = 0;
+  for (size_t p = kHdrSize; p < sp.size();) {
+    uint8_t b = uint8_t(sp[p]);
+    if (IsZero(b)) {
+      idx += ZeroLen(b);
+      p++;
+    } else if (IsXzero(b)) {
+      idx += XzeroLen(b, At(sp, p + 1));
+      p += 2;
+    } else {
+      int runlen = ValLen(b), regval = ValValue(b);
+      if (runlen + idx > kRegisters) break;  // overflow
+      while (runlen--) DenseSetRaw(regs, idx++, regval);
+      p++;
+    }
+  }
+  if (idx != kRegisters) return false;
+  *s = std::move(dense);
+  return true;
+}
+
+// hllSparseSet: sets register `index` to `count` if that grows it, in
+// place where possible, promoting to dense when the value does not fit a
+// VAL opcode or the string would pass `max_bytes`. Returns 1 if the
+// register grew, 0 if not, -1 for a corrupted HLL.
+int SparseSet(std::string* s, long index, int count, int64_t max_bytes) {
+  auto promote = [&]() -> int {
+    if (!SparseToDense(s)) return -1;
+    return DenseSet(Registers(s), index, count);
+  };
+  if (count > kSparseValMaxValue) return promote();
+
+  auto u = [&](size_t i) { return At(*s, i); };
+  size_t end = s->size();
+  size_t p = kHdrSize;
+  size_t prev = 0;  // 0: none
+  long first = 0, span = 0;
+  while (p < end) {
+    size_t oplen = 1;
+    uint8_t b = u(p);
+    if (IsZero(b)) {
+      span = ZeroLen(b);
+    } else if (IsVal(b)) {
+      span = ValLen(b);
+    } else {
+      span = XzeroLen(b, u(p + 1));
+      oplen = 2;
+    }
+    if (index <= first + span - 1) break;
+    prev = p;
+    p += oplen;
+    first += span;
+  }
+  if (span == 0 || p >= end) return -1;
+
+  uint8_t op = u(p);
+  bool is_zero = IsZero(op), is_xzero = IsXzero(op), is_val = !is_zero && !is_xzero;
+  long runlen = is_zero ? ZeroLen(op) : is_xzero ? XzeroLen(op, u(p + 1)) : ValLen(op);
+
+  bool simple = false;
+  if (is_val) {
+    if (ValValue(op) >= count) return 0;
+    if (runlen == 1) {
+      (*s)[p] = char(ValOp(count, 1));
+      simple = true;
+    }
+  }
+  if (!simple && is_zero && runlen == 1) {
+    (*s)[p] = char(ValOp(count, 1));
+    simple = true;
+  }
+  if (!simple) {
+    // Split the opcode: at worst XZERO-VAL-XZERO, five bytes.
+    uint8_t seq[5];
+    uint8_t* n = seq;
+    long last = first + span - 1;
+    auto zeros = [&](long len) {
+      if (len > kSparseZeroMaxLen) {
+        XzeroOp(n, int(len));
+        n += 2;
+      } else {
+        *n++ = ZeroOp(int(len));
+      }
+    };
+    if (is_zero || is_xzero) {
+      if (index != first) zeros(index - first);
+      *n++ = ValOp(count, 1);
+      if (index != last) zeros(last - index);
+    } else {
+      int curval = ValValue(op);
+      if (index != first) *n++ = ValOp(curval, int(index - first));
+      *n++ = ValOp(count, 1);
+      if (index != last) *n++ = ValOp(curval, int(last - index));
+    }
+    int seqlen = int(n - seq);
+    int oldlen = is_xzero ? 2 : 1;
+    int deltalen = seqlen - oldlen;
+    if (deltalen > 0 && int64_t(s->size()) + deltalen > max_bytes) return promote();
+    s->replace(p, std::min<size_t>(oldlen, s->size() - p), reinterpret_cast<char*>(seq), seqlen);
+    end = s->size();
+  }
+
+  // Merge adjacent VAL opcodes of equal value, scanning up to five opcodes
+  // from the one before the change.
+  p = prev ? prev : kHdrSize;
+  int scanlen = 5;
+  while (p < end && scanlen--) {
+    uint8_t b = u(p);
+    if (IsXzero(b)) {
+      p += 2;
+      continue;
+    }
+    if (IsZero(b)) {
+      p++;
+      continue;
+    }
+    if (p + 1 < end && IsVal(u(p + 1))) {
+      int v1 = ValValue(b), v2 = ValValue(u(p + 1));
+      if (v1 == v2) {
+        int len = ValLen(b) + ValLen(u(p + 1));
+        if (len <= kSparseValMaxLen) {
+          (*s)[p + 1] = char(ValOp(v1, len));
+          s->erase(p, 1);
+          end--;
+          continue;
+        }
+      }
+    }
+    p++;
+  }
+  InvalidateCache(s);
+  return 1;
+}
+
+// hllAdd: 1 if a register grew, 0 if not, -1 for a corrupted HLL.
+int Add(std::string* s, std::string_view ele, int64_t max_bytes) {
+  long index;
+  int count = PatLen(ele, &index);
+  switch (uint8_t((*s)[kEncodingByte])) {
+    case kDense:
+      return DenseSet(Registers(s), index, count);
+    case kSparse:
+      return SparseSet(s, index, count, max_bytes);
+    default:
+      return -1;
+  }
+}
+
+// hllMerge: max[i] = MAX(max[i], register i of `s`); false if corrupted.
+bool Merge(uint8_t* max, std::string_view s) {
+  if (uint8_t(s[kEncodingByte]) == kDense) {
+    const uint8_t* regs = Registers(s);
+    for (long i = 0; i < kRegisters; i++) {
+      uint8_t v = uint8_t(DenseGet(regs, i));
+      if (v > max[i]) max[i] = v;
+    }
+    return true;
+  }
+  long i = 0;
+  for (size_t p = kHdrSize; p < s.size();) {
+    uint8_t b = uint8_t(s[p]);
+    if (IsZero(b)) {
+      i += ZeroLen(b);
+      p++;
+    } else if (IsXzero(b)) {
+      i += XzeroLen(b, At(s, p + 1));
+      p += 2;
+    } else {
+      long runlen = ValLen(b);
+      uint8_t regval = uint8_t(ValValue(b));
+      if (runlen + i > kRegisters) break;  // overflow
+      while (runlen--) {
+        if (regval > max[i]) max[i] = regval;
+        i++;
+      }
+      p++;
+    }
+  }
+  return i == kRegisters;
+}
+
+double Sigma(double x) {
+  if (x == 1.) return INFINITY;
+  double z_prime;
+  double y = 1;
+  double z = x;
+  do {
+    x *= x;
+    z_prime = z;
+    z += x * y;
+    y += y;
+  } while (z_prime != z);
+  return z;
+}
+
+double Tau(double x) {
+  if (x == 0. || x == 1.) return 0.;
+  double z_prime;
+  double y = 1.0;
+  double z = 1 - x;
+  do {
+    x = std::sqrt(x);
+    z_prime = z;
+    y *= 0.5;
+    z -= std::pow(1 - x, 2) * y;
+  } while (z_prime != z);
+  return z / 3;
+}
+
+// Ertl's estimate ("New cardinality estimation algorithms for HyperLogLog
+// sketches", arXiv:1702.01284) from the register histogram, as hllCount.
+uint64_t Estimate(const int* reghisto) {
+  double m = kRegisters;
+  double z = m * Tau((m - reghisto[kQ + 1]) / m);
+  for (int j = kQ; j >= 1; --j) {
+    z += reghisto[j];
+    z *= 0.5;
+  }
+  z += m * Sigma(reghisto[0] / m);
+  return static_cast<uint64_t>(llroundl(kAlphaInf * m * m / z));
+}
+
+// hllCount over an HLL string; *invalid is set for a sparse HLL that does
+// not cover exactly kRegisters.
+uint64_t Count(std::string_view s, bool* invalid) {
+  int reghisto[64] = {0};
+  if (uint8_t(s[kEncodingByte]) == kDense) {
+    const uint8_t* regs = Registers(s);
+    for (long i = 0; i < kRegisters; i++) reghisto[DenseGet(regs, i)]++;
+  } else {
+    long idx = 0;
+    for (size_t p = kHdrSize; p < s.size();) {
+      uint8_t b = uint8_t(s[p]);
+      if (IsZero(b)) {
+        int runlen = ZeroLen(b);
+        idx += runlen;
+        reghisto[0] += runlen;
+        p++;
+      } else if (IsXzero(b)) {
+        int runlen = XzeroLen(b, At(s, p + 1));
+        idx += runlen;
+        reghisto[0] += runlen;
+        p += 2;
+      } else {
+        int runlen = ValLen(b);
+        idx += runlen;
+        reghisto[ValValue(b)] += runlen;
+        p++;
+      }
+    }
+    if (idx != kRegisters) *invalid = true;
+  }
+  return Estimate(reghisto);
+}
+
+// The count of a set of raw (one byte each) registers.
+uint64_t CountRaw(const uint8_t* regs) {
+  int reghisto[64] = {0};
+  for (long i = 0; i < kRegisters; i++) reghisto[regs[i] & 63]++;
+  return Estimate(reghisto);
+}
+
+int64_t SparseMaxBytes(CommandContext& ctx) { return ctx.server->config().hll_sparse_max_bytes; }
+
+// Redis's dbUnshareStringValue: an HLL written (or whose cache is
+// refreshed) becomes a raw string. A change of encoding only: same stamp,
+// nothing replicated.
+Entry* Unshare(CommandContext& ctx, std::string_view key, Entry* e) {
+  if (e->enc() == Enc::kRaw) return e;
+  std::string raw(e->bytes());
+  return ctx.DbFor(key).SetString(key, StringValue{Enc::kRaw, raw, 0, nullptr}, e->stamp(),
+                                  Db::kKeepTtl, e->lru());
+}
+
+// Stores `s` as the key's new value (keeping a TTL) and replicates it.
+void Store(CommandContext& ctx, std::string_view key, bool existed, const std::string& s) {
+  Entry* e = ctx.DbFor(key).SetString(key, StringValue{Enc::kRaw, s, 0, nullptr}, ctx.Tick(),
+                                      existed ? Db::kKeepTtl : -1, ctx.LruClock());
+  EmitAssign(ctx, *e);
+}
+
+}  // namespace
+
+void CmdPfAdd(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  Entry* e = LookupWrite(ctx, key);
+  if (!HllOrReply(ctx, e)) return;
+  bool existed = e != nullptr;
+  std::string s = existed ? std::string(e->bytes()) : CreateHll();
+  int updated = existed ? 0 : 1;
+  int64_t max_bytes = SparseMaxBytes(ctx);
+  for (size_t j = 2; j < ctx.args.size(); j++) {
+    int r = Add(&s, ctx.args[j], max_bytes);
+    if (r == 1) {
+      updated++;
+    } else if (r < 0) {
+      // Redis changed the value in place up to the corrupted opcode and
+      // returns without invalidating the cache: keep what it kept.
+      if (!existed || s != e->bytes()) {
+        Store(ctx, key, existed, s);
+      } else {
+        Unshare(ctx, key, e);
+      }
+      ctx.rb->Error(kInvalidHll);
+      return;
+    }
+  }
+  if (updated) {
+    InvalidateCache(&s);
+    Store(ctx, key, existed, s);
+  } else {
+    Unshare(ctx, key, e);
+  }
+  ctx.rb->Integer(updated ? 1 : 0);
+}
+
+void CmdPfCount(CommandContext& ctx) {
+  if (ctx.args.size() > 2) {
+    // Several keys: merge into raw registers on the fly; no cache.
+    std::vector<uint8_t> max(kRegisters, 0);
+    for (size_t j = 1; j < ctx.args.size(); j++) {
+      Entry* e = LookupRead(ctx, ctx.args[j]);
+      if (!e) continue;
+      if (!HllOrReply(ctx, e)) return;
+      if (!Merge(max.data(), e->bytes())) {
+        ctx.rb->Error(kInvalidHll);
+        return;
+      }
+    }
+    ctx.rb->Integer(static_cast<int64_t>(CountRaw(max.data())));
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  Entry* e = LookupRead(ctx, key);
+  if (!e) {
+    ctx.rb->Integer(0);
+    return;
+  }
+  if (!HllOrReply(ctx, e)) return;
+  e = Unshare(ctx, key, e);
+  auto* card = reinterpret_cast<uint8_t*>(e->mutable_bytes()) + kCardByte;
+  uint64_t n = 0;
+  if ((card[7] & 0x80) == 0) {
+    for (int i = 7; i >= 0; i--) n = (n << 8) | card[i];
+  } else {
+    bool invalid = false;
+    n = Count(e->bytes(), &invalid);
+    if (invalid) {
+      ctx.rb->Error(kInvalidHll);
+      return;
+    }
+    // Redis writes the cache back into the value (and propagates it); here
+    // it stays local: the stamp is unchanged, so replicas do not see a new
+    // write that could shadow a concurrent PFADD.
+    for (int i = 0; i < 8; i++) card[i] = uint8_t(n >> (8 * i));
+  }
+  ctx.rb->Integer(static_cast<int64_t>(n));
+}
+
+void CmdPfMerge(CommandContext& ctx) {
+  std::vector<uint8_t> max(kRegisters, 0);
+  bool use_dense = false;
+  for (size_t j = 1; j < ctx.args.size(); j++) {
+    Entry* e = LookupRead(ctx, ctx.args[j]);
+    if (!e) continue;
+    if (!HllOrReply(ctx, e)) return;
+    if (uint8_t(e->bytes()[kEncodingByte]) == kDense) use_dense = true;
+    if (!Merge(max.data(), e->bytes())) {
+      ctx.rb->Error(kInvalidHll);
+      return;
+    }
+  }
+  std::string_view key = ctx.args[1];
+  Entry* e = LookupWrite(ctx, key);
+  bool existed = e != nullptr;
+  std::string s = existed ? std::string(e->bytes()) : CreateHll();
+  if (use_dense && !SparseToDense(&s)) {
+    ctx.rb->Error(kInvalidHll);
+    return;
+  }
+  int64_t max_bytes = SparseMaxBytes(ctx);
+  for (long j = 0; j < kRegisters; j++) {
+    if (max[j] == 0) continue;
+    if (uint8_t(s[kEncodingByte]) == kDense) {
+      DenseSet(Registers(&s), j, max[j]);
+    } else {
+      SparseSet(&s, j, max[j], max_bytes);
+    }
+  }
+  InvalidateCache(&s);
+  Store(ctx, key, existed, s);
+  ctx.rb->Ok();
+}
+
+// PFDEBUG <subcommand> <key>: GETREG, DECODE, ENCODING, TODENSE, as
+// pfdebugCommand.
+void CmdPfDebug(CommandContext& ctx) {
+  std::string_view cmd = ctx.args[1], key = ctx.args[2];
+  Entry* e = LookupWrite(ctx, key);
+  if (!e) {
+    ctx.rb->Error("ERR The specified key does not exist");
+    return;
+  }
+  if (!HllOrReply(ctx, e)) return;
+  e = Unshare(ctx, key, e);
+  std::string s(e->bytes());
+  if (Is(cmd, "getreg")) {
+    if (ctx.args.size() != 3) return ReplyArityError(ctx);
+    if (uint8_t(s[kEncodingByte]) == kSparse) {
+      if (!SparseToDense(&s)) {
+        ctx.rb->Error(kInvalidHll);
+        return;
+      }
+      Store(ctx, key, true, s);
+    }
+    const uint8_t* regs = Registers(std::string_view(s));
+    ctx.rb->ArrayHeader(kRegisters);
+    for (long j = 0; j < kRegisters; j++) ctx.rb->Integer(DenseGet(regs, j));
+  } else if (Is(cmd, "decode")) {
+    if (ctx.args.size() != 3) return ReplyArityError(ctx);
+    if (uint8_t(s[kEncodingByte]) != kSparse) {
+      ctx.rb->Error("ERR HLL encoding is not sparse");
+      return;
+    }
+    std::string out;
+    for (size_t p = kHdrSize; p < s.size();) {
+      uint8_t b = uint8_t(s[p]);
+      if (IsZero(b)) {
+        out += "z:" + std::to_string(ZeroLen(b)) + " ";
+        p++;
+      } else if (IsXzero(b)) {
+        out += "Z:" + std::to_string(XzeroLen(b, At(s, p + 1))) + " ";
+        p += 2;
+      } else {
+        out += "v:" + std::to_string(ValValue(b)) + "," + std::to_string(ValLen(b)) + " ";
+        p++;
+      }
+    }
+    if (!out.empty()) out.pop_back();
+    ctx.rb->Bulk(out);
+  } else if (Is(cmd, "encoding")) {
+    if (ctx.args.size() != 3) return ReplyArityError(ctx);
+    ctx.rb->SimpleString(uint8_t(s[kEncodingByte]) == kDense ? "dense" : "sparse");
+  } else if (Is(cmd, "todense")) {
+    if (ctx.args.size() != 3) return ReplyArityError(ctx);
+    bool conv = false;
+    if (uint8_t(s[kEncodingByte]) == kSparse) {
+      if (!SparseToDense(&s)) {
+        ctx.rb->Error(kInvalidHll);
+        return;
+      }
+      conv = true;
+      Store(ctx, key, true, s);
+    }
+    ctx.rb->Integer(conv ? 1 : 0);
+  } else {
+    ctx.rb->Error(StrCat("ERR Unknown PFDEBUG subcommand '", cmd, "'"));
+  }
+}
+
+}  // namespace lattice::node
