@@ -672,8 +672,8 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   if (in_flight && (cmd->flags & kCmdConnection)) return false;
   c->last_cmd = cmd;
   // Placement: keys this node does not hold are served elsewhere.
-  if (server_->placement().partial() && cmd->has_keys() &&
-      !(cmd->flags & (kCmdConnection | kCmdAllShards))) {
+  // (SORT runs in the exclusive section here but is routed by its key.)
+  if (server_->placement().partial() && cmd->has_keys() && !(cmd->flags & kCmdConnection)) {
     RefreshView();
     if (view_->partial()) {
       Route r = RouteCluster(c, *cmd, args);

@@ -205,7 +205,7 @@ def compare_plain(step, ref, lat):
         return None
     if ref == lat:
         return None
-    if norm == "exact":
+    if norm in ("exact", "fixed"):   # "fixed": exact, but never mutated by the stream
         return "replies differ"
     if norm == "sorted":
         a, b = _safe_parse(ref), _safe_parse(lat)
@@ -2688,7 +2688,10 @@ class RandomGen:
     def g_zrandmember(self):
         r = self.rng.random()
         if r < 0.4:
-            return C("ZRANDMEMBER", self.key(), "1000", *self.rng.choice([[], ["WITHSCORES"]]))
+            # Deterministic (the whole set, highest first), unless an argument
+            # is dropped: "fixed" keeps the stream from mutating it.
+            return C("ZRANDMEMBER", self.key(), "1000", *self.rng.choice([[], ["WITHSCORES"]]),
+                     norm="fixed")
         if r < 0.8:
             return C("ZRANDMEMBER", self.key(), self.pick("-3", "-1", "0", "1"),
                      *self.rng.choice([[], ["WITHSCORES"]]), norm="shape")
