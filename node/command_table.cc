@@ -31,6 +31,11 @@ CommandId WithKeynum(CommandId c, int keynum) {
   return c;
 }
 
+CommandId WithOptionKey(CommandId c, size_t (*option_key)(std::span<const std::string_view>)) {
+  c.option_key = option_key;
+  return c;
+}
+
 std::vector<CommandId> Rows() {
   return {
       // ---- connection and server (server_family.cc) ----
@@ -410,6 +415,37 @@ std::vector<CommandId> Rows() {
                      "Add multiple sorted sets and store the resulting sorted set in a new key"),
                  2),
 
+      // ---- geo (geo_family.cc) ----
+      // GEORADIUS[BYMEMBER] ... STORE key: the option key is routed too.
+      Row("geoadd", -5, W | M, 1, 1, 1, CmdGeoAdd, "geo", "3.2.0",
+          "Add one or more geospatial items in the geospatial index represented using a sorted "
+          "set"),
+      Row("geodist", -4, R, 1, 1, 1, CmdGeoDist, "geo", "3.2.0",
+          "Returns the distance between two members of a geospatial index"),
+      Row("geohash", -2, R, 1, 1, 1, CmdGeoHash, "geo", "3.2.0",
+          "Returns members of a geospatial index as standard geohash strings"),
+      Row("geopos", -2, R, 1, 1, 1, CmdGeoPos, "geo", "3.2.0",
+          "Returns longitude and latitude of members of a geospatial index"),
+      WithOptionKey(Row("georadius", -6, W | M, 1, 1, 1, CmdGeoRadius, "geo", "3.2.0",
+                        "Query a sorted set representing a geospatial index to fetch members "
+                        "matching a given maximum distance from a point"),
+                    GeoRadiusStoreKey),
+      Row("georadius_ro", -6, R, 1, 1, 1, CmdGeoRadiusRo, "geo", "3.2.10",
+          "A read-only variant for GEORADIUS"),
+      WithOptionKey(
+          Row("georadiusbymember", -5, W | M, 1, 1, 1, CmdGeoRadiusByMember, "geo", "3.2.0",
+              "Query a sorted set representing a geospatial index to fetch members "
+              "matching a given maximum distance from a member"),
+          GeoRadiusStoreKey),
+      Row("georadiusbymember_ro", -5, R, 1, 1, 1, CmdGeoRadiusByMemberRo, "geo", "3.2.10",
+          "A read-only variant for GEORADIUSBYMEMBER"),
+      Row("geosearch", -7, R, 1, 1, 1, CmdGeoSearch, "geo", "6.2.0",
+          "Query a sorted set representing a geospatial index to fetch members inside an area of "
+          "a box or a circle."),
+      Row("geosearchstore", -8, W | M, 1, 2, 1, CmdGeoSearchStore, "geo", "6.2.0",
+          "Query a sorted set representing a geospatial index to fetch members inside an area of "
+          "a box or a circle, and store the result in another key."),
+
       // ---- bitmaps (bitmap_family.cc) ----
       Row("bitcount", -2, R, 1, 1, 1, CmdBitCount, "bitmap", "2.6.0",
           "Count set bits in a string"),
@@ -437,6 +473,8 @@ std::vector<CommandId> Rows() {
           "Internal commands for debugging HyperLogLog values."),
       Row("pfmerge", -2, W | M, 1, -1, 1, CmdPfMerge, "hyperloglog", "2.8.9",
           "Merges one or more HyperLogLog values into a single key."),
+      Row("pfselftest", 1, A, 0, 0, 0, CmdPfSelfTest, "hyperloglog", "2.8.9",
+          "An internal command for testing HyperLogLog values."),
 
       // ---- strings (string_family.cc) ----
       Row("append", 3, W | M | F, 1, 1, 1, CmdAppend, "string", "2.0.0",

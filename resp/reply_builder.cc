@@ -160,6 +160,16 @@ void ReplyBuilder::SetHeader(int64_t n) { Header(protocol_ >= 3 ? '~' : '*', n);
 
 void ReplyBuilder::PushHeader(int64_t n) { Header(protocol_ >= 3 ? '>' : '*', n); }
 
+void ReplyBuilder::DoubleText(std::string_view text) {
+  if (protocol_ >= 3) {
+    out_->push_back(',');
+    out_->append(text);
+    out_->append("\r\n", 2);
+  } else {
+    Bulk(text);
+  }
+}
+
 void ReplyBuilder::Double(double d) {
   // Redis spells infinities itself rather than trust libc (addReplyDouble);
   // NaN is spelled the same way so that "-nan" never reaches a client.

@@ -47,6 +47,9 @@ class ReplyBuilder {
   void PushHeader(int64_t n);
   // RESP3 ",<%.17g>", RESP2 a bulk string of the same text; inf as Redis.
   void Double(double d);
+  // A double already spelled (Redis's addReplyHumanLongDouble): RESP3
+  // ",<text>", RESP2 a bulk string.
+  void DoubleText(std::string_view text);
   // RESP3 "#t"/"#f"; RESP2 ":1"/":0".
   void Bool(bool b);
   // RESP3 "=len\r\ntxt:..."; RESP2 a bulk string. `format` is 3 chars.

@@ -89,6 +89,21 @@ void CmdRPopLPush(CommandContext& ctx);
 void CmdRPush(CommandContext& ctx);
 void CmdRPushX(CommandContext& ctx);
 
+// geo_family.cc
+void CmdGeoAdd(CommandContext& ctx);
+void CmdGeoDist(CommandContext& ctx);
+void CmdGeoHash(CommandContext& ctx);
+void CmdGeoPos(CommandContext& ctx);
+void CmdGeoRadius(CommandContext& ctx);
+void CmdGeoRadiusByMember(CommandContext& ctx);
+void CmdGeoRadiusByMemberRo(CommandContext& ctx);
+void CmdGeoRadiusRo(CommandContext& ctx);
+void CmdGeoSearch(CommandContext& ctx);
+void CmdGeoSearchStore(CommandContext& ctx);
+// The STORE/STOREDIST key of a GEORADIUS[BYMEMBER] invocation (Redis's
+// georadiusGetKeys), for routing: its position in args, or 0.
+size_t GeoRadiusStoreKey(std::span<const std::string_view> args);
+
 // zset_family.cc
 void CmdZAdd(CommandContext& ctx);
 void CmdZCard(CommandContext& ctx);
@@ -216,6 +231,7 @@ void CmdPfAdd(CommandContext& ctx);
 void CmdPfCount(CommandContext& ctx);
 void CmdPfDebug(CommandContext& ctx);
 void CmdPfMerge(CommandContext& ctx);
+void CmdPfSelfTest(CommandContext& ctx);
 
 // string_family.cc
 void CmdGet(CommandContext& ctx);

@@ -2085,6 +2085,122 @@ def fam_bitmap():
     ]
 
 
+def fam_hll():
+    """HyperLogLog (PFADD PFCOUNT PFMERGE PFDEBUG): Redis 7.0's exact string
+    representation, so GET returns the same bytes and PFCOUNT the same
+    estimate. A new HLL is sparse and turns dense past hll-sparse-max-bytes
+    (3000) or a register above 32; the cached cardinality (header bytes
+    8..15) is refreshed by a single-key PFCOUNT and marked stale by writes.
+    Strings that are no HLL answer WRONGTYPE (HLL text), corrupted sparse
+    opcodes INVALIDOBJ; Redis-made bytes SET into a key work as HLLs."""
+    not_hll = "WRONGTYPE Key is not a valid HyperLogLog string value."
+    corrupt = "INVALIDOBJ Corrupted HLL object detected"
+    rng = random.Random(20140402)
+
+    def hdr(enc, card=b"\x00" * 7 + b"\x80"):
+        return b"HYLL" + bytes([enc]) + b"\x00\x00\x00" + card
+
+    empty_sparse = hdr(1) + b"\x7f\xff"
+    steps = [
+        E(":1", "PFADD", "h"), C("GET", "h"), E(":0", "PFCOUNT", "h"), C("GET", "h"),
+        C("OBJECT", "ENCODING", "h"), C("TYPE", "h"),
+        E(":1", "PFADD", "h", "a", "b", "c"), E(":0", "PFADD", "h", "a"), C("GET", "h"),
+        E(":3", "PFCOUNT", "h"), C("GET", "h"), E(":3", "PFCOUNT", "h"),
+        E(":1", "PFADD", "h", "", "\x00", "bin\r\n\xff"), C("PFCOUNT", "h"), C("GET", "h"),
+        E(":0", "PFCOUNT", "missing"), E(":0", "EXISTS", "missing"),
+        C("PFDEBUG", "ENCODING", "h"), C("PFDEBUG", "DECODE", "h"),
+        C("PFDEBUG", "ENCODING", "missing"), C("PFDEBUG", "NOPE", "h"),
+        ERR_ARITY("pfadd", "PFADD"), ERR_ARITY("pfcount", "PFCOUNT"),
+        ERR_ARITY("pfmerge", "PFMERGE"),
+        # A TTL survives PFADD and PFMERGE into the key.
+        C("PFADD", "t", "x"), C("EXPIRE", "t", "1000"), C("PFADD", "t", "y", "z"),
+        TTL("TTL", "t"), C("PFMERGE", "t", "h"), TTL("TTL", "t"), C("GET", "t"),
+    ]
+    # 10k elements in PFADDs of 100: sparse, then dense past 3000 bytes.
+    for i in range(100):
+        steps.append(C("PFADD", "big", *["el:%d" % (i * 100 + j) for j in range(100)]))
+        if i % 5 == 4:
+            steps += [C("PFCOUNT", "big"), C("STRLEN", "big"), C("PFDEBUG", "ENCODING", "big")]
+    steps += [C("GET", "big"), C("PFCOUNT", "big"), C("GET", "big"),
+              C("PFADD", "big", *["el:%d" % j for j in range(50)]), C("PFCOUNT", "big")]
+    # Random binary elements, many small HLLs.
+    for k in range(20):
+        els = [bytes(rng.randrange(256) for _ in range(rng.randint(0, 24)))
+               for _ in range(rng.randint(1, 60))]
+        steps += [C("PFADD", "r%d" % k, *els), C("PFCOUNT", "r%d" % k), C("GET", "r%d" % k)]
+    # Larger sets: 30k random numbers.
+    for i in range(100):
+        steps.append(C("PFADD", "huge", *[str(rng.randrange(10 ** 12)) for _ in range(300)]))
+        if i % 20 == 0:
+            steps.append(C("PFCOUNT", "huge"))
+    steps += [C("PFCOUNT", "huge"), C("GET", "huge")]
+    # PFCOUNT of several keys merges on the fly (and caches nothing).
+    steps += [C("PFCOUNT", "h", "big"), C("PFCOUNT", "r0", "r1", "r2", "missing"),
+              C("PFCOUNT", "big", "huge", "h"), C("PFCOUNT", "missing", "missing2"),
+              C("GET", "r0")]
+    # PFMERGE: creates the destination, merges into an existing one (a
+    # source too), takes the dense encoding when a source is dense.
+    steps += [C("PFMERGE", "m1", "r0", "r1", "r2"), C("GET", "m1"), C("PFCOUNT", "m1"),
+              C("PFMERGE", "m1", "r3"), C("GET", "m1"), C("PFCOUNT", "m1"),
+              C("PFMERGE", "m2", "h", "big"), C("PFDEBUG", "ENCODING", "m2"), C("GET", "m2"),
+              C("PFCOUNT", "m2"), C("PFMERGE", "m3"), C("GET", "m3"), C("PFCOUNT", "m3"),
+              C("PFMERGE", "m4", "missing"), C("GET", "m4"), C("PFMERGE", "r4", "r4"),
+              C("GET", "r4"), C("PFMERGE", "h", "huge", "m1"), C("GET", "h"), C("PFCOUNT", "h")]
+    # A small hll-sparse-max-bytes promotes early.
+    steps += [E("+OK", "CONFIG", "SET", "hll-sparse-max-bytes", "100"),
+              C("CONFIG", "GET", "hll-sparse-max-bytes")]
+    for i in range(12):
+        steps += [C("PFADD", "p", *["p%d" % (i * 7 + j) for j in range(7)]), C("STRLEN", "p")]
+    steps += [C("GET", "p"), C("PFMERGE", "p2", "r5", "r6"), C("GET", "p2"),
+              E("+OK", "CONFIG", "SET", "hll-sparse-max-bytes", "3000")]
+    # Hand-made and Redis-made bytes SET into keys.
+    dense_zero = hdr(0) + b"\x00" * 12288
+    steps += [
+        C("SET", "cp", empty_sparse), C("OBJECT", "ENCODING", "cp"), E(":0", "PFCOUNT", "cp"),
+        C("OBJECT", "ENCODING", "cp"), C("GET", "cp"), E(":1", "PFADD", "cp", "q"), C("GET", "cp"),
+        C("SET", "cp2", empty_sparse), E(":0", "PFADD", "cp2"), C("OBJECT", "ENCODING", "cp2"),
+        C("SET", "dz", dense_zero), E(":0", "PFCOUNT", "dz"), C("PFADD", "dz", "a", "b"),
+        C("PFCOUNT", "dz"), C("GETRANGE", "dz", "0", "40"), C("PFMERGE", "dz", "r7"),
+        C("PFCOUNT", "dz"), C("PFMERGE", "r8", "dz"), C("PFDEBUG", "ENCODING", "r8"),
+        C("SET", "sat", hdr(0) + b"\xff" * 12288), C("PFCOUNT", "sat"), C("PFADD", "sat", "a"),
+        C("PFCOUNT", "sat", "h"),
+        # A cached cardinality is believed as it is.
+        C("SET", "cached", hdr(1, b"\x2a" + b"\x00" * 7) + b"\x7f\xff"),
+        E(":42", "PFCOUNT", "cached"), C("PFCOUNT", "cached", "missing"),
+    ]
+    # Not an HLL: WRONGTYPE with the HLL text (or the usual one for
+    # another type); corrupted sparse opcodes: INVALIDOBJ.
+    steps += [C("SET", "str", "hello"), E(not_hll, "PFADD", "str", "a"),
+              E(not_hll, "PFCOUNT", "str"), E(not_hll, "PFCOUNT", "h", "str"),
+              E(not_hll, "PFMERGE", "str", "h"), E(not_hll, "PFMERGE", "h", "str"),
+              C("GET", "str"), C("SET", "int", "12345"), E(not_hll, "PFADD", "int", "a"),
+              C("SET", "short", "HYLL"), E(not_hll, "PFCOUNT", "short"),
+              C("SET", "magic", b"HYLX" + empty_sparse[4:]), E(not_hll, "PFCOUNT", "magic"),
+              C("SET", "enc2", hdr(2) + b"\x7f\xff"), E(not_hll, "PFADD", "enc2", "a"),
+              C("SET", "dshort", hdr(0) + b"\x00" * 100), E(not_hll, "PFCOUNT", "dshort"),
+              C("LPUSH", "list", "a"), C("PFADD", "list", "a"), C("PFCOUNT", "list"),
+              C("PFCOUNT", "h", "list"), C("PFMERGE", "list", "h"), C("PFMERGE", "h", "list"),
+              C("SET", "trunc", hdr(1) + b"\x7f\xf0"), E(corrupt, "PFCOUNT", "trunc"),
+              E(corrupt, "PFCOUNT", "trunc", "h"), E(corrupt, "PFMERGE", "m5", "trunc"),
+              C("EXISTS", "m5"), C("PFADD", "trunc", "a", "b", "c"), C("GET", "trunc"),
+              C("SET", "over", hdr(1) + b"\x7f\xff\x80"), E(corrupt, "PFCOUNT", "over"),
+              C("PFADD", "over", "a"), C("GET", "over"),
+              C("SET", "odd", hdr(1) + b"\x7f"), C("PFCOUNT", "odd"), C("PFADD", "odd", "x"),
+              C("SET", "vals", hdr(1) + b"\xff" * 4096), C("PFCOUNT", "vals"),
+              C("PFADD", "vals", "a"), C("PFCOUNT", "vals", "h"), C("PFMERGE", "vals2", "vals"),
+              C("GET", "vals2"),
+              # An HLL written by other string commands.
+              C("APPEND", "r9", "x"), C("PFCOUNT", "r9"), C("PFADD", "r9", "y"),
+              C("SETRANGE", "r10", "16", "\x7f"), C("PFCOUNT", "r10"), C("PFADD", "r10", "q"),
+              C("GET", "r10"),
+              # PFDEBUG turns a sparse HLL dense (GETREG, TODENSE); PFSELFTEST.
+              C("PFDEBUG", "GETREG", "r11"), C("GET", "r11"), C("PFDEBUG", "DECODE", "r11"),
+              C("PFDEBUG", "TODENSE", "r12"), C("PFDEBUG", "TODENSE", "r12"), C("GET", "r12"),
+              C("PFDEBUG", "GETREG", "str"), C("PFDEBUG", "todense", "trunc"),
+              E("+OK", "PFSELFTEST")]
+    return steps
+
+
 def fam_wrongtype():
     """Only if the server under test has a non-string type (probed with
     LPUSH); Lattice's command set is strings only, so this is normally
@@ -2098,6 +2214,214 @@ def fam_wrongtype():
         steps.append(C(*args))
     steps += [C("SET", "l", "v"), C("GET", "l")]
     return steps
+
+
+def fam_geo():
+    """Geo sets are sorted sets of 52-bit geohash scores: GEOADD's options,
+    GEOPOS/GEOHASH/GEODIST (coordinates in ld2string's human form, distances
+    "%.4f"), the radius and box searches with every option in RESP2 and
+    RESP3, the STORE variants, and the error texts in Redis's order of
+    checks. Without ASC/DESC (and without COUNT) GEOSEARCH lists points in
+    the order its box scan meets them, so those compare unordered."""
+    U = "unordered"
+    sicily = ["13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]
+    more = ["12.758489", "38.788135", "edge1", "17.241510", "38.788135", "edge2",
+            "13.5", "38.1", "near", "15.087269", "37.502669", "twin"]
+    search = []
+    for cmd in (["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
+                ["GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYBOX", "400", "400", "km"],
+                ["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "160", "500", "mi"],
+                ["GEORADIUS", "Sicily", "15", "37", "200", "km"],
+                ["GEORADIUS_RO", "Sicily", "15", "37", "650000", "ft"],
+                ["GEORADIUSBYMEMBER", "Sicily", "Palermo", "250", "km"],
+                ["GEORADIUSBYMEMBER_RO", "Sicily", "Catania", "200000", "m"]):
+        search += [
+            C(*cmd, norm=U), C(*cmd, "WITHDIST", norm=U),
+            C(*cmd, "ASC"), C(*cmd, "DESC"),
+            C(*cmd, "WITHDIST", "WITHCOORD", "WITHHASH", "ASC"),
+            C(*cmd, "DESC", "WITHHASH", "withcoord"),
+            C(*cmd, "COUNT", "2"), C(*cmd, "COUNT", "2", "DESC", "WITHDIST"),
+            C(*cmd, "COUNT", "1", "ANY"), C(*cmd, "COUNT", "100", "ANY", "ASC"),
+            E("ERR the ANY argument requires COUNT argument", *cmd, "ANY"),
+            E("ERR COUNT must be > 0", *cmd, "COUNT", "0"),
+            E("ERR COUNT must be > 0", *cmd, "COUNT", "-3"),
+            E("ERR value is not an integer or out of range", *cmd, "COUNT", "x"),
+            E("ERR syntax error", *cmd, "COUNT"), E("ERR syntax error", *cmd, "BOGUS"),
+        ]
+    radius_errors = [
+        E("ERR need numeric radius", "GEORADIUS", "Sicily", "15", "37", "x", "km"),
+        E("ERR radius cannot be negative", "GEORADIUS", "Sicily", "15", "37", "-1", "km"),
+        E("ERR unsupported unit provided. please use M, KM, FT, MI",
+          "GEORADIUS", "Sicily", "15", "37", "1", "yd"),
+        C("GEORADIUS", "Sicily", "15", "37", "1", "KM"),
+        E("ERR invalid longitude,latitude pair 181.000000,37.000000",
+          "GEORADIUS", "Sicily", "181", "37", "1", "km"),
+        E("ERR value is not a valid float", "GEORADIUS", "Sicily", "a", "37", "1", "km"),
+        E("ERR could not decode requested zset member",
+          "GEORADIUSBYMEMBER", "Sicily", "nope", "1", "km"),
+        E("*0", "GEORADIUSBYMEMBER", "missing", "nope", "1", "badunit"),
+        E("*0", "GEORADIUS", "missing", "15", "37", "1", "km"),
+        E("ERR unsupported unit provided. please use M, KM, FT, MI",
+          "GEORADIUS", "missing", "15", "37", "1", "yd"),
+        E("ERR syntax error", "GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "STORE", "d"),
+        E("ERR syntax error", "GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "200", "km",
+          "STOREDIST", "d"),
+        E("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and "
+          "WITHCOORD options", "GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "d",
+          "WITHDIST"),
+        E("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and "
+          "WITHCOORD options", "GEORADIUSBYMEMBER", "Sicily", "Palermo", "200", "km",
+          "WITHCOORD", "STOREDIST", "d"),
+    ]
+    search_errors = [
+        E("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH",
+          "GEOSEARCH", "Sicily", "BYRADIUS", "200", "km", "ASC", "WITHDIST"),
+        E("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for geosearch",
+          "geosearch", "Sicily", "BYRADIUS", "200", "km", "ASC", "WITHDIST"),
+        E("ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH",
+          "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "ASC", "WITHDIST", "ANY"),
+        E("ERR syntax error", "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "FROMLONLAT",
+          "1", "1", "BYRADIUS", "200", "km"),
+        E("ERR syntax error", "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS",
+          "200", "km", "BYBOX", "1", "1", "km"),
+        E("ERR syntax error", "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS",
+          "200", "km", "STORE", "d"),
+        E("ERR syntax error", "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS",
+          "200", "km", "STOREDIST"),
+        E("ERR could not decode requested zset member",
+          "GEOSEARCH", "Sicily", "FROMMEMBER", "nope", "BYRADIUS", "200", "km"),
+        E("*0", "GEOSEARCH", "missing", "FROMMEMBER", "nope", "BYRADIUS", "200", "km"),
+        E("ERR height or width cannot be negative",
+          "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYBOX", "-1", "1", "km"),
+        E("ERR need numeric width",
+          "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYBOX", "w", "1", "km"),
+        E("ERR need numeric height",
+          "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYBOX", "1", "h", "km"),
+        E("ERR unsupported unit provided. please use M, KM, FT, MI",
+          "GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYBOX", "1", "1", "kmx"),
+        E("ERR invalid longitude,latitude pair 10.000000,-86.000000",
+          "GEOSEARCH", "Sicily", "FROMLONLAT", "10", "-86", "BYRADIUS", "1", "km"),
+        E("ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+          "GEOSEARCHSTORE", "d", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "200", "km",
+          "WITHHASH"),
+    ]
+    stores = [
+        C("GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "dst"),
+        C("ZRANGE", "dst", "0", "-1", "WITHSCORES"), C("OBJECT", "ENCODING", "dst"),
+        C("GEORADIUS", "Sicily", "15", "37", "200", "km", "STOREDIST", "dst", "COUNT", "2"),
+        C("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+        C("GEORADIUSBYMEMBER", "Sicily", "Palermo", "200", "mi", "STORE", "x", "STOREDIST",
+          "dst", "DESC"),
+        C("ZRANGE", "dst", "0", "-1", "WITHSCORES"), C("EXISTS", "x"),
+        C("GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400",
+          "km", "ASC", "COUNT", "3"),
+        C("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+        C("GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400",
+          "km", "STOREDIST"),
+        C("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+        # Nothing found, or no source: the destination goes.
+        C("GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"),
+        C("EXISTS", "dst"), C("SET", "dst", "string"),
+        C("GEORADIUS", "missing", "15", "37", "200", "km", "STORE", "dst"), C("EXISTS", "dst"),
+        C("SET", "dst", "string"),
+        C("GEOSEARCHSTORE", "dst", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "10", "km"),
+        C("TYPE", "dst"), C("ZRANGE", "dst", "0", "-1", "WITHSCORES"),
+        # The source as its own destination.
+        C("COPY", "Sicily", "self"),
+        C("GEOSEARCHSTORE", "self", "self", "FROMMEMBER", "Palermo", "BYRADIUS", "100", "km"),
+        C("ZRANGE", "self", "0", "-1", "WITHSCORES"),
+        C("COMMAND", "GETKEYS", "GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "d"),
+        C("COMMAND", "GETKEYS", "GEOSEARCHSTORE", "d", "Sicily", "FROMMEMBER", "Palermo",
+          "BYRADIUS", "10", "km"),
+    ]
+    # Scores that are no geohash (a zset of any scores decodes too).
+    weird = [
+        C("ZADD", "weird", "-1", "a", "inf", "b", "1e300", "c", "0.5", "d", "1e19", "e",
+          "-1e19", "f", "4503599627370496", "g", "4503599627370495", "h", "-inf", "i"),
+        C("GEOPOS", "weird", "a", "b", "c", "d", "e", "f", "g", "h", "i"),
+        C("GEOHASH", "weird", "a", "b", "c", "d", "e", "f", "g", "h", "i"),
+        C("GEODIST", "weird", "a", "b"), C("GEODIST", "weird", "c", "h", "km"),
+        C("GEOSEARCH", "weird", "FROMMEMBER", "d", "BYRADIUS", "50000", "km", "ASC", "WITHHASH"),
+    ]
+    poles = [
+        C("GEOADD", "poles", "180", "85.05112878", "ne", "-180", "-85.05112878", "sw",
+          "179.999", "85", "n2", "-179.999", "85", "n3", "0", "0", "origin", "0", "85", "n4"),
+        C("GEOPOS", "poles", "ne", "sw", "n2", "n3", "origin"),
+        C("GEOHASH", "poles", "ne", "sw", "n2", "n3", "origin"),
+        C("GEODIST", "poles", "n2", "n3"), C("GEODIST", "poles", "ne", "sw", "mi"),
+        C("GEOSEARCH", "poles", "FROMMEMBER", "n2", "BYRADIUS", "100", "km", "ASC", "WITHDIST"),
+        C("GEOSEARCH", "poles", "FROMLONLAT", "180", "85", "BYBOX", "500", "100", "km", "ASC"),
+        C("GEOSEARCH", "poles", "FROMLONLAT", "0", "0", "BYRADIUS", "20000", "km", "DESC",
+          "WITHDIST"),
+        C("GEOSEARCH", "poles", "FROMLONLAT", "0", "0", "BYRADIUS", "0", "m", "WITHCOORD"),
+    ]
+    return [
+        E(":2", "GEOADD", "Sicily", *sicily),
+        E(":0", "GEOADD", "Sicily", *sicily), C("GEOADD", "Sicily", "CH", *sicily),
+        C("GEOADD", "Sicily", "NX", "1", "1", "Palermo", *more[:3]),
+        C("GEOADD", "Sicily", "XX", "CH", "13.361389", "38.2", "Palermo", "1", "1", "notyet"),
+        C("GEOADD", "Sicily", "XX", "CH", *sicily[:3]),
+        C("GEOADD", "Sicily", "ch", "nx", *more), C("EXISTS", "notyet"),
+        C("GEOADD", "Sicily", "nx\x00junk", "2", "2", "nxz"), C("ZREM", "Sicily", "nxz"),
+        E("ERR syntax error", "GEOADD", "Sicily", "NX", "XX", "1", "1", "a"),
+        E("ERR syntax error", "GEOADD", "Sicily", "1", "1", "a", "2"),
+        E("ERR syntax error", "GEOADD", "Sicily", "CH", "CH", "CH"),
+        ERR_ARITY("geoadd", "GEOADD", "Sicily", "1", "1"),
+        E("ERR invalid longitude,latitude pair 200.000000,1.000000",
+          "GEOADD", "Sicily", "1", "1", "ok", "200", "1", "bad"),
+        C("GEOADD", "Sicily", "1", "-85.06", "bad"), C("GEOADD", "Sicily", "1", "x", "bad"),
+        C("GEOADD", "Sicily", "nan", "1", "bad"), C("GEOADD", "Sicily", " 1", "1", "bad"),
+        C("GEOADD", "Sicily", "0x10", "1e1", "hex"), C("EXISTS", "ok"),
+        C("GEOADD", "created", "XX", "1", "1", "a"), C("EXISTS", "created"),
+        C("ZRANGE", "Sicily", "0", "-1", "WITHSCORES"), C("ZCARD", "Sicily"),
+        C("OBJECT", "ENCODING", "Sicily"), C("TYPE", "Sicily"),
+        C("GEOPOS", "Sicily", "Palermo", "Catania", "nope", "edge1", "hex"),
+        C("GEOPOS", "missing", "a", "b"), C("GEOPOS", "Sicily"),
+        C("GEOHASH", "Sicily", "Palermo", "Catania", "nope", "edge2", "near"),
+        C("GEOHASH", "missing", "a"), C("GEOHASH", "Sicily"),
+        E("$11\r\n166274.1516", "GEODIST", "Sicily", "Palermo", "Catania"),
+        C("GEODIST", "Sicily", "Palermo", "Catania", "km"),
+        C("GEODIST", "Sicily", "Palermo", "Catania", "MI"),
+        C("GEODIST", "Sicily", "Palermo", "Catania", "ft"),
+        C("GEODIST", "Sicily", "Catania", "twin"), C("GEODIST", "Sicily", "Palermo", "nope"),
+        C("GEODIST", "missing", "a", "b"),
+        E("ERR unsupported unit provided. please use M, KM, FT, MI",
+          "GEODIST", "Sicily", "Palermo", "Catania", "yards"),
+        E("ERR unsupported unit provided. please use M, KM, FT, MI",
+          "GEODIST", "missing", "a", "b", "yards"),
+        E("ERR syntax error", "GEODIST", "Sicily", "Palermo", "Catania", "km", "x"),
+        *search, *radius_errors, *search_errors, *stores, *weird, *poles,
+        # A listpack and a skiplist reply alike.
+        C("CONFIG", "SET", "zset-max-listpack-entries", "2"),
+        C("GEOADD", "big", *sicily, *more), C("OBJECT", "ENCODING", "big"),
+        C("GEOSEARCH", "big", "FROMLONLAT", "15", "37", "BYRADIUS", "300", "km", "ASC",
+          "WITHDIST", "WITHHASH"),
+        C("GEOSEARCHSTORE", "bigdst", "big", "FROMLONLAT", "15", "37", "BYRADIUS", "300", "km"),
+        C("OBJECT", "ENCODING", "bigdst"),
+        C("CONFIG", "SET", "zset-max-listpack-entries", "128"),
+        # Wrong types.
+        C("SET", "str", "x"), C("GEOADD", "str", "1", "1", "a"), C("GEOPOS", "str", "a"),
+        C("GEOHASH", "str", "a"), C("GEODIST", "str", "a", "b"),
+        C("GEORADIUS", "str", "1", "1", "1", "km"), C("GEORADIUS", "str", "1", "1", "x", "km"),
+        C("GEORADIUSBYMEMBER", "str", "a", "1", "km"),
+        C("GEOSEARCH", "str", "FROMMEMBER", "a", "BYRADIUS", "1", "km"),
+        C("GEOSEARCHSTORE", "dst", "str", "FROMMEMBER", "a", "BYRADIUS", "1", "km"),
+        C("GEOSEARCHSTORE", "str", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "1", "km"),
+        C("TYPE", "str"),
+        # RESP3: coordinates are doubles, distances stay bulk strings.
+        C("HELLO", "3", norm="hello"),
+        C("GEOPOS", "Sicily", "Palermo", "nope"), C("GEOPOS", "missing", "a"),
+        C("GEOHASH", "Sicily", "Palermo", "nope"),
+        C("GEODIST", "Sicily", "Palermo", "Catania"), C("GEODIST", "Sicily", "Palermo", "nope"),
+        C("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km", "ASC",
+          "WITHDIST", "WITHCOORD", "WITHHASH"),
+        C("GEORADIUS", "Sicily", "15", "37", "200", "km", "WITHCOORD", "COUNT", "1"),
+        C("GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "200", "km", "DESC", "WITHDIST"),
+        C("GEORADIUS", "missing", "15", "37", "200", "km"),
+        C("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km",
+          "WITHCOORD", norm=U),
+        C("HELLO", "2", norm="hello"),
+    ]
 
 
 FAMILIES = {
@@ -2124,8 +2448,10 @@ FAMILIES = {
     "set": fam_set,
     "zset": fam_zset,
     "bitmap": fam_bitmap,
+    "hll": fam_hll,
     "sort": fam_sort,
     "command_info": fam_command_info,
+    "geo": fam_geo,
 }
 
 
@@ -2194,6 +2520,9 @@ class RandomGen:
             (self.g_setbit, 1.5), (self.g_getbit, 1), (self.g_bitcount, 1), (self.g_bitpos, 1),
             (self.g_bitop, 1), (self.g_bitfield, 1.5),
             (self.g_sort, 1.5), (self.g_move, 1),
+            (self.g_pfadd, 1.5), (self.g_pfcount, 1), (self.g_pfmerge, 0.5),
+            (self.g_geoadd, 2), (self.g_georead, 1), (self.g_geosearch, 1.5),
+            (self.g_georadius, 1), (self.g_geostore, 0.5),
         ]
         self.gens = [g for g, _ in w]
         self.weights = [x for _, x in w]
@@ -2733,6 +3062,115 @@ class RandomGen:
         return C("ZSCAN", self.key(), "0", *opts, norm="cscan")
 
     # -- lists --
+    # -- geo (sorted sets of geohash scores, on the pool keys) --
+    GEO_POINTS = [(b"13.361389", b"38.115556"), (b"15.087269", b"37.502669"),
+                  (b"12.758489", b"38.788135"), (b"13.5", b"38.1"), (b"0", b"0"),
+                  (b"180", b"85.05112878"), (b"-180", b"-85.05112878"), (b"179.99", b"-10"),
+                  (b"-179.99", b"-10"), (b"100", b"70"), (b"13.4", b"38.2")]
+    GEO_BAD = [(b"181", b"0"), (b"0", b"86"), (b"x", b"0"), (b"0", b""), (b"nan", b"1")]
+    GEO_UNITS = [b"m", b"km", b"mi", b"ft", b"KM", b"yd", b"km", b"mi", b"km"]
+    GEO_DISTS = [b"0", b"1", b"100", b"1000", b"50", b"300", b"5000", b"-1", b"x", b"0.5",
+                 b"200", b"400", b"250000", b"1000000", b"150", b"600", b"3000", b"20000"]
+    # Geo commands go mostly to these keys, which hold geo sets (the pool
+    # keys mostly hold other types or arbitrary scores).
+    GEO_KEYS = [b"geo0", b"geo1", b"geo2"]
+
+    def geo_key(self):
+        if self.rng.random() < 0.75:
+            return self.rng.choice(self.GEO_KEYS)
+        return self.key()
+
+    def geo_point(self):
+        r = self.rng.random()
+        if r < 0.03:
+            return self.rng.choice(self.GEO_BAD)
+        if r < 0.7:
+            return self.rng.choice(self.GEO_POINTS)
+        lon, lat = self.rng.choice(self.GEO_POINTS[:4])
+        return (b"%.4f" % (float(lon) + self.rng.uniform(-2, 2)),
+                b"%.4f" % (float(lat) + self.rng.uniform(-2, 2)))
+
+    def geo_opts(self, store=False):
+        """Reply options (in any order), and whether the reply comes in scan
+        order (no ASC/DESC, and no COUNT without ANY)."""
+        rng = self.rng
+        groups = []
+        order = rng.choice([[], [b"ASC"], [b"DESC"]])
+        if order:
+            groups.append(order)
+        counted = rng.random() < 0.4
+        any_ = counted and rng.random() < 0.3
+        if counted:
+            groups.append([b"COUNT", rng.choice([b"1", b"2", b"3", b"10", b"0", b"x"])])
+        if any_ or rng.random() < 0.02:
+            groups.append([b"ANY"])
+        if not store:
+            for o in (b"WITHDIST", b"WITHCOORD", b"WITHHASH"):
+                if rng.random() < 0.3:
+                    groups.append([o])
+        rng.shuffle(groups)
+        return [a for g in groups for a in g], not order and (not counted or any_)
+
+    def g_geoadd(self):
+        rng = self.rng
+        opts = [o for o in (b"NX", b"XX", b"CH") if rng.random() < 0.15]
+        triples = []
+        for _ in range(rng.randint(1, 3)):
+            triples += [*self.geo_point(), self.member()]
+        return C("GEOADD", self.geo_key(), *opts, *triples)
+
+    def g_georead(self):
+        r = self.rng.random()
+        k = self.geo_key()
+        if r < 0.35:
+            return C("GEOPOS", k, *self.members(1, 3))
+        if r < 0.6:
+            return C("GEOHASH", k, *self.members(1, 3))
+        unit = [self.rng.choice(self.GEO_UNITS)] if self.rng.random() < 0.5 else []
+        return C("GEODIST", k, self.member(), self.member(), *unit)
+
+    def geo_shape(self):
+        if self.rng.random() < 0.5:
+            return [b"BYRADIUS", self.rng.choice(self.GEO_DISTS), self.rng.choice(self.GEO_UNITS)]
+        return [b"BYBOX", self.rng.choice(self.GEO_DISTS), self.rng.choice(self.GEO_DISTS),
+                self.rng.choice(self.GEO_UNITS)]
+
+    def geo_from(self):
+        if self.rng.random() < 0.5:
+            return [b"FROMMEMBER", self.member()]
+        return [b"FROMLONLAT", *self.geo_point()]
+
+    def g_geosearch(self):
+        opts, scan_order = self.geo_opts()
+        parts = [self.geo_from(), self.geo_shape(), opts]
+        if self.rng.random() < 0.1:
+            self.rng.shuffle(parts)
+        return C("GEOSEARCH", self.geo_key(), *[a for p in parts for a in p],
+                 norm="unordered" if scan_order else "exact")
+
+    def g_georadius(self):
+        rng = self.rng
+        name = rng.choice(["GEORADIUS", "GEORADIUS_RO", "GEORADIUSBYMEMBER",
+                           "GEORADIUSBYMEMBER_RO"])
+        center = list(self.geo_point()) if "MEMBER" not in name else [self.member()]
+        opts, scan_order = self.geo_opts()
+        return C(name, self.geo_key(), *center, rng.choice(self.GEO_DISTS),
+                 rng.choice(self.GEO_UNITS), *opts, norm="unordered" if scan_order else "exact")
+
+    def g_geostore(self):
+        rng = self.rng
+        opts, _ = self.geo_opts(store=True)
+        if rng.random() < 0.5:
+            dist = [b"STOREDIST"] if rng.random() < 0.5 else []
+            # Destinations on the pool keys, so the geo keys stay populated.
+            return C("GEOSEARCHSTORE", self.key(), self.geo_key(), *self.geo_from(),
+                     *self.geo_shape(), *opts, *dist)
+        name = rng.choice(["GEORADIUS", "GEORADIUSBYMEMBER"])
+        center = list(self.geo_point()) if name == "GEORADIUS" else [self.member()]
+        return C(name, self.geo_key(), *center, rng.choice(self.GEO_DISTS),
+                 rng.choice(self.GEO_UNITS), *opts,
+                 rng.choice([b"STORE", b"STOREDIST"]), self.key())
+
     def g_lpush(self):
         cmd = self.pick("LPUSH", "RPUSH", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX")
         return C(cmd, self.key(), *[self.member() for _ in range(self.rng.randint(1, 3))])
@@ -2924,6 +3362,28 @@ class RandomGen:
             else:
                 args += [b"OVERFLOW", self.pick(b"WRAP", b"SAT", b"FAIL", b"sat", b"x")]
         return C(*args)
+
+    # -- HyperLogLog: a few dedicated keys (filled from a pool of 4000
+    # elements, so they cross the sparse -> dense promotion), sometimes an
+    # ordinary key, so HLLs meet other types and other string commands. --
+    HLL_KEYS = [b"hll0", b"hll1", b"hll2"]
+
+    def hll_key(self):
+        return self.rng.choice(self.HLL_KEYS) if self.rng.random() < 0.75 else self.key()
+
+    def g_pfadd(self):
+        n = self.rng.choice([0, 1, 2, 5, 20, 20, 100, 1000])
+        return C("PFADD", self.hll_key(), *[b"e%d" % self.rng.randrange(4000) for _ in range(n)])
+
+    def g_pfcount(self):
+        r = self.rng.random()
+        if r < 0.15:
+            return C("GET", self.rng.choice(self.HLL_KEYS))
+        return C("PFCOUNT", *[self.hll_key() for _ in range(1 if r < 0.7 else
+                                                             self.rng.randint(2, 3))])
+
+    def g_pfmerge(self):
+        return C("PFMERGE", self.hll_key(), *[self.hll_key() for _ in range(self.rng.randint(0, 3))])
 
     def next(self):
         if self.queued:
