@@ -29,10 +29,10 @@ namespace lattice::node {
 
 namespace {
 
-constexpr int kP = 14;                   // register index bits
-constexpr int kQ = 64 - kP;              // bits left for the zero run
-constexpr int kRegisters = 1 << kP;      // 16384
-constexpr int kBits = 6;                 // bits per dense register
+constexpr int kP = 14;               // register index bits
+constexpr int kQ = 64 - kP;          // bits left for the zero run
+constexpr int kRegisters = 1 << kP;  // 16384
+constexpr int kBits = 6;             // bits per dense register
 constexpr unsigned kRegisterMax = (1 << kBits) - 1;
 constexpr size_t kHdrSize = 16;
 constexpr size_t kDenseRegBytes = (kRegisters * kBits + 7) / 8;
@@ -298,7 +298,15 @@ int SparseSet(std::string* s, long index, int count, int64_t max_bytes) {
     int oldlen = is_xzero ? 2 : 1;
     int deltalen = seqlen - oldlen;
     if (deltalen > 0 && int64_t(s->size()) + deltalen > max_bytes) return promote();
-    s->replace(p, std::min<size_t>(oldlen, s->size() - p), reinterpret_cast<char*>(seq), seqlen);
+    // As Redis: the bytes from the next opcode move by deltalen and the
+    // length changes by deltalen, so a truncated XZERO at the end (whose
+    // second byte was the terminator) loses the sequence's last byte.
+    size_t old_size = s->size();
+    std::string tail = p + oldlen < old_size ? s->substr(p + oldlen) : std::string();
+    s->resize(p);
+    s->append(reinterpret_cast<char*>(seq), seqlen);
+    s->append(tail);
+    s->resize(old_size + deltalen);
     end = s->size();
   }
 
@@ -676,8 +684,8 @@ void CmdPfSelfTest(CommandContext& ctx) {
     for (long i = 0; i < kRegisters; i++) {
       unsigned v = DenseGet(regs, i);
       if (v != bytes[i]) {
-        ctx.rb->Error(StrCat("TESTFAILED Register ", i, " should be ", int(bytes[i]), " but is ",
-                             v));
+        ctx.rb->Error(
+            StrCat("TESTFAILED Register ", i, " should be ", int(bytes[i]), " but is ", v));
         return;
       }
     }
