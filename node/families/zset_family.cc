@@ -627,10 +627,10 @@ void ZRemRangeGeneric(CommandContext& ctx, RangeType type) {
       return;
     }
     const Node* x = o.At(static_cast<size_t>(start));
-    for (int64_t k = start; x && k <= end; k++, x = x->next()) doomed.push_back(x->member);
+    for (int64_t k = start; x && k <= end; k++, x = x->next()) doomed.emplace_back(x->member);
   } else if (type == RangeType::kScore) {
     for (const Node* x = FirstInRange(o, sr); x && sr.LteMax(x->score); x = x->next()) {
-      doomed.push_back(x->member);
+      doomed.emplace_back(x->member);
     }
   } else {
     const Node* x;
@@ -640,7 +640,7 @@ void ZRemRangeGeneric(CommandContext& ctx, RangeType type) {
       // zslDeleteRangeByLex descends without the empty-range test.
       x = o.Seek([&](const Node& n) { return !lr.GteMin(n.member); }).first;
     }
-    for (; x && lr.LteMax(x->member); x = x->next()) doomed.push_back(x->member);
+    for (; x && lr.LteMax(x->member); x = x->next()) doomed.emplace_back(x->member);
   }
   for (const std::string& m : doomed) RemoveMember(w, z, m);  // `doomed` outlives the write
   w.Done();
@@ -939,7 +939,7 @@ ZPopOutcome ZPopGeneric(CommandContext& ctx, std::span<const std::string_view> k
     for (int64_t k = 0; k < n; k++) {
       const Node* x = max ? z->order().last() : z->order().first();
       // The node goes with the member: a delta needs a copy.
-      std::string_view member = w.replicating() ? w.Keep(x->member) : std::string_view(x->member);
+      std::string_view member = w.replicating() ? w.Keep(std::string(x->member)) : std::string_view(x->member);
       double score = x->score;
       if (nested) ctx.rb->ArrayHeader(2);
       ctx.rb->Bulk(member);

@@ -97,10 +97,12 @@ uint64_t ZsetDigest::Of(const crdt::OrElement<double, crdt::ScoreCounter>& e) {
 // ---- ZOrder ----
 
 ZOrder::Node* ZOrder::NewNode(int height, double score, std::string_view member) {
-  void* mem = ::operator new(sizeof(Node) + sizeof(Level) * static_cast<size_t>(height));
-  Node* n = new (mem) Node{score, std::string(member), nullptr, nullptr, height};
-  n->level = reinterpret_cast<Level*>(static_cast<char*>(mem) + sizeof(Node));
-  for (int i = 0; i < height; i++) new (&n->level[i]) Level();
+  size_t levels = sizeof(Level) * static_cast<size_t>(height);
+  void* mem = ::operator new(sizeof(Node) + levels + member.size());
+  char* bytes = static_cast<char*>(mem) + sizeof(Node) + levels;
+  if (!member.empty()) std::memcpy(bytes, member.data(), member.size());
+  Node* n = new (mem) Node{score, nullptr, std::string_view(bytes, member.size()), height};
+  for (int i = 0; i < height; i++) new (&n->lv()[i]) Level();
   return n;
 }
 
@@ -129,13 +131,13 @@ ZOrder& ZOrder::operator=(const ZOrder& o) {
 }
 
 void ZOrder::Clear() {
-  Node* n = head_->level[0].forward;
+  Node* n = head_->lv()[0].forward;
   while (n) {
-    Node* next = n->level[0].forward;
+    Node* next = n->lv()[0].forward;
     FreeNode(n);
     n = next;
   }
-  for (int i = 0; i < head_->height; i++) head_->level[i] = Level();
+  for (int i = 0; i < head_->height; i++) head_->lv()[i] = Level();
   tail_ = nullptr;
   length_ = 0;
   level_ = 1;
@@ -155,79 +157,100 @@ int ZOrder::RandomLevel() {
 }
 
 void ZOrder::Insert(double score, std::string_view member) {
-  int level = RandomLevel();
+  Link(NewNode(RandomLevel(), score, member));
+}
+
+void ZOrder::Link(Node* x) {
+  const int level = x->height;
+  const double score = x->score;
+  const std::string_view member = x->member;
   if (level > head_->height) {
     // Nothing points at the head but head_ (a first node's backward is null).
     Node* grown = NewNode(std::min(kMaxLevel, std::max(level, head_->height * 2)), 0, {});
-    for (int i = 0; i < head_->height; i++) grown->level[i] = head_->level[i];
+    for (int i = 0; i < head_->height; i++) grown->lv()[i] = head_->lv()[i];
     FreeNode(head_);
     head_ = grown;
   }
   Node* update[kMaxLevel];
   size_t rank[kMaxLevel];
-  Node* x = head_;
+  Node* p = head_;
   for (int i = level_ - 1; i >= 0; i--) {
     rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
-    while (x->level[i].forward &&
-           ZLess(x->level[i].forward->score, x->level[i].forward->member, score, member)) {
-      rank[i] += x->level[i].span;
-      x = x->level[i].forward;
+    while (p->lv()[i].forward &&
+           ZLess(p->lv()[i].forward->score, p->lv()[i].forward->member, score, member)) {
+      rank[i] += p->lv()[i].span;
+      p = p->lv()[i].forward;
     }
-    update[i] = x;
+    update[i] = p;
   }
   if (level > level_) {
     for (int i = level_; i < level; i++) {
       rank[i] = 0;
       update[i] = head_;
-      update[i]->level[i].span = length_;
+      update[i]->lv()[i].span = length_;
     }
     level_ = level;
   }
-  x = NewNode(level, score, member);
   for (int i = 0; i < level; i++) {
-    x->level[i].forward = update[i]->level[i].forward;
-    update[i]->level[i].forward = x;
-    x->level[i].span = update[i]->level[i].span - (rank[0] - rank[i]);
-    update[i]->level[i].span = (rank[0] - rank[i]) + 1;
+    x->lv()[i].forward = update[i]->lv()[i].forward;
+    update[i]->lv()[i].forward = x;
+    x->lv()[i].span = update[i]->lv()[i].span - (rank[0] - rank[i]);
+    update[i]->lv()[i].span = (rank[0] - rank[i]) + 1;
   }
-  for (int i = level; i < level_; i++) update[i]->level[i].span++;
+  for (int i = level; i < level_; i++) update[i]->lv()[i].span++;
   x->backward = update[0] == head_ ? nullptr : update[0];
-  if (x->level[0].forward) {
-    x->level[0].forward->backward = x;
+  if (x->lv()[0].forward) {
+    x->lv()[0].forward->backward = x;
   } else {
     tail_ = x;
   }
   length_++;
 }
 
-bool ZOrder::Erase(double score, std::string_view member) {
+ZOrder::Node* ZOrder::Unlink(double score, std::string_view member) {
   Node* update[kMaxLevel];
   Node* x = head_;
   for (int i = level_ - 1; i >= 0; i--) {
-    while (x->level[i].forward &&
-           ZLess(x->level[i].forward->score, x->level[i].forward->member, score, member)) {
-      x = x->level[i].forward;
+    while (x->lv()[i].forward &&
+           ZLess(x->lv()[i].forward->score, x->lv()[i].forward->member, score, member)) {
+      x = x->lv()[i].forward;
     }
     update[i] = x;
   }
-  x = x->level[0].forward;
-  if (!x || !(x->score == score) || x->member != member) return false;
+  x = x->lv()[0].forward;
+  if (!x || !(x->score == score) || x->member != member) return nullptr;
   for (int i = 0; i < level_; i++) {
-    if (update[i]->level[i].forward == x) {
-      update[i]->level[i].span += x->level[i].span - 1;
-      update[i]->level[i].forward = x->level[i].forward;
+    if (update[i]->lv()[i].forward == x) {
+      update[i]->lv()[i].span += x->lv()[i].span - 1;
+      update[i]->lv()[i].forward = x->lv()[i].forward;
     } else {
-      update[i]->level[i].span -= 1;
+      update[i]->lv()[i].span -= 1;
     }
   }
-  if (x->level[0].forward) {
-    x->level[0].forward->backward = x->backward;
+  if (x->lv()[0].forward) {
+    x->lv()[0].forward->backward = x->backward;
   } else {
     tail_ = x->backward;
   }
-  while (level_ > 1 && head_->level[level_ - 1].forward == nullptr) level_--;
+  while (level_ > 1 && head_->lv()[level_ - 1].forward == nullptr) level_--;
   length_--;
+  return x;
+}
+
+bool ZOrder::Erase(double score, std::string_view member) {
+  Node* x = Unlink(score, member);
+  if (!x) return false;
   FreeNode(x);
+  return true;
+}
+
+bool ZOrder::Move(double from, double to, std::string_view member) {
+  // One node, unlinked and linked again: no allocation, no copy of the
+  // member (Redis's zslUpdateScore allocates a node here).
+  Node* x = Unlink(from, member);
+  if (!x) return false;
+  x->score = to;
+  Link(x);
   return true;
 }
 
@@ -235,10 +258,10 @@ size_t ZOrder::Rank(double score, std::string_view member) const {
   size_t rank = 0;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; i--) {
-    while (x->level[i].forward &&
-           ZLess(x->level[i].forward->score, x->level[i].forward->member, score, member)) {
-      rank += x->level[i].span;
-      x = x->level[i].forward;
+    while (x->lv()[i].forward &&
+           ZLess(x->lv()[i].forward->score, x->lv()[i].forward->member, score, member)) {
+      rank += x->lv()[i].span;
+      x = x->lv()[i].forward;
     }
   }
   return rank;
@@ -249,9 +272,9 @@ const ZOrder::Node* ZOrder::At(size_t rank) const {
   size_t target = rank + 1, traversed = 0;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; i--) {
-    while (x->level[i].forward && traversed + x->level[i].span <= target) {
-      traversed += x->level[i].span;
-      x = x->level[i].forward;
+    while (x->lv()[i].forward && traversed + x->lv()[i].span <= target) {
+      traversed += x->lv()[i].span;
+      x = x->lv()[i].forward;
     }
     if (traversed == target) return x;
   }
@@ -263,19 +286,19 @@ std::pair<const ZOrder::Node*, size_t> ZOrder::Seek(
   size_t rank = 0;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; i--) {
-    while (x->level[i].forward && before(*x->level[i].forward)) {
-      rank += x->level[i].span;
-      x = x->level[i].forward;
+    while (x->lv()[i].forward && before(*x->lv()[i].forward)) {
+      rank += x->lv()[i].span;
+      x = x->lv()[i].forward;
     }
   }
-  return {x->level[0].forward, rank};
+  return {x->lv()[0].forward, rank};
 }
 
 size_t ZOrder::MemoryUsage() const {
   size_t n = sizeof(Node) + static_cast<size_t>(head_->height) * sizeof(Level);
   for (const Node* x = first(); x; x = x->next()) {
     n += sizeof(Node) + static_cast<size_t>(x->height) * sizeof(Level);
-    if (x->member.size() > 15) n += x->member.capacity() + 1;
+    n += x->member.size();
   }
   return n;
 }
@@ -328,16 +351,23 @@ bool ZsetObject::ScoreOf(std::string_view member, double* out) const {
 
 template <typename F>
 void ZsetObject::Track(std::string_view name, F fn) {
-  // The name may live in the element about to go: keep a copy.
-  std::string key(name);
+  // The name may live in the element about to go: keep a copy (in a buffer
+  // that keeps its capacity, so the hot path does not allocate).
+  thread_local std::string key;
+  key.assign(name.data(), name.size());
   double before = 0;
   bool had = ScoreOf(key, &before);
   fn();
   double after = 0;
   bool has = ScoreOf(key, &after);
   if (had && has && before == after && std::signbit(before) == std::signbit(after)) return;
-  if (had) order_.Erase(before, key);
-  if (has) order_.Insert(after, key);
+  if (had && has) {
+    order_.Move(before, after, key);
+  } else if (had) {
+    order_.Erase(before, key);
+  } else if (has) {
+    order_.Insert(after, key);
+  }
 }
 
 void ZsetObject::RebuildOrder() {

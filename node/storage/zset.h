@@ -70,13 +70,17 @@ class ZOrder {
     Node* forward = nullptr;
     size_t span = 0;
   };
+  // One allocation: this header, `height` levels, then the member's bytes.
+  // The levels follow the score closely, so a search step touches one
+  // cache line per node, as in Redis's zskiplistNode.
   struct Node {
     double score;
-    std::string member;
     Node* backward = nullptr;
-    Level* level = nullptr;
+    std::string_view member;  // the bytes after the levels
     int height = 0;
-    const Node* next() const { return level[0].forward; }
+    Level* lv() { return reinterpret_cast<Level*>(this + 1); }
+    const Level* lv() const { return reinterpret_cast<const Level*>(this + 1); }
+    const Node* next() const { return lv()[0].forward; }
     const Node* prev() const { return backward; }
   };
 
@@ -86,11 +90,13 @@ class ZOrder {
   ZOrder& operator=(const ZOrder& o);
 
   size_t size() const { return length_; }
-  const Node* first() const { return head_->level[0].forward; }
+  const Node* first() const { return head_->lv()[0].forward; }
   const Node* last() const { return tail_; }
 
   void Insert(double score, std::string_view member);
   bool Erase(double score, std::string_view member);
+  // Changes a member's score, moving its node. False if it is not there.
+  bool Move(double from, double to, std::string_view member);
   void Clear();
   // 0-based rank of (score, member). REQUIRES: present.
   size_t Rank(double score, std::string_view member) const;
@@ -107,6 +113,10 @@ class ZOrder {
   static constexpr int kHeadLevels = 2;
   static Node* NewNode(int height, double score, std::string_view member);
   static void FreeNode(Node* n);
+  // Links node x (its score, member and height set) in order / takes the
+  // node of (score, member) out of the list without freeing it.
+  void Link(Node* x);
+  Node* Unlink(double score, std::string_view member);
   int RandomLevel();
 
   Node* head_;
