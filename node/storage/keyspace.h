@@ -197,11 +197,13 @@ class Db {
   // For a caller that changes a collection in several steps: takes the
   // entry out of the Merkle leaves, and puts it back (with `stamp` as its
   // newest write) once done.
-  void LeafOut(Entry* e) { Unfold(e, HashOf(e->key())); }
+  void LeafOut(Entry* e) {
+    if (leaves_) Unfold(e, HashOf(e->key()));
+  }
   void LeafIn(Entry* e, crdt::Stamp stamp) {
     e->stamp_counter_ = stamp.counter;
     e->stamp_node_ = stamp.node;
-    Fold(e, HashOf(e->key()));
+    if (leaves_) Fold(e, HashOf(e->key()));
     SignalKey(e->key());
   }
   // Creates a copy of `src` (any database or shard) under `key`, replacing
