@@ -43,13 +43,12 @@ void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, in
     return;
   }
   if (!ctx.origin) {
-    // No client here to park (a command forwarded by another node): answer
-    // as a timeout would.
-    if (timeout_reply == BlockTimeoutReply::kNullArray) {
-      ctx.rb->NullArray();
-    } else {
-      ctx.rb->Null();
-    }
+    // No client here to park: a command forwarded by another node (partial
+    // placement). Answering as a timeout would break BLPOP ... 0 (a client
+    // would spin); say what happened instead.
+    ctx.rb->Error(
+        "ERR a blocking command that finds nothing cannot wait on a node that does not hold its "
+        "keys yet: send it to one that does (LATTICE WHERE key)");
     return;
   }
   auto w = std::make_shared<Waiter>();

@@ -56,7 +56,8 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms);
 // Parks the client of `ctx` on `keys` (in ctx.db) for `timeout_ms` (0:
 // forever) and sets ctx.blocked: the handler must not reply. When the
 // command is being served again (ctx.serving), it just stays parked. A
-// command with no client to park (a forwarded one) replies the timeout.
+// command with no client to park (one forwarded from another node) gets an
+// error naming the limit (docs/consistency.md, "Known gaps").
 void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
                  BlockTimeoutReply timeout_reply);
 

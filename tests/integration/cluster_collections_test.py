@@ -205,6 +205,18 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                     self.assertIn("CROSSSLOT", str(e))
                     errors += 1
             self.assertGreater(errors, 0, "no pair of keys fell in different replica sets")
+            # A blocking pop through a node that does not hold the key pops
+            # when there is data, and otherwise says it cannot wait there.
+            name1 = c.node(1).name
+            far = next(k for k in ("q%d" % i for i in range(100))
+                       if name1 not in str(c.r(1).execute_command("LATTICE", "WHERE", k)))
+            c.r(2).rpush(far, "x")
+            harness.wait_until(lambda: c.r(1).llen(far) == 1, REPL_BOUND, interval=POLL,
+                               what="%s visible through node 1" % far)
+            self.assertEqual(list(c.r(1).blpop([far], 1)), [far, "x"])
+            with self.assertRaises(redis.ResponseError) as cm:
+                c.r(1).blpop([far], 1)
+            self.assertIn("cannot wait", str(cm.exception))
 
     def zread(self, c, i, key):
         return c.r(i).zrange(key, 0, -1, withscores=True)
