@@ -167,7 +167,7 @@ class OrMap {
     return d;
   }
 
-  OrMap() : index_(0, IndexHash{this}, IndexEq{this}) {}
+  OrMap() = default;
   OrMap(const OrMap& o) : OrMap() { *this = o; }
   OrMap& operator=(const OrMap& o) {
     if (this == &o) return *this;
@@ -179,8 +179,7 @@ class OrMap {
     }
     digesting_ = o.digesting_;
     digest_ = o.digest_;
-    index_.clear();
-    indexed_ = false;
+    index_.reset();
     if (o.indexed()) BuildIndex();
     return *this;
   }
@@ -193,8 +192,8 @@ class OrMap {
   // Position of `name`, or -1.
   ptrdiff_t Find(std::string_view name) const {
     if (indexed()) {
-      auto it = index_.find(name);
-      return it == index_.end() ? -1 : static_cast<ptrdiff_t>(*it);
+      auto it = index_->find(name);
+      return it == index_->end() ? -1 : static_cast<ptrdiff_t>(*it);
     }
     for (size_t i = 0; i < elements_.size(); i++) {
       if (elements_[i].name == name) return static_cast<ptrdiff_t>(i);
@@ -406,12 +405,12 @@ class OrMap {
       return;
     }
     size_t last = elements_.size() - 1;
-    index_.erase(std::string_view(elements_[i].name));
+    index_->erase(std::string_view(elements_[i].name));
     if (i != last) {
-      index_.erase(std::string_view(elements_[last].name));
+      index_->erase(std::string_view(elements_[last].name));
       elements_[i] = std::move(elements_[last]);
       elements_.pop_back();
-      index_.insert(static_cast<uint32_t>(i));
+      index_->insert(static_cast<uint32_t>(i));
     } else {
       elements_.pop_back();
     }
@@ -425,12 +424,12 @@ class OrMap {
 
   // Starts keeping a hash index (Redis's conversion to a hash table).
   void BuildIndex() {
-    index_.clear();
-    index_.reserve(elements_.size());
-    for (size_t i = 0; i < elements_.size(); i++) index_.insert(static_cast<uint32_t>(i));
-    indexed_ = true;
+    // Allocated only now: a compact collection pays nothing for it.
+    index_ = std::make_unique<Index>(0, IndexHash{this}, IndexEq{this});
+    index_->reserve(elements_.size());
+    for (size_t i = 0; i < elements_.size(); i++) index_->insert(static_cast<uint32_t>(i));
   }
-  bool indexed() const { return indexed_; }
+  bool indexed() const { return index_ != nullptr; }
 
   // Order-independent digest of the elements (names, versions, counters),
   // maintained incrementally once enabled (replicating nodes only).
@@ -445,7 +444,7 @@ class OrMap {
 
   size_t MemoryUsage() const {
     size_t n = sizeof(*this) + elements_.capacity() * sizeof(Element) +
-               (indexed() ? index_.capacity() * (sizeof(uint32_t) + 1) : 0);
+               (indexed() ? sizeof(Index) + index_->capacity() * (sizeof(uint32_t) + 1) : 0);
     for (const Element& e : elements_) {
       if (e.name.size() > 15) n += e.name.capacity() + 1;
       if (e.versions.size() > 1) n += e.versions.capacity() * sizeof(Version);
@@ -495,9 +494,14 @@ class OrMap {
 
   void InsertElement(size_t pos, Element e) {
     if (digesting_) digest_ += DigestOf(e);
+    if (!indexed() && elements_.size() == elements_.capacity()) {
+      // Compact collections grow by a quarter, not double: most stay small
+      // and the slack is memory per key.
+      elements_.reserve(elements_.size() + elements_.size() / 4 + 1);
+    }
     if (indexed() || pos >= elements_.size()) {
       elements_.push_back(std::move(e));
-      if (indexed()) index_.insert(static_cast<uint32_t>(elements_.size() - 1));
+      if (indexed()) index_->insert(static_cast<uint32_t>(elements_.size() - 1));
       return;
     }
     elements_.insert(elements_.begin() + static_cast<ptrdiff_t>(pos), std::move(e));
@@ -521,8 +525,8 @@ class OrMap {
   }
 
   std::vector<Element> elements_;
-  absl::flat_hash_set<uint32_t, IndexHash, IndexEq> index_;
-  bool indexed_ = false;
+  using Index = absl::flat_hash_set<uint32_t, IndexHash, IndexEq>;
+  std::unique_ptr<Index> index_;  // hash table form only
   bool digesting_ = false;
   uint64_t digest_ = 0;
 };
