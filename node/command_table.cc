@@ -187,8 +187,10 @@ std::vector<CommandId> Rows() {
 
       // ---- sorting (sort_family.cc) ----
       // BY/GET patterns name keys of any shard: run with every shard held.
-      Row("sort", -2, W | M | ALL, 1, 1, 1, CmdSort, "generic", "1.0.0",
-          "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
+      WithOptionKey(
+          Row("sort", -2, W | M | ALL, 1, 1, 1, CmdSort, "generic", "1.0.0",
+              "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."),
+          SortStoreKey),
       Row("sort_ro", -2, R | ALL, 1, 1, 1, CmdSortRo, "generic", "7.0.0",
           "Returns the sorted elements of a list, a set, or a sorted set."),
 

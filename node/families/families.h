@@ -103,6 +103,8 @@ void CmdGeoSearchStore(CommandContext& ctx);
 // The STORE/STOREDIST key of a GEORADIUS[BYMEMBER] invocation (Redis's
 // georadiusGetKeys), for routing: its position in args, or 0.
 size_t GeoRadiusStoreKey(std::span<const std::string_view> args);
+// SORT ... STORE dst: the position of dst (0: none), for routing and GETKEYS.
+size_t SortStoreKey(std::span<const std::string_view> args);
 
 // zset_family.cc
 void CmdZAdd(CommandContext& ctx);

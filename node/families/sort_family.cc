@@ -474,4 +474,22 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
 void CmdSort(CommandContext& ctx) { SortGeneric(ctx, false); }
 void CmdSortRo(CommandContext& ctx) { SortGeneric(ctx, true); }
 
+size_t SortStoreKey(std::span<const std::string_view> args) {
+  // Redis's sortGetKeys: from argument 2, LIMIT skips two arguments, GET
+  // and BY one; the last STORE names the destination key.
+  size_t pos = 0;
+  for (size_t i = 2; i < args.size(); i++) {
+    std::string_view opt = CPart(args[i]);
+    if (Is(opt, "limit")) {
+      i += 2;
+    } else if (Is(opt, "get") || Is(opt, "by")) {
+      i += 1;
+    } else if (Is(opt, "store") && i + 1 < args.size()) {
+      pos = i + 1;
+      i++;
+    }
+  }
+  return pos;
+}
+
 }  // namespace lattice::node

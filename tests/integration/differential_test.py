@@ -1775,6 +1775,9 @@ def fam_sort():
         C("PTTL", "kzz", norm="approx", tol=TTL_TOL_MS), C("OBJECT", "ENCODING", "kzz"),
         C("MOVE", "kzz", "0"), C("SELECT", "0"), C("ZCARD", "kzz"), C("DBSIZE"),
         C("MOVE"), C("MOVE", "a"), C("MOVE", "a", "1", "2"), C("SORT"),
+        C("COMMAND", "GETKEYS", "SORT", "k", "BY", "w_*", "GET", "x_*", "STORE", "d", "LIMIT", "0", "1"),
+        C("COMMAND", "GETKEYS", "SORT", "k", "STORE", "d1", "STORE", "d2"),
+        C("COMMAND", "GETKEYS", "SORT", "k"), C("COMMAND", "GETKEYS", "SORT", "k", "STORE"),
     ]
 
 
