@@ -25,14 +25,6 @@ constexpr std::string_view kBitfieldTypeError =
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but "
     "i64 is.";
 
-// Redis compares option words with strcasecmp on the C string: an argument
-// stops at its first NUL byte ("AND\0x" is AND).
-bool CIs(std::string_view arg, std::string_view word) {
-  size_t nul = arg.find('\0');
-  if (nul != std::string_view::npos) arg = arg.substr(0, nul);
-  return Is(arg, word);
-}
-
 // getBitOffsetFromArgument: a bit offset below proto-max-bulk-len * 8; with
 // `hash` and a width, "#N" means N * bits (multiplied as Redis does, with
 // two's complement wrap-around).
@@ -199,9 +191,9 @@ void NormalizeRange(int64_t totlen, bool isbit, int64_t* start, int64_t* end,
 
 // BIT / BYTE; false after replying a syntax error.
 bool ParseBitUnit(CommandContext& ctx, std::string_view arg, bool* isbit) {
-  if (CIs(arg, "bit")) {
+  if (IsOpt(arg, "bit")) {
     *isbit = true;
-  } else if (CIs(arg, "byte")) {
+  } else if (IsOpt(arg, "byte")) {
     *isbit = false;
   } else {
     ctx.rb->Error(errors::kSyntax);
@@ -326,19 +318,19 @@ void BitfieldGeneric(CommandContext& ctx, bool read_only) {
     size_t remargs = a.size() - j - 1;
     std::string_view sub = a[j];
     FieldOp op;
-    if (CIs(sub, "get") && remargs >= 2) {
+    if (IsOpt(sub, "get") && remargs >= 2) {
       op = FieldOp::kGet;
-    } else if (CIs(sub, "set") && remargs >= 3) {
+    } else if (IsOpt(sub, "set") && remargs >= 3) {
       op = FieldOp::kSet;
-    } else if (CIs(sub, "incrby") && remargs >= 3) {
+    } else if (IsOpt(sub, "incrby") && remargs >= 3) {
       op = FieldOp::kIncrBy;
-    } else if (CIs(sub, "overflow") && remargs >= 1) {
+    } else if (IsOpt(sub, "overflow") && remargs >= 1) {
       std::string_view type = a[++j];
-      if (CIs(type, "wrap")) {
+      if (IsOpt(type, "wrap")) {
         ow = Overflow::kWrap;
-      } else if (CIs(type, "sat")) {
+      } else if (IsOpt(type, "sat")) {
         ow = Overflow::kSat;
-      } else if (CIs(type, "fail")) {
+      } else if (IsOpt(type, "fail")) {
         ow = Overflow::kFail;
       } else {
         ctx.rb->Error("ERR Invalid OVERFLOW type specified");
@@ -605,13 +597,13 @@ void CmdBitOp(CommandContext& ctx) {
   enum class Op { kAnd, kOr, kXor, kNot };
   auto& a = ctx.args;
   Op op;
-  if (CIs(a[1], "and")) {
+  if (IsOpt(a[1], "and")) {
     op = Op::kAnd;
-  } else if (CIs(a[1], "or")) {
+  } else if (IsOpt(a[1], "or")) {
     op = Op::kOr;
-  } else if (CIs(a[1], "xor")) {
+  } else if (IsOpt(a[1], "xor")) {
     op = Op::kXor;
-  } else if (CIs(a[1], "not")) {
+  } else if (IsOpt(a[1], "not")) {
     op = Op::kNot;
   } else {
     ctx.rb->Error(errors::kSyntax);

@@ -57,7 +57,7 @@ void ExpireGeneric(CommandContext& ctx, int64_t basetime, bool seconds) {
     std::string_view opt = ctx.args[j];
     // Redis compares and echoes these options as C strings: an option ends
     // at its first NUL byte ("xx\0" is XX).
-    opt = opt.substr(0, opt.find('\0'));
+    opt = COption(opt);
     if (Is(opt, "nx")) {
       nx = true;
     } else if (Is(opt, "xx")) {

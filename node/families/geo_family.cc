@@ -415,36 +415,6 @@ void PartialSort(std::vector<T>& v, size_t lo, size_t n, Cmp cmp, size_t keep_lo
 
 // ---- argument parsing ----
 
-// Redis compares option names with strcasecmp: an option ends at its first
-// NUL byte.
-bool IsOpt(std::string_view arg, std::string_view word) {
-  return Is(arg.substr(0, arg.find('\0')), word);
-}
-
-// getDoubleFromObject: strtod over the whole argument, no leading space,
-// no overflow or underflow to zero, no NaN.
-bool ParseDouble(std::string_view s, double* out) {
-  if (s.empty() || s.size() > 5000 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  std::string buf(s);
-  errno = 0;
-  char* end;
-  double v = std::strtod(buf.c_str(), &end);
-  if (static_cast<size_t>(end - buf.c_str()) != s.size() ||
-      (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::fpclassify(v) == FP_ZERO)) ||
-      std::isnan(v)) {
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool ArgDouble(CommandContext& ctx, std::string_view arg, double* out,
-               std::string_view error = errors::kNotFloat) {
-  if (ParseDouble(arg, out)) return true;
-  ctx.rb->Error(error);
-  return false;
-}
-
 // extractLongLatOrReply: args[0] longitude, args[1] latitude.
 bool ArgLonLat(CommandContext& ctx, std::span<const std::string_view> args, LonLat* out) {
   if (!ArgDouble(ctx, args[0], &out->lon) || !ArgDouble(ctx, args[1], &out->lat)) return false;
@@ -694,7 +664,7 @@ void GeoRadiusGeneric(CommandContext& ctx, size_t src_idx, unsigned flags) {
   }
   // Redis prints the command name as the client spelled it (%s: up to a
   // NUL).
-  std::string_view name = args[0].substr(0, args[0].find('\0'));
+  std::string_view name = COption(args[0]);
   if (search && !(frommember || fromloc)) {
     ctx.rb->Error(
         StrCat("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ", name));

@@ -33,9 +33,6 @@ bool IsIntMember(std::string_view m) {
   return SetMemberInt(m, &v);
 }
 
-// Redis compares option names with strcasecmp: an option ends at its first
-// NUL byte.
-std::string_view COption(std::string_view arg) { return arg.substr(0, arg.find('\0')); }
 
 // The position of `m` in `s`, or -1. An intset is searched by value, as
 // intsetFind does: its members are canonical integers in ascending order.

@@ -42,9 +42,6 @@ namespace lattice::node {
 
 namespace {
 
-// Redis compares option names and scans patterns as C strings: an argument
-// ends at its first NUL byte.
-std::string_view CPart(std::string_view arg) { return arg.substr(0, arg.find('\0')); }
 
 // lookupKeyByPattern: "#" is the element itself; otherwise the first '*'
 // is replaced by the element to name a string key, or, with "->field"
@@ -58,7 +55,7 @@ std::optional<std::string> LookupByPattern(CommandContext& ctx, std::string_view
   bool int_dummy;
   if (!int_enc) int_enc = &int_dummy;
   *int_enc = false;
-  std::string_view c = CPart(pattern);
+  std::string_view c = COption(pattern);
   if (c == "#") return std::string(subst);
   size_t star = c.find('*');
   if (star == std::string_view::npos) return std::nullopt;
@@ -275,7 +272,7 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
   std::vector<std::string_view> gets;
   for (size_t j = 2; j < argc; j++) {
     size_t left = argc - j - 1;
-    std::string_view opt = CPart(ctx.args[j]);
+    std::string_view opt = COption(ctx.args[j]);
     if (Is(opt, "asc")) {
       order.desc = false;
     } else if (Is(opt, "desc")) {
@@ -291,7 +288,7 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
     } else if (Is(opt, "by") && left >= 1) {
       sortby = ctx.args[++j];
       // A constant pattern: nothing to sort by, no weights to look up.
-      if (CPart(*sortby).find('*') == std::string_view::npos) dontsort = true;
+      if (COption(*sortby).find('*') == std::string_view::npos) dontsort = true;
     } else if (Is(opt, "get") && left >= 1) {
       gets.push_back(ctx.args[++j]);
     } else {
@@ -479,7 +476,7 @@ size_t SortStoreKey(std::span<const std::string_view> args) {
   // and BY one; the last STORE names the destination key.
   size_t pos = 0;
   for (size_t i = 2; i < args.size(); i++) {
-    std::string_view opt = CPart(args[i]);
+    std::string_view opt = COption(args[i]);
     if (Is(opt, "limit")) {
       i += 2;
     } else if (Is(opt, "get") || Is(opt, "by")) {

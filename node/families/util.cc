@@ -95,7 +95,7 @@ bool ParseScanOptions(CommandContext& ctx, size_t first, std::string_view* patte
   for (size_t i = first; i < ctx.args.size();) {
     size_t left = ctx.args.size() - i;
     // Options are compared as C strings: "count\0x" is COUNT.
-    std::string_view opt = ctx.args[i].substr(0, ctx.args[i].find('\0'));
+    std::string_view opt = COption(ctx.args[i]);
     if (Is(opt, "count") && left >= 2) {
       int64_t count;
       if (!ArgInt(ctx, ctx.args[i + 1], &count)) return false;
@@ -120,6 +120,27 @@ void ReplyEmptyScan(CommandContext& ctx) {
   ctx.rb->ArrayHeader(2);
   ctx.rb->Bulk("0");
   ctx.rb->ArrayHeader(0);
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  if (s.empty() || s.size() > 5000 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  std::string buf(s);
+  errno = 0;
+  char* end;
+  double v = std::strtod(buf.c_str(), &end);
+  if (static_cast<size_t>(end - buf.c_str()) != s.size() ||
+      (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::fpclassify(v) == FP_ZERO)) ||
+      std::isnan(v)) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool ArgDouble(CommandContext& ctx, std::string_view arg, double* out, std::string_view error) {
+  if (ParseDouble(arg, out)) return true;
+  ctx.rb->Error(error);
+  return false;
 }
 
 Entry* LookupRead(CommandContext& ctx, std::string_view key) {

@@ -21,6 +21,11 @@ namespace lattice::node {
 
 inline bool Is(std::string_view arg, std::string_view word) { return EqualsIgnoreCase(arg, word); }
 
+// An option word as Redis compares it (strcasecmp over the C string: it
+// ends at its first NUL byte, so "count\0x" is COUNT).
+inline std::string_view COption(std::string_view arg) { return arg.substr(0, arg.find('\0')); }
+inline bool IsOpt(std::string_view arg, std::string_view word) { return Is(COption(arg), word); }
+
 // Parses an int64 argument; on failure replies `error` and returns false.
 inline bool ArgInt(CommandContext& ctx, std::string_view arg, int64_t* out,
                    std::string_view error = "ERR value is not an integer or out of range") {
@@ -35,6 +40,13 @@ bool ArgDbIndex(CommandContext& ctx, std::string_view arg, int* out);
 
 // Replies Redis's arity error for the running command.
 void ReplyArityError(CommandContext& ctx);
+
+// Redis's getDoubleFromObject (string2d): strtod over the whole argument,
+// no leading space, no overflow, no underflow to zero, no NaN.
+bool ParseDouble(std::string_view s, double* out);
+// ParseDouble, replying `error` on failure.
+bool ArgDouble(CommandContext& ctx, std::string_view arg, double* out,
+               std::string_view error = errors::kNotFloat);
 
 // Redis's string2ld: strtold over the whole argument, no leading space, no
 // NaN, no overflow.

@@ -42,35 +42,6 @@ constexpr std::string_view kNanError = "ERR resulting score is not a number (NaN
 constexpr std::string_view kMinMaxFloat = "ERR min or max is not a float";
 constexpr std::string_view kMinMaxLex = "ERR min or max not valid string range item";
 
-// Redis compares option names with strcasecmp: an option ends at its first
-// NUL byte.
-std::string_view COption(std::string_view arg) { return arg.substr(0, arg.find('\0')); }
-bool IsOpt(std::string_view arg, std::string_view word) { return Is(COption(arg), word); }
-
-// Redis's string2d (getDoubleFromObject): strtod over the whole argument,
-// no leading space, no overflow or underflow to zero, no NaN.
-bool ParseScore(std::string_view s, double* out) {
-  if (s.empty() || s.size() > 5000 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  std::string buf(s);
-  errno = 0;
-  char* end;
-  double v = std::strtod(buf.c_str(), &end);
-  if (static_cast<size_t>(end - buf.c_str()) != s.size() ||
-      (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::fpclassify(v) == FP_ZERO)) ||
-      std::isnan(v)) {
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool ArgScore(CommandContext& ctx, std::string_view arg, double* out,
-              std::string_view error = errors::kNotFloat) {
-  if (ParseScore(arg, out)) return true;
-  ctx.rb->Error(error);
-  return false;
-}
-
 // "%.17g" (addReplyDouble's digits, and ZSCAN's ld2string ones).
 std::string FormatScore(double d) {
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
@@ -425,7 +396,7 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
   }
   std::vector<double> scores(elements);
   for (size_t j = 0; j < elements; j++) {
-    if (!ArgScore(ctx, ctx.args[scoreidx + j * 2], &scores[j])) return;
+    if (!ArgDouble(ctx, ctx.args[scoreidx + j * 2], &scores[j])) return;
   }
   CollectionWrite w(ctx, ctx.args[1], ObjType::kZset);
   if (!w.Open()) return;
@@ -733,7 +704,7 @@ void ZSetOpGeneric(CommandContext& ctx, std::string_view dst, size_t numkeys_idx
         IsOpt(a, "weights")) {
       j++;
       for (Source& s : src) {
-        if (!ArgScore(ctx, ctx.args[j++], &s.weight, "ERR weight value is not a float")) return;
+        if (!ArgDouble(ctx, ctx.args[j++], &s.weight, "ERR weight value is not a float")) return;
       }
     } else if (op != SetOp::kDiff && !cardinality_only && remaining >= 2 && IsOpt(a, "aggregate")) {
       std::string_view v = ctx.args[j + 1];
