@@ -31,13 +31,9 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms) {
   return true;
 }
 
-std::string TimeoutReplyBytes(const Waiter& w) {
-  if (w.protocol == 3) return "_\r\n";
-  return w.timeout_reply == BlockTimeoutReply::kNullArray ? "*-1\r\n" : "$-1\r\n";
-}
+std::string TimeoutReplyBytes(const Waiter& w) { return w.protocol == 3 ? "_\r\n" : "*-1\r\n"; }
 
-void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
-                 BlockTimeoutReply timeout_reply) {
+void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms) {
   if (ctx.serving) {
     ctx.blocked = true;  // served again, still nothing: keeps its place
     return;
@@ -60,7 +56,6 @@ void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, in
   w->args.assign(ctx.args.begin(), ctx.args.end());
   w->keys.assign(keys.begin(), keys.end());
   w->deadline_ms = timeout_ms > 0 ? ctx.now_ms + timeout_ms : 0;
-  w->timeout_reply = timeout_reply;
   ctx.blocked = true;
   Worker* origin = ctx.origin;
   origin->Post([origin, w] { origin->AddBlocked(w); });

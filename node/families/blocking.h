@@ -34,8 +34,6 @@ namespace lattice::node {
 
 class Worker;
 
-enum class BlockTimeoutReply { kNullArray, kNull };
-
 struct Waiter {
   Worker* origin = nullptr;
   uint64_t conn_id = 0;
@@ -45,7 +43,6 @@ struct Waiter {
   std::vector<std::string> args;  // the command, run again when served
   std::vector<std::string> keys;  // the keys it waits on
   int64_t deadline_ms = 0;        // 0: forever
-  BlockTimeoutReply timeout_reply = BlockTimeoutReply::kNullArray;
   std::atomic<bool> done{false};
 };
 
@@ -58,8 +55,7 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms);
 // command is being served again (ctx.serving), it just stays parked. A
 // command with no client to park (one forwarded from another node) gets an
 // error naming the limit (docs/consistency.md, "Known gaps").
-void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
-                 BlockTimeoutReply timeout_reply);
+void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms);
 
 // The waiters of one shard, per (db, key), in arrival order.
 class BlockingShard {
@@ -75,7 +71,8 @@ class BlockingShard {
   absl::flat_hash_map<std::pair<int, std::string>, std::deque<std::shared_ptr<Waiter>>> queues_;
 };
 
-// The reply a waiter gets when its time is up.
+// The reply a waiter gets when its time is up (Redis 7.0: a null array for
+// every blocking command, BLMOVE included).
 std::string TimeoutReplyBytes(const Waiter& w);
 
 }  // namespace lattice::node

@@ -518,7 +518,7 @@ void BPopGeneric(CommandContext& ctx, End end) {
   ptrdiff_t i = FirstNonEmpty(ctx, keys, &error);
   if (error) return;
   if (i < 0) {
-    BlockClient(ctx, keys, timeout_ms, BlockTimeoutReply::kNullArray);
+    BlockClient(ctx, keys, timeout_ms);
     return;
   }
   std::string_view key = keys[static_cast<size_t>(i)];
@@ -542,7 +542,7 @@ void BMoveGeneric(CommandContext& ctx, End from, End to, std::string_view timeou
   }
   if (!se) {
     // Redis 7.0 answers a timed-out BLMOVE with a null array.
-    BlockClient(ctx, ctx.args.subspan(1, 1), timeout_ms, BlockTimeoutReply::kNullArray);
+    BlockClient(ctx, ctx.args.subspan(1, 1), timeout_ms);
     return;
   }
   bool moved;
@@ -578,7 +578,7 @@ void CmdBLMPop(CommandContext& ctx) {
   ptrdiff_t i = FirstNonEmpty(ctx, keys, &error);
   if (error) return;
   if (i < 0) {
-    BlockClient(ctx, keys, timeout_ms, BlockTimeoutReply::kNullArray);
+    BlockClient(ctx, keys, timeout_ms);
     return;
   }
   MPopReply(ctx, keys[static_cast<size_t>(i)], end, count);

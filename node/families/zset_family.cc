@@ -1136,7 +1136,7 @@ void BZPopMinMax(CommandContext& ctx, bool max) {
   if (!ParseBlockTimeout(ctx, ctx.args.back(), &timeout_ms)) return;
   std::span<const std::string_view> keys = ctx.args.subspan(1, ctx.args.size() - 2);
   if (ZPopGeneric(ctx, keys, max, -1, true, false, ZPopEmpty::kNone) == ZPopOutcome::kEmpty) {
-    BlockClient(ctx, keys, timeout_ms, BlockTimeoutReply::kNullArray);
+    BlockClient(ctx, keys, timeout_ms);
   }
 }
 
@@ -1161,7 +1161,7 @@ void CmdBZMPop(CommandContext& ctx) {
   int64_t count;
   if (!ParseZMPop(ctx, 2, &keys, &max, &count)) return;
   if (ZPopGeneric(ctx, keys, max, count, true, true, ZPopEmpty::kNone) == ZPopOutcome::kEmpty) {
-    BlockClient(ctx, keys, timeout_ms, BlockTimeoutReply::kNullArray);
+    BlockClient(ctx, keys, timeout_ms);
   }
 }
 
