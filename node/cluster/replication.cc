@@ -635,7 +635,6 @@ bool Replicator::Session(Link* link) {
   std::shared_ptr<const PlacementView> view = server_->placement().view();
   while (!link->stop && !stopping_ && link->connected && server_->replication_stream()) {
     batch.Clear();
-    if (view->version != server_->placement().version()) view = server_->placement().view();
     {
       std::unique_lock<std::mutex> l(log_mu_);
       idle_senders_++;
@@ -679,6 +678,13 @@ bool Replicator::Session(Link* link) {
                                                     " deltas behind the backlog; resyncing"));
         break;
       }
+      // The view that decides which records this peer gets is the one in
+      // force now, after the wait: a view picked up before a wait of up to
+      // kHeartbeatMs could predate a ring change (members joining at
+      // start-up), shipping a key's write to a node that is no longer its
+      // replica and then skipping the delete that follows, which left a
+      // stray copy that hand-off brought back after the tombstone went.
+      if (view->version != server_->placement().version()) view = server_->placement().view();
       batch.SetFirstSeq(next);
       const Record* last = nullptr;
       const uint64_t first = next;

@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import unittest
+import redis  # noqa: E402
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -77,6 +78,8 @@ class Ledger:
         self.last_acked = {}
         self.unsure_regs = {}
         self.deleted = set()   # DEL replied 1, never written again
+        self.del_times = {}    # key -> (SET sent, DEL replied), seconds since t0
+        self.t0 = time.monotonic()
         self.ops = 0
         self.errors = 0
 
@@ -156,6 +159,7 @@ class Client(threading.Thread):
             else:
                 self.dels += 1
                 key = "del:%s:%d" % (self.name, self.dels)
+                t_set = time.monotonic() - led.t0
                 if self.call("SET", key, "x") != b"+OK\r\n":
                     with led.mu:
                         led.ops += 1
@@ -166,6 +170,7 @@ class Client(threading.Thread):
                     led.ops += 2
                     if reply == b":1\r\n":
                         led.deleted.add(key)
+                        led.del_times[key] = (t_set, time.monotonic() - led.t0)
                     elif reply is None:
                         led.errors += 1
 
@@ -278,9 +283,9 @@ class FaultTest(ClusterTestCase):
             clients = [Client(c.node(i), "n%dc%d" % (i, k), ledger, stop, rng.randrange(1 << 30))
                        for i in range(1, n + 1) for k in range(CLIENTS_PER_NODE)]
             faults = Faults(c, part, random.Random(rng.randrange(1 << 30)))
+            start = ledger.t0 = time.monotonic()  # the fault log's t=0
             for cl in clients:
                 cl.start()
-            start = time.monotonic()
             try:
                 while time.monotonic() - start < duration:
                     faults.step(time.monotonic() - start)
@@ -318,6 +323,7 @@ class FaultTest(ClusterTestCase):
                                              capture_output=True, text=True, timeout=120).stdout
                         with open(os.environ["LATTICE_FAULT_GDB"] + ".node%d" % i, "w") as f:
                             f.write(out)
+                self.describe_back(c, ledger, problems)
                 for i in range(1, n + 1):
                     try:
                         sys.stdout.write("node%d INFO replication:\n%s\n" % (
@@ -327,6 +333,26 @@ class FaultTest(ClusterTestCase):
                 self.fail("setup %s seed %d: not within %.0fs of the heal:\n  %s\nfaults: %s"
                           % (name, seed, converge, "\n  ".join(problems[:30]),
                              "; ".join(faults.log)))
+
+    def describe_back(self, c, led, problems):
+        """For each deleted key that came back: when it was written and
+        deleted, where it lives and which nodes hold a copy."""
+        back = sorted({p.split()[1] for p in problems if p.startswith("deleted ")})
+        for k in back[:5]:
+            t_set, t_del = led.del_times.get(k, (-1, -1))
+            holders = []
+            for i in range(1, c.n + 1):
+                try:
+                    if k in set(c.r(i).scan_iter(match=k, count=1000)):
+                        holders.append(i)
+                except redis.RedisError:
+                    pass
+            try:
+                where = c.r(1).execute_command("LATTICE", "WHERE", k)
+            except redis.RedisError as e:
+                where = e
+            sys.stdout.write("back: %s set at t=%.2f, deleted at t=%.2f; held by nodes %s; %s\n"
+                             % (k, t_set, t_del, holders, where))
 
     def check(self, c, led):
         """Every violation seen now (empty: all good)."""

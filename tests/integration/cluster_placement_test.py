@@ -17,6 +17,11 @@ Asserted, with real processes on 127.0.0.x:
 - a node leaving (SIGTERM) and joining again (restart) while clients write
   through the other nodes loses no acknowledged write, and afterwards each
   key is on exactly `replicas` nodes again;
+- writes and deletes made in the first moments after a ring change (a
+  member joining) leave no copy on a node that does not replicate the key,
+  and the deleted keys stay deleted through tombstone collection and
+  hand-off (a sender whose view predated the join once shipped the write
+  to an old replica and skipped the delete);
 - with the delta stream off and a cut link, writes leave replicas
   different; after the link heals, LATTICE REPAIR between every pair makes
   every key's replicas byte-identical;
@@ -272,6 +277,49 @@ class PlacementTest(ClusterTestCase):
                 return all(len(count.get(k, ())) == 2 for k in keys)
             harness.wait_until(two_copies, 30, interval=0.5,
                                what="every key on exactly 2 nodes again")
+
+    def test_deletes_right_after_a_join_stay_deleted(self):
+        n = 4
+        with self.cluster(n, threads=1, extra_args=["--replicas", "2",
+                                                    "--anti-entropy-interval", "2"]) as c:
+            c.stop(4)
+            harness.wait_until(lambda: all(info(c, i, "lattice_ring_members") == "3"
+                                           for i in (1, 2, 3)), 15, what="node 4 off the ring")
+            time.sleep(1.0)  # every sender idle, waiting with the 3-member view
+            c.restart(4)
+            harness.wait_until(lambda: all(info(c, i, "lattice_ring_members") == "4"
+                                           for i in (1, 2, 3)), 15, interval=0.01,
+                               what="node 4 back on the ring")
+            keys = {i: ["d%d:%d" % (i, k) for k in range(300)] for i in (1, 2, 3)}
+            for i in (1, 2, 3):  # the writes first, in their own batches
+                p = c.r(i).pipeline(transaction=False)
+                for k in keys[i]:
+                    p.set(k, "x")
+                self.assertEqual(p.execute(), [True] * len(keys[i]))
+            time.sleep(0.05)
+            for i in (1, 2, 3):
+                p = c.r(i).pipeline(transaction=False)
+                for k in keys[i]:
+                    p.delete(k)
+                self.assertEqual(p.execute(), [1] * len(keys[i]))
+            everything = [k for i in (1, 2, 3) for k in keys[i]]
+
+            def strays():
+                out = []
+                for i in range(1, n + 1):
+                    held = [k for k in c.r(i).scan_iter(match="d*", count=1000)]
+                    out += ["node%d holds %s" % (i, k) for k in held]
+                return out
+            time.sleep(0.5)  # the deltas arrived; hand-off has not run yet
+            self.assertEqual(strays(), [])
+            # Tombstones collected, hand-off and Merkle rounds run: still gone.
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                self.assertEqual(strays(), [])
+                for i in range(1, n + 1):
+                    self.assertEqual(c.r(i).mget(everything), [None] * len(everything))
+                time.sleep(0.5)
+            self.assertGreater(int(info(c, 1, "lattice_tombstones_collected")), 0)
 
     def test_repair_makes_every_replica_identical(self):
         n = 5
