@@ -56,6 +56,8 @@ struct Delta {
   crdt::Stamp stamp;
   std::string_view value;                           // kAssign
   int64_t expire_at = -1;                           // kAssign, kExpire
+  bool hll = false;                                 // kAssign of PFADD / PFMERGE
+  crdt::Stamp hll_floor{};                          // kAssign with hll
   const crdt::PnCounter::Delta* counter = nullptr;  // kCounterAdd
   crdt::Stamp killed{};                             // kDelete: the value it removed
   const crdt::Tombstone* tomb = nullptr;            // kDelete, set by the shard

@@ -244,7 +244,7 @@ std::vector<std::pair<std::string, uint64_t>> AntiEntropy::KeysIn(
     for (uint32_t leaf : wanted) {
       d.ForEachInLeaf(leaf, [&](const Entry& e) {
         if ((!e.has_expire() || e.expire_at() > now) && d.Shared(e.key(), peer)) {
-          mine.emplace_back(e.key(), Db::DigestOf(e));
+          mine.emplace_back(e.key(), d.Digest(e));
         }
       });
     }
@@ -489,13 +489,13 @@ uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
       };
       if (only) {
         for (const std::string& k : *only) {
-          if (const Entry* e = d.FindRaw(k)) consider(k, Db::DigestOf(*e));
+          if (const Entry* e = d.FindRaw(k)) consider(k, d.Digest(*e));
           else if (d.FindTomb(k)) consider(k, 0);
         }
         continue;
       }
       if (d.size() == 0 && d.tomb_count() == 0) continue;
-      d.ForEach([&](const Entry& e) { consider(e.key(), Db::DigestOf(e)); });
+      d.ForEach([&](const Entry& e) { consider(e.key(), d.Digest(e)); });
       d.ForEachTomb([&](std::string_view key, const crdt::Tombstone&) {
         if (!d.FindRaw(key)) consider(key, 0);
       });
@@ -550,7 +550,7 @@ uint64_t AntiEntropy::Handoff(const std::vector<std::string>* only) {
       if (!delivered[i] || server_->ShardIndexOf(strays[i].key) != s.index()) continue;
       Db& d = s.db(strays[i].db);
       const Entry* e = d.FindRaw(strays[i].key);
-      if (e ? Db::DigestOf(*e) != strays[i].digest : strays[i].digest != 0) continue;
+      if (e ? d.Digest(*e) != strays[i].digest : strays[i].digest != 0) continue;
       if (!now_view->Holds(self, strays[i].key)) {
         if (e) d.Delete(strays[i].key);
         d.EraseTomb(strays[i].key);

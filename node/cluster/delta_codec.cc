@@ -61,6 +61,11 @@ void StampField(uint32_t field, const crdt::Stamp& s, std::string* out) {
   VarintField(2, s.node, out);
 }
 
+// Bytes StampField writes (a one-byte tag, a one-byte length).
+size_t StampFieldSize(const crdt::Stamp& s) {
+  return s.IsZero() ? 0 : 2 + VarintFieldSize(s.counter) + VarintFieldSize(s.node);
+}
+
 }  // namespace
 
 void EncodeDelta(const Delta& d, std::string* out) {
@@ -70,12 +75,15 @@ void EncodeDelta(const Delta& d, std::string* out) {
     case Delta::Kind::kAssign: {
       StampField(3, d.stamp, out);
       uint64_t at = d.expire_at > 0 ? static_cast<uint64_t>(d.expire_at) : 0;
+      size_t floor_size = d.hll && !d.hll_floor.IsZero() ? StampFieldSize(d.hll_floor) : 0;
       Tag(4, kLen, out);
       Varint((d.value.empty() ? 0 : 1 + VarintSize(d.value.size()) + d.value.size()) +
-                 VarintFieldSize(at),
+                 VarintFieldSize(at) + (d.hll ? 2 : 0) + floor_size,
              out);
       if (!d.value.empty()) BytesField(1, d.value, out);
       VarintField(2, at, out);
+      if (d.hll) VarintField(3, 1, out);
+      if (floor_size) StampField(4, d.hll_floor, out);
       break;
     }
     case Delta::Kind::kCounterAdd: {

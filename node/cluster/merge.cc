@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "node/storage/hll.h"
 
 namespace lattice::node {
 
@@ -61,7 +64,144 @@ crdt::CausalContext ContextFromProto(const peer::CausalContext& p) {
   return c;
 }
 
+// The parts of a HyperLogLog as they stand: a merged entry's parts, or the
+// entry itself if it is an HLL (a plain write whose bytes are an HLL counts
+// as a part too). Raises *floor to a plain entry's stamp.
+std::vector<HllPart> HllPartsOf(Db& db, const Entry& e, crdt::Stamp* floor) {
+  std::vector<HllPart> parts;
+  int64_t at = e.has_expire() ? e.expire_at() : -1;
+  if (e.hll_merged()) {
+    const HllState* h = db.FindHll(e.key());
+    if (h) *floor = std::max(*floor, h->floor);
+    if (h && !h->parts.empty()) return h->parts;
+    parts.push_back(HllPart{e.stamp(), at, std::string(e.bytes())});
+    return parts;
+  }
+  *floor = std::max(*floor, e.stamp());
+  if (!e.is_int() && !e.is_collection() && hll::IsHllString(e.bytes())) {
+    parts.push_back(HllPart{e.stamp(), at, std::string(e.bytes())});
+  }
+  return parts;
+}
+
+// Stores what survives of `parts` as key's value: a part lives if no
+// delete saw it, no flush is above it, it is not below `floor` and no
+// killed write outranks it; of the living, one newer with registers no
+// smaller replaces another. One part: its bytes as written. Several: a
+// dense HLL of their register-wise max, stamped with the newest. None:
+// the key is gone, its newest part remembered as dead. Returns false if
+// nothing survives.
+bool StoreHll(Db& db, std::string_view key, crdt::Stamp floor, std::vector<HllPart> parts,
+              uint32_t lru) {
+  Fate fate = FateOf(db, key);
+  crdt::Stamp top{};
+  for (const HllPart& p : parts) top = std::max(top, p.stamp);
+  // A delete kills every part stamped before it, seen or not, as a plain
+  // write does: a rule of stamps alone, so a part that another newer part
+  // replaced (its registers no larger) can never be needed again.
+  auto killed = [&](const HllPart& p) {
+    return (fate.tomb && p.stamp < fate.tomb->stamp) || fate.Covers(p.stamp);
+  };
+  if (fate.tomb) {
+    for (const HllPart& p : parts) {
+      if (killed(p)) fate.tomb->max_dead = std::max(fate.tomb->max_dead, p.stamp);
+    }
+  }
+  auto dead = [&](const HllPart& p) {
+    return p.stamp < floor || killed(p) || fate.Outranked(p.stamp);
+  };
+  parts.erase(std::remove_if(parts.begin(), parts.end(), dead), parts.end());
+  if (parts.empty()) {
+    if (!top.IsZero()) db.TombFor(key).max_dead = std::max(db.TombFor(key).max_dead, top);
+    db.Delete(key);
+    return false;
+  }
+  std::sort(parts.begin(), parts.end(),
+            [](const HllPart& a, const HllPart& b) { return a.stamp < b.stamp; });
+  if (parts.size() > 1) {
+    std::vector<std::vector<uint8_t>> regs(parts.size(), std::vector<uint8_t>(hll::kRegisters));
+    for (size_t i = 0; i < parts.size(); i++) hll::MaxInto(regs[i].data(), parts[i].bytes);
+    std::vector<bool> drop(parts.size(), false);
+    for (size_t i = 0; i < parts.size(); i++) {
+      for (size_t j = i + 1; j < parts.size() && !drop[i]; j++) {
+        if (drop[j]) continue;
+        bool covered = true;
+        for (int r = 0; r < hll::kRegisters && covered; r++) covered = regs[i][r] <= regs[j][r];
+        drop[i] = covered;
+      }
+    }
+    std::vector<HllPart> kept;
+    std::vector<uint8_t> max(hll::kRegisters, 0);
+    for (size_t i = 0; i < parts.size(); i++) {
+      if (drop[i]) continue;
+      for (int r = 0; r < hll::kRegisters; r++) max[r] = std::max(max[r], regs[i][r]);
+      kept.push_back(std::move(parts[i]));
+    }
+    parts = std::move(kept);
+    if (parts.size() > 1) {
+      const HllPart& newest = parts.back();
+      std::string value = hll::DenseOf(max.data());
+      db.SetHll(key, value, newest.stamp, newest.expire_at, lru, HllState{floor, std::move(parts)});
+      return true;
+    }
+  }
+  HllPart& only = parts.front();
+  std::string value = std::move(only.bytes);
+  db.SetHll(key, value, only.stamp, only.expire_at, lru, HllState{floor, {}});
+  return true;
+}
+
 }  // namespace
+
+bool MergeHll(Db& db, std::string_view key, crdt::Stamp stamp, std::string_view value,
+              int64_t expire_at, crdt::Stamp floor, int64_t now_ms, uint32_t lru) {
+  if (!hll::IsHllString(value) || (expire_at >= 0 && expire_at <= now_ms)) {
+    // Not an HLL after all (a corrupted one): an assignment like any other.
+    // Expired in transit: as an assignment, it outranks smaller writes.
+    return MergeAssign(db, key, stamp, value, expire_at, now_ms, lru);
+  }
+  // A part a delete saw still arrives: it outranks the parts below it
+  // (StoreHll kills those too), as it did where it arrived first.
+  Fate fate = FateOf(db, key);
+  if (fate.Outranked(stamp)) return false;
+  Entry* e = db.Find(key, now_ms);
+  std::vector<HllPart> parts;
+  if (e && e->is_collection()) {
+    if (stamp < e->stamp()) {
+      StringLostToCollection(db, e, stamp);
+      return false;
+    }
+    floor = std::max(floor, e->stamp());
+  } else if (e) {
+    if (!e->hll_merged() && stamp < e->stamp()) return false;  // a newer plain write
+    if (e->stamp() == stamp) return false;                     // already here
+    if (const HllState* h = e->hll_merged() ? db.FindHll(key) : nullptr) {
+      for (const HllPart& p : h->parts) {
+        if (p.stamp == stamp) return false;
+      }
+    }
+    parts = HllPartsOf(db, *e, &floor);
+  } else if (fate.tomb && fate.tomb->outranks_type != 0) {
+    // A collection, now gone, was written after this part: it lost to it;
+    // written before: it is this HLL's floor.
+    if (stamp < fate.tomb->outranks) {
+      fate.tomb->max_dead = std::max(fate.tomb->max_dead, stamp);
+      return false;
+    }
+    floor = std::max(floor, fate.tomb->outranks);
+  }
+  if (stamp < floor) return false;
+  parts.push_back(HllPart{stamp, expire_at, std::string(value)});
+  return StoreHll(db, key, floor, std::move(parts), lru);
+}
+
+void HllLostTo(Db& db, Entry* e, crdt::Stamp stamp, uint32_t lru) {
+  crdt::Stamp floor = stamp;
+  std::string key(e->key());
+  std::vector<HllPart> parts = HllPartsOf(db, *e, &floor);
+  floor = std::max(floor, stamp);
+  StoreHll(db, key, floor, std::move(parts), lru);
+}
 
 void StringLostToCollection(Db& db, Entry* e, crdt::Stamp stamp) {
   db.MutateCollection(e, [&](Collection& c) {
@@ -85,6 +225,7 @@ bool MergeElements(Db& db, std::string_view key, crdt::Stamp stamp, const peer::
     // survives.
     if (stamp < e->stamp()) {
       if (e->is_collection()) StringLostToCollection(db, e, stamp);
+      if (e->hll_merged()) HllLostTo(db, e, stamp, lru);
       return false;
     }
     floor = e->stamp();
@@ -226,6 +367,13 @@ bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_vi
     Entry* e = db.Find(key, now_ms);
     if (e && e->stamp() < stamp) db.Delete(key);
     db.RememberDead(key, stamp);
+    Entry* left = db.FindRaw(key);
+    if (left && left->hll_merged()) {
+      // The parts it outranks are dead too.
+      crdt::Stamp floor{};
+      std::vector<HllPart> parts = HllPartsOf(db, *left, &floor);
+      StoreHll(db, key, floor, std::move(parts), lru);
+    }
     return e != nullptr && !db.FindRaw(key);
   }
   Fate fate = FateOf(db, key);
@@ -240,6 +388,20 @@ bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_vi
     // it all the same, and what that type writes later stays above it.
     fate.tomb->max_dead = std::max(fate.tomb->max_dead, stamp);
     return false;
+  }
+  if (e && e->hll_merged() && stamp < e->stamp()) {
+    // Older than the HLL's newest part: kills the parts below it, and
+    // counts as a part if its bytes are an HLL.
+    // Seen by a delete, it still kills what is below it.
+    crdt::Stamp floor{};
+    std::vector<HllPart> parts = HllPartsOf(db, *e, &floor);
+    if (stamp < floor) return false;
+    floor = stamp;
+    if (!fate.Covers(stamp) && hll::IsHllString(value)) {
+      parts.push_back(HllPart{stamp, expire_at, std::string(value)});
+    }
+    StoreHll(db, key, floor, std::move(parts), lru);
+    return true;
   }
   if (e && stamp <= e->stamp()) return false;
   if (fate.Covers(stamp)) return Kill(db, key, fate, stamp, e);
@@ -303,6 +465,17 @@ bool MergeRemove(Db& db, std::string_view key, const crdt::Tombstone& t, int64_t
     DropIfEmpty(db, e);
     return changed;
   }
+  if (e->hll_merged()) {
+    // Removes the parts the delete saw (and those they outrank).
+    crdt::Stamp floor{};
+    std::string k(key);
+    std::vector<HllPart> parts = HllPartsOf(db, *e, &floor);
+    size_t before = parts.size();
+    crdt::Stamp top = e->stamp();
+    bool left = StoreHll(db, k, floor, std::move(parts), e->lru());
+    Entry* now = left ? db.FindRaw(k) : nullptr;
+    return !now || now->stamp() != top || (now->hll_merged() && db.FindHll(k)->parts.size() != before);
+  }
   crdt::Stamp s = e->stamp();
   bool covered = tomb.Covers(s);
   if (!covered) return false;
@@ -319,14 +492,24 @@ void MergeFlush(Db& db, const crdt::Tombstone& t) {
   flush.Merge(t);
   std::vector<std::string> doomed;
   std::vector<std::string> collections;
+  std::vector<std::string> hlls;
   db.ForEach([&](const Entry& e) {
     if (e.is_collection()) {
       collections.emplace_back(e.key());
     } else if (e.stamp() < flush.stamp) {
       doomed.emplace_back(e.key());
+    } else if (e.hll_merged()) {
+      hlls.emplace_back(e.key());
     }
   });
   for (const std::string& key : doomed) db.Delete(key);
+  // A merged HyperLogLog loses its parts written before the flush.
+  for (const std::string& key : hlls) {
+    Entry* e = db.FindRaw(key);
+    crdt::Stamp floor{};
+    std::vector<HllPart> parts = HllPartsOf(db, *e, &floor);
+    StoreHll(db, key, floor, std::move(parts), e->lru());
+  }
   // A collection loses the element versions written before the flush.
   for (const std::string& key : collections) {
     Entry* e = db.FindRaw(key);

@@ -30,6 +30,17 @@ namespace lattice::node {
 bool MergeAssign(Db& db, std::string_view key, crdt::Stamp stamp, std::string_view value,
                  int64_t expire_at, int64_t now_ms, uint32_t lru);
 
+// A PFADD / PFMERGE result (`value` a HyperLogLog): merges register-wise
+// with the key's other HLL writes above its newest plain write; `floor` is
+// the writer's newest plain write (docs/consistency.md, "HyperLogLog").
+bool MergeHll(Db& db, std::string_view key, crdt::Stamp stamp, std::string_view value,
+              int64_t expire_at, crdt::Stamp floor, int64_t now_ms, uint32_t lru);
+
+// The parts of merged HyperLogLog `e` written below `stamp` are dead: a
+// write of another kind (a string, a collection) stamped `stamp` that lost
+// to newer parts.
+void HllLostTo(Db& db, Entry* e, crdt::Stamp stamp, uint32_t lru);
+
 // One node's PN-counter totals against the base (value, stamp, TTL).
 bool MergeCounter(Db& db, std::string_view key, crdt::Stamp base_stamp, int64_t base,
                   int64_t expire_at, const crdt::PnCounter::Contribution& c, int64_t now_ms,

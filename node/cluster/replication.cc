@@ -97,6 +97,10 @@ bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
   switch (d.change_case()) {
     case peer::Delta::kAssign: {
       int64_t at = d.assign().expire_at_ms() > 0 ? d.assign().expire_at_ms() : -1;
+      if (d.assign().hll()) {
+        return MergeHll(shard.db(d.db()), d.key(), stamp, d.assign().value(), at,
+                        FromProto(d.assign().hll_floor()), now_ms, lru);
+      }
       return MergeAssign(shard.db(d.db()), d.key(), stamp, d.assign().value(), at, now_ms, lru);
     }
     case peer::Delta::kCounter: {
@@ -144,9 +148,10 @@ void TombToProto(const crdt::Tombstone& t, peer::Remove* r) {
   }
 }
 
-// The deltas that rebuild entry `e` of database `db` on a replica: its
-// assignment, or for a counter one contribution per node on its base.
-void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out) {
+// The deltas that rebuild entry `e` of database `db` (`src`) on a replica:
+// its assignment, for a counter one contribution per node on its base, for
+// a merged HyperLogLog one HLL assignment per part, each naming the floor.
+void EntryToDeltas(const Db& src, int db, const Entry& e, std::vector<peer::Delta>* out) {
   auto start = [&] {
     peer::Delta& d = out->emplace_back();
     d.set_db(static_cast<uint32_t>(db));
@@ -173,12 +178,26 @@ void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out) {
     }
     return;
   }
-  peer::Delta* d = start();
-  ToProto(e.stamp(), d->mutable_stamp());
+  if (const HllState* h = e.hll_merged() ? src.FindHll(e.key()) : nullptr) {
+    auto part = [&](crdt::Stamp stamp, int64_t expire_at, std::string_view bytes) {
+      peer::Delta* p = start();
+      ToProto(stamp, p->mutable_stamp());
+      peer::Assign* a = p->mutable_assign();
+      a->set_value(bytes.data(), bytes.size());
+      a->set_expire_at_ms(expire_at > 0 ? expire_at : 0);
+      a->set_hll(true);
+      if (!h->floor.IsZero()) ToProto(h->floor, a->mutable_hll_floor());
+    };
+    if (h->parts.empty()) part(e.stamp(), at, e.bytes());
+    for (const HllPart& p : h->parts) part(p.stamp, p.expire_at, p.bytes);
+    return;
+  }
+  peer::Delta* p = start();
+  ToProto(e.stamp(), p->mutable_stamp());
   char buf[24];
   std::string_view v = e.StringValue(buf);
-  d->mutable_assign()->set_value(v.data(), v.size());
-  d->mutable_assign()->set_expire_at_ms(at);
+  p->mutable_assign()->set_value(v.data(), v.size());
+  p->mutable_assign()->set_expire_at_ms(at);
 }
 
 void AppendKeyState(Db& db, int db_index, std::string_view key, int64_t now_ms,
@@ -191,7 +210,7 @@ void AppendKeyState(Db& db, int db_index, std::string_view key, int64_t now_ms,
     TombToProto(*t, del.mutable_remove());
   }
   Entry* e = db.Find(key, now_ms);
-  if (e) EntryToDeltas(db_index, *e, out);
+  if (e) EntryToDeltas(db, db_index, *e, out);
 }
 
 // ---- Replicator ----
@@ -781,7 +800,7 @@ bool Replicator::SendSnapshot(Link* link,
           do {
             c = d.Scan(c, [&](const Entry& e) {
               if ((!e.has_expire() || e.expire_at() > now) && wanted(e.key())) {
-                EntryToDeltas(db, e, &slice->deltas);
+                EntryToDeltas(d, db, e, &slice->deltas);
               }
             });
           } while (c != 0 && slice->deltas.size() < kBatchDeltas);

@@ -94,7 +94,7 @@ struct PeerView {
 };
 
 // The deltas that rebuild entry `e` of database `db` on a replica.
-void EntryToDeltas(int db, const Entry& e, std::vector<peer::Delta>* out);
+void EntryToDeltas(const Db& src, int db, const Entry& e, std::vector<peer::Delta>* out);
 void TombToProto(const crdt::Tombstone& t, peer::Remove* r);
 // A key's whole replicated state (tombstone and value) as deltas.
 void AppendKeyState(Db& db, int db_index, std::string_view key, int64_t now_ms,

@@ -10,9 +10,10 @@
 // later do, so a Redis-made HLL and a Lattice-made one are the same bytes
 // and count the same.
 //
-// Every write replicates as an assignment of the whole string (EmitAssign,
-// last writer wins; docs/consistency.md, "HyperLogLog"). PFCOUNT's cache
-// refresh stays local: it does not change what the HLL counts.
+// Every write replicates as an HLL assignment of the whole string, which
+// replicas merge register-wise with the HLL writes they got concurrently
+// (Store; docs/consistency.md, "HyperLogLog"). PFCOUNT's cache refresh
+// stays local: it does not change what the HLL counts.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -23,28 +24,46 @@
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/server.h"
+#include "node/storage/hll.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
 
 namespace {
 
-constexpr int kP = 14;               // register index bits
-constexpr int kQ = 64 - kP;          // bits left for the zero run
-constexpr int kRegisters = 1 << kP;  // 16384
-constexpr int kBits = 6;             // bits per dense register
-constexpr unsigned kRegisterMax = (1 << kBits) - 1;
-constexpr size_t kHdrSize = 16;
-constexpr size_t kDenseRegBytes = (kRegisters * kBits + 7) / 8;
-constexpr size_t kDenseSize = kHdrSize + kDenseRegBytes;  // 12304
-constexpr uint8_t kDense = 0;
-constexpr uint8_t kSparse = 1;
-constexpr size_t kEncodingByte = 4;
-constexpr size_t kCardByte = 8;
-constexpr int kSparseValMaxValue = 32;
-constexpr int kSparseValMaxLen = 4;
-constexpr int kSparseZeroMaxLen = 64;
-constexpr int kSparseXzeroMaxLen = 16384;
+using hll::At;
+using hll::CreateHll;
+using hll::DenseGet;
+using hll::DenseSet;
+using hll::DenseSetRaw;
+using hll::InvalidateCache;
+using hll::IsVal;
+using hll::IsXzero;
+using hll::IsZero;
+using hll::kCardByte;
+using hll::kDense;
+using hll::kDenseRegBytes;
+using hll::kDenseSize;
+using hll::kEncodingByte;
+using hll::kHdrSize;
+using hll::kP;
+using hll::kQ;
+using hll::kRegisterMax;
+using hll::kRegisters;
+using hll::kSparse;
+using hll::kSparseValMaxLen;
+using hll::kSparseValMaxValue;
+using hll::kSparseZeroMaxLen;
+using hll::Registers;
+using hll::SparseToDense;
+using hll::ValLen;
+using hll::ValOp;
+using hll::ValValue;
+using hll::XzeroLen;
+using hll::XzeroOp;
+using hll::ZeroLen;
+using hll::ZeroOp;
+
 constexpr double kAlphaInf = 0.721347520444481703680;  // 0.5 / ln(2)
 
 constexpr std::string_view kInvalidHll = "INVALIDOBJ Corrupted HLL object detected";
@@ -91,90 +110,10 @@ int PatLen(std::string_view ele, long* reg) {
   return count;
 }
 
-// Dense registers: `r` points at kDenseRegBytes bytes. Redis reads (and
-// writes zero bits of) the byte after the last register, its string's NUL
-// terminator; here that byte is taken as zero.
-unsigned DenseGet(const uint8_t* r, long i) {
-  size_t byte = i * kBits / 8;
-  unsigned fb = i * kBits & 7;
-  unsigned b0 = r[byte];
-  unsigned b1 = byte + 1 < kDenseRegBytes ? r[byte + 1] : 0;
-  return ((b0 >> fb) | (b1 << (8 - fb))) & kRegisterMax;
-}
-
-void DenseSetRaw(uint8_t* r, long i, unsigned v) {
-  size_t byte = i * kBits / 8;
-  unsigned fb = i * kBits & 7;
-  unsigned fb8 = 8 - fb;
-  r[byte] &= ~(kRegisterMax << fb);
-  r[byte] |= v << fb;
-  if (byte + 1 < kDenseRegBytes) {
-    r[byte + 1] &= ~(kRegisterMax >> fb8);
-    r[byte + 1] |= v >> fb8;
-  }
-}
-
-// hllDenseSet: 1 if the register grew.
-int DenseSet(uint8_t* r, long i, unsigned count) {
-  if (count > DenseGet(r, i)) {
-    DenseSetRaw(r, i, count);
-    return 1;
-  }
-  return 0;
-}
-
-uint8_t* Registers(std::string* s) { return reinterpret_cast<uint8_t*>(s->data()) + kHdrSize; }
-const uint8_t* Registers(std::string_view s) {
-  return reinterpret_cast<const uint8_t*>(s.data()) + kHdrSize;
-}
-
-// Sparse opcodes.
-bool IsZero(uint8_t b) { return (b & 0xc0) == 0; }
-bool IsXzero(uint8_t b) { return (b & 0xc0) == 0x40; }
-bool IsVal(uint8_t b) { return (b & 0x80) != 0; }
-int ZeroLen(uint8_t b) { return (b & 0x3f) + 1; }
-int XzeroLen(uint8_t b0, uint8_t b1) { return (((b0 & 0x3f) << 8) | b1) + 1; }
-int ValValue(uint8_t b) { return ((b >> 2) & 0x1f) + 1; }
-int ValLen(uint8_t b) { return (b & 0x3) + 1; }
-uint8_t ValOp(int value, int len) { return uint8_t(((value - 1) << 2 | (len - 1)) | 0x80); }
-uint8_t ZeroOp(int len) { return uint8_t(len - 1); }
-void XzeroOp(uint8_t* p, int len) {
-  int l = len - 1;
-  p[0] = uint8_t((l >> 8) | 0x40);
-  p[1] = uint8_t(l & 0xff);
-}
-
-// Byte i of a sparse string, zero past its end (Redis reads the NUL
-// terminator of a truncated XZERO).
-uint8_t At(std::string_view s, size_t i) { return i < s.size() ? uint8_t(s[i]) : 0; }
-
-// createHLLObject: an empty sparse HLL (one XZERO covering every register),
-// the cached cardinality 0 and valid.
-std::string CreateHll() {
-  std::string s(kHdrSize + ((kRegisters + kSparseXzeroMaxLen - 1) / kSparseXzeroMaxLen) * 2, '\0');
-  std::memcpy(s.data(), "HYLL", 4);
-  s[kEncodingByte] = char(kSparse);
-  auto* p = reinterpret_cast<uint8_t*>(s.data()) + kHdrSize;
-  for (int aux = kRegisters; aux > 0;) {
-    int xzero = std::min(aux, kSparseXzeroMaxLen);
-    XzeroOp(p, xzero);
-    p += 2;
-    aux -= xzero;
-  }
-  return s;
-}
-
-void InvalidateCache(std::string* s) { (*s)[kCardByte + 7] |= char(0x80); }
-
 // isHLLObjectOrReply's checks past the type: a byte string with the magic,
 // a known encoding, and the exact dense length.
 bool IsHll(const Entry& e) {
-  if (e.is_int() || e.is_collection()) return false;
-  std::string_view s = e.bytes();
-  if (s.size() < kHdrSize || s.substr(0, 4) != "HYLL") return false;
-  uint8_t enc = uint8_t(s[kEncodingByte]);
-  if (enc > kSparse) return false;
-  return enc != kDense || s.size() == kDenseSize;
+  return !e.is_int() && !e.is_collection() && hll::IsHllString(e.bytes());
 }
 
 // The HLL entry at `key` for a command: sets *e (nullptr if missing); false
@@ -189,35 +128,6 @@ bool HllOrReply(CommandContext& ctx, Entry* e) {
     ctx.rb->Error(kNotHll);
     return false;
   }
-  return true;
-}
-
-// hllSparseToDense: false if the opcodes do not cover exactly kRegisters.
-bool SparseToDense(std::string* s) {
-  if (uint8_t((*s)[kEncodingByte]) == kDense) return true;
-  std::string dense(kDenseSize, '\0');
-  std::memcpy(dense.data(), s->data(), kHdrSize);  // magic and cached cardinality
-  dense[kEncodingByte] = char(kDense);
-  uint8_t* regs = Registers(&dense);
-  std::string_view sp = *s;
-  long idx = 0;
-  for (size_t p = kHdrSize; p < sp.size();) {
-    uint8_t b = uint8_t(sp[p]);
-    if (IsZero(b)) {
-      idx += ZeroLen(b);
-      p++;
-    } else if (IsXzero(b)) {
-      idx += XzeroLen(b, At(sp, p + 1));
-      p += 2;
-    } else {
-      int runlen = ValLen(b), regval = ValValue(b);
-      if (runlen + idx > kRegisters) break;  // overflow
-      while (runlen--) DenseSetRaw(regs, idx++, regval);
-      p++;
-    }
-  }
-  if (idx != kRegisters) return false;
-  *s = std::move(dense);
   return true;
 }
 
@@ -356,39 +266,6 @@ int Add(std::string* s, std::string_view ele, int64_t max_bytes) {
   }
 }
 
-// hllMerge: max[i] = MAX(max[i], register i of `s`); false if corrupted.
-bool Merge(uint8_t* max, std::string_view s) {
-  if (uint8_t(s[kEncodingByte]) == kDense) {
-    const uint8_t* regs = Registers(s);
-    for (long i = 0; i < kRegisters; i++) {
-      uint8_t v = uint8_t(DenseGet(regs, i));
-      if (v > max[i]) max[i] = v;
-    }
-    return true;
-  }
-  long i = 0;
-  for (size_t p = kHdrSize; p < s.size();) {
-    uint8_t b = uint8_t(s[p]);
-    if (IsZero(b)) {
-      i += ZeroLen(b);
-      p++;
-    } else if (IsXzero(b)) {
-      i += XzeroLen(b, At(s, p + 1));
-      p += 2;
-    } else {
-      long runlen = ValLen(b);
-      uint8_t regval = uint8_t(ValValue(b));
-      if (runlen + i > kRegisters) break;  // overflow
-      while (runlen--) {
-        if (regval > max[i]) max[i] = regval;
-        i++;
-      }
-      p++;
-    }
-  }
-  return i == kRegisters;
-}
-
 double Sigma(double x) {
   if (x == 1.) return INFINITY;
   double z_prime;
@@ -482,11 +359,32 @@ Entry* Unshare(CommandContext& ctx, std::string_view key, Entry* e) {
                                   Db::kKeepTtl, e->lru());
 }
 
-// Stores `s` as the key's new value (keeping a TTL) and replicates it.
+// Stores `s` as the key's new value (keeping a TTL) and replicates it as
+// an HLL write, which merges register-wise with concurrent ones elsewhere
+// (docs/consistency.md, "HyperLogLog"). `s` holds every register the key
+// had, so here it is the key's only part; its floor is the newest plain
+// write below it.
 void Store(CommandContext& ctx, std::string_view key, bool existed, const std::string& s) {
-  Entry* e = ctx.DbFor(key).SetString(key, StringValue{Enc::kRaw, s, 0, nullptr}, ctx.Tick(),
-                                      existed ? Db::kKeepTtl : -1, ctx.LruClock());
-  EmitAssign(ctx, *e);
+  Db& db = ctx.DbFor(key);
+  Shard& shard = ctx.ShardFor(key);
+  int64_t at = existed ? Db::kKeepTtl : -1;
+  if (!shard.replicating()) {
+    db.SetString(key, StringValue{Enc::kRaw, s, 0, nullptr}, ctx.Tick(), at, ctx.LruClock());
+    return;
+  }
+  crdt::Stamp floor{};
+  if (const Entry* old = existed ? db.FindRaw(key) : nullptr) {
+    const HllState* h = old->hll_merged() ? db.FindHll(key) : nullptr;
+    floor = h ? h->floor : old->stamp();
+  }
+  crdt::Stamp stamp = ctx.Tick();
+  Entry* e = db.SetHll(key, s, stamp, at, ctx.LruClock(), HllState{floor, {}});
+  Delta d{Delta::Kind::kAssign, ctx.db, e->key(), stamp};
+  d.value = e->bytes();
+  d.expire_at = e->has_expire() ? e->expire_at() : -1;
+  d.hll = true;
+  d.hll_floor = floor;
+  shard.Emit(d);
 }
 
 }  // namespace
@@ -532,7 +430,7 @@ void CmdPfCount(CommandContext& ctx) {
       Entry* e = LookupRead(ctx, ctx.args[j]);
       if (!e) continue;
       if (!HllOrReply(ctx, e)) return;
-      if (!Merge(max.data(), e->bytes())) {
+      if (!hll::MaxInto(max.data(), e->bytes())) {
         ctx.rb->Error(kInvalidHll);
         return;
       }
@@ -575,7 +473,7 @@ void CmdPfMerge(CommandContext& ctx) {
     if (!e) continue;
     if (!HllOrReply(ctx, e)) return;
     if (uint8_t(e->bytes()[kEncodingByte]) == kDense) use_dense = true;
-    if (!Merge(max.data(), e->bytes())) {
+    if (!hll::MaxInto(max.data(), e->bytes())) {
       ctx.rb->Error(kInvalidHll);
       return;
     }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "absl/hash/hash.h"
 #include "node/storage/stable_hash.h"
@@ -121,9 +122,25 @@ uint64_t Db::DigestOf(const Entry& e, uint64_t key_hash) {
   return d;
 }
 
+uint64_t HllState::Digest() const {
+  uint64_t sum = Mix64(floor.counter * 0x9E3779B97F4A7C15ULL ^ (uint64_t(floor.node) << 1) ^ 7);
+  for (const HllPart& p : parts) {
+    sum += Mix64(p.stamp.counter * 0xC2B2AE3D27D4EB4FULL ^ (uint64_t(p.stamp.node) << 1));
+  }
+  return Mix64(sum + parts.size());
+}
+
+uint64_t Db::Digest(const Entry& e, uint64_t key_hash) const {
+  uint64_t d = DigestOf(e, key_hash);
+  if (e.hll_merged()) {
+    if (const HllState* h = FindHll(e.key())) d ^= h->Digest();
+  }
+  return d;
+}
+
 void Db::Fold(const Entry* e, uint64_t hash) {
   if (!leaves_) return;
-  uint64_t d = DigestOf(*e, hash);
+  uint64_t d = Digest(*e, hash);
   leaves_[LeafOf(hash)] ^= d;
   if (ring_) FoldPeers(e, hash, d);
 }
@@ -147,7 +164,7 @@ void Db::SetRing(std::shared_ptr<const Ring> ring, uint32_t self) {
   if (!ring_ || !leaves_) return;
   ForEach([&](const Entry& e) {
     uint64_t h = HashOf(e.key());
-    FoldPeers(&e, h, DigestOf(e, h));
+    FoldPeers(&e, h, Digest(e, h));
   });
 }
 
@@ -225,6 +242,10 @@ size_t Db::CollectTombs(uint64_t stable) {
 void Db::SetStamp(Entry* e, crdt::Stamp stamp) {
   uint64_t h = HashOf(e->key());
   Unfold(e, h);
+  if (e->hll_merged()) {
+    hll_.erase(absl::string_view(e->key().data(), e->key().size()));
+    e->flags_ &= ~Entry::kHllMerged;
+  }
   e->stamp_counter_ = stamp.counter;
   e->stamp_node_ = stamp.node;
   Fold(e, h);
@@ -311,6 +332,7 @@ void Db::FreeEntry(Entry* e) {
 void Db::Unlink(Entry** ref) {
   Entry* e = *ref;
   Unfold(e, HashOf(e->key()));
+  if (e->hll_merged()) hll_.erase(absl::string_view(e->key().data(), e->key().size()));
   *ref = e->next_;
   if (e->has_expire()) VolatileRemove(e);
   FreeEntry(e);
@@ -369,6 +391,7 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   Fold(e, hash);
   if (old) {
     Unfold(old, hash);
+    if (old->hll_merged()) hll_.erase(absl::string_view(key.data(), key.size()));
     e->next_ = old->next_;
     *ref = e;
     if (old->has_expire()) VolatileRemove(old);
@@ -381,6 +404,24 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   if (with_expire) VolatileAdd(e);
   if (!old) MaybeGrow();
   if (v.enc == Enc::kObject) SignalKey(key);
+  return e;
+}
+
+Entry* Db::SetHll(std::string_view key, std::string_view bytes, crdt::Stamp stamp,
+                  int64_t expire_at, uint32_t lru, HllState state) {
+  // Unlike a plain write, an HLL part does not outrank the key's older
+  // writes (they merge into it), so a delete's tombstone stays: it must
+  // still kill the parts it saw that arrive later.
+  crdt::Tombstone* t = FindTomb(key);
+  std::optional<crdt::Tombstone> kept;
+  if (t) kept = *t;
+  Entry* e = SetString(key, StringValue{Enc::kRaw, bytes, 0, nullptr}, stamp, expire_at, lru);
+  if (kept && !FindTomb(key)) TombFor(key) = std::move(*kept);
+  uint64_t h = HashOf(key);
+  Unfold(e, h);
+  e->flags_ |= Entry::kHllMerged;
+  hll_[absl::string_view(key.data(), key.size())] = std::move(state);
+  Fold(e, h);
   return e;
 }
 
@@ -428,6 +469,7 @@ Entry* Db::SetExpire(Entry* e, int64_t at) {
   n->lru_ = e->lru_;
   n->type_ = e->type_;
   n->enc_ = e->enc_;
+  n->flags_ |= e->flags_ & Entry::kHllMerged;
   n->next_ = e->next_;
   if (e->has_expire()) VolatileRemove(e);
   std::free(e);  // payload ownership (counter) moved to n
@@ -501,6 +543,7 @@ void Db::Clear() {
   }
   volatile_.clear();
   volatile_.shrink_to_fit();
+  hll_.clear();
   if (leaves_) std::fill(leaves_.get(), leaves_.get() + kLeaves, 0);
   peer_leaves_.clear();
   size_ = 0;

@@ -56,6 +56,9 @@ class Entry {
   bool is_int() const { return enc_ == uint8_t(Enc::kInt) || enc_ == uint8_t(Enc::kCounter); }
   crdt::Stamp stamp() const { return {stamp_counter_, stamp_node_}; }
   bool has_expire() const { return flags_ & kHasExpire; }
+  // A HyperLogLog whose value merges concurrent PFADD/PFMERGE writes; its
+  // parts are in Db::FindHll (docs/consistency.md, "HyperLogLog").
+  bool hll_merged() const { return flags_ & kHllMerged; }
   // Absolute expiry in unix ms. REQUIRES: has_expire().
   int64_t expire_at() const {
     int64_t v;
@@ -90,6 +93,7 @@ class Entry {
  private:
   friend class Db;
   static constexpr uint8_t kHasExpire = 1;
+  static constexpr uint8_t kHllMerged = 2;
   // Expiry (int64) + index into Db::volatile_ (uint32), stored before the key.
   static constexpr size_t kExpireSize = 12;
 
@@ -134,6 +138,24 @@ struct StringValue {
   static StringValue Object(Collection* c) { return {Enc::kObject, {}, 0, nullptr, c}; }
 };
 
+// A HyperLogLog that concurrent writes reached (docs/consistency.md,
+// "HyperLogLog"): its value is the register-wise max of its parts, the
+// PFADD / PFMERGE writes above its floor, the newest plain write known to
+// have been overwritten by them (every write below the floor is dead).
+// A part newer than another with registers no smaller replaces it, so
+// after any write made here there is one part again.
+struct HllPart {
+  crdt::Stamp stamp;
+  int64_t expire_at = -1;
+  std::string bytes;
+};
+struct HllState {
+  crdt::Stamp floor;
+  std::vector<HllPart> parts;  // empty: the entry itself is the only part
+  // Order-independent over the parts; the floor counts too.
+  uint64_t Digest() const;
+};
+
 class Db {
  public:
   Db();
@@ -161,7 +183,20 @@ class Db {
   Entry* ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp);
   // Sets or clears (at < 0) the TTL. Returns the entry, which may have moved.
   Entry* SetExpire(Entry* e, int64_t at);
+  // Also ends a merged HyperLogLog: a write stamped here (APPEND, SETRANGE,
+  // EXPIRE...) is a plain write of the bytes it leaves.
   void SetStamp(Entry* e, crdt::Stamp stamp);
+  // A HyperLogLog's merged state (nullptr unless e->hll_merged()).
+  const HllState* FindHll(std::string_view key) const {
+    if (hll_.empty()) return nullptr;
+    auto it = hll_.find(absl::string_view(key.data(), key.size()));
+    return it == hll_.end() ? nullptr : &it->second;
+  }
+  // Stores an HLL write's outcome: `bytes` (the parts' max, or the only
+  // part) under `stamp` (the newest part's) with TTL `expire_at`, and its
+  // state, replacing whatever the key held.
+  Entry* SetHll(std::string_view key, std::string_view bytes, crdt::Stamp stamp, int64_t expire_at,
+                uint32_t lru, HllState state);
   // Runs fn on a counter entry's PN-counter (INCR, a remote contribution),
   // keeping the Merkle leaf in step. REQUIRES: e->enc() == Enc::kCounter.
   template <typename F>
@@ -246,6 +281,9 @@ class Db {
   // The digest of one entry as it counts in its leaf.
   static uint64_t DigestOf(const Entry& e) { return DigestOf(e, HashOf(e.key())); }
   static uint64_t DigestOf(const Entry& e, uint64_t key_hash);
+  // DigestOf plus a merged HyperLogLog's parts: what the leaves hold.
+  uint64_t Digest(const Entry& e) const { return Digest(e, HashOf(e.key())); }
+  uint64_t Digest(const Entry& e, uint64_t key_hash) const;
   // Starts keeping leaves (one pass over the keys); a standalone node never
   // pays for them.
   void EnableMerkle();
@@ -339,6 +377,7 @@ class Db {
   absl::flat_hash_map<uint32_t, std::unique_ptr<uint64_t[]>> peer_leaves_;
   void FoldPeers(const Entry* e, uint64_t hash, uint64_t digest);
   absl::flat_hash_map<std::string, crdt::Tombstone> tombs_;
+  absl::flat_hash_map<std::string, HllState> hll_;  // merged HyperLogLogs
   absl::flat_hash_set<std::string> waited_;
   std::vector<std::string> ready_;
   crdt::Tombstone flush_tomb_;

@@ -20,6 +20,11 @@ Asserted, for writes made on both sides of the cut:
   popped on one side and untouched on the other is gone; LSET on one side
   wins over no change;
 - a BLPOP waiting on node 3 is woken by an RPUSH made on node 1;
+- HyperLogLog: PFADDs of different elements on both sides of the cut merge
+  register-wise: after the heal every node's PFCOUNT (and the merged
+  registers, PFDEBUG GETREG) equals what a real redis-server gives for one
+  HLL holding every element, and a later PFADD anywhere builds on the
+  merge; a SET newer than a concurrent PFADD replaces the HLL everywhere;
 - sorted sets: a member removed on one side and untouched on the other is
   gone; ZREM on one side of a member whose score the other side set is
   kept with that score (add-wins); ZADD of one member on both sides takes
@@ -130,6 +135,58 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
                 self.wait_equal(c, key, value)
             snap = c.wait_converged(HEAL_BOUND)
             self.assertEqual(snap["h"][1], tuple(sorted(want["h"].items())))
+
+    def test_hyperloglogs_across_a_partition_merge_register_wise(self):
+        before = ["e%d" % i for i in range(50)]
+        left = ["a%d" % i for i in range(400)]
+        right = ["b%d" % i for i in range(400)]
+        later = ["c%d" % i for i in range(100)]
+        redis_srv = harness.start_redis()
+        try:
+            rr = redis.Redis(host="127.0.0.1", port=redis_srv.port, decode_responses=True)
+            rr.pfadd("u", *(before + left + right))
+            want_count = rr.pfcount("u")
+            want_regs = rr.execute_command("PFDEBUG", "GETREG", "u")
+            rr.pfadd("u", *later)
+            want_later = rr.pfcount("u")
+        finally:
+            redis_srv.stop()
+        with self.cluster(3) as c, Partition(c) as p:
+            r1, r3 = c.r(1), c.r(3)
+            r1.pfadd("u", *before)
+            r1.pfadd("replaced", "x")
+            harness.wait_until(lambda: c.r(3).pfcount("u") == r1.pfcount("u") > 0
+                               and c.r(3).exists("replaced"), REPL_BOUND, interval=POLL,
+                               what="the first PFADDs on node 3")
+            p.isolate(3)
+            self.assert_cut(c, 1, 3)
+            for i in range(0, len(left), 100):  # several writes per side
+                r1.pfadd("u", *left[i:i + 100])
+                r3.pfadd("u", *right[i:i + 100])
+            r1.pfadd("replaced", "y")
+            time.sleep(0.01)
+            r3.set("replaced", "plain")  # newer than node 1's PFADD
+            p.heal_all()
+            c.wait_healthy(HEAL_BOUND)
+
+            def state(i):
+                try:
+                    replaced = c.r(i).get("replaced")
+                except UnicodeDecodeError:  # still an HLL
+                    replaced = "<hll>"
+                return c.r(i).pfcount("u"), replaced
+            try:
+                harness.wait_until(lambda: all(state(i) == (want_count, "plain")
+                                               for i in (1, 2, 3)),
+                                   HEAL_BOUND, interval=POLL, what="merged HLLs")
+            except TimeoutError:
+                self.fail("want count %d; nodes have %r" % (
+                    want_count, {i: state(i) for i in (1, 2, 3)}))
+            for i in (1, 2, 3):  # the very registers Redis has
+                self.assertEqual(c.r(i).execute_command("PFDEBUG", "GETREG", "u"), want_regs)
+            c.r(2).pfadd("u", *later)
+            harness.wait_until(lambda: all(c.r(i).pfcount("u") == want_later for i in (1, 2, 3)),
+                               REPL_BOUND, interval=POLL, what="a PFADD after the merge")
 
     def test_lists_across_a_partition_and_a_blpop_woken_by_another_node(self):
         with self.cluster(3) as c, Partition(c) as p:

@@ -32,6 +32,27 @@ TEST(DeltaCodec, Assignment) {
   EXPECT_EQ(p.assign().expire_at_ms(), 1795268180565);
 }
 
+TEST(DeltaCodec, HllAssignmentCarriesItsFloor) {
+  Delta d{Delta::Kind::kAssign, 0, "h", {0x7000000000001ULL, 3}};
+  const std::string value(12304, 'r');
+  d.value = value;
+  d.hll = true;
+  d.hll_floor = {0x6FFFFFFFFFFFFULL, 2000000000u};
+  peer::Delta p = RoundTrip(d);
+  ASSERT_EQ(p.change_case(), peer::Delta::kAssign);
+  EXPECT_EQ(p.assign().value(), value);
+  EXPECT_TRUE(p.assign().hll());
+  EXPECT_EQ(p.assign().hll_floor().counter(), 0x6FFFFFFFFFFFFULL);
+  EXPECT_EQ(p.assign().hll_floor().node_id(), 2000000000u);
+  d.hll_floor = {};  // no floor: omitted
+  p = RoundTrip(d);
+  EXPECT_TRUE(p.assign().hll());
+  EXPECT_FALSE(p.assign().has_hll_floor());
+  d.hll = false;
+  p = RoundTrip(d);
+  EXPECT_FALSE(p.assign().hll());
+}
+
 TEST(DeltaCodec, EmptyValueWithoutTtlStillSetsTheChange) {
   Delta d{Delta::Kind::kAssign, 0, "k", {1, 1}};
   peer::Delta p = RoundTrip(d);

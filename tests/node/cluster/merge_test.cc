@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "node/storage/hll.h"
 #include "node/storage/zset.h"
 
 namespace lattice::node {
@@ -41,7 +42,14 @@ struct Remove {
 struct Flush {
   Tombstone t;
 };
-using Change = std::variant<Assign, Counter, Remove, Flush>;
+// A PFADD / PFMERGE result: an HLL write, with the writer's floor.
+struct Hll {
+  std::string key;
+  Stamp stamp;
+  std::string value;
+  Stamp floor;
+};
+using Change = std::variant<Assign, Counter, Remove, Flush, Hll>;
 
 void Apply(Db& db, const Change& ch) {
   if (auto* a = std::get_if<Assign>(&ch)) {
@@ -50,6 +58,8 @@ void Apply(Db& db, const Change& ch) {
     MergeCounter(db, c->key, c->base_stamp, c->base, -1, c->c, kNow, 0);
   } else if (auto* r = std::get_if<Remove>(&ch)) {
     MergeRemove(db, r->key, r->t, kNow);
+  } else if (auto* h = std::get_if<Hll>(&ch)) {
+    MergeHll(db, h->key, h->stamp, h->value, -1, h->floor, kNow, 0);
   } else {
     MergeFlush(db, std::get<Flush>(ch).t);
   }
@@ -89,6 +99,10 @@ std::map<std::string, std::string> Visible(Db& db) {
       v += "}";
     } else {
       v = std::string(e.StringValue(buf));
+      if (v.substr(0, 4) == "HYLL") {
+        // HLL bytes, shortened: a hash of them (equal bytes, equal hash).
+        v = "hll#" + std::to_string(std::hash<std::string>{}(v) % 1000003);
+      }
     }
     if (e.has_expire()) v += " ttl@" + std::to_string(e.expire_at());
     out[std::string(e.key())] = v;
@@ -269,6 +283,36 @@ TEST(Merge, FlushKillsEverythingStampedBelowIt) {
 // Random histories: a few keys, three nodes, assignments, counter totals,
 // deletes with random seen vectors and flushes. Every order, with repeats,
 // must give the same visible state.
+std::string Describe(const std::vector<Change>& changes);
+
+// A delete of `key` stamped `s` that saw a random part of what nodes 1..3
+// wrote up to `counter`.
+Remove RandomDelete(const std::string& key, Stamp s, uint64_t counter, std::mt19937& rng) {
+  Tombstone t;
+  t.stamp = s;
+  for (crdt::NodeId n = 1; n <= 3; n++) {
+    if (rng() % 3) t.seen.Observe(n, rng() % (counter + 1));
+  }
+  return Remove{key, t};
+}
+
+// Applies `changes` in 20 shuffled orders, some with repeats, and expects
+// the outcome of applying them in order every time.
+void ExpectShuffledOrdersAgree(const std::vector<Change>& changes, std::mt19937& rng,
+                               int history) {
+  std::map<std::string, std::string> first = ApplyAll(changes);
+  for (int round = 0; round < 20; round++) {
+    std::vector<Change> order = changes;
+    if (round % 2) {
+      order.insert(order.end(), changes.begin(),
+                   changes.begin() + std::min<size_t>(round % 7, changes.size()));
+    }
+    std::shuffle(order.begin(), order.end(), rng);
+    ASSERT_EQ(ApplyAll(order), first) << "history " << history << " round " << round << "\n"
+                                      << Describe(changes) << "order:\n" << Describe(order);
+  }
+}
+
 TEST(Merge, RandomHistoriesConvergeInAnyOrder) {
   std::mt19937 rng(20261121);
   for (int history = 0; history < 200; history++) {
@@ -303,15 +347,9 @@ TEST(Merge, RandomHistoriesConvergeInAnyOrder) {
           changes.push_back(Counter{key, base, base_value, t});
           break;
         }
-        case 3: {
-          Tombstone t;
-          t.stamp = s;
-          for (crdt::NodeId n = 1; n <= 3; n++) {
-            if (rng() % 3) t.seen.Observe(n, rng() % (counter + 1));
-          }
-          changes.push_back(Remove{key, t});
+        case 3:
+          changes.push_back(RandomDelete(key, s, counter, rng));
           break;
-        }
         default:
           if (rng() % 4 == 0) {
             Tombstone t;
@@ -339,13 +377,155 @@ TEST(Merge, RandomHistoriesConvergeInAnyOrder) {
         a->value = a->value.substr(1);  // numeric, so counters can sit on it
       }
     }
-    std::map<std::string, std::string> first = ApplyAll(changes);
-    for (int round = 0; round < 20; round++) {
-      std::vector<Change> order = changes;
-      if (round % 2) order.insert(order.end(), changes.begin(), changes.begin() + round % 7);
-      std::shuffle(order.begin(), order.end(), rng);
-      ASSERT_EQ(ApplyAll(order), first) << "history " << history << " round " << round;
+    ExpectShuffledOrdersAgree(changes, rng, history);
+    if (HasFailure()) return;
+  }
+}
+
+// ---- HyperLogLog ----
+
+// A dense HLL with registers `regs` (as PFMERGE would leave it).
+std::string HllOf(const std::vector<uint8_t>& regs) { return hll::DenseOf(regs.data()); }
+
+// How Visible shows HLL bytes.
+std::string Shown(const std::string& hll) {
+  return "hll#" + std::to_string(std::hash<std::string>{}(hll) % 1000003);
+}
+
+std::vector<uint8_t> Registers(std::initializer_list<std::pair<int, uint8_t>> set) {
+  std::vector<uint8_t> r(hll::kRegisters, 0);
+  for (auto [i, v] : set) r[i] = v;
+  return r;
+}
+
+std::vector<uint8_t> Max(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+  std::vector<uint8_t> m(a.size());
+  for (size_t i = 0; i < a.size(); i++) m[i] = std::max(a[i], b[i]);
+  return m;
+}
+
+TEST(MergeHll, ConcurrentHllWritesMergeRegisterWise) {
+  auto a = Registers({{1, 3}, {7, 1}});
+  auto b = Registers({{1, 2}, {9, 5}});
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(a), {}}, Hll{"h", {11, 2}, HllOf(b), {}}},
+                        {{"h", Shown(HllOf(Max(a, b)))}});
+}
+
+TEST(MergeHll, ANewerWriteWithEveryRegisterReplacesTheOlder) {
+  // The second writer had seen the first: its registers cover it, so its
+  // bytes (here sparse: the empty HLL grown nowhere) are what remains.
+  auto a = Registers({{1, 3}});
+  auto b = Registers({{1, 3}, {2, 1}});
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(a), {}}, Hll{"h", {11, 2}, HllOf(b), {}}},
+                        {{"h", Shown(HllOf(b))}});
+}
+
+TEST(MergeHll, APlainWriteKillsOnlyTheHllWritesBelowIt) {
+  auto x = Registers({{4, 2}});
+  auto y = Registers({{5, 1}});
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(x), {}}, Assign{"h", {15, 3}, "foo"},
+                         Hll{"h", {20, 2}, HllOf(y), {}}},
+                        {{"h", Shown(HllOf(y))}});
+  // Newest of all, the plain write wins outright.
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(x), {}}, Assign{"h", {25, 3}, "foo"},
+                         Hll{"h", {20, 2}, HllOf(y), {}}},
+                        {{"h", "foo"}});
+}
+
+TEST(MergeHll, AFloorNamedByTheWriterKillsOlderWrites) {
+  // Node 2 wrote y over a SET it had seen (stamp 15); node 1's x is older.
+  auto x = Registers({{4, 2}});
+  auto y = Registers({{5, 1}});
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(x), {}}, Assign{"h", {15, 3}, "foo"},
+                         Hll{"h", {20, 2}, HllOf(y), {15, 3}}},
+                        {{"h", Shown(HllOf(y))}});
+}
+
+TEST(MergeHll, ADeleteKillsTheHllWritesStampedBeforeIt) {
+  auto x = Registers({{4, 2}});
+  auto y = Registers({{5, 1}});
+  // Between the two: x goes, y stays.
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(x), {}}, Hll{"h", {20, 2}, HllOf(y), {}},
+                         Remove{"h", Delete({15, 3}, {{1, 10}})}},
+                        {{"h", Shown(HllOf(y))}});
+  // After both: both go, seen or not (an HLL delete is a write like SET).
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(x), {}}, Hll{"h", {20, 2}, HllOf(y), {}},
+                         Remove{"h", Delete({25, 3}, {{1, 10}})}},
+                        {});
+}
+
+TEST(MergeHll, AFlushKillsTheHllWritesBelowIt) {
+  auto x = Registers({{4, 2}});
+  auto y = Registers({{5, 1}});
+  Tombstone f;
+  f.stamp = {15, 3};
+  ExpectEveryOrderGives({Hll{"h", {10, 1}, HllOf(x), {}}, Hll{"h", {20, 2}, HllOf(y), {}},
+                         Flush{f}},
+                        {{"h", Shown(HllOf(y))}});
+}
+
+std::string Describe(const std::vector<Change>& changes) {
+  std::string out;
+  auto st = [](Stamp s) { return std::to_string(s.counter) + "." + std::to_string(s.node); };
+  for (const Change& ch : changes) {
+    if (auto* a = std::get_if<Assign>(&ch)) {
+      out += "  set " + a->key + "@" + st(a->stamp) +
+             (a->value.substr(0, 4) == "HYLL" ? " <hll>" : " " + a->value) + "\n";
+    } else if (auto* h = std::get_if<Hll>(&ch)) {
+      out += "  hll " + h->key + "@" + st(h->stamp) + " floor " + st(h->floor) + " #" +
+             std::to_string(std::hash<std::string>{}(h->value) % 1000003) + "\n";
+    } else if (auto* r = std::get_if<Remove>(&ch)) {
+      out += "  del " + r->key + "@" + st(r->t.stamp) + " seen";
+      for (const auto& e : r->t.seen.entries()) out += " " + std::to_string(e.node) + ":" + std::to_string(e.counter);
+      out += "\n";
+    } else if (auto* f = std::get_if<Flush>(&ch)) {
+      out += "  flush@" + st(f->t.stamp) + "\n";
     }
+  }
+  return out;
+}
+
+TEST(MergeHll, RandomHistoriesConvergeInAnyOrder) {
+  std::mt19937 rng(20261201);
+  for (int history = 0; history < 300; history++) {
+    std::vector<Change> changes;
+    std::map<std::string, std::vector<Stamp>> plain;  // plain writes per key
+    uint64_t counter = 1;
+    for (int i = 0; i < 10; i++) {
+      std::string key = "h" + std::to_string(rng() % 2);
+      crdt::NodeId node = 1 + rng() % 3;
+      Stamp s{counter += 1 + rng() % 2, node};
+      switch (rng() % 6) {
+        case 0:
+        case 1:
+        case 2: {
+          std::vector<uint8_t> r(hll::kRegisters, 0);
+          for (int j = 0; j < 3; j++) r[rng() % 8] = uint8_t(1 + rng() % 4);
+          Stamp floor{};
+          auto& p = plain[key];
+          if (!p.empty() && rng() % 2) floor = p[rng() % p.size()];
+          changes.push_back(Hll{key, s, rng() % 5 ? HllOf(r) : hll::CreateHll(), floor});
+          break;
+        }
+        case 3: {
+          std::vector<uint8_t> r(hll::kRegisters, 0);
+          r[rng() % 8] = 2;
+          changes.push_back(Assign{key, s, rng() % 2 ? "v" + std::to_string(rng() % 9) : HllOf(r)});
+          plain[key].push_back(s);
+          break;
+        }
+        case 4:
+          changes.push_back(RandomDelete(key, s, counter, rng));
+          break;
+        default: {
+          Tombstone t;
+          t.stamp = s;
+          if (rng() % 3 == 0) changes.push_back(Flush{t});
+        }
+      }
+    }
+    ExpectShuffledOrdersAgree(changes, rng, history);
+    if (HasFailure()) return;
   }
 }
 
