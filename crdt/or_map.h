@@ -48,6 +48,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "crdt/causal_context.h"
+#include "crdt/compact_string.h"
 #include "crdt/pn_counter.h"
 #include "crdt/stamp.h"
 
@@ -77,7 +78,7 @@ struct OrVersion {
 // removed). A counter goes with its base version.
 template <typename V, typename C = PnCounter>
 struct OrElement {
-  std::string name;
+  CompactString name;
   absl::InlinedVector<OrVersion<V>, 1> versions;  // never empty while in the map
   std::unique_ptr<C> counter;                     // on the greatest base; after an increment
   std::unique_ptr<std::vector<C>> shelved;        // on smaller live bases (rare)
@@ -446,7 +447,7 @@ class OrMap {
     size_t n = sizeof(*this) + elements_.capacity() * sizeof(Element) +
                (indexed() ? sizeof(Index) + index_->capacity() * (sizeof(uint32_t) + 1) : 0);
     for (const Element& e : elements_) {
-      if (e.name.size() > 15) n += e.name.capacity() + 1;
+      n += e.name.heap_bytes();
       if (e.versions.size() > 1) n += e.versions.capacity() * sizeof(Version);
       if (e.counter) n += sizeof(C);
       if (e.shelved) n += sizeof(*e.shelved) + e.shelved->capacity() * sizeof(C);

@@ -239,7 +239,7 @@ void CmdHIncrBy(CommandContext& ctx) {
     // Increments from every node add up: a counter on the field's value
     // (docs/consistency.md, "Collections").
     crdt::Stamp dot = w.Dot();
-    std::string_view base = w.Keep(h->map.at(static_cast<size_t>(i)).top().value);
+    std::string_view base = w.Keep(h->map.at(static_cast<size_t>(i)).top().value.str());
     crdt::PnCounter::Delta d =
         h->map.Increment(static_cast<size_t>(i), current, dot.node, dot.counter, by);
     ElementOp op{ElementOp::Kind::kIncrement, field, base, {}, d};

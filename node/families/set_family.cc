@@ -328,7 +328,7 @@ void SPopCount(CommandContext& ctx) {
     ResultSet all;
     for (size_t i = 0; i < size; i++) all.Add(s->map.at(i).name);
     ReplySetOf(ctx, all.Finish());
-    for (size_t i = size; i-- > 0;) RemoveAt(w, s, i, w.Keep(s->map.at(i).name));
+    for (size_t i = size; i-- > 0;) RemoveAt(w, s, i, w.Keep(s->map.at(i).name.str()));
     w.Done();
     return;
   }
@@ -338,7 +338,7 @@ void SPopCount(CommandContext& ctx) {
   // Highest position first: removing one moves only members behind it (a
   // hash table's swap with the last), which are gone already.
   std::sort(picks.begin(), picks.end(), std::greater<size_t>());
-  for (size_t i : picks) RemoveAt(w, s, i, w.Keep(s->map.at(i).name));
+  for (size_t i : picks) RemoveAt(w, s, i, w.Keep(s->map.at(i).name.str()));
   w.Done();
 }
 
@@ -461,7 +461,7 @@ void CmdSPop(CommandContext& ctx) {
     return;
   }
   size_t i = RandomIndex(s->size());
-  std::string_view name = w.Keep(s->map.at(i).name);
+  std::string_view name = w.Keep(s->map.at(i).name.str());
   RemoveAt(w, s, i, name);
   ctx.rb->Bulk(name);
   w.Done();

@@ -48,7 +48,7 @@ uint64_t VersionsDigest(const crdt::OrElement<V>& e, uint64_t (*value)(const V&)
   return d;
 }
 
-uint64_t StringValueDigest(const std::string& s) { return StableHash64(s); }
+uint64_t StringValueDigest(const crdt::CompactString& s) { return StableHash64(s); }
 uint64_t NoValueDigest(const crdt::NoValue&) { return 0; }
 
 // Builds an OrMap from the elements of a whole state.
@@ -83,7 +83,7 @@ template <typename Map, typename ValueBytes>
 void StateToProtoImpl(const Map& map, peer::Elements* m, ValueBytes bytes) {
   for (const auto& e : map.elements()) {
     peer::ElementState* es = m->add_elements();
-    es->set_element(e.name);
+    es->set_element(e.name.data(), e.name.size());
     for (const auto& v : e.versions) {
       peer::ElementVersion* pv = es->add_versions();
       ToProto(v.dot, pv->mutable_dot());
@@ -122,8 +122,8 @@ std::string_view CollEncName(CollEnc enc) {
   return "unknown";
 }
 
-uint64_t ElementDigest::Of(const crdt::OrElement<std::string>& e) {
-  return VersionsDigest<std::string>(e, StringValueDigest);
+uint64_t ElementDigest::Of(const crdt::OrElement<crdt::CompactString>& e) {
+  return VersionsDigest<crdt::CompactString>(e, StringValueDigest);
 }
 
 uint64_t ElementDigest::Of(const crdt::OrElement<crdt::NoValue>& e) {
@@ -185,12 +185,12 @@ bool HashObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
 
 bool HashObject::MergeState(const peer::Elements& m, const crdt::CausalContext& their_ctx) {
   HashMap theirs;
-  StateFromProto(m, &theirs, [](const std::string& v) { return v; });
+  StateFromProto(m, &theirs, [](const std::string& v) { return crdt::CompactString(v); });
   return map.MergeState(theirs, their_ctx, ctx);
 }
 
 void HashObject::StateToProto(peer::Elements* m) const {
-  StateToProtoImpl(map, m, [](const std::string& v) { return std::string_view(v); });
+  StateToProtoImpl(map, m, [](const crdt::CompactString& v) { return v.view(); });
 }
 
 void HashObject::Normalize() {

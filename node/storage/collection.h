@@ -55,11 +55,11 @@ extern EncodingLimits g_encoding_limits;
 
 // Stable (cross-node) digest of one element, for the Merkle leaves.
 struct ElementDigest {
-  static uint64_t Of(const crdt::OrElement<std::string>& e);
+  static uint64_t Of(const crdt::OrElement<crdt::CompactString>& e);
   static uint64_t Of(const crdt::OrElement<crdt::NoValue>& e);
 };
 
-using HashMap = crdt::OrMap<std::string, ElementDigest>;
+using HashMap = crdt::OrMap<crdt::CompactString, ElementDigest>;
 using SetMap = crdt::OrMap<crdt::NoValue, ElementDigest>;
 
 class Collection {

@@ -518,7 +518,7 @@ bool ZsetObject::MergeState(const peer::Elements& m, const crdt::CausalContext& 
 void ZsetObject::StateToProto(peer::Elements* m) const {
   for (const auto& e : map_.elements()) {
     peer::ElementState* es = m->add_elements();
-    es->set_element(e.name);
+    es->set_element(e.name.data(), e.name.size());
     for (const auto& v : e.versions) {
       peer::ElementVersion* pv = es->add_versions();
       ToProto(v.dot, pv->mutable_dot());
@@ -530,7 +530,7 @@ void ZsetObject::StateToProto(peer::Elements* m) const {
     if (e.shelved) {
       for (const auto& c : *e.shelved) {
         peer::ElementState* extra = m->add_elements();
-        extra->set_element(e.name);
+        extra->set_element(e.name.data(), e.name.size());
         CounterToProto(c, extra);
       }
     }

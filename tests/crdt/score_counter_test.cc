@@ -206,7 +206,7 @@ struct Replica {
 std::string Dump(const Replica& r) {
   std::string out;
   for (const auto& e : r.map.elements()) {
-    out += e.name + ":";
+    out += e.name.str() + ":";
     for (const auto& v : e.versions) {
       out += " (" + std::to_string(v.dot.counter) + "," + std::to_string(v.dot.node) +
              ")=" + std::to_string(v.value);

@@ -74,7 +74,7 @@ std::map<std::string, std::string> Visible(Db& db) {
     if (e.type() == ObjType::kHash) {
       const auto& h = static_cast<const HashObject&>(*e.collection());
       std::vector<std::string> f;
-      for (size_t i = 0; i < h.size(); i++) f.push_back(h.map.at(i).name + "=" + std::string(h.Value(i, buf)));
+      for (size_t i = 0; i < h.size(); i++) f.push_back(h.map.at(i).name.str() + "=" + std::string(h.Value(i, buf)));
       std::sort(f.begin(), f.end());
       v = "hash{";
       for (const auto& x : f) v += x + ",";
@@ -92,7 +92,7 @@ std::map<std::string, std::string> Visible(Db& db) {
     } else if (e.type() == ObjType::kSet) {
       const auto& st = static_cast<const SetObject&>(*e.collection());
       std::vector<std::string> m;
-      for (size_t i = 0; i < st.size(); i++) m.push_back(st.map.at(i).name);
+      for (size_t i = 0; i < st.size(); i++) m.push_back(st.map.at(i).name.str());
       std::sort(m.begin(), m.end());
       v = "set{";
       for (const auto& x : m) v += x + ",";

@@ -80,7 +80,7 @@ TEST(ZOrder, RanksSelectsAndSeeksMatchASortedSet) {
 // The index holds exactly the map's members at their visible scores.
 void ExpectIndexed(const ZsetObject& z) {
   Model want;
-  for (size_t i = 0; i < z.size(); i++) want.insert({z.Score(i), z.map().at(i).name});
+  for (size_t i = 0; i < z.size(); i++) want.insert({z.Score(i), z.map().at(i).name.str()});
   ExpectSame(z.order(), want);
 }
 
