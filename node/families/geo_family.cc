@@ -330,7 +330,7 @@ std::vector<Point> Search(const ZsetObject& z, const Shape& s, uint64_t limit) {
       p.pos = DecodeScore(n->score);
       if (WithinShape(s, p.pos, &p.dist)) {
         p.score = n->score;
-        p.member = n->member;
+        p.member = n->member();
         out.push_back(p);
       }
       if (!out.empty() && limit && out.size() >= limit) break;

@@ -374,7 +374,7 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
       n = start > 0 ? z.order().At(static_cast<size_t>(start)) : z.order().first();
     }
     for (int64_t k = 0; k < vectorlen && n; k++) {
-      add(n->member);
+      add(n->member());
       n = order.desc ? n->prev() : n->next();
     }
     end -= start;

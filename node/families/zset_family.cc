@@ -199,7 +199,7 @@ const Node* LastInRange(const ZOrder& o, const ScoreRange& r, size_t* rank = nul
 // differ the answer depends on the structure, as in Redis: a listpack is
 // scanned from its ends (zzlFirstInLexRange), a skiplist is descended.
 bool LexInRange(const ZOrder& o, const LexRange& r) {
-  return !r.Empty() && o.last() && r.GteMin(o.last()->member) && r.LteMax(o.first()->member);
+  return !r.Empty() && o.last() && r.GteMin(o.last()->member()) && r.LteMax(o.first()->member());
 }
 
 const Node* FirstInLex(const ZsetObject& z, const LexRange& r, size_t* rank = nullptr) {
@@ -209,11 +209,11 @@ const Node* FirstInLex(const ZsetObject& z, const LexRange& r, size_t* rank = nu
   size_t k = 0;
   if (z.enc() == CollEnc::kListpack) {
     n = o.first();
-    while (n && !r.GteMin(n->member)) n = n->next(), k++;
+    while (n && !r.GteMin(n->member())) n = n->next(), k++;
   } else {
-    std::tie(n, k) = o.Seek([&](const Node& x) { return !r.GteMin(x.member); });
+    std::tie(n, k) = o.Seek([&](const Node& x) { return !r.GteMin(x.member()); });
   }
-  if (!n || !r.LteMax(n->member)) return nullptr;
+  if (!n || !r.LteMax(n->member())) return nullptr;
   if (rank) *rank = k;
   return n;
 }
@@ -226,14 +226,14 @@ const Node* LastInLex(const ZsetObject& z, const LexRange& r, size_t* rank = nul
   if (z.enc() == CollEnc::kListpack) {
     n = o.last();
     k = o.size() - 1;
-    while (n && !r.LteMax(n->member)) n = n->prev(), k--;
+    while (n && !r.LteMax(n->member())) n = n->prev(), k--;
   } else {
-    auto [after, a] = o.Seek([&](const Node& x) { return r.LteMax(x.member); });
+    auto [after, a] = o.Seek([&](const Node& x) { return r.LteMax(x.member()); });
     n = after ? after->prev() : o.last();
     if (a == 0) n = nullptr;
     k = a - 1;
   }
-  if (!n || !r.GteMin(n->member)) return nullptr;
+  if (!n || !r.GteMin(n->member())) return nullptr;
   if (rank) *rank = k;
   return n;
 }
@@ -248,7 +248,7 @@ void Walk(const Node* start, bool reverse, int64_t offset, int64_t limit,
   while (n && offset-- > 0) n = reverse ? n->prev() : n->next();
   while (n && limit != 0) {
     if (!in(*n)) break;
-    out->emplace_back(n->member, n->score);
+    out->emplace_back(n->member(), n->score);
     if (limit > 0) limit--;
     n = reverse ? n->prev() : n->next();
   }
@@ -543,7 +543,7 @@ void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeType
       const Node* first = reverse ? LastInLex(z, lr) : FirstInLex(z, lr);
       Walk(
           first, reverse, offset, limit,
-          [&](const Node& n) { return reverse ? lr.GteMin(n.member) : lr.LteMax(n.member); }, &out);
+          [&](const Node& n) { return reverse ? lr.GteMin(n.member()) : lr.LteMax(n.member()); }, &out);
       break;
     }
     default: {
@@ -553,7 +553,7 @@ void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeType
       out.reserve(n);
       const Node* x = o.At(static_cast<size_t>(reverse ? size - 1 - start : start));
       for (size_t k = 0; x && k < n; k++) {
-        out.emplace_back(x->member, x->score);
+        out.emplace_back(x->member(), x->score);
         x = reverse ? x->prev() : x->next();
       }
       break;
@@ -598,10 +598,10 @@ void ZRemRangeGeneric(CommandContext& ctx, RangeType type) {
       return;
     }
     const Node* x = o.At(static_cast<size_t>(start));
-    for (int64_t k = start; x && k <= end; k++, x = x->next()) doomed.emplace_back(x->member);
+    for (int64_t k = start; x && k <= end; k++, x = x->next()) doomed.emplace_back(x->member());
   } else if (type == RangeType::kScore) {
     for (const Node* x = FirstInRange(o, sr); x && sr.LteMax(x->score); x = x->next()) {
-      doomed.emplace_back(x->member);
+      doomed.emplace_back(x->member());
     }
   } else {
     const Node* x;
@@ -609,9 +609,9 @@ void ZRemRangeGeneric(CommandContext& ctx, RangeType type) {
       x = FirstInLex(*z, lr);
     } else {
       // zslDeleteRangeByLex descends without the empty-range test.
-      x = o.Seek([&](const Node& n) { return !lr.GteMin(n.member); }).first;
+      x = o.Seek([&](const Node& n) { return !lr.GteMin(n.member()); }).first;
     }
-    for (; x && lr.LteMax(x->member); x = x->next()) doomed.emplace_back(x->member);
+    for (; x && lr.LteMax(x->member()); x = x->next()) doomed.emplace_back(x->member());
   }
   for (const std::string& m : doomed) RemoveMember(w, z, m);  // `doomed` outlives the write
   w.Done();
@@ -635,7 +635,7 @@ struct Source {
   template <typename F>
   void ForEach(F fn) const {
     if (zset) {
-      for (const Node* n = zset->order().first(); n; n = n->next()) fn(n->member, n->score);
+      for (const Node* n = zset->order().first(); n; n = n->next()) fn(n->member(), n->score);
     } else if (set) {
       for (size_t i = 0; i < set->size(); i++) fn(std::string_view(set->map.at(i).name), 1.0);
     }
@@ -812,7 +812,7 @@ void ZSetOpGeneric(CommandContext& ctx, std::string_view dst, size_t numkeys_idx
 
 void ReplyMember(CommandContext& ctx, const Node& n, bool withscores) {
   if (withscores && ctx.rb->protocol() >= 3) ctx.rb->ArrayHeader(2);
-  ctx.rb->Bulk(n.member);
+  ctx.rb->Bulk(n.member());
   if (withscores) ctx.rb->Double(n.score);
 }
 
@@ -910,7 +910,7 @@ ZPopOutcome ZPopGeneric(CommandContext& ctx, std::span<const std::string_view> k
     for (int64_t k = 0; k < n; k++) {
       const Node* x = max ? z->order().last() : z->order().first();
       // The node goes with the member: a delta needs a copy.
-      std::string_view member = w.replicating() ? w.Keep(std::string(x->member)) : std::string_view(x->member);
+      std::string_view member = w.replicating() ? w.Keep(std::string(x->member())) : std::string_view(x->member());
       double score = x->score;
       if (nested) ctx.rb->ArrayHeader(2);
       ctx.rb->Bulk(member);
@@ -1046,7 +1046,7 @@ void CmdZLexCount(CommandContext& ctx) {
   int64_t count = 0;
   if (z && z->enc() == CollEnc::kListpack) {
     // zzlFirstInLexRange, then forward while in range.
-    for (const Node* x = FirstInLex(*z, r); x && r.LteMax(x->member); x = x->next()) count++;
+    for (const Node* x = FirstInLex(*z, r); x && r.LteMax(x->member()); x = x->next()) count++;
   } else if (z) {
     size_t first, last;
     if (FirstInLex(*z, r, &first) && LastInLex(*z, r, &last) && last >= first) {
@@ -1173,7 +1173,7 @@ void CmdZRandMember(CommandContext& ctx) {
     ctx.rb->Null();
     return;
   }
-  ctx.rb->Bulk(z->order().At(Rng()() % z->size())->member);
+  ctx.rb->Bulk(z->order().At(Rng()() % z->size())->member());
 }
 
 void CmdZUnion(CommandContext& ctx) { ZSetOpGeneric(ctx, {}, 1, SetOp::kUnion, false); }
@@ -1202,13 +1202,13 @@ void CmdZScan(CommandContext& ctx) {
   // scanned whole). Scores are bulk strings even in RESP3, as Redis's.
   std::vector<const Node*> hits;
   for (const Node* x = z->order().first(); x; x = x->next()) {
-    if (!use_pattern || GlobMatch(pattern, x->member)) hits.push_back(x);
+    if (!use_pattern || GlobMatch(pattern, x->member())) hits.push_back(x);
   }
   ctx.rb->ArrayHeader(2);
   ctx.rb->Bulk("0");
   ctx.rb->ArrayHeader(static_cast<int64_t>(hits.size() * 2));
   for (const Node* x : hits) {
-    ctx.rb->Bulk(x->member);
+    ctx.rb->Bulk(x->member());
     ctx.rb->Bulk(FormatScore(x->score));
   }
 }

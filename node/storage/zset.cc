@@ -101,7 +101,7 @@ ZOrder::Node* ZOrder::NewNode(int height, double score, std::string_view member)
   void* mem = ::operator new(sizeof(Node) + levels + member.size());
   char* bytes = static_cast<char*>(mem) + sizeof(Node) + levels;
   if (!member.empty()) std::memcpy(bytes, member.data(), member.size());
-  Node* n = new (mem) Node{score, nullptr, std::string_view(bytes, member.size()), height};
+  Node* n = new (mem) Node{score, nullptr, static_cast<uint32_t>(member.size()), height};
   for (int i = 0; i < height; i++) new (&n->lv()[i]) Level();
   return n;
 }
@@ -126,7 +126,7 @@ ZOrder& ZOrder::operator=(const ZOrder& o) {
   if (this == &o) return *this;
   Clear();
   // Appending in order: every insert lands at the tail.
-  for (const Node* n = o.first(); n; n = n->next()) Insert(n->score, n->member);
+  for (const Node* n = o.first(); n; n = n->next()) Insert(n->score, n->member());
   return *this;
 }
 
@@ -163,7 +163,7 @@ void ZOrder::Insert(double score, std::string_view member) {
 void ZOrder::Link(Node* x) {
   const int level = x->height;
   const double score = x->score;
-  const std::string_view member = x->member;
+  const std::string_view member = x->member();
   if (level > head_->height) {
     // Nothing points at the head but head_ (a first node's backward is null).
     Node* grown = NewNode(std::min(kMaxLevel, std::max(level, head_->height * 2)), 0, {});
@@ -177,7 +177,7 @@ void ZOrder::Link(Node* x) {
   for (int i = level_ - 1; i >= 0; i--) {
     rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
     while (p->lv()[i].forward &&
-           ZLess(p->lv()[i].forward->score, p->lv()[i].forward->member, score, member)) {
+           ZLess(p->lv()[i].forward->score, p->lv()[i].forward->member(), score, member)) {
       rank[i] += p->lv()[i].span;
       p = p->lv()[i].forward;
     }
@@ -212,13 +212,13 @@ ZOrder::Node* ZOrder::Unlink(double score, std::string_view member) {
   Node* x = head_;
   for (int i = level_ - 1; i >= 0; i--) {
     while (x->lv()[i].forward &&
-           ZLess(x->lv()[i].forward->score, x->lv()[i].forward->member, score, member)) {
+           ZLess(x->lv()[i].forward->score, x->lv()[i].forward->member(), score, member)) {
       x = x->lv()[i].forward;
     }
     update[i] = x;
   }
   x = x->lv()[0].forward;
-  if (!x || !(x->score == score) || x->member != member) return nullptr;
+  if (!x || !(x->score == score) || x->member() != member) return nullptr;
   for (int i = 0; i < level_; i++) {
     if (update[i]->lv()[i].forward == x) {
       update[i]->lv()[i].span += x->lv()[i].span - 1;
@@ -259,7 +259,7 @@ size_t ZOrder::Rank(double score, std::string_view member) const {
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; i--) {
     while (x->lv()[i].forward &&
-           ZLess(x->lv()[i].forward->score, x->lv()[i].forward->member, score, member)) {
+           ZLess(x->lv()[i].forward->score, x->lv()[i].forward->member(), score, member)) {
       rank += x->lv()[i].span;
       x = x->lv()[i].forward;
     }
@@ -298,7 +298,7 @@ size_t ZOrder::MemoryUsage() const {
   size_t n = sizeof(Node) + static_cast<size_t>(head_->height) * sizeof(Level);
   for (const Node* x = first(); x; x = x->next()) {
     n += sizeof(Node) + static_cast<size_t>(x->height) * sizeof(Level);
-    n += x->member.size();
+    n += x->member().size();
   }
   return n;
 }

@@ -76,10 +76,13 @@ class ZOrder {
   struct Node {
     double score;
     Node* backward = nullptr;
-    std::string_view member;  // the bytes after the levels
-    int height = 0;
+    uint32_t member_len = 0;  // the member's bytes follow the levels
+    int32_t height = 0;
     Level* lv() { return reinterpret_cast<Level*>(this + 1); }
     const Level* lv() const { return reinterpret_cast<const Level*>(this + 1); }
+    std::string_view member() const {
+      return {reinterpret_cast<const char*>(lv() + height), member_len};
+    }
     const Node* next() const { return lv()[0].forward; }
     const Node* prev() const { return backward; }
   };

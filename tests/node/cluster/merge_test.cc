@@ -86,7 +86,7 @@ std::map<std::string, std::string> Visible(Db& db) {
       for (const ZOrder::Node* n = z.order().first(); n; n = n->next()) {
         char s[40];
         snprintf(s, sizeof s, "%.17g", n->score);
-        v += std::string(n->member) + "=" + s + ",";
+        v += std::string(n->member()) + "=" + s + ",";
       }
       v += "}";
     } else if (e.type() == ObjType::kSet) {

@@ -32,9 +32,9 @@ void ExpectSame(const ZOrder& o, const Model& m) {
   for (const ZOrder::Node* n = o.first(); n; n = n->next(), r++) {
     auto it = std::next(m.begin(), static_cast<ptrdiff_t>(r));
     EXPECT_EQ(n->score, it->first);
-    EXPECT_EQ(n->member, it->second);
+    EXPECT_EQ(n->member(), it->second);
     EXPECT_EQ(n->prev(), prev);
-    EXPECT_EQ(o.Rank(n->score, n->member), r);
+    EXPECT_EQ(o.Rank(n->score, n->member()), r);
     EXPECT_EQ(o.At(r), n);
     prev = n;
   }
