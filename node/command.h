@@ -102,6 +102,9 @@ struct CommandContext {
   uint64_t conn_id = 0;
   bool serving = false;
   bool blocked = false;
+  // Run by EXEC: a blocking command that finds nothing answers at once, as
+  // if its timeout had passed (Redis's CLIENT_DENY_BLOCKING).
+  bool in_exec = false;
 
   Db& DbFor(std::string_view key) const;
   Db& DbFor(std::string_view key, int db_index) const;

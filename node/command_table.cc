@@ -127,6 +127,18 @@ std::vector<CommandId> Rows() {
           "Synchronously saves the database(s) to disk and shuts down the Redis server."),
       Row("time", 1, L | S | F, 0, 0, 0, CmdTime, "server", "2.6.0", "Returns the server time."),
 
+      // ---- transactions (transaction_family.cc) ----
+      Row("discard", 1, NS | L | S | F | C, 0, 0, 0, CmdDiscard, "transactions", "2.0.0",
+          "Discards a transaction."),
+      Row("exec", 1, NS | L | S | C, 0, 0, 0, CmdExec, "transactions", "1.2.0",
+          "Executes all commands in a transaction."),
+      Row("multi", 1, NS | L | S | F | C, 0, 0, 0, CmdMulti, "transactions", "1.2.0",
+          "Starts a transaction."),
+      Row("unwatch", 1, NS | L | S | F | C, 0, 0, 0, CmdUnwatch, "transactions", "2.2.0",
+          "Forgets about watched keys of a transaction."),
+      Row("watch", -2, NS | L | S | F | C, 1, -1, 1, CmdWatch, "transactions", "2.2.0",
+          "Monitors changes to keys to determine the execution of a transaction."),
+
       // ---- keyspace (generic_family.cc) ----
       Row("copy", -3, W | M, 1, 2, 1, CmdCopy, "generic", "6.2.0",
           "Copies the value of a key to a new key."),

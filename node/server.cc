@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "node/cluster/anti_entropy.h"
 #include "node/command_table.h"
+#include "node/families/families.h"
 #include "node/cluster/forward.h"
 #include "node/cluster/hot_replication.h"
 #include "node/storage/stable_hash.h"
@@ -653,24 +654,53 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   Flush(c);
 }
 
+namespace {
+
+// The commands that act at once inside MULTI instead of being queued
+// (Redis's processCommand list).
+bool ActsInMulti(const CommandId& cmd) {
+  return cmd.handler == CmdExec || cmd.handler == CmdDiscard || cmd.handler == CmdMulti ||
+         cmd.handler == CmdWatch || cmd.handler == CmdQuit;
+}
+
+}  // namespace
+
+void Worker::RunCommand(CommandContext& cx) {
+  int64_t start = MonoUs();
+  size_t before = cx.rb->out()->size();
+  cx.cmd->handler(cx);
+  CountReads(*cx.cmd, cx.args);
+  CommandStats& st = stats[cx.cmd->index];
+  st.Record(MonoUs() - start);
+  if (cx.rb->out()->size() > before && (*cx.rb->out())[before] == '-') st.failed++;
+  commands_processed++;
+}
+
 bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms) {
   std::string error;
   const CommandId* cmd = server_->commands().Resolve(args, &error);
   if (!cmd) {
     c->rb.Error(error);
+    c->multi_dirty = c->in_multi;  // Redis's flagTransaction
     return true;
   }
   if (!ArityOk(*cmd, args.size())) {
     c->rb.Error(ArityError(*cmd));
     stats[cmd->index].rejected++;
+    c->multi_dirty = c->multi_dirty || c->in_multi;
     return true;
   }
   // With forwarded commands in flight, a command that belongs to the
   // connection (SELECT changes what later commands see; WAIT parks) waits
-  // for them.
+  // for them, and so does one queued by MULTI (its +QUEUED comes after
+  // their replies).
   const bool in_flight = !c->slots.empty();
-  if (in_flight && (cmd->flags & kCmdConnection)) return false;
+  if (in_flight && ((cmd->flags & kCmdConnection) || c->in_multi)) return false;
   c->last_cmd = cmd;
+  if (c->in_multi && !ActsInMulti(*cmd)) {
+    QueueCommand(c, *cmd, args);
+    return true;
+  }
   // Placement: keys this node does not hold are served elsewhere.
   // (SORT runs in the exclusive section here but is routed by its key.)
   if (server_->placement().partial() && cmd->has_keys() && !(cmd->flags & kCmdConnection)) {
@@ -684,16 +714,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   CommandContext ctx{args, &c->rb, server_, c, c->db, now_ms, cmd};
   ctx.origin = this;
   ctx.conn_id = c->id;
-  auto run = [&](CommandContext& cx) {
-    int64_t start = MonoUs();
-    size_t before = cx.rb->out()->size();
-    cmd->handler(cx);
-    CountReads(*cmd, cx.args);
-    CommandStats& st = stats[cmd->index];
-    st.Record(MonoUs() - start);
-    if (cx.rb->out()->size() > before && (*cx.rb->out())[before] == '-') st.failed++;
-    commands_processed++;
-  };
+  auto run = [&](CommandContext& cx) { RunCommand(cx); };
   if (!server_->multi_threaded() || (cmd->flags & kCmdConnection) ||
       (!cmd->has_keys() && !(cmd->flags & kCmdAllShards))) {
     run(ctx);
@@ -747,6 +768,126 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
         [remote, origin, conn_id] { origin->CompleteRemote(conn_id, std::move(remote->reply)); });
   });
   return true;
+}
+
+// ---- MULTI / EXEC / WATCH ----
+
+void Worker::QueueCommand(Connection* c, const CommandId& cmd,
+                          std::span<const std::string_view> args) {
+  if (cmd.flags & kCmdNoMulti) {
+    c->rb.Error("ERR Command not allowed inside a transaction");
+    c->multi_dirty = true;
+    return;
+  }
+  // Under partial placement a transaction runs where its keys are; one
+  // node cannot make writes on two replica sets atomic.
+  if (server_->placement().partial() && cmd.has_keys()) {
+    RefreshView();
+    bool here = true;
+    if (view_->partial()) {
+      ForEachKeyPosition(cmd, args, [&](size_t pos) {
+        here = here && view_->ReplicaOf(view_->self, args[pos]);
+      });
+    }
+    if (!here) {
+      c->rb.Error(
+          "ERR a transaction can only use keys this node holds: run MULTI on a node that holds "
+          "them all (LATTICE WHERE key)");
+      c->multi_dirty = true;
+      return;
+    }
+  }
+  c->queued.push_back(Connection::Queued{&cmd, std::vector<std::string>(args.begin(), args.end())});
+  c->rb.SimpleString("QUEUED");
+}
+
+void Worker::RunTransaction(Connection* c, int64_t now_ms) {
+  std::vector<Connection::Queued> queued = std::move(c->queued);
+  bool dirty = c->multi_dirty;
+  c->queued.clear();
+  c->in_multi = false;
+  c->multi_dirty = false;
+  std::shared_ptr<std::atomic<bool>> watch = std::move(c->watch_dirty);
+  std::vector<Connection::Watched> watched = std::move(c->watched);
+  c->watch_dirty.reset();
+  c->watched.clear();
+  if (dirty) {
+    c->rb.Error("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  // Atomic: on this worker's thread alone if every key (queued or
+  // watched) lives on its shard, else in the exclusive section.
+  bool local = !server_->multi_threaded();
+  if (!local) {
+    local = true;
+    for (const Connection::Watched& w : watched) {
+      local = local && server_->ShardIndexOf(w.key) == index_;
+    }
+    for (const Connection::Queued& q : queued) {
+      if (q.cmd->flags & kCmdAllShards) local = false;
+      std::vector<std::string_view> views(q.args.begin(), q.args.end());
+      ForEachKeyPosition(*q.cmd, views, [&](size_t pos) {
+        local = local && server_->ShardIndexOf(views[pos]) == index_;
+      });
+    }
+  }
+  auto body = [&] {
+    bool changed = watch && watch->load();
+    for (const Connection::Watched& w : watched) {
+      if (changed || w.expired) continue;
+      // A watched key that expired since counts as changed (Redis 7.0).
+      Entry* e = server_->ShardFor(w.key).db(w.db).FindRaw(w.key);
+      changed = e && e->has_expire() && e->expire_at() <= now_ms;
+    }
+    if (changed) {
+      c->rb.NullArray();
+      return;
+    }
+    c->rb.ArrayHeader(static_cast<int64_t>(queued.size()));
+    for (const Connection::Queued& q : queued) {
+      std::vector<std::string_view> views(q.args.begin(), q.args.end());
+      CommandContext cx{views, &c->rb, server_, c, c->db, now_ms, q.cmd};
+      cx.origin = this;
+      cx.conn_id = c->id;
+      cx.in_exec = true;
+      RunCommand(cx);
+    }
+  };
+  if (local) {
+    body();
+  } else {
+    server_->world().ReaderUnlock();
+    server_->Exclusive(body);
+    server_->world().ReaderLock();
+  }
+}
+
+void Worker::WatchKeys(Connection* c, std::span<const std::string_view> keys, int64_t now_ms) {
+  if (!c->watch_dirty) c->watch_dirty = std::make_shared<std::atomic<bool>>(false);
+  bool local = !server_->multi_threaded();
+  if (!local) {
+    local = true;
+    for (std::string_view k : keys) local = local && server_->ShardIndexOf(k) == index_;
+  }
+  auto body = [&] {
+    for (std::string_view key : keys) {
+      bool seen = false;
+      for (const Connection::Watched& w : c->watched) seen = seen || (w.db == c->db && w.key == key);
+      if (seen) continue;
+      Db& d = server_->ShardFor(key).db(c->db);
+      Entry* e = d.FindRaw(key);
+      bool expired = e && e->has_expire() && e->expire_at() <= now_ms;
+      d.Watch(key, c->watch_dirty);
+      c->watched.push_back(Connection::Watched{c->db, std::string(key), expired});
+    }
+  };
+  if (local) {
+    body();
+  } else {
+    server_->world().ReaderUnlock();
+    server_->Exclusive(body);
+    server_->world().ReaderLock();
+  }
 }
 
 // ---- Server ----

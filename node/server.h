@@ -216,6 +216,22 @@ class Connection {
   bool read_eof = false;        // peer half-closed while a command was in flight
   bool writable_armed = false;  // EPOLLOUT registered
 
+  // MULTI / EXEC / WATCH (node/families/transaction_family.cc).
+  struct Queued {
+    const CommandId* cmd;
+    std::vector<std::string> args;
+  };
+  struct Watched {
+    int db;
+    std::string key;
+    bool expired;  // already past its TTL when watched (its expiry then does not count)
+  };
+  bool in_multi = false;
+  bool multi_dirty = false;  // a command was refused while queuing: EXEC aborts
+  std::vector<Queued> queued;
+  std::shared_ptr<std::atomic<bool>> watch_dirty;  // set when a watched key changes
+  std::vector<Watched> watched;
+
   // Forwarded commands (node/cluster/routing.cc). Consecutive pipelined commands
   // for keys held elsewhere are sent together, one call per node, and
   // several calls may be in flight; replies wait in `slots`, in command
@@ -258,6 +274,11 @@ class Worker {
 
   // Closes connection `id` if it still exists. Worker thread only.
   void Kill(uint64_t id);
+  // EXEC of connection c's queued commands, atomically (in the exclusive
+  // section unless every key is on this worker's shard), replying to c.
+  void RunTransaction(Connection* c, int64_t now_ms);
+  // WATCH of `keys` in c's database.
+  void WatchKeys(Connection* c, std::span<const std::string_view> keys, int64_t now_ms);
   // Ends a connection's wait for a reply produced elsewhere (another
   // shard, WAIT): appends `reply` and resumes its input. Worker thread only.
   void CompleteRemote(uint64_t conn_id, std::string reply);
@@ -316,6 +337,10 @@ class Worker {
   bool Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
   // Counts the keys of a read command in their shards' hot-key sketches.
   void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
+  // Runs a resolved command's handler and counts it (INFO commandstats).
+  void RunCommand(CommandContext& cx);
+  // MULTI: queues a command (or refuses it, which aborts the EXEC).
+  void QueueCommand(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
   // Placement (node/cluster/routing.cc). Picks up a newer placement view.
   void RefreshView();
   // Handles a command whose keys this node does not all hold: forwards

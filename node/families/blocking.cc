@@ -34,6 +34,10 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms) {
 std::string TimeoutReplyBytes(const Waiter& w) { return w.protocol == 3 ? "_\r\n" : "*-1\r\n"; }
 
 void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms) {
+  if (ctx.in_exec) {
+    ctx.rb->NullArray();  // inside MULTI: as if the timeout had passed
+    return;
+  }
   if (ctx.serving) {
     ctx.blocked = true;  // served again, still nothing: keeps its place
     return;

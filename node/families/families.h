@@ -161,6 +161,13 @@ void CmdPing(CommandContext& ctx);
 void CmdEcho(CommandContext& ctx);
 void CmdHello(CommandContext& ctx);
 void CmdQuit(CommandContext& ctx);
+
+// transaction_family.cc
+void CmdMulti(CommandContext& ctx);
+void CmdExec(CommandContext& ctx);
+void CmdDiscard(CommandContext& ctx);
+void CmdWatch(CommandContext& ctx);
+void CmdUnwatch(CommandContext& ctx);
 void CmdSelect(CommandContext& ctx);
 void CmdDbSize(CommandContext& ctx);
 void CmdFlushDb(CommandContext& ctx);

@@ -541,7 +541,12 @@ void BMoveGeneric(CommandContext& ctx, End from, End to, std::string_view timeou
     return;
   }
   if (!se) {
-    // Redis 7.0 answers a timed-out BLMOVE with a null array.
+    // Redis 7.0 answers a timed-out BLMOVE with a null array, but one
+    // inside MULTI with a null bulk.
+    if (ctx.in_exec) {
+      ctx.rb->Null();
+      return;
+    }
     BlockClient(ctx, ctx.args.subspan(1, 1), timeout_ms);
     return;
   }

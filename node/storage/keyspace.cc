@@ -240,6 +240,7 @@ size_t Db::CollectTombs(uint64_t stable) {
 }
 
 void Db::SetStamp(Entry* e, crdt::Stamp stamp) {
+  Touch(e->key());
   uint64_t h = HashOf(e->key());
   Unfold(e, h);
   if (e->hll_merged()) {
@@ -331,6 +332,7 @@ void Db::FreeEntry(Entry* e) {
 
 void Db::Unlink(Entry** ref) {
   Entry* e = *ref;
+  Touch(e->key());
   Unfold(e, HashOf(e->key()));
   if (e->hll_merged()) hll_.erase(absl::string_view(e->key().data(), e->key().size()));
   *ref = e->next_;
@@ -354,6 +356,7 @@ void Db::VolatileRemove(Entry* e) {
 
 Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp stamp,
                      int64_t expire_at, uint32_t lru) {
+  Touch(key);
   if (!tombs_.empty() && v.enc != Enc::kObject) {
     // A write stamped above a tombstone (and above what it killed) makes it
     // useless: every write it covers is smaller and loses to this one.
@@ -453,6 +456,7 @@ Entry* Db::ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp) {
 }
 
 Entry* Db::SetExpire(Entry* e, int64_t at) {
+  Touch(e->key());
   if (at >= 0 && e->has_expire()) {
     e->set_expire_raw(at);
     return e;
@@ -531,7 +535,43 @@ bool Db::Delete(std::string_view key) {
   return true;
 }
 
+void Db::Watch(std::string_view key, const std::shared_ptr<WatchFlag>& flag) {
+  // Connections that went (or unwatched) leave expired entries behind:
+  // sweep them now and then, so the table stays the size of what is
+  // watched.
+  if (++watch_calls_ % 1024 == 0) {
+    for (auto it = watchers_.begin(); it != watchers_.end();) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(), [](const auto& w) { return w.expired(); }),
+              v.end());
+      if (v.empty()) {
+        watchers_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  watchers_[absl::string_view(key.data(), key.size())].push_back(flag);
+}
+
+void Db::TouchWatched(std::string_view key) {
+  auto it = watchers_.find(absl::string_view(key.data(), key.size()));
+  if (it == watchers_.end()) return;
+  for (const auto& w : it->second) {
+    if (auto flag = w.lock()) flag->store(true, std::memory_order_relaxed);
+  }
+  watchers_.erase(it);
+}
+
 void Db::Clear() {
+  // A flush changes the watched keys it removes (not those it did not hold).
+  if (!watchers_.empty()) {
+    std::vector<std::string> held;
+    for (const auto& [key, w] : watchers_) {
+      if (FindRaw(key)) held.push_back(key);
+    }
+    for (const std::string& key : held) TouchWatched(key);
+  }
   for (auto& table : table_) {
     for (Entry*& head : table) {
       while (head) {

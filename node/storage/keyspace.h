@@ -17,6 +17,7 @@
 #ifndef LATTICE_NODE_STORAGE_KEYSPACE_H_
 #define LATTICE_NODE_STORAGE_KEYSPACE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -201,6 +202,7 @@ class Db {
   // keeping the Merkle leaf in step. REQUIRES: e->enc() == Enc::kCounter.
   template <typename F>
   void MutateCounter(Entry* e, F fn) {
+    Touch(e->key());
     uint64_t h = HashOf(e->key());
     Unfold(e, h);
     fn(*e->counter());
@@ -210,12 +212,22 @@ class Db {
   // REQUIRES: e->is_collection().
   template <typename F>
   auto MutateCollection(Entry* e, F fn) {
+    Touch(e->key());
     uint64_t h = HashOf(e->key());
     Unfold(e, h);
     auto r = fn(*e->collection());
     Fold(e, h);
     SignalKey(e->key());
     return r;
+  }
+  // WATCH (node/families/transaction_family.cc): the connections watching
+  // keys of this database. Any change of a watched key, local or merged from
+  // a peer, expiry and flush included, sets the flag of every connection
+  // watching it (Redis's touchWatchedKey); the key then forgets them.
+  using WatchFlag = std::atomic<bool>;
+  void Watch(std::string_view key, const std::shared_ptr<WatchFlag>& flag);
+  void Touch(std::string_view key) {
+    if (!watchers_.empty()) TouchWatched(key);
   }
   // Blocking pops (node/families/blocking.h): keys with parked clients,
   // and those of them that something added to since the last TakeReady.
@@ -236,6 +248,7 @@ class Db {
     if (leaves_) Unfold(e, HashOf(e->key()));
   }
   void LeafIn(Entry* e, crdt::Stamp stamp) {
+    Touch(e->key());
     e->stamp_counter_ = stamp.counter;
     e->stamp_node_ = stamp.node;
     if (leaves_) Fold(e, HashOf(e->key()));
@@ -378,6 +391,9 @@ class Db {
   void FoldPeers(const Entry* e, uint64_t hash, uint64_t digest);
   absl::flat_hash_map<std::string, crdt::Tombstone> tombs_;
   absl::flat_hash_map<std::string, HllState> hll_;  // merged HyperLogLogs
+  void TouchWatched(std::string_view key);
+  absl::flat_hash_map<std::string, std::vector<std::weak_ptr<WatchFlag>>> watchers_;
+  uint64_t watch_calls_ = 0;
   absl::flat_hash_set<std::string> waited_;
   std::vector<std::string> ready_;
   crdt::Tombstone flush_tomb_;

@@ -2432,7 +2432,65 @@ def fam_geo():
     ]
 
 
+def fam_multi():
+    """MULTI / EXEC / DISCARD / WATCH / UNWATCH on one connection: queuing,
+    EXECABORT after a refused command, run-time errors inside EXEC, WATCH
+    broken by the connection's own write and by a flush, blocking commands
+    inside MULTI, SELECT inside EXEC, RESP3's null. (Other connections'
+    writes and expiries: transaction_test.py.)"""
+    return [
+        C("FLUSHALL"),
+        E("+OK", "MULTI"), E("+QUEUED", "SET", "a", "1"), E("+QUEUED", "INCR", "a"),
+        C("GET", "a"), C("EXEC"),
+        E("ERR EXEC without MULTI", "EXEC"), E("ERR DISCARD without MULTI", "DISCARD"),
+        C("MULTI"), E("ERR MULTI calls can not be nested", "MULTI"), C("SET", "b", "x"),
+        C("EXEC"), C("GET", "b"),
+        C("MULTI"), C("SET", "a", "gone"), E("+OK", "DISCARD"), C("GET", "a"),
+        C("MULTI"), C("NOSUCHCOMMAND", "x"), C("SET", "c", "1"), C("EXEC"), C("EXISTS", "c"),
+        C("MULTI"), ERR_ARITY("set", "SET", "c"), C("SET", "c", "1"), C("EXEC"),
+        C("EXISTS", "c"),
+        C("MULTI"), C("SET", "k", "v"), C("LPUSH", "k", "x"), C("INCR", "k"), C("GET", "k"),
+        C("EXEC"),
+        C("MULTI"), E("ERR WATCH inside MULTI is not allowed", "WATCH", "k"), C("GET", "k"),
+        C("EXEC"),
+        C("MULTI"), C("EXEC"),
+        C("MULTI"), C("UNWATCH"), C("PING"), C("ECHO", "e"), C("EXEC"),
+        # WATCH: the connection's own write breaks it; UNWATCH forgets it.
+        C("WATCH", "k"), C("SET", "k", "2"), C("MULTI"), C("GET", "k"), C("EXEC"),
+        C("WATCH", "k"), C("UNWATCH"), C("SET", "k", "3"), C("MULTI"), C("GET", "k"),
+        C("EXEC"),
+        C("WATCH", "k", "nokey"), C("MULTI"), C("SET", "nokey", "1"), C("EXEC"),
+        C("WATCH", "k"), C("GET", "k"), C("MULTI"), C("INCR", "k"), C("EXEC"),
+        C("WATCH", "k"), C("MULTI"), C("DISCARD"), C("SET", "k", "5"), C("MULTI"),
+        C("GET", "k"), C("EXEC"),
+        # A flush breaks a WATCH of a key it removed, not of a missing one.
+        C("WATCH", "k"), C("FLUSHDB"), C("MULTI"), C("SET", "k", "6"), C("EXEC"),
+        C("WATCH", "absent"), C("FLUSHDB"), C("MULTI"), C("SET", "k", "7"), C("EXEC"),
+        C("GET", "k"),
+        # Blocking commands inside MULTI answer at once.
+        C("MULTI"), C("BLPOP", "nolist", "0"), C("BRPOP", "nolist", "1"),
+        C("BLMOVE", "nolist", "dst", "LEFT", "RIGHT", "0"), C("BRPOPLPUSH", "nolist", "d", "0"),
+        C("BZPOPMIN", "noz", "0"),
+        C("BLMPOP", "0", "1", "nolist", "LEFT"), C("BZMPOP", "0", "1", "noz", "MIN"),
+        C("EXEC"),
+        C("RPUSH", "l", "x", "y"), C("MULTI"), C("BLPOP", "l", "0"), C("BRPOPLPUSH", "l", "l2", "0"),
+        C("EXEC"), C("LRANGE", "l2", "0", "-1"),
+        # SELECT inside EXEC changes the connection's database.
+        C("MULTI"), C("SELECT", "1"), C("SET", "a", "db1"), C("EXEC"), C("GET", "a"),
+        C("SELECT", "0"), C("GET", "a"),
+        # Collections and a multi-key command in one transaction.
+        C("MULTI"), C("HSET", "h", "f", "1"), C("SADD", "s1", "a", "b"), C("SADD", "s2", "b"),
+        C("SINTERSTORE", "s3", "s1", "s2"), C("ZADD", "z", "1", "m"), C("HGETALL", "h"),
+        C("SMEMBERS", "s3"), C("EXEC"),
+        C("HELLO", "3", norm="hello"),
+        C("WATCH", "k"), C("SET", "k", "8"), C("MULTI"), C("GET", "k"), C("EXEC"),
+        C("MULTI"), C("GET", "k"), C("HGETALL", "h"), C("EXEC"),
+        C("HELLO", "2", norm="hello"),
+    ]
+
+
 FAMILIES = {
+    "multi": fam_multi,
     "connection": fam_connection,
     "select_db": fam_select_db,
     "keyspace": fam_keyspace,
