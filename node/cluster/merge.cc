@@ -224,8 +224,11 @@ bool MergeElements(Db& db, std::string_view key, crdt::Stamp stamp, const peer::
     // of this type only what was written after the other type's last write
     // survives.
     if (stamp < e->stamp()) {
-      if (e->is_collection()) StringLostToCollection(db, e, stamp);
-      if (e->hll_merged()) HllLostTo(db, e, stamp, lru);
+      if (e->is_collection()) {
+        StringLostToCollection(db, e, stamp);  // may delete e
+      } else if (e->hll_merged()) {
+        HllLostTo(db, e, stamp, lru);
+      }
       return false;
     }
     floor = e->stamp();
