@@ -134,6 +134,8 @@ std::vector<CommandId> Rows() {
           "Executes all commands in a transaction."),
       Row("multi", 1, NS | L | S | F | C, 0, 0, 0, CmdMulti, "transactions", "1.2.0",
           "Starts a transaction."),
+      Row("reset", 1, NS | L | S | F | NA | C, 0, 0, 0, CmdReset, "connection", "6.2.0",
+          "Resets the connection."),
       Row("unwatch", 1, NS | L | S | F | C, 0, 0, 0, CmdUnwatch, "transactions", "2.2.0",
           "Forgets about watched keys of a transaction."),
       Row("watch", -2, NS | L | S | F | C, 1, -1, 1, CmdWatch, "transactions", "2.2.0",

@@ -660,7 +660,7 @@ namespace {
 // (Redis's processCommand list).
 bool ActsInMulti(const CommandId& cmd) {
   return cmd.handler == CmdExec || cmd.handler == CmdDiscard || cmd.handler == CmdMulti ||
-         cmd.handler == CmdWatch || cmd.handler == CmdQuit;
+         cmd.handler == CmdWatch || cmd.handler == CmdQuit || cmd.handler == CmdReset;
 }
 
 }  // namespace

@@ -168,6 +168,7 @@ void CmdExec(CommandContext& ctx);
 void CmdDiscard(CommandContext& ctx);
 void CmdWatch(CommandContext& ctx);
 void CmdUnwatch(CommandContext& ctx);
+void CmdReset(CommandContext& ctx);
 void CmdSelect(CommandContext& ctx);
 void CmdDbSize(CommandContext& ctx);
 void CmdFlushDb(CommandContext& ctx);

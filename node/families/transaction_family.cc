@@ -1,4 +1,4 @@
-// Transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis 7.0's
+// Transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH (and RESET), with Redis 7.0's
 // semantics. The connection queues commands after MULTI (the dispatcher,
 // Worker::QueueCommand, answers +QUEUED, or refuses a command and marks the
 // transaction for EXECABORT); EXEC runs them one after the other with
@@ -63,6 +63,21 @@ void CmdWatch(CommandContext& ctx) {
 void CmdUnwatch(CommandContext& ctx) {
   Unwatch(ctx.conn);
   ctx.rb->Ok();
+}
+
+// RESET: the connection as it was when it connected (Redis's
+// clearClientConnectionState): no transaction, nothing watched, database
+// 0, RESP2, no name.
+void CmdReset(CommandContext& ctx) {
+  Connection* c = ctx.conn;
+  c->in_multi = false;
+  c->multi_dirty = false;
+  c->queued.clear();
+  Unwatch(c);
+  c->db = 0;
+  c->name.clear();
+  c->rb.set_protocol(2);
+  ctx.rb->SimpleString("RESET");
 }
 
 }  // namespace lattice::node

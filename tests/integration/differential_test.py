@@ -2485,6 +2485,10 @@ def fam_multi():
         C("HELLO", "3", norm="hello"),
         C("WATCH", "k"), C("SET", "k", "8"), C("MULTI"), C("GET", "k"), C("EXEC"),
         C("MULTI"), C("GET", "k"), C("HGETALL", "h"), C("EXEC"),
+        # RESET: back to RESP2, database 0, no name, no transaction or WATCH.
+        C("CLIENT", "SETNAME", "conn1"), C("SELECT", "3"), C("WATCH", "k"), C("MULTI"),
+        C("SET", "k", "queued"), E("+RESET", "RESET"), C("CLIENT", "GETNAME"), C("GET", "k"),
+        C("EXEC"), C("HGETALL", "h"),
         C("HELLO", "2", norm="hello"),
     ]
 
