@@ -599,9 +599,7 @@ bool Worker::RunWaiter(Waiter& w, std::string* reply) {
   } else {
     // BLMOVE to a key of another shard: as the dispatcher runs multi-shard
     // commands.
-    server_->world().ReaderUnlock();
-    server_->Exclusive([&] { w.cmd->handler(cx); });
-    server_->world().ReaderLock();
+    RunExclusive([&] { w.cmd->handler(cx); });
   }
   stats[w.cmd->index].Record(MonoUs() - start);
   return cx.blocked;
@@ -665,6 +663,12 @@ bool ActsInMulti(const CommandId& cmd) {
 
 }  // namespace
 
+void Worker::RunExclusive(const std::function<void()>& fn) {
+  server_->world().ReaderUnlock();  // this worker's share of the world lock
+  server_->Exclusive(fn);
+  server_->world().ReaderLock();
+}
+
 void Worker::RunCommand(CommandContext& cx) {
   int64_t start = MonoUs();
   size_t before = cx.rb->out()->size();
@@ -724,9 +728,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   bool multi_shard;
   int target = server_->ShardOf(*cmd, args, &multi_shard);
   if (multi_shard) {
-    server_->world().ReaderUnlock();
-    server_->Exclusive([&] { run(ctx); });
-    server_->world().ReaderLock();
+    RunExclusive([&] { run(ctx); });
     if (ctx.blocked) c->pending = true;
     return true;
   }
@@ -856,9 +858,7 @@ void Worker::RunTransaction(Connection* c, int64_t now_ms) {
   if (local) {
     body();
   } else {
-    server_->world().ReaderUnlock();
-    server_->Exclusive(body);
-    server_->world().ReaderLock();
+    RunExclusive(body);
   }
 }
 
@@ -884,9 +884,7 @@ void Worker::WatchKeys(Connection* c, std::span<const std::string_view> keys, in
   if (local) {
     body();
   } else {
-    server_->world().ReaderUnlock();
-    server_->Exclusive(body);
-    server_->world().ReaderLock();
+    RunExclusive(body);
   }
 }
 

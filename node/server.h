@@ -339,6 +339,8 @@ class Worker {
   void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
   // Runs a resolved command's handler and counts it (INFO commandstats).
   void RunCommand(CommandContext& cx);
+  // Runs fn with every worker stopped (Server::Exclusive), from this one.
+  void RunExclusive(const std::function<void()>& fn);
   // MULTI: queues a command (or refuses it, which aborts the EXEC).
   void QueueCommand(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
   // Placement (node/cluster/routing.cc). Picks up a newer placement view.
