@@ -818,9 +818,12 @@ void Worker::RunTransaction(Connection* c, int64_t now_ms) {
     return;
   }
   // Atomic: on this worker's thread alone if every key (queued or
-  // watched) lives on its shard, else in the exclusive section.
+  // watched) lives on its shard, else in the exclusive section. When the
+  // node replicates, its deltas form one group (peers apply it at once),
+  // which the exclusive section keeps contiguous in the log.
+  const bool group = shard_.replicating();
   bool local = !server_->multi_threaded();
-  if (!local) {
+  if (!local && !group) {
     local = true;
     for (const Connection::Watched& w : watched) {
       local = local && server_->ShardIndexOf(w.key) == index_;
@@ -855,11 +858,13 @@ void Worker::RunTransaction(Connection* c, int64_t now_ms) {
       RunCommand(cx);
     }
   };
+  if (group) server_->replicator().BeginGroup();
   if (local) {
     body();
   } else {
     RunExclusive(body);
   }
+  if (group) server_->replicator().EndGroup();
 }
 
 void Worker::WatchKeys(Connection* c, std::span<const std::string_view> keys, int64_t now_ms) {

@@ -323,6 +323,25 @@ void Replicator::OnMember(const gossip::MemberInfo& m) {
   log_cv_.notify_all();
 }
 
+void Replicator::BeginGroup() {
+  std::lock_guard<std::mutex> l(log_mu_);
+  if (open_groups_++ == 0) group_start_ = next_seq_;
+}
+
+void Replicator::EndGroup() {
+  {
+    std::lock_guard<std::mutex> l(log_mu_);
+    if (--open_groups_ > 0) return;
+    uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
+    if (next_seq_ - group_start_ > 1) {
+      for (uint64_t seq = std::max(group_start_, oldest); seq < next_seq_; seq++) {
+        log_[seq - oldest].group_end = next_seq_ - 1;
+      }
+    }
+  }
+  log_cv_.notify_all();
+}
+
 void Replicator::Emit(const Delta& delta) {
   Record r;
   r.wire.reserve(delta.key.size() + delta.value.size() + 40);
@@ -659,7 +678,7 @@ bool Replicator::Session(Link* link) {
       idle_senders_++;
       bool ready = log_cv_.wait_for(l, std::chrono::milliseconds(kHeartbeatMs), [&] {
         return link->stop || stopping_ || !link->connected || !server_->replication_stream() ||
-               (next < next_seq_ && next - 1 - link->acked < kWindow);
+               (next < SendableEnd() && next - 1 - link->acked < kWindow);
       });
       idle_senders_--;
       if (link->stop || stopping_ || !link->connected || !server_->replication_stream()) break;
@@ -713,19 +732,27 @@ bool Replicator::Session(Link* link) {
       // carries exactly it. Carrying the last record's vector for earlier
       // records would overstate their dependencies: two nodes' batches could
       // then each wait for the other's, a wait only anti-entropy ended.
+      // A transaction's group goes whole, past the limits (and with its
+      // last record's dependencies, which cover the earlier ones').
       const std::vector<peer::VersionEntry>* batch_deps = nullptr;
-      while (next < next_seq_ && batch.deltas < kBatchDeltas &&
-             batch.bytes.size() < kBatchBytes && next - 1 - link->acked < kWindow) {
+      const uint64_t end = SendableEnd();
+      bool in_group = false, atomic = false;
+      while (next < end && (in_group || (batch.deltas < kBatchDeltas &&
+                                         batch.bytes.size() < kBatchBytes &&
+                                         next - 1 - link->acked < kWindow))) {
         const Record& r = log_[next - oldest];
         if (causal_) {
           if (!last) {
             batch_deps = r.deps.get();
           } else if (r.deps.get() != batch_deps) {
-            break;
+            if (!in_group) break;
+            batch_deps = r.deps.get();
           }
         }
         next++;
         last = &r;
+        atomic = atomic || r.group_end != 0;
+        in_group = r.group_end >= next;
         // Placement: only the keys this peer holds.
         if (r.routed && !view->HoldsAt(link->id, r.point, r.khash)) {
           skipped = true;
@@ -735,6 +762,7 @@ bool Replicator::Session(Link* link) {
       }
       if (next == first) continue;
       if (skipped) batch.SetLastSeq(next - 1);
+      if (atomic) batch.SetFlag(9);
       if (causal_ && batch_deps) {
         for (const peer::VersionEntry& e : *batch_deps) batch.AddDep(e.node_id(), e.counter());
       }
@@ -996,6 +1024,20 @@ void Replicator::ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stat
     } else {
       job->by_shard[server_->ShardIndexOf(d.key())].push_back(&d);
     }
+  }
+  if (job->batch.atomic() && shards > 1) {
+    // A transaction's deltas: every worker stopped while they apply, so no
+    // reader on any shard sees part of them.
+    server_->Exclusive([&] {
+      int64_t now = NowMs();
+      for (int i = 0; i < shards; i++) {
+        for (const peer::Delta* d : job->by_shard[i]) ApplyDelta(server_->worker(i).shard(), *d, now);
+      }
+    });
+    for (int i = 0; i < shards; i++) server_->worker(i).Post([] {});  // serve woken waiters
+    applied_total_.fetch_add(job->batch.deltas_size(), std::memory_order_relaxed);
+    if (stats) stats->deltas_applied += job->batch.deltas_size();
+    return;
   }
   for (auto& v : job->by_shard) job->pending += !v.empty();
   for (int i = 0; i < shards; i++) {

@@ -123,6 +123,12 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
 
   // DeltaSink (shard threads).
   void Emit(const Delta& delta) override;
+  // A transaction (EXEC): the deltas emitted between BeginGroup and
+  // EndGroup form one group, which a sender keeps in one batch (waiting
+  // until it is complete) and a peer applies at once. Groups that overlap
+  // merge into one.
+  void BeginGroup();
+  void EndGroup();
   void Flush() override {
     if (unflushed_.load(std::memory_order_relaxed) && unflushed_.exchange(false) &&
         idle_senders_.load() > 0) {
@@ -188,6 +194,8 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
     uint64_t point = 0;
     uint64_t khash = 0;
     std::shared_ptr<const std::vector<peer::VersionEntry>> deps;  // causal only
+    // In a transaction's group: the sequence number of its last record.
+    uint64_t group_end = 0;
   };
   struct Waiter {
     uint64_t seq;
@@ -256,6 +264,10 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
 
   std::atomic<uint64_t> emitted_{0}, applied_total_{0}, causal_waits_{0}, tombs_collected_{0},
       causal_fetched_{0};
+  int open_groups_ = 0;      // log_mu_
+  uint64_t group_start_ = 0;  // log_mu_: first sequence number of the open group
+  // The end of what senders may ship: not into a group still open.
+  uint64_t SendableEnd() const { return open_groups_ ? group_start_ : next_seq_; }
   int64_t last_gc_ms_ = 0;  // housekeeping thread only
   void CollectTombs();
   LatencyHistogram lag_all_;

@@ -14,7 +14,8 @@ Lattice alone, with four worker threads:
 Two nodes (real processes on 127.0.0.x):
 - a WATCH on node 1 is broken by a write made on node 2 once its delta
   arrived, and not by a write of another key;
-- a transaction's writes reach the other node.
+- a transaction's writes reach the other node, and appear there all at
+  once: a reader on node 2 (four shards) never sees part of one.
 
 Environment: LATTICE_SERVER, REDIS_SERVER (see harness.py).
 """
@@ -179,6 +180,42 @@ class TransactionTest(unittest.TestCase):
 
 
 class ClusterTransactionTest(ClusterTestCase):
+    def test_a_transaction_appears_on_a_peer_all_at_once(self):
+        pairs = [("x%d" % i, "y%d" % i) for i in range(8)]
+        keys = [k for pair in pairs for k in pair]
+        rounds = 300
+        with self.cluster(2, threads=4) as c:
+            stop = threading.Event()
+            errors, seen = [], [0]
+
+            def reader():
+                r = c.node(2).new_client()
+                while not stop.is_set():
+                    vals = r.mget(keys)
+                    seen[0] += 1
+                    if len(set(vals)) != 1:
+                        errors.append("node 2 saw half a transaction: %r" % vals)
+                        return
+
+            th = threading.Thread(target=reader)
+            th.start()
+            try:
+                w = c.node(1).new_client()
+                for _ in range(rounds):
+                    p = w.pipeline(transaction=True)
+                    for x, y in pairs:
+                        p.incr(x)
+                        p.incr(y)
+                    p.execute()
+                harness.wait_until(lambda: c.r(2).get("y7") == str(rounds), 10,
+                                   what="every transaction on node 2")
+            finally:
+                stop.set()
+                th.join(30)
+            self.assertEqual(errors, [])
+            self.assertGreater(seen[0], 10)
+            self.assertEqual(c.r(2).mget(keys), [str(rounds)] * len(keys))
+
     def test_a_write_on_another_node_breaks_a_watch(self):
         with self.cluster(2) as c:
             r1 = c.node(1).new_client()
