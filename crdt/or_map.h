@@ -80,8 +80,21 @@ template <typename V, typename C = PnCounter>
 struct OrElement {
   CompactString name;
   absl::InlinedVector<OrVersion<V>, 1> versions;  // never empty while in the map
-  std::unique_ptr<C> counter;                     // on the greatest base; after an increment
-  std::unique_ptr<std::vector<C>> shelved;        // on smaller live bases (rare)
+  // After an increment: the counter on the greatest base, and those on
+  // smaller live bases ("shelved", rare). One pointer: most elements have
+  // none.
+  struct Counters {
+    C live;
+    std::vector<C> shelved;
+  };
+  std::unique_ptr<Counters> counters;
+
+  C* counter() { return counters ? &counters->live : nullptr; }
+  const C* counter() const { return counters ? &counters->live : nullptr; }
+  // The shelved counters, or nullptr if there are none.
+  const std::vector<C>* shelved() const {
+    return counters && !counters->shelved.empty() ? &counters->shelved : nullptr;
+  }
 
   const OrVersion<V>& top() const {
     const OrVersion<V>* best = &versions[0];
@@ -103,11 +116,10 @@ struct OrElement {
   }
   // The counter on base `d`, or nullptr.
   C* CounterOn(const Stamp& d) {
-    if (counter && counter->base_stamp() == d) return counter.get();
-    if (shelved) {
-      for (C& c : *shelved) {
-        if (c.base_stamp() == d) return &c;
-      }
+    if (!counters) return nullptr;
+    if (counters->live.base_stamp() == d) return &counters->live;
+    for (C& c : counters->shelved) {
+      if (c.base_stamp() == d) return &c;
     }
     return nullptr;
   }
@@ -115,38 +127,38 @@ struct OrElement {
   // null. The pointer is valid until the next change of the counters.
   template <typename B>
   C* AddCounter(B base, const Stamp& d) {
-    if (!counter) {
-      counter = std::make_unique<C>(base, d);
-      return counter.get();
+    if (!counters) {
+      counters.reset(new Counters{C(base, d), {}});
+      return &counters->live;
     }
-    if (!shelved) shelved = std::make_unique<std::vector<C>>();
-    if (counter->base_stamp() < d) {
-      shelved->push_back(std::move(*counter));
-      *counter = C(base, d);
-      return counter.get();
+    if (counters->live.base_stamp() < d) {
+      counters->shelved.push_back(std::move(counters->live));
+      counters->live = C(base, d);
+      return &counters->live;
     }
-    shelved->push_back(C(base, d));
-    return &shelved->back();
+    counters->shelved.push_back(C(base, d));
+    return &counters->shelved.back();
   }
   // Drops the counters whose base version is gone.
   void PruneCounters() {
-    if (shelved) {
-      shelved->erase(std::remove_if(shelved->begin(), shelved->end(),
-                                    [&](const C& c) { return !HasVersion(c.base_stamp()); }),
-                     shelved->end());
-    }
-    if (counter && !HasVersion(counter->base_stamp())) {
-      counter.reset();
-      if (shelved && !shelved->empty()) {
-        auto best = shelved->begin();
-        for (auto it = shelved->begin(); it != shelved->end(); ++it) {
-          if (best->base_stamp() < it->base_stamp()) best = it;
-        }
-        counter = std::make_unique<C>(std::move(*best));
-        shelved->erase(best);
+    if (!counters) return;
+    std::vector<C>& shelf = counters->shelved;
+    shelf.erase(std::remove_if(shelf.begin(), shelf.end(),
+                               [&](const C& c) { return !HasVersion(c.base_stamp()); }),
+                shelf.end());
+    if (!HasVersion(counters->live.base_stamp())) {
+      if (shelf.empty()) {
+        counters.reset();
+        return;
       }
+      auto best = shelf.begin();
+      for (auto it = shelf.begin(); it != shelf.end(); ++it) {
+        if (best->base_stamp() < it->base_stamp()) best = it;
+      }
+      counters->live = std::move(*best);
+      shelf.erase(best);
     }
-    if (shelved && shelved->empty()) shelved.reset();
+    if (shelf.empty()) shelf.shrink_to_fit();
   }
 };
 
@@ -174,8 +186,8 @@ class OrMap {
     if (this == &o) return *this;
     elements_.clear();
     for (const Element& e : o.elements_) {
-      Element c{e.name, e.versions, e.counter ? std::make_unique<C>(*e.counter) : nullptr,
-                e.shelved ? std::make_unique<std::vector<C>>(*e.shelved) : nullptr};
+      Element c{e.name, e.versions,
+                e.counters ? std::make_unique<typename Element::Counters>(*e.counters) : nullptr};
       elements_.push_back(std::move(c));
     }
     digesting_ = o.digesting_;
@@ -218,8 +230,7 @@ class OrMap {
       Dots old = DotsOf(e);
       e.versions.clear();
       e.versions.push_back(Version{dot, std::move(value)});
-      e.counter.reset();
-      e.shelved.reset();
+      e.counters.reset();
       return old;
     });
   }
@@ -360,9 +371,9 @@ class OrMap {
             return 0;
           });
         };
-        if (o.counter) merge_counter(*o.counter);
-        if (o.shelved) {
-          for (const C& oc : *o.shelved) merge_counter(oc);
+        if (const C* oc = o.counter()) merge_counter(*oc);
+        if (const std::vector<C>* shelf = o.shelved()) {
+          for (const C& oc : *shelf) merge_counter(oc);
         }
       }
     }
@@ -449,8 +460,7 @@ class OrMap {
     for (const Element& e : elements_) {
       n += e.name.heap_bytes();
       if (e.versions.size() > 1) n += e.versions.capacity() * sizeof(Version);
-      if (e.counter) n += sizeof(C);
-      if (e.shelved) n += sizeof(*e.shelved) + e.shelved->capacity() * sizeof(C);
+      if (e.counters) n += sizeof(*e.counters) + e.counters->shelved.capacity() * sizeof(C);
     }
     return n;
   }

@@ -37,9 +37,9 @@ uint64_t VersionsDigest(const crdt::OrElement<V>& e, uint64_t (*value)(const V&)
   uint64_t sum = 0;
   for (const auto& v : e.versions) sum += Mix64(StampDigest(v.dot) ^ value(v.value));
   uint64_t d = Mix64(StableHash64(e.name) ^ Mix64(sum + 7));
-  if (e.counter) {
-    uint64_t c = StampDigest(e.counter->base_stamp()) ^ Mix64(uint64_t(e.counter->base()) + 11);
-    for (const auto& part : e.counter->contributions()) {
+  if (e.counter()) {
+    uint64_t c = StampDigest(e.counter()->base_stamp()) ^ Mix64(uint64_t(e.counter()->base()) + 11);
+    for (const auto& part : e.counter()->contributions()) {
       c += Mix64(Mix64(part.node + 0x100000000ULL) ^ Mix64(part.p) * 3 ^ Mix64(~part.n) ^
                  Mix64(part.epoch) * 5);
     }

@@ -87,9 +87,9 @@ uint64_t ZsetDigest::Of(const crdt::OrElement<double, crdt::ScoreCounter>& e) {
   // Order-independent over the counters (which one is shelved depends on
   // nothing but the stamps, but a sum needs no care).
   uint64_t counters = 0;
-  if (e.counter) counters += counter_digest(*e.counter);
-  if (e.shelved) {
-    for (const auto& k : *e.shelved) counters += counter_digest(k);
+  if (e.counter()) counters += counter_digest(*e.counter());
+  if (e.shelved()) {
+    for (const auto& k : *e.shelved()) counters += counter_digest(k);
   }
   return counters ? d ^ Mix64(counters) : d;
 }
@@ -526,9 +526,9 @@ void ZsetObject::StateToProto(peer::Elements* m) const {
     }
     // Every counter, the shelved ones (on smaller live versions) each in
     // an extra ElementState of the same element without versions.
-    if (e.counter) CounterToProto(*e.counter, es);
-    if (e.shelved) {
-      for (const auto& c : *e.shelved) {
+    if (e.counter()) CounterToProto(*e.counter(), es);
+    if (e.shelved()) {
+      for (const auto& c : *e.shelved()) {
         peer::ElementState* extra = m->add_elements();
         extra->set_element(e.name.data(), e.name.size());
         CounterToProto(c, extra);

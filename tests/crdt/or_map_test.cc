@@ -110,10 +110,10 @@ std::string Dump(const Replica& r) {
     for (const auto& v : e.versions) {
       out += " (" + std::to_string(v.dot.counter) + "," + std::to_string(v.dot.node) + ")=" + v.value;
     }
-    if (e.counter) {
-      out += " counter base (" + std::to_string(e.counter->base_stamp().counter) + "," +
-             std::to_string(e.counter->base_stamp().node) + ")=" + std::to_string(e.counter->base());
-      for (const auto& c : e.counter->contributions()) {
+    if (e.counter()) {
+      out += " counter base (" + std::to_string(e.counter()->base_stamp().counter) + "," +
+             std::to_string(e.counter()->base_stamp().node) + ")=" + std::to_string(e.counter()->base());
+      for (const auto& c : e.counter()->contributions()) {
         out += " [" + std::to_string(c.node) + "/" + std::to_string(c.epoch) + " +" +
                std::to_string(c.p) + " -" + std::to_string(c.n) + "]";
       }

@@ -211,8 +211,8 @@ std::string Dump(const Replica& r) {
       out += " (" + std::to_string(v.dot.counter) + "," + std::to_string(v.dot.node) +
              ")=" + std::to_string(v.value);
     }
-    if (e.counter) {
-      for (const auto& c : e.counter->contributions()) {
+    if (e.counter()) {
+      for (const auto& c : e.counter()->contributions()) {
         out += " [" + std::to_string(c.node) + "/" + std::to_string(c.epoch) + " +" +
                std::to_string(c.p) + " -" + std::to_string(c.n) + "]";
       }
