@@ -185,13 +185,7 @@ void ReplyBuilder::Double(double d) {
     const auto result = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::general, 17);
     text = std::string_view(buf, result.ptr - buf);
   }
-  if (protocol_ >= 3) {
-    out_->push_back(',');
-    out_->append(text);
-    out_->append("\r\n", 2);
-  } else {
-    Bulk(text);
-  }
+  DoubleText(text);
 }
 
 void ReplyBuilder::Bool(bool b) {

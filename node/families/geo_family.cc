@@ -22,6 +22,7 @@
 
 #include "node/families/families.h"
 #include "node/families/util.h"
+#include "node/families/zset_util.h"
 #include "node/storage/zset.h"
 #include "node/str_util.h"
 
@@ -147,35 +148,25 @@ uint64_t ScoreOfPoint(double lon, double lat) {
   return Align52(h);
 }
 
-void MoveX(HashBits* h, int d) {
+// geohashMoveX/Y: moves the cell `d` steps along the axis whose bits are
+// `mine` (the other axis's bits are `other`).
+void MoveAxis(HashBits* h, int d, uint64_t mine, uint64_t other) {
   if (d == 0) return;
-  uint64_t x = h->bits & 0xaaaaaaaaaaaaaaaaULL;
-  uint64_t y = h->bits & 0x5555555555555555ULL;
-  uint64_t zz = 0x5555555555555555ULL >> (64 - h->step * 2);
+  uint64_t v = h->bits & mine;
+  uint64_t rest = h->bits & other;
+  uint64_t zz = other >> (64 - h->step * 2);
   if (d > 0) {
-    x = x + (zz + 1);
+    v = v + (zz + 1);
   } else {
-    x = x | zz;
-    x = x - (zz + 1);
+    v = v | zz;
+    v = v - (zz + 1);
   }
-  x &= (0xaaaaaaaaaaaaaaaaULL >> (64 - h->step * 2));
-  h->bits = x | y;
+  v &= (mine >> (64 - h->step * 2));
+  h->bits = v | rest;
 }
 
-void MoveY(HashBits* h, int d) {
-  if (d == 0) return;
-  uint64_t x = h->bits & 0xaaaaaaaaaaaaaaaaULL;
-  uint64_t y = h->bits & 0x5555555555555555ULL;
-  uint64_t zz = 0xaaaaaaaaaaaaaaaaULL >> (64 - h->step * 2);
-  if (d > 0) {
-    y = y + (zz + 1);
-  } else {
-    y = y | zz;
-    y = y - (zz + 1);
-  }
-  y &= (0x5555555555555555ULL >> (64 - h->step * 2));
-  h->bits = x | y;
-}
+void MoveX(HashBits* h, int d) { MoveAxis(h, d, 0xaaaaaaaaaaaaaaaaULL, 0x5555555555555555ULL); }
+void MoveY(HashBits* h, int d) { MoveAxis(h, d, 0x5555555555555555ULL, 0xaaaaaaaaaaaaaaaaULL); }
 
 HashBits Moved(HashBits h, int dx, int dy) {
   MoveX(&h, dx);
@@ -485,58 +476,6 @@ std::string FormatDistance(double d) {
 // addReplyHumanLongDouble.
 void ReplyCoord(CommandContext& ctx, double v) { ctx.rb->DoubleText(FormatLongDouble(v)); }
 
-// The sorted set at `key` for reading: *out is null when the key is
-// missing. False after replying WRONGTYPE.
-bool ReadZset(CommandContext& ctx, std::string_view key, const ZsetObject** out) {
-  Entry* e = LookupRead(ctx, key);
-  if (e && e->type() != ObjType::kZset) {
-    ctx.rb->Error(errors::kWrongType);
-    return false;
-  }
-  *out = e ? static_cast<const ZsetObject*>(e->collection()) : nullptr;
-  if (*out && (*out)->size() == 0) *out = nullptr;
-  return true;
-}
-
-// ---- writes (as zset_family.cc's) ----
-
-void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
-               ZsetObject::Dots replaced) {
-  double stored = 0;
-  z->ScoreOf(member, &stored);
-  w.Record(ElementOp{
-      ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)), std::move(replaced), {}});
-}
-
-// Replaces `dst` by a zset of `items` (deleted when there are none),
-// whatever it held, and replies the count (the *STORE commands' last step).
-void StoreResult(CommandContext& ctx, std::string_view dst,
-                 const std::vector<std::pair<std::string_view, double>>& items) {
-  // Copied before the destination, which may be the source, goes.
-  std::vector<std::pair<std::string, double>> copy(items.begin(), items.end());
-  Db& db = ctx.DbFor(dst);
-  if (Entry* e = db.Find(dst, ctx.now_ms)) {
-    Killed killed = KilledOf(*e);
-    db.Delete(dst);
-    EmitDelete(ctx, dst, ctx.Tick(), ctx.db, killed);
-  }
-  if (!copy.empty()) {
-    CollectionWrite w(ctx, dst, ObjType::kZset);
-    w.Open();  // the key is gone: it cannot hold another type
-    ZsetObject* z = w.Create<ZsetObject>();
-    size_t max_len = 0;
-    for (const auto& [m, s] : copy) max_len = std::max(max_len, m.size());
-    if (!ZsetObject::FitsListpack(copy.size(), max_len)) z->set_enc(CollEnc::kSkiplist);
-    crdt::Stamp dot = w.Dot();
-    for (const auto& [m, s] : copy) {
-      ZsetObject::Dots replaced = z->Set(m, s, dot);
-      RecordPut(w, z, w.Keep(m), std::move(replaced));
-    }
-    w.Done();
-  }
-  ctx.rb->Integer(static_cast<int64_t>(copy.size()));
-}
-
 // ---- GEORADIUS and GEOSEARCH (georadiusGeneric) ----
 
 enum Flags : unsigned {
@@ -680,7 +619,7 @@ void GeoRadiusGeneric(CommandContext& ctx, size_t src_idx, unsigned flags) {
   }
   if (!z) {
     if (has_store) {
-      StoreResult(ctx, storekey, {});
+      StoreZsetResult(ctx, storekey, {});
     } else {
       ctx.rb->ArrayHeader(0);
     }
@@ -721,7 +660,7 @@ void GeoRadiusGeneric(CommandContext& ctx, size_t src_idx, unsigned flags) {
     std::vector<std::pair<std::string_view, double>> items;
     items.reserve(found.size());
     for (const Point& p : found) items.emplace_back(p.member, storedist ? p.dist : p.score);
-    StoreResult(ctx, storekey, items);
+    StoreZsetResult(ctx, storekey, items);
     return;
   }
   int options = int{withdist} + int{withcoords} + int{withhash};

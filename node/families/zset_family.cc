@@ -25,11 +25,70 @@
 #include "node/families/blocking.h"
 #include "node/families/families.h"
 #include "node/families/util.h"
+#include "node/families/zset_util.h"
 #include "node/glob.h"
 #include "node/storage/zset.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
+
+// ---- shared with geo_family.cc (zset_util.h) ----
+
+// The sorted set at `key` for reading: *out is null when the key is
+// missing. False after replying WRONGTYPE.
+bool ReadZset(CommandContext& ctx, std::string_view key, const ZsetObject** out) {
+  Entry* e = LookupRead(ctx, key);
+  if (e && e->type() != ObjType::kZset) {
+    ctx.rb->Error(errors::kWrongType);
+    return false;
+  }
+  *out = e ? static_cast<const ZsetObject*>(e->collection()) : nullptr;
+  if (*out && (*out)->size() == 0) *out = nullptr;
+  return true;
+}
+
+// Records a put of `member` at its score as the zset now holds it.
+void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
+               ZsetObject::Dots replaced) {
+  if (!w.replicating()) {
+    w.Touch();  // standalone: no delta to fill
+    return;
+  }
+  double stored = 0;
+  z->ScoreOf(member, &stored);
+  w.Record(ElementOp{
+      ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)), std::move(replaced), {}});
+}
+
+// The *STORE commands' last step: `dst` is replaced by a zset of `items`
+// (deleted when there are none), whatever it held. The stored encoding is
+// what zsetConvertToListpackIfNeeded leaves.
+void StoreZsetResult(CommandContext& ctx, std::string_view dst,
+                     const std::vector<std::pair<std::string_view, double>>& items) {
+  // Copied before the destination, which may be a source, goes.
+  std::vector<std::pair<std::string, double>> copy(items.begin(), items.end());
+  Db& db = ctx.DbFor(dst);
+  if (Entry* e = db.Find(dst, ctx.now_ms)) {
+    Killed killed = KilledOf(*e);
+    db.Delete(dst);
+    EmitDelete(ctx, dst, ctx.Tick(), ctx.db, killed);
+  }
+  if (!copy.empty()) {
+    CollectionWrite w(ctx, dst, ObjType::kZset);
+    w.Open();  // the key is gone: it cannot hold another type
+    ZsetObject* z = w.Create<ZsetObject>();
+    size_t max_len = 0;
+    for (const auto& [m, s] : copy) max_len = std::max(max_len, m.size());
+    if (!ZsetObject::FitsListpack(copy.size(), max_len)) z->set_enc(CollEnc::kSkiplist);
+    crdt::Stamp dot = w.Dot();
+    for (const auto& [m, s] : copy) {
+      z->Set(m, s, dot);
+      RecordPut(w, z, w.replicating() ? w.Keep(m) : std::string_view(m), {});
+    }
+    w.Done();
+  }
+  ctx.rb->Integer(static_cast<int64_t>(copy.size()));
+}
 
 namespace {
 
@@ -55,18 +114,6 @@ std::mt19937_64& Rng() {
   return rng;
 }
 
-// The sorted set at `key` for reading: *out is null when the key is
-// missing. False after replying WRONGTYPE.
-bool ReadZset(CommandContext& ctx, std::string_view key, const ZsetObject** out) {
-  Entry* e = LookupRead(ctx, key);
-  if (e && e->type() != ObjType::kZset) {
-    ctx.rb->Error(errors::kWrongType);
-    return false;
-  }
-  *out = e ? static_cast<const ZsetObject*>(e->collection()) : nullptr;
-  if (*out && (*out)->size() == 0) *out = nullptr;
-  return true;
-}
 
 void ReplyScored(CommandContext& ctx, const Scored& items, bool withscores) {
   bool resp3 = ctx.rb->protocol() >= 3;
@@ -266,18 +313,6 @@ bool RankRange(int64_t size, int64_t* start, int64_t* end) {
 
 // ---- writes ----
 
-// Records a put of `member` at its score as the zset now holds it.
-void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
-               ZsetObject::Dots replaced) {
-  if (!w.replicating()) {
-    w.Touch();  // standalone: no delta to fill
-    return;
-  }
-  double stored = 0;
-  z->ScoreOf(member, &stored);
-  w.Record(ElementOp{
-      ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)), std::move(replaced), {}});
-}
 
 // Removes `member` (present); `member` must outlive the write.
 void RemoveMember(CollectionWrite& w, ZsetObject* z, std::string_view member) {
@@ -322,34 +357,6 @@ ZsetObject* CreateZset(CollectionWrite& w, size_t first_len) {
   return z;
 }
 
-// The *STORE commands' last step: `dst` is replaced by a zset of `items`
-// (deleted when there are none), whatever it held. The stored encoding is
-// what zsetConvertToListpackIfNeeded leaves.
-void StoreResult(CommandContext& ctx, std::string_view dst, const Scored& items) {
-  // Copied before the destination, which may be a source, goes.
-  std::vector<std::pair<std::string, double>> copy(items.begin(), items.end());
-  Db& db = ctx.DbFor(dst);
-  if (Entry* e = db.Find(dst, ctx.now_ms)) {
-    Killed killed = KilledOf(*e);
-    db.Delete(dst);
-    EmitDelete(ctx, dst, ctx.Tick(), ctx.db, killed);
-  }
-  if (!copy.empty()) {
-    CollectionWrite w(ctx, dst, ObjType::kZset);
-    w.Open();  // the key is gone: it cannot hold another type
-    ZsetObject* z = w.Create<ZsetObject>();
-    size_t max_len = 0;
-    for (const auto& [m, s] : copy) max_len = std::max(max_len, m.size());
-    if (!ZsetObject::FitsListpack(copy.size(), max_len)) z->set_enc(CollEnc::kSkiplist);
-    crdt::Stamp dot = w.Dot();
-    for (const auto& [m, s] : copy) {
-      z->Set(m, s, dot);
-      RecordPut(w, z, w.replicating() ? w.Keep(m) : std::string_view(m), {});
-    }
-    w.Done();
-  }
-  ctx.rb->Integer(static_cast<int64_t>(copy.size()));
-}
 
 // ---- ZADD ----
 
@@ -516,7 +523,7 @@ void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeType
   Entry* e = LookupRead(ctx, key);
   if (!e) {
     if (store) {
-      StoreResult(ctx, ctx.args[1], {});
+      StoreZsetResult(ctx, ctx.args[1], {});
     } else {
       ctx.rb->ArrayHeader(0);
     }
@@ -560,7 +567,7 @@ void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeType
     }
   }
   if (store) {
-    StoreResult(ctx, ctx.args[1], out);
+    StoreZsetResult(ctx, ctx.args[1], out);
   } else {
     ReplyScored(ctx, out, withscores);
   }
@@ -802,7 +809,7 @@ void ZSetOpGeneric(CommandContext& ctx, std::string_view dst, size_t numkeys_idx
     return ZLess(a.second, a.first, b.second, b.first);
   });
   if (store) {
-    StoreResult(ctx, dst, out);
+    StoreZsetResult(ctx, dst, out);
   } else {
     ReplyScored(ctx, out, withscores);
   }
