@@ -16,6 +16,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
+  libssl-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 )
 # Only the test command needs these: the reference server and clients.
 if ((with_tests)); then

@@ -45,7 +45,14 @@ enum CmdFlag : uint32_t {
   // Reads or writes every shard (DBSIZE, KEYS, FLUSHALL, INFO...): runs in
   // the exclusive section when there is more than one shard.
   kCmdAllShards = 1 << 17,
+  // A script (EVAL...): routed by its declared keys; one that declares none
+  // runs in the exclusive section, since it may touch any key.
+  kCmdScript = 1 << 18,
 };
+
+// The Redis version this server answers as (INFO, redis.REDIS_VERSION).
+inline constexpr std::string_view kCompatVersion = "7.0.15";
+inline constexpr int kCompatVersionNum = 0x07000f;
 
 struct CommandContext;
 struct CommandMeta;  // node/command_meta.h

@@ -45,6 +45,7 @@ struct Config {
   int tcp_keepalive = 300;
   int tcp_backlog = 511;
   int hz = 10;
+  int64_t busy_reply_threshold = 5000;  // ms; also lua-time-limit
   int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
   std::string save = "";

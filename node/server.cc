@@ -25,6 +25,7 @@
 #include "node/storage/stable_hash.h"
 #include "node/metrics.h"
 #include "node/cluster/replication.h"
+#include "node/scripting/scripting.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -33,8 +34,11 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;  // Redis's PROTO_IOBUF_LEN
 constexpr int kMaxEvents = 256;
+constexpr std::string_view kBusyError =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 thread_local Worker* tls_worker = nullptr;
+thread_local bool tls_exclusive = false;
 
 std::string PeerName(int fd, bool local) {
   sockaddr_storage ss{};
@@ -57,6 +61,9 @@ std::string PeerName(int fd, bool local) {
 }
 
 }  // namespace
+
+Worker* CurrentWorker() { return tls_worker; }
+bool InExclusiveSection() { return tls_exclusive; }
 
 int64_t NowMs() {
   timespec ts;
@@ -240,7 +247,13 @@ void Worker::Loop() {
     int timeout = wake > now ? static_cast<int>(wake - now) : 0;
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) break;
-    if (multi) server_->world().ReaderLock();
+    if (multi && !server_->world().ReaderLockOrBusy()) {
+      // A script holds every shard and is busy: answer BUSY, then look
+      // again a little later (the events stay ready until served).
+      ServeBusyEvents(events, n, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
+    }
     // Every tick of this iteration is above this value until it ends (see
     // Server::StableClock).
     iter_clock_.store(server_->clock().Now());
@@ -652,6 +665,78 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   Flush(c);
 }
 
+// ---- busy scripts ----
+
+void Worker::ServeBusy(uint64_t running_conn_id) {
+  epoll_event events[kMaxEvents];
+  int n = epoll_wait(epfd_, events, kMaxEvents, 0);
+  if (n > 0) ServeBusyEvents(events, n, running_conn_id);
+}
+
+void Worker::ServeBusyEvents(const epoll_event* events, int n, uint64_t running_conn_id) {
+  for (int i = 0; i < n; i++) {
+    const epoll_event& ev = events[i];
+    if (ev.data.ptr == nullptr) continue;  // tasks wait for the script to end
+    if ((ev.data.u64 & 0xFFFF) == 1 && (ev.data.u64 >> 48) != 0) {
+      Accept(listen_fds_[(ev.data.u64 >> 48) - 1]);
+      continue;
+    }
+    auto* c = static_cast<Connection*>(ev.data.ptr);
+    if (c->closed || c->id == running_conn_id || c->busy() || blocked_.contains(c->id)) continue;
+    if (ev.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+      ReadBusy(c);
+    } else if (ev.events & EPOLLOUT) {
+      OnWritable(c);
+    }
+  }
+}
+
+void Worker::ReadBusy(Connection* c) {
+  char* dst = c->in.Prepare(kReadChunk);
+  ssize_t got = read(c->fd, dst, kReadChunk);
+  if (got <= 0) {
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    Close(c);
+    return;
+  }
+  c->in.Commit(got);
+  net_input_bytes += got;
+  c->last_interaction_ms = NowMs();
+  while (!c->close_after_reply && c->in.size() > 0) {
+    size_t consumed = 0;
+    resp::ParseStatus st = c->parser.Parse(c->in.data(), &consumed);
+    if (st == resp::ParseStatus::kNeedMore) {
+      c->in.Consume(consumed);
+      break;
+    }
+    if (st == resp::ParseStatus::kError) {
+      c->rb.Error(c->parser.error());
+      c->close_after_reply = true;
+      break;
+    }
+    const auto& args = c->parser.args();
+    std::string error;
+    const CommandId* cmd = server_->commands().Resolve(args, &error);
+    // Only what ends the wait runs (Redis's allow-busy commands that touch
+    // no data): SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE, QUIT.
+    bool nosave = false;
+    for (size_t i = 1; i < args.size(); i++) nosave = nosave || EqualsIgnoreCase(args[i], "nosave");
+    if (cmd && ArityOk(*cmd, args.size()) &&
+        (cmd->handler == CmdScriptKill || cmd->handler == CmdQuit ||
+         (cmd->handler == CmdShutdown && nosave))) {
+      CommandContext cx{args, &c->rb, server_, c, c->db, NowMs(), cmd};
+      cx.origin = this;
+      cx.conn_id = c->id;
+      RunCommand(cx);
+    } else {
+      c->rb.Error(kBusyError);
+      c->multi_dirty = c->multi_dirty || c->in_multi;
+    }
+    c->in.Consume(consumed);
+  }
+  Flush(c);
+}
+
 namespace {
 
 // The commands that act at once inside MULTI instead of being queued
@@ -728,6 +813,11 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   bool multi_shard;
   int target = server_->ShardOf(*cmd, args, &multi_shard);
   if (multi_shard) {
+    // A busy script holds a shard: the exclusive section would wait for it.
+    if (server_->scripting().busy()) {
+      c->rb.Error(kBusyError);
+      return true;
+    }
     RunExclusive([&] { run(ctx); });
     if (ctx.blocked) c->pending = true;
     return true;
@@ -739,6 +829,10 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   }
   // The reply would come back out of order with the forwarded ones.
   if (in_flight) return false;
+  if (server_->worker(target).script_busy.load(std::memory_order_acquire)) {
+    c->rb.Error(kBusyError);
+    return true;
+  }
   // The key lives on another shard: ship a copy of the arguments there and
   // park the connection until the reply comes back.
   struct Remote {
@@ -829,11 +923,10 @@ void Worker::RunTransaction(Connection* c, int64_t now_ms) {
       local = local && server_->ShardIndexOf(w.key) == index_;
     }
     for (const Connection::Queued& q : queued) {
-      if (q.cmd->flags & kCmdAllShards) local = false;
       std::vector<std::string_view> views(q.args.begin(), q.args.end());
-      ForEachKeyPosition(*q.cmd, views, [&](size_t pos) {
-        local = local && server_->ShardIndexOf(views[pos]) == index_;
-      });
+      bool multi;
+      int target = server_->ShardOf(*q.cmd, views, &multi);
+      if (multi || (target != -1 && target != index_)) local = false;
     }
   }
   auto body = [&] {
@@ -903,6 +996,7 @@ Server::Server(Config config)
              // Start the clock at the wall time so that a restarted node's
              // writes order after those of its previous life.
              static_cast<uint64_t>(NowMs()) << 12),
+      scripting_(std::make_unique<Scripting>()),
       logfile_(config_.logfile),
       start_ms_(NowMs()) {
   std::random_device rd;
@@ -1127,6 +1221,13 @@ int Server::ShardOf(const CommandId& cmd, std::span<const std::string_view> args
       *multi_shard = true;
     }
   });
+  // A script that declares no keys may touch any; on a node with peers its
+  // deltas form one group, kept contiguous in the log by the exclusive
+  // section (as EXEC's).
+  if ((cmd.flags & kCmdScript) && workers_.size() > 1 &&
+      (target == -1 || workers_[0]->shard().replicating())) {
+    *multi_shard = true;
+  }
   return target;
 }
 
@@ -1137,7 +1238,9 @@ int Server::ShardIndexOf(std::string_view key) const {
 
 void Server::Exclusive(const std::function<void()>& fn) {
   world_.Lock();
+  tls_exclusive = true;
   fn();
+  tls_exclusive = false;
   world_.Unlock();
 }
 
@@ -1171,6 +1274,7 @@ void Server::ApplyRuntimeConfig() {
   }
   max_bulk_len_ = config_.proto_max_bulk_len;
   ae_interval_ = config_.anti_entropy_interval;
+  busy_ms_ = config_.busy_reply_threshold;
   repl_stream_ = config_.replication_stream == "yes";
   hot_enabled_ = config_.hot_key_replication;
   hot_factor_ = config_.hot_key_factor;

@@ -19,6 +19,8 @@
 #ifndef LATTICE_NODE_SERVER_H_
 #define LATTICE_NODE_SERVER_H_
 
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -51,6 +53,7 @@
 namespace lattice::node {
 
 class AntiEntropy;
+class Scripting;
 class HotReplication;
 class CommandTable;
 class MetricsExporter;
@@ -75,6 +78,22 @@ class WorldLock {
     std::lock_guard<std::mutex> l(mu_);
     if (--readers_ == 0 && writers_waiting_ > 0) cv_.notify_all();
   }
+  // As ReaderLock, except that it gives up and returns false when the
+  // writer is a script that ran past busy-reply-threshold (SetBusy): the
+  // worker then answers its clients BUSY without touching any shard.
+  bool ReaderLockOrBusy() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [this] { return (!writer_ && writers_waiting_ == 0) || busy_; });
+    if (busy_ && (writer_ || writers_waiting_ > 0)) return false;
+    readers_++;
+    return true;
+  }
+  // Set by the writer while its script is busy.
+  void SetBusy(bool busy) {
+    std::lock_guard<std::mutex> l(mu_);
+    busy_ = busy;
+    cv_.notify_all();
+  }
   void Lock() {
     std::unique_lock<std::mutex> l(mu_);
     writers_waiting_++;
@@ -94,6 +113,7 @@ class WorldLock {
   int readers_ = 0;
   int writers_waiting_ = 0;
   bool writer_ = false;
+  bool busy_ = false;
 };
 
 // Per-command counters for INFO commandstats. One array per worker, summed
@@ -292,6 +312,15 @@ class Worker {
   void FinishBlocked(uint64_t conn_id, std::string reply);
   size_t blocked_clients() const { return blocked_.size(); }
 
+  // A script running on this thread is past busy-reply-threshold: reads
+  // what clients sent and answers BUSY, except to SCRIPT KILL, FUNCTION
+  // KILL and SHUTDOWN NOSAVE (Redis's processEventsWhileBlocked). The
+  // script's own connection is left alone. Worker thread only.
+  void ServeBusy(uint64_t running_conn_id);
+  // Set while a script of this worker's shard is busy: commands for this
+  // shard from other workers get BUSY instead of waiting.
+  std::atomic<bool> script_busy{false};
+
   // Connections owned by this worker; read only from its thread or the
   // exclusive section.
   const absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>>& connections() const {
@@ -313,6 +342,9 @@ class Worker {
   void Accept(int listen_fd);
   void OnReadable(Connection* c);
   void OnWritable(Connection* c);
+  // One batch of epoll events while some script is busy (ServeBusy).
+  void ServeBusyEvents(const epoll_event* events, int n, uint64_t running_conn_id);
+  void ReadBusy(Connection* c);
   // Parses and runs buffered commands until the buffer is empty, the
   // connection waits for another shard, or it must close.
   void ProcessInput(Connection* c);
@@ -454,6 +486,9 @@ class Server {
   int anti_entropy_interval() const { return ae_interval_.load(std::memory_order_relaxed); }
   bool replication_stream() const { return repl_stream_.load(std::memory_order_relaxed); }
   AntiEntropy* anti_entropy() { return anti_entropy_.get(); }
+  Scripting& scripting() { return *scripting_; }
+  // busy-reply-threshold (lua-time-limit) in milliseconds; 0: never busy.
+  int64_t busy_threshold_ms() const { return busy_ms_.load(std::memory_order_relaxed); }
   bool hot_key_replication() const { return hot_enabled_.load(std::memory_order_relaxed); }
   int hot_key_factor() const { return hot_factor_.load(std::memory_order_relaxed); }
   int hot_key_min_rate() const { return hot_min_rate_.load(std::memory_order_relaxed); }
@@ -487,6 +522,7 @@ class Server {
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<AntiEntropy> anti_entropy_;
+  std::unique_ptr<Scripting> scripting_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<ForwardClient> forward_client_;
   std::unique_ptr<HotReplication> hot_;
@@ -503,6 +539,7 @@ class Server {
   std::atomic<int> log_level_{kNotice};
   std::atomic<int64_t> max_bulk_len_{0};
   std::atomic<int> ae_interval_{0};
+  std::atomic<int64_t> busy_ms_{5000};
   std::atomic<bool> repl_stream_{true};
   std::atomic<bool> hot_enabled_{true};
   std::atomic<int> hot_factor_{100}, hot_min_rate_{100}, hot_max_{256};
@@ -514,6 +551,11 @@ class Server {
 
 int64_t NowMs();
 int64_t NowUs();
+// The worker whose thread this is, or null (gRPC and other threads).
+Worker* CurrentWorker();
+// Whether this thread runs in the exclusive section (every worker
+// stopped), as a multi-shard command does.
+bool InExclusiveSection();
 // The numeric node id for a node name: FNV-1a, stable across processes and
 // builds (never 0).
 crdt::NodeId NodeIdOf(std::string_view name);

@@ -119,9 +119,7 @@ bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, s
     int target = server_->ShardOf(*cmd, args, &multi_shard);
     if (multi_shard && server_->multi_threaded()) {
       // Every worker paused, as for a client's multi-shard command.
-      server_->world().Lock();
-      run();
-      server_->world().Unlock();
+      server_->Exclusive(run);
     } else if (!RunOn(server_->worker(target < 0 ? 0 : target), run)) {
       return false;
     }

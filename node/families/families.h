@@ -162,6 +162,18 @@ void CmdEcho(CommandContext& ctx);
 void CmdHello(CommandContext& ctx);
 void CmdQuit(CommandContext& ctx);
 
+// script_family.cc
+void CmdEval(CommandContext& ctx);
+void CmdEvalSha(CommandContext& ctx);
+void CmdEvalRo(CommandContext& ctx);
+void CmdEvalShaRo(CommandContext& ctx);
+void CmdScriptLoad(CommandContext& ctx);
+void CmdScriptExists(CommandContext& ctx);
+void CmdScriptFlush(CommandContext& ctx);
+void CmdScriptKill(CommandContext& ctx);
+void CmdScriptDebug(CommandContext& ctx);
+void CmdScriptHelp(CommandContext& ctx);
+
 // transaction_family.cc
 void CmdMulti(CommandContext& ctx);
 void CmdExec(CommandContext& ctx);

@@ -23,6 +23,7 @@
 #include "node/families/util.h"
 #include "node/glob.h"
 #include "node/server.h"
+#include "node/scripting/lua_engine.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -31,7 +32,6 @@ namespace {
 
 // The Redis version we present to clients: client libraries gate features
 // on it, and our command set follows Redis 7.0 semantics.
-constexpr std::string_view kCompatVersion = "7.0.15";
 constexpr std::string_view kLatticeVersion = "0.1.0";
 
 template <typename F>
@@ -175,6 +175,12 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("used_memory_human", absl::StrFormat("%.2fM", used / 1048576.0));
     line("used_memory_rss", rss);
     line("used_memory_rss_human", absl::StrFormat("%.2fM", rss / 1048576.0));
+    int64_t lua = LuaMemoryAllThreads();
+    line("used_memory_lua", lua);
+    line("used_memory_vm_eval", lua);
+    line("used_memory_lua_human", absl::StrFormat("%.2fK", lua / 1024.0));
+    line("used_memory_scripts_eval", s->scripting().bytes());
+    line("number_of_cached_scripts", s->scripting().size());
     line("maxmemory", s->config().maxmemory);
     line("maxmemory_policy", s->config().maxmemory_policy);
     line("mem_fragmentation_ratio", absl::StrFormat("%.2f", used ? double(rss) / used : 0.0));
