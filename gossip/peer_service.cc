@@ -54,6 +54,12 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const peer::ForwardReque
   return commands_->Forward(*req, reply);
 }
 
+grpc::Status PeerService::Publish(grpc::ServerContext*, const peer::PublishBatch* req,
+                                  peer::Ack* reply) {
+  if (!publish_) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no pub/sub");
+  return publish_->Publish(*req, reply);
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
                                                               grpc::Service* service) {
   grpc::ServerBuilder builder;

@@ -44,11 +44,22 @@ class CommandHandler {
   virtual grpc::Status Forward(const peer::ForwardRequest& req, peer::ForwardReply* reply) = 0;
 };
 
+// Delivers messages published on other nodes.
+class PublishHandler {
+ public:
+  virtual ~PublishHandler() = default;
+  virtual grpc::Status Publish(const peer::PublishBatch& req, peer::Ack* reply) = 0;
+};
+
 class PeerService final : public peer::Peer::Service {
  public:
   PeerService(Membership* membership, StreamHandler* streams, RepairHandler* repair = nullptr,
-              CommandHandler* commands = nullptr)
-      : membership_(membership), streams_(streams), repair_(repair), commands_(commands) {}
+              CommandHandler* commands = nullptr, PublishHandler* publish = nullptr)
+      : membership_(membership),
+        streams_(streams),
+        repair_(repair),
+        commands_(commands),
+        publish_(publish) {}
 
   grpc::Status Ping(grpc::ServerContext* context, const peer::PingRequest* request,
                     peer::PingReply* reply) override;
@@ -68,12 +79,15 @@ class PeerService final : public peer::Peer::Service {
                         peer::Ack* reply) override;
   grpc::Status Forward(grpc::ServerContext*, const peer::ForwardRequest* req,
                        peer::ForwardReply* reply) override;
+  grpc::Status Publish(grpc::ServerContext*, const peer::PublishBatch* req,
+                       peer::Ack* reply) override;
 
  private:
   Membership* membership_;
   StreamHandler* streams_;
   RepairHandler* repair_;
   CommandHandler* commands_;
+  PublishHandler* publish_;
 };
 
 // Starts a gRPC server for `service` on `address` ("127.0.0.1:16379"), with

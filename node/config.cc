@@ -69,6 +69,34 @@ const std::vector<Param>& Params() {
        {},
        [](const Config& c) { return c.dir; },
        [](Config& c, const auto& a, int64_t) { c.dir = a[0]; }},
+      // Only the pubsub class is enforced (subscribers' output).
+      {"client-output-buffer-limit",
+       Kind::kList,
+       false,
+       0,
+       0,
+       {},
+       [](const Config& c) { return StrJoin(c.client_output_buffer_limit, " "); },
+       [](Config& c, const auto& a, int64_t) {
+         // CONFIG SET gives one class at a time; merge it into the rest.
+         std::vector<std::string> words;
+         for (const std::string& arg : a) {
+           std::istringstream in(arg);
+           std::string w;
+           while (in >> w) words.push_back(ToLower(w));
+         }
+         for (size_t i = 0; i + 3 < words.size(); i += 4) {
+           std::string cls = words[i] == "replica" ? "slave" : words[i];
+           auto& v = c.client_output_buffer_limit;
+           for (size_t j = 0; j + 3 < v.size(); j += 4) {
+             if (v[j] != cls) continue;
+             int64_t n;
+             for (int k = 1; k <= 3; k++) {
+               v[j + k] = ParseMemory(words[i + k], &n) ? std::to_string(n) : v[j + k];
+             }
+           }
+         }
+       }},
       // Redis 7 renamed lua-time-limit; both names set one value.
       {"busy-reply-threshold",
        Kind::kInt,

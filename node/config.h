@@ -46,6 +46,10 @@ struct Config {
   int tcp_backlog = 511;
   int hz = 10;
   int64_t busy_reply_threshold = 5000;  // ms; also lua-time-limit
+  // Redis's classes and limits, as words: class hard soft seconds ...
+  std::vector<std::string> client_output_buffer_limit = {
+      "normal", "0", "0", "0", "slave", "268435456", "67108864", "60",
+      "pubsub", "33554432", "8388608", "60"};
   int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
   std::string save = "";

@@ -25,6 +25,8 @@
 #include "node/storage/stable_hash.h"
 #include "node/metrics.h"
 #include "node/cluster/replication.h"
+#include "node/cluster/pubsub_relay.h"
+#include "node/pubsub.h"
 #include "node/scripting/scripting.h"
 #include "node/str_util.h"
 
@@ -477,6 +479,7 @@ void Worker::Close(Connection* c) {
   if (c->closed) return;
   c->closed = true;
   if (!blocked_.empty()) CancelBlocked(c->id);
+  if (c->in_pubsub()) UnsubscribeAll(c);
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
   c->fd = -1;
@@ -665,6 +668,66 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   Flush(c);
 }
 
+// ---- pub/sub ----
+
+void Worker::DeliverPush(uint64_t conn_id, PushKind kind, std::string_view pattern,
+                         std::string_view channel, std::string_view message, bool flush) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end() || it->second->closed) return;
+  Connection* c = it->second.get();
+  resp::ReplyBuilder& rb = c->rb;
+  const bool resp3 = rb.protocol() >= 3;
+  const int64_t n = kind == PushKind::kPMessage ? 4 : 3;
+  if (resp3) {
+    rb.PushHeader(n);
+  } else {
+    rb.ArrayHeader(n);
+  }
+  rb.Bulk(kind == PushKind::kMessage ? "message" : kind == PushKind::kPMessage ? "pmessage"
+                                                                              : "smessage");
+  if (kind == PushKind::kPMessage) rb.Bulk(pattern);
+  rb.Bulk(channel);
+  rb.Bulk(message);
+  // client-output-buffer-limit pubsub: past the hard limit, or past the
+  // soft one for longer than its seconds, the subscriber is dropped rather
+  // than buffered without bound (Redis's checkClientOutputBufferLimits).
+  const int64_t pending = static_cast<int64_t>(c->out.size() - c->out_head);
+  const int64_t hard = server_->pubsub_hard_limit(), soft = server_->pubsub_soft_limit();
+  bool over = hard > 0 && pending > hard;
+  if (!over && soft > 0 && pending > soft) {
+    const int64_t now = NowMs();
+    if (c->obuf_soft_since_ms == 0) {
+      c->obuf_soft_since_ms = now;
+    } else if (now - c->obuf_soft_since_ms > server_->pubsub_soft_seconds() * 1000) {
+      over = true;
+    }
+  } else if (pending <= soft) {
+    c->obuf_soft_since_ms = 0;
+  }
+  if (over) {
+    server_->Log(Server::kWarning,
+                 StrCat("Client id=", c->id, " addr=", c->addr,
+                        " closed for overcoming of output buffer limits (pubsub, ", pending,
+                        " bytes pending)."));
+    if (flush) {
+      Close(c);
+    } else {
+      c->close_after_reply = true;  // the caller is in the middle of its command
+    }
+    return;
+  }
+  if (flush) Flush(c);
+}
+
+void Worker::UnsubscribeAll(Connection* c) {
+  for (int k = 0; k < 3; k++) {
+    for (const std::string& name : c->subscriptions[k]) {
+      server_->pubsub().Unsubscribe(static_cast<PubSub::Kind>(k), name, this, c->id);
+    }
+    c->subscriptions[k].clear();
+  }
+}
+
 // ---- busy scripts ----
 
 void Worker::ServeBusy(uint64_t running_conn_id) {
@@ -746,6 +809,14 @@ bool ActsInMulti(const CommandId& cmd) {
          cmd.handler == CmdWatch || cmd.handler == CmdQuit || cmd.handler == CmdReset;
 }
 
+// What a RESP2 connection with subscriptions may still run.
+bool AllowedWhenSubscribed(const CommandId& cmd) {
+  Handler h = cmd.handler;
+  return h == CmdSubscribe || h == CmdUnsubscribe || h == CmdPSubscribe ||
+         h == CmdPUnsubscribe || h == CmdSSubscribe || h == CmdSUnsubscribe || h == CmdPing ||
+         h == CmdQuit || h == CmdReset;
+}
+
 }  // namespace
 
 void Worker::RunExclusive(const std::function<void()>& fn) {
@@ -783,6 +854,12 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   // connection (SELECT changes what later commands see; WAIT parks) waits
   // for them, and so does one queued by MULTI (its +QUEUED comes after
   // their replies).
+  if (c->in_pubsub() && c->rb.protocol() == 2 && !AllowedWhenSubscribed(*cmd)) {
+    c->rb.Error(StrCat("ERR Can't execute '", cmd->fullname,
+                       "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                       "allowed in this context"));
+    return true;
+  }
   const bool in_flight = !c->slots.empty();
   if (in_flight && ((cmd->flags & kCmdConnection) || c->in_multi)) return false;
   c->last_cmd = cmd;
@@ -997,6 +1074,7 @@ Server::Server(Config config)
              // writes order after those of its previous life.
              static_cast<uint64_t>(NowMs()) << 12),
       scripting_(std::make_unique<Scripting>()),
+      pubsub_(std::make_unique<PubSub>()),
       logfile_(config_.logfile),
       start_ms_(NowMs()) {
   std::random_device rd;
@@ -1091,8 +1169,10 @@ absl::Status Server::StartCluster() {
   });
   membership_->AddListener([this](const gossip::MemberInfo&) { RebuildPlacement(); });
   RebuildPlacement();
+  relay_ = std::make_unique<PubSubRelay>(this, membership_.get());
   peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get(),
-                                                        anti_entropy_.get(), forwarder_.get());
+                                                        anti_entropy_.get(), forwarder_.get(),
+                                                        relay_.get());
   // Listen on the bind address (all interfaces when bound to a wildcard).
   std::string listen_host = SourceIp();
   if (listen_host.empty() || listen_host == "*") listen_host = "0.0.0.0";
@@ -1116,6 +1196,7 @@ void Server::Start() {
   if (membership_) membership_->Start();
   if (anti_entropy_) anti_entropy_->Start();
   if (hot_) hot_->Start();
+  if (relay_) relay_->Start();
 }
 
 void Server::Wait() {
@@ -1124,6 +1205,7 @@ void Server::Wait() {
 }
 
 void Server::StopCluster() {
+  if (relay_) relay_->Stop();
   if (hot_) hot_->Stop();
   if (forward_client_) forward_client_->Stop();
   if (anti_entropy_) anti_entropy_->Stop();
@@ -1275,6 +1357,18 @@ void Server::ApplyRuntimeConfig() {
   max_bulk_len_ = config_.proto_max_bulk_len;
   ae_interval_ = config_.anti_entropy_interval;
   busy_ms_ = config_.busy_reply_threshold;
+  // "pubsub <hard> <soft> <seconds>" among the classes; others are not
+  // enforced yet.
+  for (size_t i = 0; i + 3 < config_.client_output_buffer_limit.size(); i += 4) {
+    const auto& v = config_.client_output_buffer_limit;
+    int64_t hard, soft, secs;
+    if (v[i] == "pubsub" && ParseMemory(v[i + 1], &hard) && ParseMemory(v[i + 2], &soft) &&
+        ParseInt64(v[i + 3], &secs)) {
+      obuf_hard_ = hard;
+      obuf_soft_ = soft;
+      obuf_soft_s_ = secs;
+    }
+  }
   repl_stream_ = config_.replication_stream == "yes";
   hot_enabled_ = config_.hot_key_replication;
   hot_factor_ = config_.hot_key_factor;

@@ -53,6 +53,8 @@
 namespace lattice::node {
 
 class AntiEntropy;
+class PubSub;
+class PubSubRelay;
 class Scripting;
 class HotReplication;
 class CommandTable;
@@ -252,6 +254,14 @@ class Connection {
   std::shared_ptr<std::atomic<bool>> watch_dirty;  // set when a watched key changes
   std::vector<Watched> watched;
 
+  // Pub/sub (node/pubsub.h): this connection's subscriptions by kind
+  // (channels, patterns, shard channels). In RESP2 a connection with any
+  // takes only the subscription commands, PING, QUIT and RESET.
+  absl::flat_hash_set<std::string> subscriptions[3];
+  int64_t obuf_soft_since_ms = 0;  // output above the soft limit since then
+  size_t subscribed() const { return subscriptions[0].size() + subscriptions[1].size(); }
+  bool in_pubsub() const { return subscribed() + subscriptions[2].size() > 0; }
+
   // Forwarded commands (node/cluster/routing.cc). Consecutive pipelined commands
   // for keys held elsewhere are sent together, one call per node, and
   // several calls may be in flight; replies wait in `slots`, in command
@@ -311,6 +321,16 @@ class Worker {
   // A parked client of this worker was served: `reply` ends its wait.
   void FinishBlocked(uint64_t conn_id, std::string reply);
   size_t blocked_clients() const { return blocked_.size(); }
+
+  // Pub/sub: appends a message to connection `conn_id` in its protocol
+  // (and flushes it unless `flush` is false: its own reply follows),
+  // dropping it when its output passes client-output-buffer-limit pubsub.
+  // Worker thread only.
+  enum class PushKind { kMessage, kPMessage, kSMessage };
+  void DeliverPush(uint64_t conn_id, PushKind kind, std::string_view pattern,
+                   std::string_view channel, std::string_view message, bool flush);
+  // Removes every subscription of c (close, RESET).
+  void UnsubscribeAll(Connection* c);
 
   // A script running on this thread is past busy-reply-threshold: reads
   // what clients sent and answers BUSY, except to SCRIPT KILL, FUNCTION
@@ -487,6 +507,13 @@ class Server {
   bool replication_stream() const { return repl_stream_.load(std::memory_order_relaxed); }
   AntiEntropy* anti_entropy() { return anti_entropy_.get(); }
   Scripting& scripting() { return *scripting_; }
+  PubSub& pubsub() { return *pubsub_; }
+  // Sends a message published here to every other node (null standalone).
+  PubSubRelay* pubsub_relay() { return relay_.get(); }
+  // client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds.
+  int64_t pubsub_hard_limit() const { return obuf_hard_.load(std::memory_order_relaxed); }
+  int64_t pubsub_soft_limit() const { return obuf_soft_.load(std::memory_order_relaxed); }
+  int64_t pubsub_soft_seconds() const { return obuf_soft_s_.load(std::memory_order_relaxed); }
   // busy-reply-threshold (lua-time-limit) in milliseconds; 0: never busy.
   int64_t busy_threshold_ms() const { return busy_ms_.load(std::memory_order_relaxed); }
   bool hot_key_replication() const { return hot_enabled_.load(std::memory_order_relaxed); }
@@ -523,6 +550,8 @@ class Server {
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<AntiEntropy> anti_entropy_;
   std::unique_ptr<Scripting> scripting_;
+  std::unique_ptr<PubSub> pubsub_;
+  std::unique_ptr<PubSubRelay> relay_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<ForwardClient> forward_client_;
   std::unique_ptr<HotReplication> hot_;
@@ -540,6 +569,7 @@ class Server {
   std::atomic<int64_t> max_bulk_len_{0};
   std::atomic<int> ae_interval_{0};
   std::atomic<int64_t> busy_ms_{5000};
+  std::atomic<int64_t> obuf_hard_{32 << 20}, obuf_soft_{8 << 20}, obuf_soft_s_{60};
   std::atomic<bool> repl_stream_{true};
   std::atomic<bool> hot_enabled_{true};
   std::atomic<int> hot_factor_{100}, hot_min_rate_{100}, hot_max_{256};

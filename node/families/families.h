@@ -162,6 +162,22 @@ void CmdEcho(CommandContext& ctx);
 void CmdHello(CommandContext& ctx);
 void CmdQuit(CommandContext& ctx);
 
+// pubsub_family.cc
+void CmdSubscribe(CommandContext& ctx);
+void CmdPSubscribe(CommandContext& ctx);
+void CmdSSubscribe(CommandContext& ctx);
+void CmdUnsubscribe(CommandContext& ctx);
+void CmdPUnsubscribe(CommandContext& ctx);
+void CmdSUnsubscribe(CommandContext& ctx);
+void CmdPublish(CommandContext& ctx);
+void CmdSPublish(CommandContext& ctx);
+void CmdPubsubChannels(CommandContext& ctx);
+void CmdPubsubShardChannels(CommandContext& ctx);
+void CmdPubsubNumSub(CommandContext& ctx);
+void CmdPubsubShardNumSub(CommandContext& ctx);
+void CmdPubsubNumPat(CommandContext& ctx);
+void CmdPubsubHelp(CommandContext& ctx);
+
 // script_family.cc
 void CmdEval(CommandContext& ctx);
 void CmdEvalSha(CommandContext& ctx);

@@ -514,6 +514,13 @@ void CmdPing(CommandContext& ctx) {
     ReplyArityError(ctx);
     return;
   }
+  // A RESP2 connection in subscribed mode gets ["pong", arg] (Redis).
+  if (ctx.conn && ctx.conn->in_pubsub() && ctx.rb->protocol() == 2) {
+    ctx.rb->ArrayHeader(2);
+    ctx.rb->Bulk("pong");
+    ctx.rb->Bulk(ctx.args.size() == 1 ? std::string_view() : ctx.args[1]);
+    return;
+  }
   if (ctx.args.size() == 1) {
     ctx.rb->SimpleString("PONG");
   } else {

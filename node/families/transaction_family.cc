@@ -74,6 +74,7 @@ void CmdReset(CommandContext& ctx) {
   c->multi_dirty = false;
   c->queued.clear();
   Unwatch(c);
+  if (c->in_pubsub()) ctx.origin->UnsubscribeAll(c);
   c->db = 0;
   c->name.clear();
   c->rb.set_protocol(2);
