@@ -42,8 +42,13 @@ std::vector<CommandId> Rows() {
       Row("client", -2, S | C, 0, 0, 0, nullptr, "connection", "2.4.0",
           "A container for client connection commands.",
           {
+              Row("caching", 3, NS | L | S | C, 0, 0, 0, CmdClientCaching, "connection",
+                  "6.0.0", "Instructs the server whether to track the keys in the next request."),
               Row("getname", 2, NS | L | S | C, 0, 0, 0, CmdClientGetName, "connection", "2.6.9",
                   "Returns the name of the connection."),
+              Row("getredir", 2, NS | L | S | C, 0, 0, 0, CmdClientGetRedir, "connection",
+                  "6.0.0", "Returns the client ID to which the connection's tracking notifications "
+                  "are redirected."),
               Row("help", 2, L | S | C, 0, 0, 0, CmdClientHelp, "connection", "5.0.0",
                   "Returns helpful text about the different subcommands."),
               Row("id", 2, NS | L | S | C, 0, 0, 0, CmdClientId, "connection", "5.0.0",
@@ -58,6 +63,12 @@ std::vector<CommandId> Rows() {
                   "Sets information specific to the client or connection."),
               Row("setname", 3, NS | L | S | C, 0, 0, 0, CmdClientSetName, "connection", "2.6.9",
                   "Sets the connection name."),
+              Row("tracking", -3, NS | L | S | C, 0, 0, 0, CmdClientTracking, "connection",
+                  "6.0.0", "Controls server-assisted client-side caching for the connection."),
+              Row("trackinginfo", 2, NS | L | S | C, 0, 0, 0, CmdClientTrackingInfo,
+                  "connection", "6.2.0",
+                  "Returns information about server-assisted client-side caching for the "
+                  "connection."),
           }),
       Row("command", -1, L | S | C, 0, 0, 0, CmdCommand, "server", "2.8.13",
           "Returns detailed information about all commands.",

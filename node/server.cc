@@ -334,6 +334,7 @@ void Worker::Accept(int listen_fd) {
     ev.events = EPOLLIN;
     ev.data.ptr = conn.get();
     epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    server_->IndexClient(id, this);
     conns_.emplace(id, std::move(conn));
   }
 }
@@ -480,6 +481,8 @@ void Worker::Close(Connection* c) {
   c->closed = true;
   if (!blocked_.empty()) CancelBlocked(c->id);
   if (c->in_pubsub()) UnsubscribeAll(c);
+  if (c->tracking.on) StopTracking(c);
+  server_->UnindexClient(c->id);
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
   c->fd = -1;
@@ -663,6 +666,7 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
   Connection* c = it->second.get();
   if (c->closed) return;
   c->out.append(reply);
+  c->ReleaseDeferred();
   c->pending = false;
   ProcessInput(c);
   Flush(c);
@@ -726,6 +730,67 @@ void Worker::UnsubscribeAll(Connection* c) {
     }
     c->subscriptions[k].clear();
   }
+}
+
+// ---- client-side caching ----
+
+void Worker::DeliverInvalidation(uint64_t source_id, uint64_t target_id, std::string_view key,
+                                 bool flush, bool own) {
+  auto it = conns_.find(target_id);
+  if (it == conns_.end() || it->second->closed) return;
+  Connection* c = it->second.get();
+  // A connection that turned tracking off is not told; one that redirects
+  // here is checked where it lives.
+  if (source_id == target_id && !c->tracking.on) return;
+  const bool defer = own && (c->id == tls_running_client || c->pending);
+  std::string bytes;
+  resp::ReplyBuilder rb(&bytes, c->rb.protocol());
+  if (rb.protocol() >= 3) {
+    rb.PushHeader(2);
+    rb.Bulk("invalidate");
+  } else if (source_id != target_id && c->in_pubsub()) {
+    // A RESP2 redirect target gets a message on __redis__:invalidate.
+    rb.ArrayHeader(3);
+    rb.Bulk("message");
+    rb.Bulk("__redis__:invalidate");
+  } else {
+    return;  // RESP2 without a redirect has no way to hear it (as Redis)
+  }
+  if (flush) {
+    rb.Null();
+  } else {
+    rb.ArrayHeader(1);
+    rb.Bulk(key);
+  }
+  if (defer) {
+    c->deferred_pushes.append(bytes);
+    return;
+  }
+  c->out.append(bytes);
+  if (c->id != tls_running_client) Flush(c);
+}
+
+void Worker::StopTracking(Connection* c) {
+  Tracking& t = server_->tracking();
+  for (const std::string& p : c->tracking.prefixes) t.RemovePrefix(p, this, c->id);
+  t.Disable(this, c->id);
+  c->tracking = TrackingState{};
+}
+
+Worker* Server::WorkerOfClient(uint64_t id) {
+  std::lock_guard<std::mutex> l(clients_mu_);
+  auto it = client_index_.find(id);
+  return it == client_index_.end() ? nullptr : it->second;
+}
+
+void Server::IndexClient(uint64_t id, Worker* w) {
+  std::lock_guard<std::mutex> l(clients_mu_);
+  client_index_[id] = w;
+}
+
+void Server::UnindexClient(uint64_t id) {
+  std::lock_guard<std::mutex> l(clients_mu_);
+  client_index_.erase(id);
 }
 
 // ---- busy scripts ----
@@ -819,6 +884,24 @@ bool AllowedWhenSubscribed(const CommandId& cmd) {
 
 }  // namespace
 
+void Worker::TrackReads(Connection* c, const CommandId& cmd,
+                        std::span<const std::string_view> args) {
+  TrackingState& t = c->tracking;
+  // CLIENT CACHING applies to the command right after it (Dispatch ends it).
+  const int caching = t.caching_pending ? t.caching : 0;
+  if (t.bcast || !(cmd.flags & kCmdReadOnly) || !cmd.has_keys()) return;
+  if ((t.optin && caching != 1) || (t.optout && caching == -1)) return;
+  Worker* target_worker = this;
+  uint64_t target = c->id;
+  if (t.redirect != 0) {
+    target = t.redirect;
+    target_worker = server_->WorkerOfClient(target);
+    if (!target_worker) return;
+  }
+  TrackedClient tc{this, c->id, t.noloop, target_worker, target};
+  ForEachKeyPosition(cmd, args, [&](size_t pos) { server_->tracking().Remember(args[pos], tc); });
+}
+
 void Worker::RunExclusive(const std::function<void()>& fn) {
   server_->world().ReaderUnlock();  // this worker's share of the world lock
   server_->Exclusive(fn);
@@ -867,20 +950,43 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     QueueCommand(c, *cmd, args);
     return true;
   }
+  // Before it runs (here or on another shard or node), so that a write
+  // racing with the read is never missed.
+  if (c->tracking.on) TrackReads(c, *cmd, args);
+  // CLIENT CACHING yes/no holds for the one command after it, which still
+  // sees it (CLIENT TRACKINGINFO shows it), then ends.
+  struct CachingScope {
+    TrackingState* t;
+    ~CachingScope() {
+      if (t) {
+        t->caching_pending = false;
+        t->caching = 0;
+      }
+    }
+  } caching_scope{c->tracking.caching_pending && cmd->handler != CmdClientCaching ? &c->tracking
+                                                                                 : nullptr};
   // Placement: keys this node does not hold are served elsewhere.
   // (SORT runs in the exclusive section here but is routed by its key.)
   if (server_->placement().partial() && cmd->has_keys() && !(cmd->flags & kCmdConnection)) {
     RefreshView();
     if (view_->partial()) {
       Route r = RouteCluster(c, *cmd, args);
-      if (r == Route::kWait) return false;
+      if (r == Route::kWait) {
+        caching_scope.t = nullptr;  // it runs again later
+        return false;
+      }
       if (r == Route::kHandled) return true;
     }
   }
   CommandContext ctx{args, &c->rb, server_, c, c->db, now_ms, cmd};
   ctx.origin = this;
   ctx.conn_id = c->id;
-  auto run = [&](CommandContext& cx) { RunCommand(cx); };
+  auto run = [&](CommandContext& cx) {
+    tls_running_client = cx.conn_id;
+    RunCommand(cx);
+    tls_running_client = 0;
+    c->ReleaseDeferred();
+  };
   if (!server_->multi_threaded() || (cmd->flags & kCmdConnection) ||
       (!cmd->has_keys() && !(cmd->flags & kCmdAllShards))) {
     run(ctx);
@@ -905,7 +1011,10 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     return true;
   }
   // The reply would come back out of order with the forwarded ones.
-  if (in_flight) return false;
+  if (in_flight) {
+    caching_scope.t = nullptr;  // it runs again later
+    return false;
+  }
   if (server_->worker(target).script_busy.load(std::memory_order_acquire)) {
     c->rb.Error(kBusyError);
     return true;
@@ -932,7 +1041,9 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     cx.origin = origin;
     cx.conn_id = conn_id;
     int64_t start = MonoUs();
+    tls_running_client = conn_id;
     cmd->handler(cx);
+    tls_running_client = 0;
     owner->CountReads(*cmd, cx.args);
     owner->stats[cmd->index].Record(MonoUs() - start);
     owner->commands_processed++;
@@ -1075,6 +1186,7 @@ Server::Server(Config config)
              static_cast<uint64_t>(NowMs()) << 12),
       scripting_(std::make_unique<Scripting>()),
       pubsub_(std::make_unique<PubSub>()),
+      tracking_(std::make_unique<Tracking>(this)),
       logfile_(config_.logfile),
       start_ms_(NowMs()) {
   std::random_device rd;

@@ -45,6 +45,7 @@
 #include "node/cluster/forward.h"
 #include "node/cluster/hot_keys.h"
 #include "node/storage/keyspace.h"
+#include "node/tracking.h"
 #include "node/cluster/placement.h"
 #include "node/write_path.h"
 #include "resp/parser.h"
@@ -259,6 +260,16 @@ class Connection {
   // takes only the subscription commands, PING, QUIT and RESET.
   absl::flat_hash_set<std::string> subscriptions[3];
   int64_t obuf_soft_since_ms = 0;  // output above the soft limit since then
+  // CLIENT TRACKING (node/tracking.h).
+  TrackingState tracking;
+  std::string deferred_pushes;  // invalidations that follow the running command's reply
+  // Appends what waited for the reply just written.
+  void ReleaseDeferred() {
+    if (!deferred_pushes.empty()) {
+      out.append(deferred_pushes);
+      deferred_pushes.clear();
+    }
+  }
   size_t subscribed() const { return subscriptions[0].size() + subscriptions[1].size(); }
   bool in_pubsub() const { return subscribed() + subscriptions[2].size() > 0; }
 
@@ -331,6 +342,15 @@ class Worker {
                    std::string_view channel, std::string_view message, bool flush);
   // Removes every subscription of c (close, RESET).
   void UnsubscribeAll(Connection* c);
+  // Client-side caching: tells connection `target_id` that `key` (or, with
+  // `flush`, everything) changed, on behalf of tracking connection
+  // `source_id` (itself, or the client it redirects for). Worker thread.
+  // `own`: the target's own command changed the key; the message then
+  // follows that command's reply (Redis 7.0).
+  void DeliverInvalidation(uint64_t source_id, uint64_t target_id, std::string_view key,
+                           bool flush, bool own);
+  // CLIENT TRACKING OFF, close: forgets c's tracking.
+  void StopTracking(Connection* c);
 
   // A script running on this thread is past busy-reply-threshold: reads
   // what clients sent and answers BUSY, except to SCRIPT KILL, FUNCTION
@@ -384,6 +404,9 @@ class Worker {
   void ExpireBlocked(int64_t now_ms);
   int64_t NextBlockedDeadline() const;
   void CancelBlocked(uint64_t conn_id);
+  // Client-side caching: remembers the keys a tracking client's read
+  // command is about to read.
+  void TrackReads(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
   // Runs one command. False: it must wait until the connection's forwarded
   // commands in flight have completed (then it is parsed and run again).
   bool Dispatch(Connection* c, std::span<const std::string_view> args, int64_t now_ms);
@@ -507,6 +530,11 @@ class Server {
   bool replication_stream() const { return repl_stream_.load(std::memory_order_relaxed); }
   AntiEntropy* anti_entropy() { return anti_entropy_.get(); }
   Scripting& scripting() { return *scripting_; }
+  Tracking& tracking() { return *tracking_; }
+  // The worker holding connection `id`, or null (CLIENT TRACKING REDIRECT).
+  Worker* WorkerOfClient(uint64_t id);
+  void IndexClient(uint64_t id, Worker* w);
+  void UnindexClient(uint64_t id);
   PubSub& pubsub() { return *pubsub_; }
   // Sends a message published here to every other node (null standalone).
   PubSubRelay* pubsub_relay() { return relay_.get(); }
@@ -551,6 +579,9 @@ class Server {
   std::unique_ptr<AntiEntropy> anti_entropy_;
   std::unique_ptr<Scripting> scripting_;
   std::unique_ptr<PubSub> pubsub_;
+  std::unique_ptr<Tracking> tracking_;
+  std::mutex clients_mu_;
+  absl::flat_hash_map<uint64_t, Worker*> client_index_;  // guarded by clients_mu_
   std::unique_ptr<PubSubRelay> relay_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<ForwardClient> forward_client_;

@@ -87,10 +87,9 @@ void ReplyNames(CommandContext& ctx, PubSub::Kind kind) {
 }
 
 void ReplyCounts(CommandContext& ctx, PubSub::Kind kind) {
-  // A flat array of name, count pairs in RESP2; a map in RESP3 (Redis's
-  // addReplyMapLen).
+  // A flat array of name, count pairs, in RESP3 too (Redis 7.0).
   int64_t n = static_cast<int64_t>(ctx.args.size() - 2);
-  ctx.rb->MapHeader(n);
+  ctx.rb->ArrayHeader(2 * n);
   for (size_t i = 2; i < ctx.args.size(); i++) {
     ctx.rb->Bulk(ctx.args[i]);
     ctx.rb->Integer(ctx.server->pubsub().Count(kind, ctx.args[i]));

@@ -112,6 +112,9 @@ void FlushGeneric(CommandContext& ctx, bool all) {
       }
     }
   });
+  // Tracking clients drop their whole cache (Redis's
+  // trackingInvalidateKeysOnFlush).
+  if (ctx.server->tracking().active()) ctx.server->tracking().Flushed();
   Delta d{Delta::Kind::kDelete, all ? -1 : ctx.db, {}, stamp};
   ctx.server->worker(0).shard().Emit(d);
   ctx.rb->Ok();
@@ -696,6 +699,187 @@ void CmdClientGetName(CommandContext& ctx) {
   } else {
     ctx.rb->Bulk(ctx.conn->name);
   }
+}
+
+// ---- CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO ----
+
+void CmdClientTracking(CommandContext& ctx) {
+  Connection* c = ctx.conn;
+  bool on;
+  if (Is(ctx.args[2], "on")) {
+    on = true;
+  } else if (Is(ctx.args[2], "off")) {
+    on = false;
+  } else {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  bool bcast = false, optin = false, optout = false, noloop = false;
+  uint64_t redirect = 0;
+  std::vector<std::string> prefixes;
+  for (size_t i = 3; i < ctx.args.size(); i++) {
+    std::string_view a = ctx.args[i];
+    bool more = i + 1 < ctx.args.size();
+    if (Is(a, "redirect") && more) {
+      int64_t id;
+      if (!ParseInt64(ctx.args[++i], &id)) {
+        ctx.rb->Error(errors::kNotInt);
+        return;
+      }
+      if (id != static_cast<int64_t>(c->id) && !ctx.server->WorkerOfClient(id)) {
+        ctx.rb->Error("ERR The client ID you want redirect to does not exist");
+        return;
+      }
+      redirect = static_cast<uint64_t>(id);
+    } else if (Is(a, "bcast")) {
+      bcast = true;
+    } else if (Is(a, "optin")) {
+      optin = true;
+    } else if (Is(a, "optout")) {
+      optout = true;
+    } else if (Is(a, "noloop")) {
+      noloop = true;
+    } else if (Is(a, "prefix") && more) {
+      prefixes.emplace_back(ctx.args[++i]);
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  Worker* w = ctx.origin;
+  if (!on) {
+    if (c->tracking.on) w->StopTracking(c);
+    ctx.rb->Ok();
+    return;
+  }
+  if (!bcast && !prefixes.empty()) {
+    ctx.rb->Error("ERR PREFIX option requires BCAST mode to be enabled");
+    return;
+  }
+  if (c->tracking.on && c->tracking.bcast != bcast) {
+    ctx.rb->Error(
+        "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+        "then re-enabling it with a different mode.");
+    return;
+  }
+  if (optin && optout) {
+    ctx.rb->Error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    return;
+  }
+  if ((optin && c->tracking.optout) || (optout && c->tracking.optin)) {
+    ctx.rb->Error(
+        "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+        "then re-enabling it with a different mode.");
+    return;
+  }
+  if (bcast && (optin || optout)) {
+    ctx.rb->Error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    return;
+  }
+  // Prefixes of one client may not overlap, among themselves or with the
+  // ones it has (Redis's checkPrefixCollisionsOrReply).
+  auto overlap = [](std::string_view a, std::string_view b) {
+    size_t n = std::min(a.size(), b.size());
+    return a.substr(0, n) == b.substr(0, n);
+  };
+  for (size_t i = 0; i < prefixes.size(); i++) {
+    for (const std::string& have : c->tracking.prefixes) {
+      if (have != prefixes[i] && overlap(have, prefixes[i])) {
+        ctx.rb->Error(StrCat("ERR Prefix '", prefixes[i], "' overlaps with an existing prefix '",
+                             have, "'. Prefixes for a single client must not overlap."));
+        return;
+      }
+    }
+    for (size_t j = i + 1; j < prefixes.size(); j++) {
+      if (prefixes[i] != prefixes[j] && overlap(prefixes[i], prefixes[j])) {
+        ctx.rb->Error(StrCat("ERR Prefix '", prefixes[i],
+                             "' overlaps with another provided prefix '", prefixes[j],
+                             "'. Prefixes for a single client must not overlap."));
+        return;
+      }
+    }
+  }
+  TrackingState& t = c->tracking;
+  t.on = true;
+  t.bcast = bcast;
+  t.optin = optin;
+  t.optout = optout;
+  t.noloop = noloop;
+  t.redirect = redirect == c->id ? 0 : redirect;
+  Worker* target_worker = t.redirect ? ctx.server->WorkerOfClient(t.redirect) : w;
+  TrackedClient tc{w, c->id, noloop, target_worker ? target_worker : w,
+                   t.redirect ? t.redirect : c->id};
+  Tracking& tracking = ctx.server->tracking();
+  tracking.Enable(tc);
+  if (bcast) {
+    if (prefixes.empty() && t.prefixes.empty()) prefixes.emplace_back();  // every key
+    for (const std::string& p : prefixes) {
+      if (std::find(t.prefixes.begin(), t.prefixes.end(), p) == t.prefixes.end()) {
+        t.prefixes.push_back(p);
+      }
+    }
+    for (const std::string& p : t.prefixes) tracking.AddPrefix(p, tc);
+  }
+  ctx.rb->Ok();
+}
+
+void CmdClientCaching(CommandContext& ctx) {
+  TrackingState& t = ctx.conn->tracking;
+  if (!t.on || (!t.optin && !t.optout)) {
+    ctx.rb->Error(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+        "OPTOUT mode enabled");
+    return;
+  }
+  if (Is(ctx.args[2], "yes")) {
+    if (!t.optin) {
+      ctx.rb->Error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+      return;
+    }
+    t.caching = 1;
+  } else if (Is(ctx.args[2], "no")) {
+    if (!t.optout) {
+      ctx.rb->Error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+      return;
+    }
+    t.caching = -1;
+  } else {
+    ctx.rb->Error(errors::kSyntax);
+    return;
+  }
+  t.caching_pending = true;
+  ctx.rb->Ok();
+}
+
+void CmdClientGetRedir(CommandContext& ctx) {
+  const TrackingState& t = ctx.conn->tracking;
+  ctx.rb->Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
+}
+
+void CmdClientTrackingInfo(CommandContext& ctx) {
+  const TrackingState& t = ctx.conn->tracking;
+  ctx.rb->MapHeader(3);
+  ctx.rb->Bulk("flags");
+  std::vector<std::string_view> flags;
+  if (!t.on) {
+    flags.push_back("off");
+  } else {
+    flags.push_back("on");
+    if (t.bcast) flags.push_back("bcast");
+    if (t.optin) flags.push_back("optin");
+    if (t.optout) flags.push_back("optout");
+    if (t.caching_pending && t.caching == 1) flags.push_back("caching-yes");
+    if (t.caching_pending && t.caching == -1) flags.push_back("caching-no");
+    if (t.noloop) flags.push_back("noloop");
+    if (t.redirect && !ctx.server->WorkerOfClient(t.redirect)) flags.push_back("broken_redirect");
+  }
+  ctx.rb->SetHeader(static_cast<int64_t>(flags.size()));
+  for (std::string_view f : flags) ctx.rb->Bulk(f);
+  ctx.rb->Bulk("redirect");
+  ctx.rb->Integer(t.on ? static_cast<int64_t>(t.redirect) : -1);
+  ctx.rb->Bulk("prefixes");
+  ctx.rb->ArrayHeader(static_cast<int64_t>(t.prefixes.size()));
+  for (const std::string& p : t.prefixes) ctx.rb->Bulk(p);
 }
 
 void CmdClientInfo(CommandContext& ctx) { ctx.rb->Verbatim(ClientLine(*ctx.conn, ctx.now_ms)); }

@@ -157,6 +157,11 @@ struct HllState {
   uint64_t Digest() const;
 };
 
+// Client-side caching (node/tracking.h): set once some client tracks keys;
+// every changed key is then reported to NotifyKeyChanged (tracking.cc).
+extern std::atomic<bool> g_keys_tracked;
+void NotifyKeyChanged(std::string_view key);
+
 class Db {
  public:
   Db();
@@ -228,6 +233,7 @@ class Db {
   void Watch(std::string_view key, const std::shared_ptr<WatchFlag>& flag);
   void Touch(std::string_view key) {
     if (!watchers_.empty()) TouchWatched(key);
+    if (g_keys_tracked.load(std::memory_order_relaxed)) NotifyKeyChanged(key);
   }
   // Blocking pops (node/families/blocking.h): keys with parked clients,
   // and those of them that something added to since the last TakeReady.

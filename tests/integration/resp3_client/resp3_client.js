@@ -241,6 +241,54 @@ const checks = {
                      ['OK', 1, null, 'db2']);
     return seen;
   },
+
+  async pubsub(c) {
+    // A subscriber on its own connection (RESP3 pushes), by channel and by
+    // pattern; PUBLISH counts both subscriptions.
+    const sub = await connect();
+    const got = [];
+    await sub.subscribe('news', (message, channel) => got.push(['channel', channel, message]));
+    await sub.pSubscribe('n*', (message, channel) => got.push(['pattern', channel, message]));
+    const receivers = await c.publish('news', 'hello');
+    const nobody = await c.publish('elsewhere', 'x');
+    const deadline = Date.now() + 5000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const numsub = await c.sendCommand(['PUBSUB', 'NUMSUB', 'news']);
+    await sub.unsubscribe('news');
+    await sub.pUnsubscribe('n*');
+    sub.destroy();
+    got.sort();
+    assert.equal(receivers, 2);
+    assert.equal(nobody, 0);
+    assert.deepEqual(got, [['channel', 'news', 'hello'], ['pattern', 'news', 'hello']]);
+    return { receivers, nobody, got, numsub };
+  },
+
+  async clientSideCaching(c) {
+    // node-redis's client-side cache turns CLIENT TRACKING on and drops an
+    // entry when the server's invalidation push arrives.
+    const { BasicClientSideCache } = require('redis');
+    const cache = new BasicClientSideCache({ ttl: 0, maxEntries: 0 });
+    const cached = await connect({ clientSideCache: cache });
+    await c.set('csc:k', 'v1');
+    const first = await cached.get('csc:k');
+    const second = await cached.get('csc:k');
+    const hits = cache.stats().hitCount;
+    await c.set('csc:k', 'v2');  // another connection writes: the server invalidates
+    let third = null;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      third = await cached.get('csc:k');
+      if (third === 'v2') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    cached.destroy();
+    assert.equal(first, 'v1');
+    assert.equal(second, 'v1');
+    assert.equal(hits, 1);  // the second GET came from the cache
+    assert.equal(third, 'v2');
+    return { first, second, hits, third };
+  },
 };
 
 async function main() {
