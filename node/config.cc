@@ -383,6 +383,17 @@ const std::vector<Param>& Params() {
        {},
        [](const Config& c) { return c.ReplicasText(); },
        [](Config& c, const auto&, int64_t v) { c.replicas = int(v); }},
+      // no: a script runs with every shard stopped (it may touch any key,
+      // as on Redis); yes: a script whose declared keys share a shard runs
+      // on that shard alone and may touch only its keys.
+      {"lua-shard-local",
+       Kind::kBool,
+       false,
+       0,
+       0,
+       {},
+       [](const Config& c) { return std::string(c.lua_shard_local ? "yes" : "no"); },
+       [](Config& c, const auto&, int64_t v) { c.lua_shard_local = v != 0; }},
       {"hot-key-replication",
        Kind::kBool,
        false,

@@ -70,6 +70,7 @@ struct Config {
   // hot_key_min_rate reads/s, gains an extra replica here; at most
   // hot_key_max keys at once.
   bool hot_key_replication = true;
+  bool lua_shard_local = false;  // see "lua-shard-local" in config.cc
   int hot_key_factor = 100;
   int hot_key_min_rate = 100;
   int hot_key_max = 256;

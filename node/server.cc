@@ -1415,11 +1415,13 @@ int Server::ShardOf(const CommandId& cmd, std::span<const std::string_view> args
       *multi_shard = true;
     }
   });
-  // A script that declares no keys may touch any; on a node with peers its
-  // deltas form one group, kept contiguous in the log by the exclusive
-  // section (as EXEC's).
+  // A script may touch keys it did not declare (Redis allows it outside
+  // cluster mode; job-queue libraries do it), so it runs with every shard
+  // stopped unless lua-shard-local says its keys are all declared. On a
+  // node with peers its deltas form one group, kept contiguous in the log
+  // by the exclusive section (as EXEC's).
   if ((cmd.flags & kCmdScript) && workers_.size() > 1 &&
-      (target == -1 || workers_[0]->shard().replicating())) {
+      (target == -1 || !lua_shard_local() || workers_[0]->shard().replicating())) {
     *multi_shard = true;
   }
   return target;
@@ -1469,6 +1471,7 @@ void Server::ApplyRuntimeConfig() {
   max_bulk_len_ = config_.proto_max_bulk_len;
   ae_interval_ = config_.anti_entropy_interval;
   busy_ms_ = config_.busy_reply_threshold;
+  lua_local_ = config_.lua_shard_local;
   // "pubsub <hard> <soft> <seconds>" among the classes; others are not
   // enforced yet.
   for (size_t i = 0; i + 3 < config_.client_output_buffer_limit.size(); i += 4) {

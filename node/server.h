@@ -544,6 +544,8 @@ class Server {
   int64_t pubsub_soft_seconds() const { return obuf_soft_s_.load(std::memory_order_relaxed); }
   // busy-reply-threshold (lua-time-limit) in milliseconds; 0: never busy.
   int64_t busy_threshold_ms() const { return busy_ms_.load(std::memory_order_relaxed); }
+  // lua-shard-local: scripts with keys on one shard run on that shard only.
+  bool lua_shard_local() const { return lua_local_.load(std::memory_order_relaxed); }
   bool hot_key_replication() const { return hot_enabled_.load(std::memory_order_relaxed); }
   int hot_key_factor() const { return hot_factor_.load(std::memory_order_relaxed); }
   int hot_key_min_rate() const { return hot_min_rate_.load(std::memory_order_relaxed); }
@@ -600,6 +602,7 @@ class Server {
   std::atomic<int64_t> max_bulk_len_{0};
   std::atomic<int> ae_interval_{0};
   std::atomic<int64_t> busy_ms_{5000};
+  std::atomic<bool> lua_local_{false};
   std::atomic<int64_t> obuf_hard_{32 << 20}, obuf_soft_{8 << 20}, obuf_soft_s_{60};
   std::atomic<bool> repl_stream_{true};
   std::atomic<bool> hot_enabled_{true};

@@ -13,8 +13,9 @@ Lattice alone, with four worker threads:
   shards in one script while others read them with MGET never see them
   differ, and every increment counts; the lock keeps a critical section
   exclusive under concurrent clients;
-- a script that touches a key it did not declare, on another shard than
-  its declared keys, gets an error naming the rule.
+- a script may touch keys it did not declare (it runs with every shard
+  stopped); with lua-shard-local yes it runs on its keys' shard alone and
+  such a key gets an error naming the rule.
 Two nodes (real processes on 127.0.0.x):
 - a script's writes reach the other node by their effects (a script that
   reads the time and a random number writes the same values there), all
@@ -268,19 +269,30 @@ class ScriptingTest(unittest.TestCase):
         self.assertEqual(c.call(b"GET", b"cs:count"), b"$3\r\n200\r\n")
         c.close()
 
-    def test_an_undeclared_key_on_another_shard_is_refused(self):
+    def test_undeclared_keys_work_unless_lua_shard_local(self):
         c = self.lattice.client()
         c.call(b"FLUSHALL")
         # One declared key; some of these undeclared ones are on other shards.
         body = (b"for i = 1, 16 do redis.call('set', 'undeclared' .. i, 1) end return 1")
-        reply = c.call(b"EVAL", body, b"1", b"declared")
-        self.assertTrue(reply.startswith(b"-ERR Script attempted to access key 'undeclared"),
-                        reply)
-        self.assertIn(b"pass every key a script uses in KEYS", reply)
-        # Declaring none lets a script touch any key (it runs with every
-        # shard stopped), as does declaring them all.
-        self.assertEqual(c.call(b"EVAL", body, b"0"), b":1\r\n")
-        self.assertEqual(c.call(b"EVAL", b"return redis.call('dbsize')", b"0"), b":16\r\n")
+        # By default a script runs with every shard stopped: any key works,
+        # as on Redis.
+        self.assertEqual(c.call(b"EVAL", body, b"1", b"declared"), b":1\r\n")
+        self.assertEqual(c.call(b"EVAL", b"return redis.call('dbsize')", b"1", b"x"),
+                         b":16\r\n")
+        # lua-shard-local runs it on its declared key's shard alone, which
+        # refuses the others with an error naming the rule.
+        c.call(b"FLUSHALL")
+        self.assertEqual(c.call(b"CONFIG", b"SET", b"lua-shard-local", b"yes"), b"+OK\r\n")
+        try:
+            reply = c.call(b"EVAL", body, b"1", b"declared")
+            self.assertTrue(reply.startswith(b"-ERR Script attempted to access key 'undeclared"),
+                            reply)
+            self.assertIn(b"pass every key a script uses in KEYS", reply)
+            # Declaring none still lets a script touch any key.
+            self.assertEqual(c.call(b"EVAL", body, b"0"), b":1\r\n")
+            self.assertEqual(c.call(b"EVAL", b"return redis.call('dbsize')", b"0"), b":16\r\n")
+        finally:
+            c.call(b"CONFIG", b"SET", b"lua-shard-local", b"no")
         c.close()
 
 
