@@ -27,6 +27,7 @@
 #include "node/cluster/replication.h"
 #include "node/cluster/pubsub_relay.h"
 #include "node/pubsub.h"
+#include "node/scripting/functions.h"
 #include "node/scripting/scripting.h"
 #include "node/str_util.h"
 
@@ -850,7 +851,8 @@ void Worker::ReadBusy(Connection* c) {
     bool nosave = false;
     for (size_t i = 1; i < args.size(); i++) nosave = nosave || EqualsIgnoreCase(args[i], "nosave");
     if (cmd && ArityOk(*cmd, args.size()) &&
-        (cmd->handler == CmdScriptKill || cmd->handler == CmdQuit ||
+        (cmd->handler == CmdScriptKill || cmd->handler == CmdFunctionKill ||
+         cmd->handler == CmdQuit ||
          (cmd->handler == CmdShutdown && nosave))) {
       CommandContext cx{args, &c->rb, server_, c, c->db, NowMs(), cmd};
       cx.origin = this;
@@ -1185,6 +1187,7 @@ Server::Server(Config config)
              // writes order after those of its previous life.
              static_cast<uint64_t>(NowMs()) << 12),
       scripting_(std::make_unique<Scripting>()),
+      functions_(std::make_unique<Functions>()),
       pubsub_(std::make_unique<PubSub>()),
       tracking_(std::make_unique<Tracking>(this)),
       logfile_(config_.logfile),

@@ -57,6 +57,7 @@ class AntiEntropy;
 class PubSub;
 class PubSubRelay;
 class Scripting;
+class Functions;
 class HotReplication;
 class CommandTable;
 class MetricsExporter;
@@ -530,6 +531,7 @@ class Server {
   bool replication_stream() const { return repl_stream_.load(std::memory_order_relaxed); }
   AntiEntropy* anti_entropy() { return anti_entropy_.get(); }
   Scripting& scripting() { return *scripting_; }
+  Functions& functions() { return *functions_; }
   Tracking& tracking() { return *tracking_; }
   // The worker holding connection `id`, or null (CLIENT TRACKING REDIRECT).
   Worker* WorkerOfClient(uint64_t id);
@@ -580,6 +582,7 @@ class Server {
   std::unique_ptr<MetricsExporter> metrics_;
   std::unique_ptr<AntiEntropy> anti_entropy_;
   std::unique_ptr<Scripting> scripting_;
+  std::unique_ptr<Functions> functions_;
   std::unique_ptr<PubSub> pubsub_;
   std::unique_ptr<Tracking> tracking_;
   std::mutex clients_mu_;

@@ -38,7 +38,8 @@ struct LuaEngine::Invocation {
 namespace {
 
 // Registry keys: the addresses of these bytes.
-char kEngineKey, kScriptsKey, kProxiesKey, kEnvKey;
+char kEngineKey, kScriptsKey, kProxiesKey, kEnvKey, kFunctionsKey, kLoadingKey, kRedisKey,
+    kLoadRedisKey;
 
 std::atomic<int64_t> g_lua_memory{0};
 
@@ -923,7 +924,7 @@ void CountHook(lua_State* L, lua_Debug*) {
                          NowMs() - run->state.start_ms,
                          " milliseconds. You can try killing the script using the SCRIPT KILL "
                          "command. Script name is: ",
-                         run->call->script->sha, "."));
+                         run->call->name(), "."));
       if (run->call->shard < 0 && server->multi_threaded()) server->world().SetBusy(true);
       if (Worker* w = CurrentWorker()) w->script_busy.store(true);
     }
@@ -949,6 +950,98 @@ void SetFunctions(lua_State* L, const luaL_Reg* fns) {
 void SetNumber(lua_State* L, const char* name, lua_Number v) {
   lua_pushnumber(L, v);
   lua_setfield(L, -2, name);
+}
+
+// redis.register_function(name, callback) or ({function_name=, callback=,
+// flags=, description=}), at FUNCTION LOAD only. Returns an error text.
+const char* RegisterImpl(lua_State* L, LuaEngine::Loading* loading) {
+  int argc = lua_gettop(L);
+  if (argc < 1 || argc > 2) return "wrong number of arguments to redis.register_function";
+  FunctionInfo fn;
+  if (argc == 1) {
+    if (!lua_istable(L, 1)) {
+      return "calling redis.register_function with a single argument is only applicable to Lua "
+             "table (representing named arguments).";
+    }
+    bool have_cb = false;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      if (lua_type(L, -2) != LUA_TSTRING) return "named argument key given to redis.register_function is not a string";
+      std::string key = lua_tostring(L, -2);
+      if (key == "function_name") {
+        if (lua_type(L, -1) != LUA_TSTRING) return "function_name argument given to redis.register_function must be a string";
+        fn.name = lua_tostring(L, -1);
+      } else if (key == "description") {
+        if (lua_type(L, -1) != LUA_TSTRING) return "description argument given to redis.register_function must be a string";
+        fn.description = lua_tostring(L, -1);
+      } else if (key == "callback") {
+        if (!lua_isfunction(L, -1)) return "callback argument given to redis.register_function must be a function";
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "lattice.register.callback");
+        have_cb = true;
+      } else if (key == "flags") {
+        if (!lua_istable(L, -1)) return "flags argument to redis.register_function must be a table representing function flags";
+        for (int i = 1;; i++) {
+          lua_rawgeti(L, -1, i);
+          if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+          }
+          if (lua_type(L, -1) != LUA_TSTRING) return "unknown flag given";
+          std::string f = lua_tostring(L, -1);
+          lua_pop(L, 1);
+          if (f == "no-writes") {
+            fn.flags |= kScriptNoWrites;
+          } else if (f == "allow-oom") {
+            fn.flags |= kScriptAllowOom;
+          } else if (f == "allow-stale") {
+            fn.flags |= kScriptAllowStale;
+          } else if (f == "no-cluster") {
+            fn.flags |= kScriptNoCluster;
+          } else if (f == "allow-cross-slot-keys") {
+            fn.flags |= kScriptAllowCrossSlot;
+          } else {
+            return "unknown flag given";
+          }
+        }
+      } else {
+        return "unknown argument given to redis.register_function";
+      }
+      lua_pop(L, 1);
+    }
+    if (fn.name.empty()) return "redis.register_function must get a function name argument";
+    if (!have_cb) return "redis.register_function must get a callback argument";
+  } else {
+    if (lua_type(L, 1) != LUA_TSTRING) return "first argument to redis.register_function must be a string";
+    if (!lua_isfunction(L, 2)) return "second argument to redis.register_function must be a function";
+    fn.name = lua_tostring(L, 1);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "lattice.register.callback");
+  }
+  // Redis 7.0 says "Library" here too.
+  if (!ValidFunctionName(fn.name)) {
+    return "Library names can only contain letters, numbers, or underscores(_) and must be at "
+           "least one character long";
+  }
+  for (const FunctionInfo& have : loading->lib->functions) {
+    if (have.name == fn.name) return "Function already exists in the library";
+  }
+  lua_pushlightuserdata(L, &kLoadingKey);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_getfield(L, LUA_REGISTRYINDEX, "lattice.register.callback");
+  lua_setfield(L, -2, fn.name.c_str());
+  lua_pop(L, 1);
+  loading->lib->functions.push_back(std::move(fn));
+  return nullptr;
+}
+
+int RegisterFunction(lua_State* L) {
+  LuaEngine* e = EngineOf(L);
+  LuaEngine::Loading* loading = e ? e->loading() : nullptr;
+  if (!loading) return RaiseError(L, "redis.register_function can only be called on FUNCTION LOAD command");
+  const char* err = RegisterImpl(L, loading);
+  if (err) return RaiseError(L, err);
+  return 0;
 }
 
 thread_local std::unique_ptr<LuaEngine> tls_engine;
@@ -1088,6 +1181,34 @@ void LuaEngine::Open() {
   lua_getglobal(L, "string");
   lua_setfield(L, -2, "__index");
   lua_pop(L, 2);
+  lua_pushlightuserdata(L, &kRedisKey);
+  lua_getglobal(L, "redis");
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  // What FUNCTION LOAD's code sees as `redis`: register_function and log
+  // (anything else is a missing global, as in Redis).
+  lua_newtable(L);
+  lua_pushcfunction(L, RegisterFunction);
+  lua_setfield(L, -2, "register_function");
+  lua_pushcfunction(L, RedisLog);
+  lua_setfield(L, -2, "log");
+  SetNumber(L, "LOG_DEBUG", Server::kDebug);
+  SetNumber(L, "LOG_VERBOSE", Server::kVerbose);
+  SetNumber(L, "LOG_NOTICE", Server::kNotice);
+  SetNumber(L, "LOG_WARNING", Server::kWarning);
+  lua_pushlstring(L, kCompatVersion.data(), kCompatVersion.size());
+  lua_setfield(L, -2, "REDIS_VERSION");
+  SetNumber(L, "REDIS_VERSION_NUM", kCompatVersionNum);
+  lua_newtable(L);
+  lua_pushcfunction(L, MissingGlobal);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  Protect(L);
+  lua_pushlightuserdata(L, &kLoadRedisKey);
+  lua_insert(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  lua_pushlightuserdata(L, &kFunctionsKey);
+  lua_newtable(L);
+  lua_rawset(L, LUA_REGISTRYINDEX);
 
   // Scripts run in a read-only view of the globals; reading a global that
   // does not exist is an error (Redis's luaSetErrorMetatable).
@@ -1145,6 +1266,99 @@ bool LuaEngine::Compile(const Script& script, std::string* error) {
   return true;
 }
 
+bool LuaEngine::LoadLibrary(std::string_view code, Library* out, std::string* error) {
+  return LoadInto(code, out, error, false);
+}
+
+bool LuaEngine::LoadInto(std::string_view code, Library* out, std::string* error, bool keep) {
+  if (!ParseLibraryShebang(code, &out->name, error)) return false;
+  out->code = std::string(code);
+  out->functions.clear();
+  lua_State* L = L_;
+  const int base = lua_gettop(L);
+  size_t nl = code.find('\n');
+  std::string_view body = nl == std::string_view::npos ? std::string_view() : code.substr(nl);
+  if (luaL_loadbuffer(L, body.data(), body.size(), "@user_function") != 0) {
+    const char* msg = lua_tostring(L, -1);
+    *error = StrCat("ERR Error compiling function: ", msg ? msg : "?");
+    lua_settop(L, base);
+    return false;
+  }
+  lua_pushlightuserdata(L, &kEnvKey);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_setfenv(L, -2);
+  lua_pushlightuserdata(L, &kLoadingKey);
+  lua_newtable(L);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  // The code runs with `redis` swapped for the load-time API.
+  lua_pushlightuserdata(L, &kLoadRedisKey);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_setfield(L, LUA_GLOBALSINDEX, "redis");
+  Loading loading{out};
+  loading_ = &loading;
+  lua_pushcfunction(L, ErrorHandler);
+  lua_insert(L, -2);
+  const bool hook = server_->busy_threshold_ms() > 0;
+  int rc = lua_pcall(L, 0, 0, -2);
+  (void)hook;
+  loading_ = nullptr;
+  lua_pushlightuserdata(L, &kRedisKey);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_setfield(L, LUA_GLOBALSINDEX, "redis");
+  bool ok = rc == 0;
+  if (!ok) {
+    const char* msg = nullptr;
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "err");
+      msg = lua_tostring(L, -1);
+    } else {
+      msg = lua_tostring(L, -1);
+    }
+    *error = StrCat("ERR Error registering functions: ", msg ? msg : "unknown error");
+  } else if (out->functions.empty()) {
+    *error = "ERR No functions registered";
+    ok = false;
+  }
+  if (ok && keep) {
+    lua_pushlightuserdata(L, &kFunctionsKey);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushlightuserdata(L, &kLoadingKey);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_settable(L, -5);
+    }
+    lua_pop(L, 2);
+  }
+  lua_pushlightuserdata(L, &kLoadingKey);
+  lua_pushnil(L);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lattice.register.callback");
+  lua_settop(L, base);
+  return ok;
+}
+
+void LuaEngine::SyncFunctions() {
+  Functions& registry = server_->functions();
+  uint64_t gen = registry.generation();
+  if (gen == functions_generation_) return;
+  functions_generation_ = gen;
+  lua_pushlightuserdata(L_, &kFunctionsKey);
+  lua_newtable(L_);
+  lua_rawset(L_, LUA_REGISTRYINDEX);
+  for (const auto& lib : registry.All()) {
+    Library scratch;
+    std::string error;
+    // It loaded when it was added; a failure now would be a bug of ours.
+    if (!LoadInto(lib->code, &scratch, &error, true)) {
+      server_->Log(Server::kWarning, StrCat("library ", lib->name, " failed to load: ", error));
+    }
+  }
+}
+
 namespace {
 
 void PushArray(lua_State* L, std::span<const std::string_view> items) {
@@ -1159,9 +1373,13 @@ void PushArray(lua_State* L, std::span<const std::string_view> items) {
 
 void LuaEngine::Run(CommandContext& cx, const ScriptCall& call) {
   std::string error;
-  if (!Compile(*call.script, &error)) {
-    cx.rb->Error(error);
-    return;
+  if (call.script) {
+    if (!Compile(*call.script, &error)) {
+      cx.rb->Error(error);
+      return;
+    }
+  } else {
+    SyncFunctions();
   }
   if (current_) {  // cannot happen: scripts do not call EVAL
     cx.rb->Error("ERR a script is already running on this thread");
@@ -1180,17 +1398,34 @@ void LuaEngine::Run(CommandContext& cx, const ScriptCall& call) {
   const int64_t before = memory();
   const int base = lua_gettop(L);
   lua_pushcfunction(L, ErrorHandler);
-  lua_pushlightuserdata(L, &kScriptsKey);
-  lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_getfield(L, -1, call.script->sha.c_str());
-  lua_remove(L, -2);
-  PushArray(L, call.keys);
-  lua_setfield(L, LUA_GLOBALSINDEX, "KEYS");
-  PushArray(L, call.argv);
-  lua_setfield(L, LUA_GLOBALSINDEX, "ARGV");
+  int nargs = 0;
+  if (call.script) {
+    lua_pushlightuserdata(L, &kScriptsKey);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, call.script->sha.c_str());
+    lua_remove(L, -2);
+    PushArray(L, call.keys);
+    lua_setfield(L, LUA_GLOBALSINDEX, "KEYS");
+    PushArray(L, call.argv);
+    lua_setfield(L, LUA_GLOBALSINDEX, "ARGV");
+  } else {
+    // A function gets KEYS and ARGV as arguments; they are no globals.
+    lua_pushnil(L);
+    lua_setfield(L, LUA_GLOBALSINDEX, "KEYS");
+    lua_pushnil(L);
+    lua_setfield(L, LUA_GLOBALSINDEX, "ARGV");
+    lua_pushlightuserdata(L, &kFunctionsKey);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushlstring(L, call.function.data(), call.function.size());
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    PushArray(L, call.keys);
+    PushArray(L, call.argv);
+    nargs = 2;
+  }
   const bool hook = server_->busy_threshold_ms() > 0;
   if (hook) lua_sethook(L, CountHook, LUA_MASKCOUNT, 100000);
-  int rc = lua_pcall(L, 0, 1, base + 1);
+  int rc = lua_isfunction(L, base + 2) ? lua_pcall(L, nargs, 1, base + 1) : -1;
   if (hook) lua_sethook(L, nullptr, 0, 0);
   if (rc != 0) {
     if (lua_istable(L, -1)) {
@@ -1202,12 +1437,12 @@ void LuaEngine::Run(CommandContext& cx, const ScriptCall& call) {
       const char* line = lua_tostring(L, -1);
       std::string text = msg ? msg : "ERR unknown error (an error table without 'err')";
       if (source && line) {
-        StrAppend(&text, " script: ", call.script->sha, ", on ", source, ":", line, ".");
+        StrAppend(&text, " script: ", call.name(), ", on ", source, ":", line, ".");
       }
       cx.rb->Error(text);
     } else {
       const char* msg = lua_tostring(L, -1);
-      cx.rb->Error(StrCat("ERR Error running script ", call.script->sha, ", ",
+      cx.rb->Error(StrCat("ERR Error running script ", call.name(), ", ",
                           std::string_view(msg ? msg : "execution failure").substr(0, 100)));
     }
   } else {

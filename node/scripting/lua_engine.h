@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "node/command.h"
+#include "node/scripting/functions.h"
 #include "node/scripting/scripting.h"
 
 struct lua_State;
@@ -30,7 +31,10 @@ class Server;
 
 // How one script invocation runs.
 struct ScriptCall {
-  const Script* script = nullptr;
+  const Script* script = nullptr;  // EVAL...; null for FCALL
+  std::string_view function;       // FCALL: the function's name
+  // What error replies and logs name it: the script's SHA-1 or the function.
+  std::string_view name() const { return script ? std::string_view(script->sha) : function; }
   std::span<const std::string_view> keys;
   std::span<const std::string_view> argv;
   bool read_only = false;  // EVAL_RO / EVALSHA_RO, or the no-writes flag
@@ -54,6 +58,10 @@ class LuaEngine {
   bool Compile(const Script& script, std::string* error);
   // Runs a compiled-or-not script and writes its reply to cx.rb.
   void Run(CommandContext& cx, const ScriptCall& call);
+  // FUNCTION LOAD: runs a library's code to learn what it registers. False
+  // with Redis's error text. The registry then holds it; every engine loads
+  // it again (SyncFunctions) before its next FCALL.
+  bool LoadLibrary(std::string_view code, Library* out, std::string* error);
   // Bytes the interpreter holds (INFO used_memory_lua).
   int64_t memory() const;
 
@@ -65,10 +73,24 @@ class LuaEngine {
  private:
   void Open();
   void DropStaleScripts();
+  // Loads the registry's libraries again when they changed.
+  void SyncFunctions();
+  bool LoadInto(std::string_view code, Library* out, std::string* error, bool keep);
   lua_State* L_ = nullptr;
   Server* server_;
   Invocation* current_ = nullptr;
   uint64_t generation_ = 0;
+  uint64_t functions_generation_ = UINT64_MAX;
+
+ public:
+  // While a library loads: what redis.register_function records.
+  struct Loading {
+    Library* lib;
+  };
+  Loading* loading() { return loading_; }
+
+ private:
+  Loading* loading_ = nullptr;
   int gc_countdown_ = 50;
 };
 

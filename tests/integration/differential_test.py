@@ -245,7 +245,24 @@ def compare_plain(step, ref, lat):
         return "reply shapes differ"
     if norm == "subcommands":
         return compare_subcommand_subset(ref, lat)
+    if norm == "deep":
+        a, b = _safe_parse(ref), _safe_parse(lat)
+        if a and b and _canon(a) == _canon(b):
+            return None
+        return "different elements (in any order, at any depth)"
     raise AssertionError("compare_plain: unknown normalization %r" % norm)
+
+
+def _canon(node):
+    """A reply with every array, set and map put in a canonical order, at
+    every depth (FUNCTION LIST: Redis lists libraries and functions in its
+    dictionaries' hash order)."""
+    kind, value = node[0], node[1]
+    if kind == "%" and isinstance(value, list):
+        return (kind, tuple(sorted(((_canon(k), _canon(v)) for k, v in value), key=repr)))
+    if kind in "*~>" and isinstance(value, list):
+        return (kind, tuple(sorted((_canon(x) for x in value), key=repr)))
+    return (kind, repr(value))
 
 
 def _unordered_view(node, pairs):
@@ -2671,7 +2688,70 @@ def fam_scripting():
     return steps
 
 
+def fam_functions():
+    """FUNCTION LOAD (its metadata and registration errors), FCALL and
+    FCALL_RO (errors, flags, KEYS/ARGV as arguments), FUNCTION LIST /
+    STATS / DELETE / FLUSH / HELP / KILL, and RESTORE of bad payloads.
+    (DUMP payloads restored across servers: scripting_test.py.)"""
+    lib = ("#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return "
+           "redis.call('incr', keys[1]) end)\nredis.register_function{function_name='ro', "
+           "callback=function(keys, args) return args[1] end, flags={'no-writes'}, "
+           "description='read'}")
+    steps = [C("FLUSHALL"), C("FUNCTION", "FLUSH"),
+             E("$5\r\nmylib", "FUNCTION", "LOAD", lib), C("FUNCTION", "LOAD", lib),
+             C("FUNCTION", "LOAD", "REPLACE", lib),
+             C("FCALL", "myfunc", "1", "fk"), C("FCALL", "myfunc", "1", "fk"),
+             C("FCALL", "ro", "0", "hello"), C("FCALL_RO", "myfunc", "1", "fk"),
+             C("FCALL_RO", "ro", "0", "x"), E("ERR Function not found", "FCALL", "nope", "0"),
+             C("FCALL", "myfunc", "2", "a"), C("FCALL", "myfunc", "-1"),
+             C("FUNCTION", "LIST", norm="deep"),
+             C("FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "my*", norm="deep"),
+             C("FUNCTION", "LIST", "LIBRARYNAME", "zz"), C("FUNCTION", "LIST", "bogus"),
+             C("FUNCTION", "STATS")]
+    for code in [
+            "return 1", "#!lua\nreturn 1", "#!lua name=a b=c\nreturn 1", "#!py name=a\nreturn 1",
+            "#!lua name=a-b\nreturn 1", "#!lua name=e\nreturn 1",
+            "#!lua name=e\nredis.register_function('myfunc', function() end)",
+            "#!lua name=e\nredis.register_function('f1', function() end) "
+            "redis.register_function('f1', function() end)",
+            "#!lua name=e\nredis.register_function('f-1', function() end)",
+            "#!lua name=e\nredis.call('set', 'x', 'y')",
+            "#!lua name=e\nredis.register_function('f', 5)",
+            "#!lua name=e\nredis.register_function{function_name='f', callback=function() end, "
+            "flags={'bad'}}",
+            "#!lua name=e\nredis.register_function{function_name='f', callback=function() end, "
+            "foo=1}",
+            "#!lua name=e\nredis.register_function()", "#!lua name=e\nredis.register_function('f')",
+            "#!lua name=e\nlocal x = ", "#!lua name=e\nx = 1",
+            "#!lua name=e\nredis.register_function('f', function(k, a) error('boom') end)",
+            "#!lua name=e2\nredis.register_function('g', function(k, a) return "
+            "redis.call('nosuch') end)",
+            "#!lua name=e3\nredis.register_function('h', function(k, a) return KEYS end)",
+            "#!lua name=e4\nlocal function helper() return 7 end\n"
+            "redis.register_function('useh', function(k, a) return helper() end)",
+            "#!lua name=e5\nredis.register_function{function_name='fl', callback=function(k, a) "
+            "return {k[1], a[1]} end, flags={'no-writes', 'allow-oom', 'allow-stale', "
+            "'no-cluster', 'allow-cross-slot-keys'}}"]:
+        steps.append(C("FUNCTION", "LOAD", code))
+    steps += [C("FCALL", "f", "0"), C("FCALL", "g", "0"), C("FCALL", "h", "0"),
+              C("FCALL", "useh", "0"), C("FCALL_RO", "fl", "1", "key", "arg"),
+              C("FUNCTION", "LIST", "LIBRARYNAME", "e5"), C("FUNCTION", "DELETE", "e3"),
+              E("ERR Library not found", "FUNCTION", "DELETE", "e3"),
+              E("NOTBUSY No scripts in execution right now.", "FUNCTION", "KILL"),
+              C("FUNCTION", "HELP"), C("FUNCTION", "FLUSH", "bogus"),
+              C("EVAL", "return redis.register_function", "0"),
+              C("FUNCTION", "RESTORE", "garbage"),
+              C("FUNCTION", "RESTORE", b"\xf5\x03abc\x0a\x00" + b"\x00" * 8, "BOGUS"),
+              C("FUNCTION", "STATS"),
+              C("HELLO", "3", norm="hello"), C("FUNCTION", "LIST", norm="deep"),
+              C("FUNCTION", "STATS"),
+              C("FCALL_RO", "fl", "1", "key", "arg"), C("HELLO", "2", norm="hello"),
+              C("FUNCTION", "FLUSH", "SYNC"), C("FUNCTION", "LIST")]
+    return steps
+
+
 FAMILIES = {
+    "functions": fam_functions,
     "scripting": fam_scripting,
     "multi": fam_multi,
     "connection": fam_connection,
