@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "node/glob.h"
+#include "node/notify.h"
 #include "node/storage/collection.h"
 #include "node/str_util.h"
 
@@ -394,6 +395,18 @@ const std::vector<Param>& Params() {
        {},
        [](const Config& c) { return std::string(c.lua_shard_local ? "yes" : "no"); },
        [](Config& c, const auto&, int64_t v) { c.lua_shard_local = v != 0; }},
+      {"notify-keyspace-events",
+       Kind::kString,
+       false,
+       0,
+       0,
+       {},
+       [](const Config& c) { return c.notify_keyspace_events; },
+       [](Config& c, const auto& a, int64_t) {
+         uint32_t flags = 0;
+         ParseNotifyFlags(a.empty() ? "" : a[0], &flags);
+         c.notify_keyspace_events = NotifyFlagsText(flags);
+       }},
       {"hot-key-replication",
        Kind::kBool,
        false,
@@ -569,6 +582,12 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
   }
   if (EqualsIgnoreCase(p->name, "replicas") && args.size() == 1 && args[0] == "0") {
     return absl::InvalidArgumentError("argument must be 'all' or between 1 and 255");
+  }
+  uint32_t notify;
+  if (EqualsIgnoreCase(p->name, "notify-keyspace-events") &&
+      !ParseNotifyFlags(args.empty() ? "" : args[0], &notify)) {
+    return absl::InvalidArgumentError(
+        "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
   }
   switch (p->kind) {
     case Kind::kInt:

@@ -71,6 +71,7 @@ struct Config {
   // hot_key_max keys at once.
   bool hot_key_replication = true;
   bool lua_shard_local = false;  // see "lua-shard-local" in config.cc
+  std::string notify_keyspace_events = "";  // canonical, as CONFIG GET prints it
   int hot_key_factor = 100;
   int hot_key_min_rate = 100;
   int hot_key_max = 256;

@@ -26,6 +26,7 @@
 #include "node/metrics.h"
 #include "node/cluster/replication.h"
 #include "node/cluster/pubsub_relay.h"
+#include "node/notify.h"
 #include "node/pubsub.h"
 #include "node/scripting/functions.h"
 #include "node/scripting/scripting.h"
@@ -101,7 +102,10 @@ crdt::Stamp CommandContext::Tick() const { return server->clock().Tick(); }
 // ---- Shard ----
 
 Shard::Shard(int index, int databases) : index_(index) {
-  for (int i = 0; i < databases; i++) dbs_.push_back(std::make_unique<Db>());
+  for (int i = 0; i < databases; i++) {
+    dbs_.push_back(std::make_unique<Db>());
+    dbs_.back()->set_index(i);
+  }
 }
 
 void Shard::EmitToSink(DeltaSink* sink, const Delta& delta) {
@@ -615,11 +619,11 @@ bool Worker::RunWaiter(Waiter& w, std::string* reply) {
   }
   int64_t start = MonoUs();
   if (local) {
-    w.cmd->handler(cx);
+    RunNotified(cx);
   } else {
     // BLMOVE to a key of another shard: as the dispatcher runs multi-shard
     // commands.
-    RunExclusive([&] { w.cmd->handler(cx); });
+    RunExclusive([&] { RunNotified(cx); });
   }
   stats[w.cmd->index].Record(MonoUs() - start);
   return cx.blocked;
@@ -913,7 +917,7 @@ void Worker::RunExclusive(const std::function<void()>& fn) {
 void Worker::RunCommand(CommandContext& cx) {
   int64_t start = MonoUs();
   size_t before = cx.rb->out()->size();
-  cx.cmd->handler(cx);
+  RunNotified(cx);
   CountReads(*cx.cmd, cx.args);
   CommandStats& st = stats[cx.cmd->index];
   st.Record(MonoUs() - start);
@@ -1044,7 +1048,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     cx.conn_id = conn_id;
     int64_t start = MonoUs();
     tls_running_client = conn_id;
-    cmd->handler(cx);
+    RunNotified(cx);
     tls_running_client = 0;
     owner->CountReads(*cmd, cx.args);
     owner->stats[cmd->index].Record(MonoUs() - start);
@@ -1475,6 +1479,10 @@ void Server::ApplyRuntimeConfig() {
   ae_interval_ = config_.anti_entropy_interval;
   busy_ms_ = config_.busy_reply_threshold;
   lua_local_ = config_.lua_shard_local;
+  uint32_t notify = 0;
+  ParseNotifyFlags(config_.notify_keyspace_events, &notify);
+  SetNotifyServer(this);
+  g_notify_flags = notify;
   // "pubsub <hard> <soft> <seconds>" among the classes; others are not
   // enforced yet.
   for (size_t i = 0; i + 3 < config_.client_output_buffer_limit.size(); i += 4) {

@@ -1,5 +1,7 @@
 #include "node/cluster/forward.h"
 
+#include "node/notify.h"
+
 #include <condition_variable>
 #include <mutex>
 #include <string_view>
@@ -113,7 +115,7 @@ bool Forwarder::Run(int db, int proto, std::span<const std::string_view> args, s
     auto run = [&] {
       ForwardedScope scope(seen);
       CommandContext cx{args, &rb, server_, nullptr, db, NowMs(), cmd};
-      cmd->handler(cx);
+      RunNotified(cx);
     };
     bool multi_shard;
     int target = server_->ShardOf(*cmd, args, &multi_shard);
@@ -160,7 +162,7 @@ bool Forwarder::RunMany(int db, int proto,
       for (size_t k = i; k < j; k++) {
         resp::ReplyBuilder rb(&(*replies)[k], proto);
         CommandContext cx{commands[k], &rb, server_, nullptr, db, NowMs(), cmds[k]};
-        cmds[k]->handler(cx);
+        RunNotified(cx);
       }
     });
     if (!ran) return false;

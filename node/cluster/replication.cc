@@ -1,5 +1,7 @@
 #include "node/cluster/replication.h"
 
+#include "node/notify.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -90,8 +92,46 @@ crdt::Tombstone TombFromProto(const peer::Delta& d, const peer::Remove& r) {
   return t;
 }
 
+bool ApplyDeltaInner(Shard& shard, const peer::Delta& d, int64_t now_ms);
+
+// A write merged from a peer, told as the event of its kind (the peer's
+// command is not known here): docs/consistency.md, "Keyspace notifications".
+void NotifyMerged(const peer::Delta& d) {
+  switch (d.change_case()) {
+    case peer::Delta::kAssign:
+      NotifyKeyspaceEvent(kNotifyString, d.assign().hll() ? "pfadd" : "set", d.key(),
+                          static_cast<int>(d.db()));
+      return;
+    case peer::Delta::kCounter:
+      NotifyKeyspaceEvent(kNotifyString, "incrby", d.key(), static_cast<int>(d.db()));
+      return;
+    case peer::Delta::kRemove:
+      NotifyKeyspaceEvent(kNotifyGeneric, "del", d.key(), static_cast<int>(d.db()));
+      return;
+    case peer::Delta::kElements: {
+      static constexpr std::pair<uint32_t, std::string_view> kByType[] = {
+          {kNotifyString, "set"}, {kNotifyHash, "hset"}, {kNotifySet, "sadd"},
+          {kNotifyZset, "zadd"}, {kNotifyList, "lpush"}};
+      uint32_t type = d.elements().type();
+      if (type < std::size(kByType)) {
+        NotifyKeyspaceEvent(kByType[type].first, kByType[type].second, d.key(),
+                            static_cast<int>(d.db()));
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
 // Applies one validated delta to `shard`. Runs on the shard's thread.
 bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
+  bool applied = ApplyDeltaInner(shard, d, now_ms);
+  if (applied && g_notify_flags.load(std::memory_order_relaxed)) NotifyMerged(d);
+  return applied;
+}
+
+bool ApplyDeltaInner(Shard& shard, const peer::Delta& d, int64_t now_ms) {
   uint32_t lru = static_cast<uint32_t>(now_ms / 1000);
   crdt::Stamp stamp = FromProto(d.stamp());
   switch (d.change_case()) {

@@ -367,7 +367,7 @@ bool CollectionWrite::Done() {
   if (!e_) return false;
   Collection& c = *e_->collection();
   if (!changed_) {
-    if (out_of_leaves_) db_.LeafIn(e_, e_->stamp());
+    if (out_of_leaves_) db_.LeafRestore(e_);
     if (c.size() == 0) {
       db_.Delete(key_);  // created, then nothing added (HSETNX on a taken field...)
       e_ = nullptr;

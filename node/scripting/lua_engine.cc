@@ -18,6 +18,7 @@ int luaopen_bit(lua_State* L);
 #include "node/command_meta.h"
 #include "node/command_table.h"
 #include "node/families/families.h"
+#include "node/notify.h"
 #include "node/scripting/lua_libs.h"
 #include "node/server.h"
 #include "node/str_util.h"
@@ -686,7 +687,7 @@ bool CallImpl(lua_State* L, LuaEngine* engine, LuaEngine::Invocation* run, bool 
     cx.conn_id = run->cx->conn_id;
     cx.in_exec = true;  // a blocking command answers at once
     int64_t start = NowUs();
-    cmd->handler(cx);
+    RunNotified(cx);
     if (Worker* w = CurrentWorker()) {
       w->stats[cmd->index].Record(NowUs() - start);
       w->commands_processed++;

@@ -1,5 +1,7 @@
 #include "node/storage/keyspace.h"
 
+#include "node/notify.h"
+
 #include <malloc.h>
 #include <time.h>
 
@@ -296,9 +298,12 @@ Entry* Db::Find(std::string_view key, int64_t now_ms) {
   Entry* e = *ref;
   if (e && e->has_expire() && e->expire_at() <= now_ms) {
     RememberExpired(*e);
+    std::string key_copy;
+    if (g_notify_flags.load(std::memory_order_relaxed)) key_copy = std::string(e->key());
     Unlink(ref);
     expired_keys++;
     MaybeShrink();
+    if (!key_copy.empty()) NotifyKeyspaceEvent(kNotifyExpired, "expired", key_copy, index_);
     return nullptr;
   }
   return e;
@@ -713,8 +718,10 @@ Entry* Db::RandomEntry(int64_t now_ms) {
     rng_ ^= rng_ << 17;
     for (size_t i = rng_ % chain; i > 0; i--) e = e->next_;
     if (e->has_expire() && e->expire_at() <= now_ms) {
-      Delete(std::string(e->key()));
+      std::string key(e->key());
+      Delete(key);
       expired_keys++;
+      NotifyKeyspaceEvent(kNotifyExpired, "expired", key, index_);
       continue;
     }
     return e;
@@ -735,8 +742,10 @@ size_t Db::ActiveExpire(int64_t now_ms, int64_t deadline_us) {
       Entry* e = volatile_[rng_ % volatile_.size()];
       if (e->expire_at() <= now_ms) {
         RememberExpired(*e);
-        Delete(std::string(e->key()));
+        std::string key(e->key());
+        Delete(key);
         expired++;
+        NotifyKeyspaceEvent(kNotifyExpired, "expired", key, index_);
       }
     }
     total += expired;

@@ -161,6 +161,11 @@ struct HllState {
 // every changed key is then reported to NotifyKeyChanged (tracking.cc).
 extern std::atomic<bool> g_keys_tracked;
 void NotifyKeyChanged(std::string_view key);
+// Keyspace notifications (node/notify.h): the keys a running command
+// changes are recorded while a capture is set on this thread.
+struct TouchCapture;
+extern thread_local TouchCapture* tls_touch_capture;
+void CaptureTouch(TouchCapture* capture, int db, std::string_view key);
 
 class Db {
  public:
@@ -234,7 +239,11 @@ class Db {
   void Touch(std::string_view key) {
     if (!watchers_.empty()) TouchWatched(key);
     if (g_keys_tracked.load(std::memory_order_relaxed)) NotifyKeyChanged(key);
+    if (tls_touch_capture) CaptureTouch(tls_touch_capture, index_, key);
   }
+  // This database's number (keyspace notifications name it).
+  void set_index(int index) { index_ = index; }
+  int index() const { return index_; }
   // Blocking pops (node/families/blocking.h): keys with parked clients,
   // and those of them that something added to since the last TakeReady.
   void Wait(std::string_view key) { waited_.emplace(key); }
@@ -252,6 +261,11 @@ class Db {
   // newest write) once done.
   void LeafOut(Entry* e) {
     if (leaves_) Unfold(e, HashOf(e->key()));
+  }
+  // Puts back an entry LeafOut took out that did not change: no WATCH,
+  // tracking or notification hears of it.
+  void LeafRestore(Entry* e) {
+    if (leaves_) Fold(e, HashOf(e->key()));
   }
   void LeafIn(Entry* e, crdt::Stamp stamp) {
     Touch(e->key());
@@ -400,6 +414,7 @@ class Db {
   void TouchWatched(std::string_view key);
   absl::flat_hash_map<std::string, std::vector<std::weak_ptr<WatchFlag>>> watchers_;
   uint64_t watch_calls_ = 0;
+  int index_ = 0;
   absl::flat_hash_set<std::string> waited_;
   std::vector<std::string> ready_;
   crdt::Tombstone flush_tomb_;
