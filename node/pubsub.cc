@@ -36,12 +36,12 @@ int64_t PubSub::Publish(std::string_view channel, std::string_view message, bool
     std::lock_guard<std::mutex> l(mu_);
     published_++;
     if (shard) {
-      auto it = subs_[kShard].find(std::string(channel));
+      auto it = subs_[kShard].find(absl::string_view(channel.data(), channel.size()));
       if (it != subs_[kShard].end()) {
         for (const Sub& s : it->second) targets.push_back({s, Worker::PushKind::kSMessage, {}});
       }
     } else {
-      auto it = subs_[kChannel].find(std::string(channel));
+      auto it = subs_[kChannel].find(absl::string_view(channel.data(), channel.size()));
       if (it != subs_[kChannel].end()) {
         for (const Sub& s : it->second) targets.push_back({s, Worker::PushKind::kMessage, {}});
       }
@@ -52,6 +52,9 @@ int64_t PubSub::Publish(std::string_view channel, std::string_view message, bool
     }
   }
   Worker* here = CurrentWorker();
+  // A channel message is encoded once per protocol for this worker's
+  // subscribers (a pattern message per pattern: rarer).
+  std::string resp2, resp3;
   // Other workers get one task each, carrying one copy of the message.
   struct Shared {
     std::string channel, message;
@@ -59,8 +62,16 @@ int64_t PubSub::Publish(std::string_view channel, std::string_view message, bool
   std::shared_ptr<Shared> shared;
   for (const Target& t : targets) {
     if (t.sub.worker == here) {
-      here->DeliverPush(t.sub.conn_id, t.kind, t.pattern, channel, message,
-                        t.sub.conn_id != self_conn);
+      if (t.kind == Worker::PushKind::kPMessage) {
+        here->DeliverPush(t.sub.conn_id, t.kind, t.pattern, channel, message,
+                          t.sub.conn_id != self_conn);
+        continue;
+      }
+      if (resp2.empty()) {
+        resp2 = EncodePush(2, t.kind, {}, channel, message);
+        resp3 = EncodePush(3, t.kind, {}, channel, message);
+      }
+      here->DeliverEncoded(t.sub.conn_id, resp2, resp3, t.sub.conn_id != self_conn);
       continue;
     }
     if (!shared) shared = std::make_shared<Shared>(Shared{std::string(channel), std::string(message)});

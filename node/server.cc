@@ -290,6 +290,7 @@ void Worker::Loop() {
     }
     if (!blocked_.empty()) ExpireBlocked(now);
     ServeBlocked();
+    FlushPushed();
     graveyard_.clear();
     shard_.FlushSink();
     iter_clock_.store(UINT64_MAX);
@@ -679,24 +680,40 @@ void Worker::CompleteRemote(uint64_t conn_id, std::string reply) {
 
 // ---- pub/sub ----
 
-void Worker::DeliverPush(uint64_t conn_id, PushKind kind, std::string_view pattern,
-                         std::string_view channel, std::string_view message, bool flush) {
-  auto it = conns_.find(conn_id);
-  if (it == conns_.end() || it->second->closed) return;
-  Connection* c = it->second.get();
-  resp::ReplyBuilder& rb = c->rb;
-  const bool resp3 = rb.protocol() >= 3;
-  const int64_t n = kind == PushKind::kPMessage ? 4 : 3;
-  if (resp3) {
+std::string EncodePush(int protocol, Worker::PushKind kind, std::string_view pattern,
+                       std::string_view channel, std::string_view message) {
+  std::string out;
+  resp::ReplyBuilder rb(&out, protocol);
+  const int64_t n = kind == Worker::PushKind::kPMessage ? 4 : 3;
+  if (protocol >= 3) {
     rb.PushHeader(n);
   } else {
     rb.ArrayHeader(n);
   }
-  rb.Bulk(kind == PushKind::kMessage ? "message" : kind == PushKind::kPMessage ? "pmessage"
-                                                                              : "smessage");
-  if (kind == PushKind::kPMessage) rb.Bulk(pattern);
+  rb.Bulk(kind == Worker::PushKind::kMessage    ? "message"
+          : kind == Worker::PushKind::kPMessage ? "pmessage"
+                                                : "smessage");
+  if (kind == Worker::PushKind::kPMessage) rb.Bulk(pattern);
   rb.Bulk(channel);
   rb.Bulk(message);
+  return out;
+}
+
+void Worker::DeliverPush(uint64_t conn_id, PushKind kind, std::string_view pattern,
+                         std::string_view channel, std::string_view message, bool flush) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end() || it->second->closed) return;
+  std::string bytes = EncodePush(it->second->rb.protocol(), kind, pattern, channel, message);
+  DeliverEncoded(conn_id, bytes, bytes, flush);
+}
+
+void Worker::DeliverEncoded(uint64_t conn_id, std::string_view resp2, std::string_view resp3,
+                            bool flush) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end() || it->second->closed) return;
+  Connection* c = it->second.get();
+  const size_t bytes_before = c->out.size() - c->out_head;
+  c->out.append(c->rb.protocol() >= 3 ? resp3 : resp2);
   // client-output-buffer-limit pubsub: past the hard limit, or past the
   // soft one for longer than its seconds, the subscriber is dropped rather
   // than buffered without bound (Redis's checkClientOutputBufferLimits).
@@ -725,7 +742,15 @@ void Worker::DeliverPush(uint64_t conn_id, PushKind kind, std::string_view patte
     }
     return;
   }
-  if (flush) Flush(c);
+  if (flush && bytes_before == 0 && !c->writable_armed) pushed_.push_back(c->id);
+}
+
+void Worker::FlushPushed() {
+  for (uint64_t id : pushed_) {
+    auto it = conns_.find(id);
+    if (it != conns_.end() && !it->second->closed) Flush(it->second.get());
+  }
+  pushed_.clear();
 }
 
 void Worker::UnsubscribeAll(Connection* c) {
@@ -771,8 +796,9 @@ void Worker::DeliverInvalidation(uint64_t source_id, uint64_t target_id, std::st
     c->deferred_pushes.append(bytes);
     return;
   }
+  const bool was_empty = c->out.size() == c->out_head;
   c->out.append(bytes);
-  if (c->id != tls_running_client) Flush(c);
+  if (c->id != tls_running_client && was_empty && !c->writable_armed) pushed_.push_back(c->id);
 }
 
 void Worker::StopTracking(Connection* c) {

@@ -341,6 +341,12 @@ class Worker {
   enum class PushKind { kMessage, kPMessage, kSMessage };
   void DeliverPush(uint64_t conn_id, PushKind kind, std::string_view pattern,
                    std::string_view channel, std::string_view message, bool flush);
+  // The same with the message already encoded for RESP2 and RESP3.
+  void DeliverEncoded(uint64_t conn_id, std::string_view resp2, std::string_view resp3,
+                      bool flush);
+  // Writes out, once per event-loop iteration, the connections that got
+  // pushes (messages, invalidations): one write for many messages.
+  void FlushPushed();
   // Removes every subscription of c (close, RESET).
   void UnsubscribeAll(Connection* c);
   // Client-side caching: tells connection `target_id` that `key` (or, with
@@ -453,6 +459,8 @@ class Worker {
   // until the batch ends, because later events of the same batch (or tasks)
   // may still name them; handlers skip connections marked closed.
   std::vector<std::unique_ptr<Connection>> graveyard_;
+  // Connections with pushes appended since the last FlushPushed.
+  std::vector<uint64_t> pushed_;
   std::mutex queue_mu_;
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;
@@ -618,6 +626,9 @@ class Server {
 
 int64_t NowMs();
 int64_t NowUs();
+// A pub/sub message as connection of `protocol` receives it.
+std::string EncodePush(int protocol, Worker::PushKind kind, std::string_view pattern,
+                       std::string_view channel, std::string_view message);
 // The worker whose thread this is, or null (gRPC and other threads).
 Worker* CurrentWorker();
 // Whether this thread runs in the exclusive section (every worker
