@@ -60,6 +60,12 @@ grpc::Status PeerService::Publish(grpc::ServerContext*, const peer::PublishBatch
   return publish_->Publish(*req, reply);
 }
 
+grpc::Status PeerService::Functions(grpc::ServerContext*, const peer::FunctionsRequest* req,
+                                    peer::FunctionsState* reply) {
+  if (!functions_) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no functions");
+  return functions_->Functions(*req, reply);
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartPeerServer(const std::string& address,
                                                               grpc::Service* service) {
   grpc::ServerBuilder builder;

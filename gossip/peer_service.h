@@ -51,15 +51,24 @@ class PublishHandler {
   virtual grpc::Status Publish(const peer::PublishBatch& req, peer::Ack* reply) = 0;
 };
 
+// Serves this node's function libraries.
+class FunctionsHandler {
+ public:
+  virtual ~FunctionsHandler() = default;
+  virtual grpc::Status Functions(const peer::FunctionsRequest& req, peer::FunctionsState* reply) = 0;
+};
+
 class PeerService final : public peer::Peer::Service {
  public:
   PeerService(Membership* membership, StreamHandler* streams, RepairHandler* repair = nullptr,
-              CommandHandler* commands = nullptr, PublishHandler* publish = nullptr)
+              CommandHandler* commands = nullptr, PublishHandler* publish = nullptr,
+              FunctionsHandler* functions = nullptr)
       : membership_(membership),
         streams_(streams),
         repair_(repair),
         commands_(commands),
-        publish_(publish) {}
+        publish_(publish),
+        functions_(functions) {}
 
   grpc::Status Ping(grpc::ServerContext* context, const peer::PingRequest* request,
                     peer::PingReply* reply) override;
@@ -81,6 +90,8 @@ class PeerService final : public peer::Peer::Service {
                        peer::ForwardReply* reply) override;
   grpc::Status Publish(grpc::ServerContext*, const peer::PublishBatch* req,
                        peer::Ack* reply) override;
+  grpc::Status Functions(grpc::ServerContext*, const peer::FunctionsRequest* req,
+                         peer::FunctionsState* reply) override;
 
  private:
   Membership* membership_;
@@ -88,6 +99,7 @@ class PeerService final : public peer::Peer::Service {
   RepairHandler* repair_;
   CommandHandler* commands_;
   PublishHandler* publish_;
+  FunctionsHandler* functions_;
 };
 
 // Starts a gRPC server for `service` on `address` ("127.0.0.1:16379"), with

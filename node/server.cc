@@ -25,6 +25,7 @@
 #include "node/storage/stable_hash.h"
 #include "node/metrics.h"
 #include "node/cluster/replication.h"
+#include "node/cluster/functions_sync.h"
 #include "node/cluster/pubsub_relay.h"
 #include "node/notify.h"
 #include "node/pubsub.h"
@@ -1315,9 +1316,10 @@ absl::Status Server::StartCluster() {
   membership_->AddListener([this](const gossip::MemberInfo&) { RebuildPlacement(); });
   RebuildPlacement();
   relay_ = std::make_unique<PubSubRelay>(this, membership_.get());
+  functions_sync_ = std::make_unique<FunctionsSync>(this, membership_.get());
   peer_service_ = std::make_unique<gossip::PeerService>(membership_.get(), replicator_.get(),
                                                         anti_entropy_.get(), forwarder_.get(),
-                                                        relay_.get());
+                                                        relay_.get(), functions_sync_.get());
   // Listen on the bind address (all interfaces when bound to a wildcard).
   std::string listen_host = SourceIp();
   if (listen_host.empty() || listen_host == "*") listen_host = "0.0.0.0";
@@ -1342,6 +1344,7 @@ void Server::Start() {
   if (anti_entropy_) anti_entropy_->Start();
   if (hot_) hot_->Start();
   if (relay_) relay_->Start();
+  if (functions_sync_) functions_sync_->Start();
 }
 
 void Server::Wait() {
@@ -1351,6 +1354,7 @@ void Server::Wait() {
 
 void Server::StopCluster() {
   if (relay_) relay_->Stop();
+  if (functions_sync_) functions_sync_->Stop();
   if (hot_) hot_->Stop();
   if (forward_client_) forward_client_->Stop();
   if (anti_entropy_) anti_entropy_->Stop();

@@ -56,6 +56,7 @@ namespace lattice::node {
 class AntiEntropy;
 class PubSub;
 class PubSubRelay;
+class FunctionsSync;
 class Scripting;
 class Functions;
 class HotReplication;
@@ -548,6 +549,8 @@ class Server {
   PubSub& pubsub() { return *pubsub_; }
   // Sends a message published here to every other node (null standalone).
   PubSubRelay* pubsub_relay() { return relay_.get(); }
+  // Carries function libraries between members (null standalone).
+  FunctionsSync* functions_sync() { return functions_sync_.get(); }
   // client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds.
   int64_t pubsub_hard_limit() const { return obuf_hard_.load(std::memory_order_relaxed); }
   int64_t pubsub_soft_limit() const { return obuf_soft_.load(std::memory_order_relaxed); }
@@ -596,6 +599,7 @@ class Server {
   std::mutex clients_mu_;
   absl::flat_hash_map<uint64_t, Worker*> client_index_;  // guarded by clients_mu_
   std::unique_ptr<PubSubRelay> relay_;
+  std::unique_ptr<FunctionsSync> functions_sync_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<ForwardClient> forward_client_;
   std::unique_ptr<HotReplication> hot_;

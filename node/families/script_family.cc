@@ -9,6 +9,7 @@
 // (docs/consistency.md, "Scripts").
 #include "node/families/families.h"
 #include "node/families/util.h"
+#include "node/cluster/functions_sync.h"
 #include "node/cluster/replication.h"
 #include "node/glob.h"
 #include "node/scripting/functions.h"
@@ -153,6 +154,25 @@ void ReplyLibrary(CommandContext& ctx, const Library& lib, bool with_code) {
   }
 }
 
+// SCRIPT KILL and FUNCTION KILL: every running script or function (one
+// registry for both).
+void ReplyKill(CommandContext& ctx) {
+  switch (ctx.server->scripting().Kill()) {
+    case Scripting::KillResult::kNotBusy:
+      ctx.rb->Error("NOTBUSY No scripts in execution right now.");
+      return;
+    case Scripting::KillResult::kUnkillable:
+      ctx.rb->Error(
+          "UNKILLABLE Sorry the script already executed write commands against the dataset. You "
+          "can either wait the script termination or kill the server in a hard way using the "
+          "SHUTDOWN NOSAVE command.");
+      return;
+    case Scripting::KillResult::kKilled:
+      ctx.rb->Ok();
+      return;
+  }
+}
+
 }  // namespace
 
 void CmdEval(CommandContext& ctx) { EvalGeneric(ctx, false, false); }
@@ -176,18 +196,20 @@ void CmdFunctionLoad(CommandContext& ctx) {
   auto lib = std::make_shared<Library>();
   std::string error;
   if (!LuaEngine::ForThread(ctx.server).LoadLibrary(ctx.args[i], lib.get(), &error) ||
-      !ctx.server->functions().Add(lib, replace, &error)) {
+      !ctx.server->functions().Add(lib, replace, &error, ctx.Tick())) {
     ctx.rb->Error(error);
     return;
   }
+  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
   ctx.rb->Bulk(lib->name);
 }
 
 void CmdFunctionDelete(CommandContext& ctx) {
-  if (!ctx.server->functions().Delete(ctx.args[2])) {
+  if (!ctx.server->functions().Delete(ctx.args[2], ctx.Tick())) {
     ctx.rb->Error("ERR Library not found");
     return;
   }
+  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
   ctx.rb->Ok();
 }
 
@@ -197,7 +219,8 @@ void CmdFunctionFlush(CommandContext& ctx) {
     ctx.rb->Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     return;
   }
-  ctx.server->functions().Flush();
+  ctx.server->functions().Flush(ctx.Tick());
+  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
   ctx.rb->Ok();
 }
 
@@ -281,7 +304,9 @@ void CmdFunctionRestore(CommandContext& ctx) {
     libs.push_back(std::move(lib));
   }
   Functions& functions = ctx.server->functions();
-  if (policy == kFlush) functions.Flush();
+  // The flush is older than the libraries that follow it, on every node.
+  if (policy == kFlush) functions.Flush(ctx.Tick());
+  const crdt::Stamp stamp = ctx.Tick();
   if (policy == kAppend) {
     for (const auto& lib : libs) {
       const FunctionInfo* fn;
@@ -300,30 +325,16 @@ void CmdFunctionRestore(CommandContext& ctx) {
     }
   }
   for (const auto& lib : libs) {
-    if (!functions.Add(lib, true, &error)) {
+    if (!functions.Add(lib, true, &error, stamp)) {
       ctx.rb->Error(error);
       return;
     }
   }
+  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
   ctx.rb->Ok();
 }
 
-void CmdFunctionKill(CommandContext& ctx) {
-  switch (ctx.server->scripting().Kill()) {
-    case Scripting::KillResult::kNotBusy:
-      ctx.rb->Error("NOTBUSY No scripts in execution right now.");
-      return;
-    case Scripting::KillResult::kUnkillable:
-      ctx.rb->Error(
-          "UNKILLABLE Sorry the script already executed write commands against the dataset. You "
-          "can either wait the script termination or kill the server in a hard way using the "
-          "SHUTDOWN NOSAVE command.");
-      return;
-    case Scripting::KillResult::kKilled:
-      ctx.rb->Ok();
-      return;
-  }
-}
+void CmdFunctionKill(CommandContext& ctx) { ReplyKill(ctx); }
 
 void CmdFunctionHelp(CommandContext& ctx) {
   static constexpr std::string_view kLines[] = {
@@ -404,22 +415,7 @@ void CmdScriptFlush(CommandContext& ctx) {
   ctx.rb->Ok();
 }
 
-void CmdScriptKill(CommandContext& ctx) {
-  switch (ctx.server->scripting().Kill()) {
-    case Scripting::KillResult::kNotBusy:
-      ctx.rb->Error("NOTBUSY No scripts in execution right now.");
-      return;
-    case Scripting::KillResult::kUnkillable:
-      ctx.rb->Error(
-          "UNKILLABLE Sorry the script already executed write commands against the dataset. You "
-          "can either wait the script termination or kill the server in a hard way using the "
-          "SHUTDOWN NOSAVE command.");
-      return;
-    case Scripting::KillResult::kKilled:
-      ctx.rb->Ok();
-      return;
-  }
-}
+void CmdScriptKill(CommandContext& ctx) { ReplyKill(ctx); }
 
 void CmdScriptDebug(CommandContext& ctx) {
   if (!Is(ctx.args[2], "yes") && !Is(ctx.args[2], "sync") && !Is(ctx.args[2], "no")) {

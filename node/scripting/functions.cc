@@ -1,5 +1,6 @@
 #include "node/scripting/functions.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "node/str_util.h"
@@ -172,10 +173,20 @@ bool ParseLibraryShebang(std::string_view code, std::string* name, std::string* 
   return true;
 }
 
-bool Functions::Add(std::shared_ptr<const Library> lib, bool replace, std::string* error) {
+void Functions::IndexLocked() {
+  function_lib_.clear();
+  for (const auto& [name, e] : libs_) {
+    if (!e.lib) continue;
+    for (const FunctionInfo& f : e.lib->functions) function_lib_[f.name] = name;
+  }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+bool Functions::Add(std::shared_ptr<const Library> lib, bool replace, std::string* error,
+                    crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
   auto old = libs_.find(lib->name);
-  if (old != libs_.end() && !replace) {
+  if (old != libs_.end() && old->second.lib && !replace) {
     *error = StrCat("ERR Library '", lib->name, "' already exists");
     return false;
   }
@@ -186,30 +197,28 @@ bool Functions::Add(std::shared_ptr<const Library> lib, bool replace, std::strin
       return false;
     }
   }
-  if (old != libs_.end()) {
-    for (const FunctionInfo& f : old->second->functions) function_lib_.erase(f.name);
-  }
-  for (const FunctionInfo& f : lib->functions) function_lib_[f.name] = lib->name;
-  libs_[lib->name] = std::move(lib);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  std::string name = lib->name;
+  libs_[name] = Entry{std::move(lib), stamp};
+  IndexLocked();
   return true;
 }
 
-bool Functions::Delete(std::string_view name) {
+bool Functions::Delete(std::string_view name, crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = libs_.find(std::string(name));
-  if (it == libs_.end()) return false;
-  for (const FunctionInfo& f : it->second->functions) function_lib_.erase(f.name);
-  libs_.erase(it);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  if (it == libs_.end() || !it->second.lib) return false;
+  it->second = Entry{nullptr, stamp};
+  IndexLocked();
   return true;
 }
 
-void Functions::Flush() {
+void Functions::Flush(crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
-  libs_.clear();
-  function_lib_.clear();
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& [name, e] : libs_) {
+    if (e.lib) e = Entry{nullptr, stamp};
+  }
+  floor_ = std::max(floor_, stamp);
+  IndexLocked();
 }
 
 std::shared_ptr<const Library> Functions::FindFunction(std::string_view name,
@@ -217,7 +226,7 @@ std::shared_ptr<const Library> Functions::FindFunction(std::string_view name,
   std::lock_guard<std::mutex> l(mu_);
   auto it = function_lib_.find(std::string(name));
   if (it == function_lib_.end()) return nullptr;
-  std::shared_ptr<const Library> lib = libs_.at(it->second);
+  std::shared_ptr<const Library> lib = libs_.at(it->second).lib;
   for (const FunctionInfo& f : lib->functions) {
     if (f.name == name) *fn = &f;
   }
@@ -227,8 +236,73 @@ std::shared_ptr<const Library> Functions::FindFunction(std::string_view name,
 std::vector<std::shared_ptr<const Library>> Functions::All() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::shared_ptr<const Library>> out;
-  for (const auto& [name, lib] : libs_) out.push_back(lib);
+  for (const auto& [name, e] : libs_) {
+    if (e.lib) out.push_back(e.lib);
+  }
   return out;
+}
+
+std::vector<Functions::Record> Functions::State(crdt::Stamp* floor) const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<Record> out;
+  for (const auto& [name, e] : libs_) {
+    out.push_back(Record{name, e.lib ? e.lib->code : std::string(), e.stamp, !e.lib});
+  }
+  *floor = floor_;
+  return out;
+}
+
+uint64_t Functions::Digest() const {
+  crdt::Stamp floor;
+  std::vector<Record> state = State(&floor);
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ULL;
+    }
+  };
+  mix(floor.counter);
+  mix(floor.node);
+  for (const Record& r : state) {
+    for (char c : r.name) mix(static_cast<unsigned char>(c));
+    mix(r.stamp.counter);
+    mix(r.stamp.node);
+    mix(r.deleted);
+  }
+  return h;
+}
+
+bool Functions::Merge(const std::string& name, std::shared_ptr<const Library> lib,
+                      crdt::Stamp stamp) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stamp <= floor_) return false;
+  auto it = libs_.find(name);
+  if (it != libs_.end() && it->second.stamp >= stamp) return false;
+  if (lib) {
+    // A function name taken by another live library: the newer stamp
+    // keeps it, on every node alike.
+    for (const FunctionInfo& f : lib->functions) {
+      auto owner = function_lib_.find(f.name);
+      if (owner == function_lib_.end() || owner->second == name) continue;
+      Entry& other = libs_[owner->second];
+      if (other.stamp > stamp) return false;
+      other = Entry{nullptr, stamp};
+    }
+  }
+  libs_[name] = Entry{std::move(lib), stamp};
+  IndexLocked();
+  return true;
+}
+
+void Functions::MergeFloor(crdt::Stamp floor) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (floor <= floor_) return;
+  floor_ = floor;
+  for (auto& [name, e] : libs_) {
+    if (e.lib && e.stamp < floor) e = Entry{nullptr, floor};
+  }
+  IndexLocked();
 }
 
 std::string Functions::Dump() const {

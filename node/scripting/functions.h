@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "crdt/stamp.h"
+
 namespace lattice::node {
 
 struct FunctionInfo {
@@ -41,13 +43,18 @@ bool ParseLibraryShebang(std::string_view code, std::string* name, std::string* 
 // Letters, digits and underscores, at least one (library and function names).
 bool ValidFunctionName(std::string_view name);
 
+// Libraries are a last-writer-wins map from name to code (or a
+// tombstone), stamped with the node's Lamport clock, plus a flush floor:
+// FUNCTION LOAD, DELETE, FLUSH and RESTORE on any node win over older
+// changes on every node (node/cluster/functions_sync.h carries them).
 class Functions {
  public:
   // Adds a loaded library (`replace`: an existing one of that name goes).
   // False with Redis's error when the name or a function name is taken.
-  bool Add(std::shared_ptr<const Library> lib, bool replace, std::string* error);
-  bool Delete(std::string_view name);
-  void Flush();
+  bool Add(std::shared_ptr<const Library> lib, bool replace, std::string* error,
+           crdt::Stamp stamp = {});
+  bool Delete(std::string_view name, crdt::Stamp stamp = {});
+  void Flush(crdt::Stamp stamp = {});
   // The library holding function `name`, and the function, or null.
   std::shared_ptr<const Library> FindFunction(std::string_view name,
                                               const FunctionInfo** fn) const;
@@ -60,10 +67,32 @@ class Functions {
   static bool ParseDump(std::string_view payload, std::vector<std::string>* codes,
                         std::string* error);
 
+  // ---- replication ----
+  struct Record {
+    std::string name;
+    std::string code;  // empty for a tombstone
+    crdt::Stamp stamp;
+    bool deleted = false;
+  };
+  // Every record (tombstones included) and the flush floor.
+  std::vector<Record> State(crdt::Stamp* floor) const;
+  // A hash of the state: equal states, equal digests.
+  uint64_t Digest() const;
+  // Merges a peer's record (`lib`: its loaded library; null for a
+  // tombstone). True when it changed something.
+  bool Merge(const std::string& name, std::shared_ptr<const Library> lib, crdt::Stamp stamp);
+  void MergeFloor(crdt::Stamp floor);
+
  private:
+  struct Entry {
+    std::shared_ptr<const Library> lib;  // null: deleted
+    crdt::Stamp stamp;
+  };
+  void IndexLocked();
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const Library>> libs_;
-  std::map<std::string, std::string> function_lib_;  // function -> library
+  std::map<std::string, Entry> libs_;
+  std::map<std::string, std::string> function_lib_;  // function -> library (live ones)
+  crdt::Stamp floor_;
   std::atomic<uint64_t> generation_{0};
 };
 

@@ -281,6 +281,19 @@ class ConnectionClosed(Exception):
         self.partial = partial
 
 
+def read_pending(client, idle=0.3, until=None):
+    """Replies and pushes already sent to `client`: reads until `until` of
+    them arrived, or none arrived for `idle` seconds (pub/sub messages,
+    invalidations, notifications)."""
+    out = []
+    while until is None or len(out) < until:
+        try:
+            out.append(client.read_reply(timeout=idle))
+        except TimeoutError:
+            break
+    return out
+
+
 class RespClient:
     """A raw RESP client over one TCP connection. Sends bytes untouched and
     reads exactly one complete reply per read_reply() call; bytes of later

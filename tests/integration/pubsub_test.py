@@ -34,16 +34,8 @@ import harness  # noqa: E402
 from cluster import ClusterTestCase  # noqa: E402
 
 
-def parse_all(client, timeout=5.0, until=None):
-    """Reads replies until `until` of them arrived (or the timeout)."""
-    out = []
-    deadline = time.monotonic() + timeout
-    while until is None or len(out) < until:
-        try:
-            out.append(client.read_reply(timeout=max(0.01, deadline - time.monotonic())))
-        except TimeoutError:
-            break
-    return out
+def parse_all(client, idle=5.0, until=None):
+    return harness.read_pending(client, idle, until)
 
 
 class PubSubTest(unittest.TestCase):

@@ -16,7 +16,9 @@ Lattice alone, with four worker threads:
 - a script may touch keys it did not declare (it runs with every shard
   stopped); with lua-shard-local yes it runs on its keys' shard alone and
   such a key gets an error naming the rule.
-Two nodes (real processes on 127.0.0.x):
+Nodes (real processes on 127.0.0.x):
+- function libraries loaded, replaced, deleted or flushed on any of three
+  nodes reach the others (last writer wins);
 - a script's writes reach the other node by their effects (a script that
   reads the time and a random number writes the same values there), all
   at once: a reader on node 2 never sees part of a script's writes.
@@ -297,6 +299,40 @@ class ScriptingTest(unittest.TestCase):
 
 
 class ClusterScriptingTest(ClusterTestCase):
+    def test_function_libraries_reach_every_node_and_converge(self):
+        lib = ("#!lua name=counters\nredis.register_function('bump', function(keys, args) "
+               "return redis.call('incrby', keys[1], args[1]) end)")
+        lib2 = lib.replace("incrby', keys[1], args[1]", "incrby', keys[1], args[1] * 10")
+        with self.cluster(3, threads=2) as c:
+            r1, r2, r3 = c.r(1), c.r(2), c.r(3)
+            self.assertEqual(r1.execute_command("FUNCTION", "LOAD", lib), "counters")
+
+            def fcall(r):
+                try:
+                    return r.execute_command("FCALL", "bump", 1, "fk", 1)
+                except Exception as e:  # noqa: BLE001
+                    return str(e)
+            harness.wait_until(lambda: isinstance(fcall(r3), int), 15,
+                               what="the library on node 3")
+            self.assertIsInstance(fcall(r2), int)
+            # A newer load elsewhere wins everywhere.
+            self.assertEqual(r2.execute_command("FUNCTION", "LOAD", "REPLACE", lib2), "counters")
+            harness.wait_until(lambda: "* 10" in r1.execute_command(
+                "FUNCTION", "LIST", "WITHCODE")[0][-1], 15, what="the replaced library on node 1")
+            # A delete reaches every node, and so does a flush.
+            r3.execute_command("FUNCTION", "DELETE", "counters")
+            for r in (r1, r2):
+                harness.wait_until(lambda r=r: r.execute_command("FUNCTION", "LIST") == [], 15,
+                                   what="the delete")
+            r1.execute_command("FUNCTION", "LOAD", lib)
+            harness.wait_until(lambda: r3.execute_command("FUNCTION", "LIST") != [], 15,
+                               what="the reload on node 3")
+            r2.execute_command("FUNCTION", "FLUSH")
+            for r in (r1, r3):
+                harness.wait_until(lambda r=r: r.execute_command("FUNCTION", "LIST") == [], 15,
+                                   what="the flush")
+
+
     def test_a_script_replicates_by_its_effects_all_at_once(self):
         keys = ["s%d" % i for i in range(16)]
         body = ("local t = redis.call('time') local v = t[1] .. '.' .. t[2] .. ':' .. "

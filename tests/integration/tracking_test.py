@@ -30,13 +30,8 @@ from cluster import ClusterTestCase  # noqa: E402
 INVALIDATE_K1 = b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk1\r\n"
 
 
-def drain(c, timeout=0.3):
-    out = []
-    while True:
-        try:
-            out.append(c.read_reply(timeout=timeout))
-        except TimeoutError:
-            return out
+def drain(c, idle=0.3):
+    return harness.read_pending(c, idle)
 
 
 class TrackingTest(unittest.TestCase):
