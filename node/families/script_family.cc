@@ -88,6 +88,10 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only) {
     script = LoadScript(ctx, ctx.args[1]);
     if (!script) return;
   }
+  if ((script->flags & kScriptNoCluster) && ctx.server->worker(0).shard().replicating()) {
+    ctx.rb->Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
+    return;
+  }
   ScriptCall call;
   call.script = script.get();
   call.keys = ctx.args.subspan(3, static_cast<size_t>(numkeys));
@@ -107,6 +111,10 @@ void FcallGeneric(CommandContext& ctx, bool read_only) {
   }
   if (read_only && !(fn->flags & kScriptNoWrites)) {
     ctx.rb->Error("ERR Can not execute a script with write flag using *_ro command.");
+    return;
+  }
+  if ((fn->flags & kScriptNoCluster) && ctx.server->worker(0).shard().replicating()) {
+    ctx.rb->Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
     return;
   }
   ScriptCall call;

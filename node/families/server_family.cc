@@ -23,6 +23,7 @@
 #include "node/families/util.h"
 #include "node/glob.h"
 #include "node/server.h"
+#include "node/pubsub.h"
 #include "node/scripting/lua_engine.h"
 #include "node/str_util.h"
 
@@ -217,6 +218,9 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("evicted_keys", 0);
     line("keyspace_hits", hits);
     line("keyspace_misses", misses);
+    line("pubsub_channels", s->pubsub().Names(PubSub::kChannel, {}).size());
+    line("pubsub_patterns", s->pubsub().patterns());
+    line("pubsubshard_channels", s->pubsub().Names(PubSub::kShard, {}).size());
     line("lattice_deltas_emitted", deltas);
     line("lattice_tombstones", tombs);
     line("lattice_lamport_clock", s->clock().Now());
