@@ -317,16 +317,21 @@ class ClusterScriptingTest(ClusterTestCase):
             self.assertIsInstance(fcall(r2), int)
             # A newer load elsewhere wins everywhere.
             self.assertEqual(r2.execute_command("FUNCTION", "LOAD", "REPLACE", lib2), "counters")
-            harness.wait_until(lambda: "* 10" in r1.execute_command(
-                "FUNCTION", "LIST", "WITHCODE")[0][-1], 15, what="the replaced library on node 1")
+            # Each change below is made on a node that has seen the one
+            # before it (the last writer wins by Lamport stamp: a change
+            # made without seeing an earlier one may lose to it).
+            for r in (r1, r3):
+                harness.wait_until(lambda r=r: "* 10" in r.execute_command(
+                    "FUNCTION", "LIST", "WITHCODE")[0][-1], 15, what="the replaced library")
             # A delete reaches every node, and so does a flush.
             r3.execute_command("FUNCTION", "DELETE", "counters")
             for r in (r1, r2):
                 harness.wait_until(lambda r=r: r.execute_command("FUNCTION", "LIST") == [], 15,
                                    what="the delete")
             r1.execute_command("FUNCTION", "LOAD", lib)
-            harness.wait_until(lambda: r3.execute_command("FUNCTION", "LIST") != [], 15,
-                               what="the reload on node 3")
+            for r in (r2, r3):
+                harness.wait_until(lambda r=r: r.execute_command("FUNCTION", "LIST") != [], 15,
+                                   what="the reload")
             r2.execute_command("FUNCTION", "FLUSH")
             for r in (r1, r3):
                 harness.wait_until(lambda r=r: r.execute_command("FUNCTION", "LIST") == [], 15,
