@@ -173,11 +173,26 @@ bool ParseLibraryShebang(std::string_view code, std::string* name, std::string* 
   return true;
 }
 
+// Which libraries are visible: live ones stamped above the flush floor,
+// newest first, each unless one of its functions is already taken by a
+// newer visible one. Computed from the state alone, so every member that
+// holds the same state shows the same libraries, whatever order the
+// changes arrived in.
 void Functions::IndexLocked() {
   function_lib_.clear();
+  visible_.clear();
+  std::vector<std::pair<crdt::Stamp, const std::string*>> live;
   for (const auto& [name, e] : libs_) {
-    if (!e.lib) continue;
-    for (const FunctionInfo& f : e.lib->functions) function_lib_[f.name] = name;
+    if (e.lib && floor_ < e.stamp) live.push_back({e.stamp, &name});
+  }
+  std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) { return b.first < a.first; });
+  for (const auto& [stamp, name] : live) {
+    const Library& lib = *libs_.at(*name).lib;
+    bool taken = false;
+    for (const FunctionInfo& f : lib.functions) taken = taken || function_lib_.contains(f.name);
+    if (taken) continue;
+    for (const FunctionInfo& f : lib.functions) function_lib_[f.name] = *name;
+    visible_.insert(*name);
   }
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
@@ -185,8 +200,7 @@ void Functions::IndexLocked() {
 bool Functions::Add(std::shared_ptr<const Library> lib, bool replace, std::string* error,
                     crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
-  auto old = libs_.find(lib->name);
-  if (old != libs_.end() && old->second.lib && !replace) {
+  if (visible_.contains(lib->name) && !replace) {
     *error = StrCat("ERR Library '", lib->name, "' already exists");
     return false;
   }
@@ -205,18 +219,15 @@ bool Functions::Add(std::shared_ptr<const Library> lib, bool replace, std::strin
 
 bool Functions::Delete(std::string_view name, crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = libs_.find(std::string(name));
-  if (it == libs_.end() || !it->second.lib) return false;
-  it->second = Entry{nullptr, stamp};
+  std::string key(name);
+  if (!visible_.contains(key)) return false;
+  libs_[key] = Entry{nullptr, stamp};
   IndexLocked();
   return true;
 }
 
 void Functions::Flush(crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& [name, e] : libs_) {
-    if (e.lib) e = Entry{nullptr, stamp};
-  }
   floor_ = std::max(floor_, stamp);
   IndexLocked();
 }
@@ -237,7 +248,7 @@ std::vector<std::shared_ptr<const Library>> Functions::All() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::shared_ptr<const Library>> out;
   for (const auto& [name, e] : libs_) {
-    if (e.lib) out.push_back(e.lib);
+    if (visible_.contains(name)) out.push_back(e.lib);
   }
   return out;
 }
@@ -266,6 +277,7 @@ uint64_t Functions::Digest() const {
   mix(floor.node);
   for (const Record& r : state) {
     for (char c : r.name) mix(static_cast<unsigned char>(c));
+    mix(r.name.size());
     mix(r.stamp.counter);
     mix(r.stamp.node);
     mix(r.deleted);
@@ -276,20 +288,8 @@ uint64_t Functions::Digest() const {
 bool Functions::Merge(const std::string& name, std::shared_ptr<const Library> lib,
                       crdt::Stamp stamp) {
   std::lock_guard<std::mutex> l(mu_);
-  if (stamp <= floor_) return false;
   auto it = libs_.find(name);
-  if (it != libs_.end() && it->second.stamp >= stamp) return false;
-  if (lib) {
-    // A function name taken by another live library: the newer stamp
-    // keeps it, on every node alike.
-    for (const FunctionInfo& f : lib->functions) {
-      auto owner = function_lib_.find(f.name);
-      if (owner == function_lib_.end() || owner->second == name) continue;
-      Entry& other = libs_[owner->second];
-      if (other.stamp > stamp) return false;
-      other = Entry{nullptr, stamp};
-    }
-  }
+  if (it != libs_.end() && !(it->second.stamp < stamp)) return false;
   libs_[name] = Entry{std::move(lib), stamp};
   IndexLocked();
   return true;
@@ -297,11 +297,8 @@ bool Functions::Merge(const std::string& name, std::shared_ptr<const Library> li
 
 void Functions::MergeFloor(crdt::Stamp floor) {
   std::lock_guard<std::mutex> l(mu_);
-  if (floor <= floor_) return;
+  if (!(floor_ < floor)) return;
   floor_ = floor;
-  for (auto& [name, e] : libs_) {
-    if (e.lib && e.stamp < floor) e = Entry{nullptr, floor};
-  }
   IndexLocked();
 }
 

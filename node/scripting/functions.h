@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,7 +47,9 @@ bool ValidFunctionName(std::string_view name);
 // Libraries are a last-writer-wins map from name to code (or a
 // tombstone), stamped with the node's Lamport clock, plus a flush floor:
 // FUNCTION LOAD, DELETE, FLUSH and RESTORE on any node win over older
-// changes on every node (node/cluster/functions_sync.h carries them).
+// changes on every node (node/cluster/functions_sync.h carries them). What
+// is visible is derived from that state alone: live libraries above the
+// floor, the newer one keeping a function name two of them define.
 class Functions {
  public:
   // Adds a loaded library (`replace`: an existing one of that name goes).
@@ -91,7 +94,8 @@ class Functions {
   void IndexLocked();
   mutable std::mutex mu_;
   std::map<std::string, Entry> libs_;
-  std::map<std::string, std::string> function_lib_;  // function -> library (live ones)
+  std::map<std::string, std::string> function_lib_;  // function -> visible library
+  std::set<std::string> visible_;                     // libraries shown and callable
   crdt::Stamp floor_;
   std::atomic<uint64_t> generation_{0};
 };
