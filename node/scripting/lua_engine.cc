@@ -388,6 +388,25 @@ std::string NoNewlines(std::string_view s) {
   return out;
 }
 
+// Pushes t[name] (raw) of the table at `table` (default: the top) and
+// returns true when it is of `type`; otherwise pushes nothing and returns
+// false.
+bool Field(lua_State* L, const char* name, int type, int table = -1) {
+  if (table < 0) table = lua_gettop(L) + table + 1;
+  lua_pushstring(L, name);
+  lua_rawget(L, table);
+  if (lua_type(L, -1) == type) return true;
+  lua_pop(L, 1);
+  return false;
+}
+
+// The string on top of the stack (valid while it stays there).
+std::string_view TopString(lua_State* L) {
+  size_t len;
+  const char* s = lua_tolstring(L, -1, &len);
+  return std::string_view(s, len);
+}
+
 // Writes the value on top of the stack to rb and pops it.
 void WriteReply(lua_State* L, resp::ReplyBuilder* rb, int script_resp) {
   if (!lua_checkstack(L, 4)) {
@@ -417,93 +436,70 @@ void WriteReply(lua_State* L, resp::ReplyBuilder* rb, int script_resp) {
       rb->Integer(LuaToInteger(lua_tonumber(L, -1)));
       break;
     case LUA_TTABLE: {
-      lua_getfield(L, -1, "err");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        rb->Error(std::string_view(s, len));
+      // Redis's special reply tables, recognised by one field each (read
+      // raw, as Redis does).
+      if (Field(L, "err", LUA_TSTRING)) {
+        rb->Error(TopString(L));
         lua_pop(L, 2);
         return;
       }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "ok");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        rb->SimpleString(NoNewlines(std::string_view(s, len)));
+      if (Field(L, "ok", LUA_TSTRING)) {
+        rb->SimpleString(NoNewlines(TopString(L)));
         lua_pop(L, 2);
         return;
       }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "double");
-      if (lua_type(L, -1) == LUA_TNUMBER) {
+      if (Field(L, "double", LUA_TNUMBER)) {
         rb->Double(lua_tonumber(L, -1));
         lua_pop(L, 2);
         return;
       }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "big_number");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t len;
-        const char* s = lua_tolstring(L, -1, &len);
-        rb->BigNumber(NoNewlines(std::string_view(s, len)));
+      if (Field(L, "big_number", LUA_TSTRING)) {
+        rb->BigNumber(NoNewlines(TopString(L)));
         lua_pop(L, 2);
         return;
       }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "verbatim_string");
-      if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_getfield(L, -1, "format");
-        lua_getfield(L, -2, "string");
-        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
-          size_t flen, slen;
-          const char* f = lua_tolstring(L, -2, &flen);
-          const char* s = lua_tolstring(L, -1, &slen);
-          rb->Verbatim(std::string_view(s, slen), std::string_view(f, std::min<size_t>(flen, 3)));
-          lua_pop(L, 4);
-          return;
+      if (Field(L, "verbatim_string", LUA_TTABLE)) {
+        if (Field(L, "format", LUA_TSTRING)) {
+          if (Field(L, "string", LUA_TSTRING, -2)) {
+            std::string_view text = TopString(L);
+            lua_pop(L, 1);
+            std::string_view format = TopString(L);
+            rb->Verbatim(text, format.substr(0, 3));
+            lua_pop(L, 3);
+            return;
+          }
+          lua_pop(L, 1);
         }
-        lua_pop(L, 2);
+        lua_pop(L, 1);
       }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "map");
-      if (lua_type(L, -1) == LUA_TTABLE) {
+      const bool map = Field(L, "map", LUA_TTABLE);
+      if (map || Field(L, "set", LUA_TTABLE)) {
         int64_t n = 0;
         lua_pushnil(L);
         while (lua_next(L, -2)) {
           lua_pop(L, 1);
           n++;
         }
-        rb->MapHeader(n);
+        if (map) {
+          rb->MapHeader(n);
+        } else {
+          rb->SetHeader(n);
+        }
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-          lua_pushvalue(L, -2);
-          WriteReply(L, rb, script_resp);  // key
-          WriteReply(L, rb, script_resp);  // value
+          if (map) {
+            lua_pushvalue(L, -2);
+            WriteReply(L, rb, script_resp);  // key
+            WriteReply(L, rb, script_resp);  // value
+          } else {
+            lua_pop(L, 1);  // the set's `true`
+            lua_pushvalue(L, -1);
+            WriteReply(L, rb, script_resp);
+          }
         }
         lua_pop(L, 2);
         return;
       }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "set");
-      if (lua_type(L, -1) == LUA_TTABLE) {
-        int64_t n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-          lua_pop(L, 1);
-          n++;
-        }
-        rb->SetHeader(n);
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-          lua_pop(L, 1);
-          lua_pushvalue(L, -1);
-          WriteReply(L, rb, script_resp);
-        }
-        lua_pop(L, 2);
-        return;
-      }
-      lua_pop(L, 1);
       // An array: elements 1, 2, ... up to the first nil.
       int n = 0;
       while (true) {
