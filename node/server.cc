@@ -986,8 +986,9 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
   // Before it runs (here or on another shard or node), so that a write
   // racing with the read is never missed.
   if (c->tracking.on) TrackReads(c, *cmd, args);
-  // CLIENT CACHING yes/no holds for the one command after it, which still
-  // sees it (CLIENT TRACKINGINFO shows it), then ends.
+  // CLIENT CACHING yes/no holds until a command other than a CLIENT
+  // subcommand has run outside MULTI (Redis's resetClient), which still sees
+  // it.
   struct CachingScope {
     TrackingState* t;
     ~CachingScope() {
@@ -996,8 +997,10 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
         t->caching = 0;
       }
     }
-  } caching_scope{c->tracking.caching_pending && cmd->handler != CmdClientCaching ? &c->tracking
-                                                                                 : nullptr};
+  } caching_scope{c->tracking.caching_pending && !c->in_multi &&
+                          !cmd->fullname.starts_with("client|")
+                      ? &c->tracking
+                      : nullptr};
   // Placement: keys this node does not hold are served elsewhere.
   // (SORT runs in the exclusive section here but is routed by its key.)
   if (server_->placement().partial() && cmd->has_keys() && !(cmd->flags & kCmdConnection)) {

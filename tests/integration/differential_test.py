@@ -2750,7 +2750,62 @@ def fam_functions():
     return steps
 
 
+def fam_pubsub():
+    """Pub/sub on one connection: confirmations and counts, the RESP2
+    subscribed-mode refusal and PING, UNSUBSCRIBE of everything, PUBLISH
+    counts, PUBSUB introspection, RESET; then RESP3, where a subscribed
+    connection still runs commands. (Messages between connections and
+    nodes: pubsub_test.py.)"""
+    return [
+        C("PUBLISH", "nobody", "x"), C("SPUBLISH", "nobody", "x"),
+        C("PUBSUB", "NUMSUB", "a", "b"), C("PUBSUB", "NUMPAT"), C("PUBSUB", "CHANNELS"),
+        C("PUBSUB", "SHARDCHANNELS"), C("PUBSUB", "SHARDNUMSUB", "s"), C("PUBSUB", "HELP"),
+        C("PUBSUB", "NOSUCH"), ERR_ARITY("subscribe", "SUBSCRIBE"),
+        C("UNSUBSCRIBE"), C("PUNSUBSCRIBE"), C("SUNSUBSCRIBE"),
+        C("SUBSCRIBE", "a"), C("SUBSCRIBE", "a"), C("PSUBSCRIBE", "p*"), C("SSUBSCRIBE", "s1"),
+        C("GET", "x"), C("CLIENT", "ID", norm="shape"), C("PING"), C("PING", "hi"),
+        C("PUBSUB", "NUMSUB", "a"),
+        C("UNSUBSCRIBE", "a"), C("PUNSUBSCRIBE", "p*"), C("GET", "x"),
+        C("SUNSUBSCRIBE", "s1"), C("GET", "x"), C("PING"),
+        C("SUBSCRIBE", "b"), E("+RESET", "RESET"), C("GET", "x"),
+        C("HELLO", "3", norm="hello"),
+        C("SUBSCRIBE", "c"), C("GET", "x"), C("PING"), C("PUBSUB", "NUMSUB", "c"),
+        C("UNSUBSCRIBE", "c"), C("UNSUBSCRIBE"), C("HELLO", "2", norm="hello"),
+    ]
+
+
+def fam_tracking():
+    """CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO on one
+    connection: option errors, the modes TRACKINGINFO reports, CACHING's
+    one-command scope. (Invalidations between connections and nodes:
+    tracking_test.py.)"""
+    steps = [C("CLIENT", "TRACKING", *a) for a in (
+        ["maybe"], ["on", "prefix", "a"], ["on", "bcast", "optin"], ["on", "optin", "optout"],
+        ["on", "redirect", "abc"], ["on", "redirect", "999999"], ["on", "bogus"],
+        ["on", "bcast", "prefix", "ab", "prefix", "a"])]
+    steps += [
+        C("CLIENT", "CACHING", "yes"), C("CLIENT", "GETREDIR"), C("CLIENT", "TRACKINGINFO"),
+        C("CLIENT", "TRACKING", "on", "optin"), C("CLIENT", "CACHING", "no"),
+        C("CLIENT", "CACHING", "maybe"), C("CLIENT", "CACHING", "yes"),
+        C("CLIENT", "TRACKINGINFO"), C("CLIENT", "TRACKINGINFO"), C("CLIENT", "GETREDIR"),
+        C("CLIENT", "TRACKING", "on", "bcast"), C("CLIENT", "TRACKING", "off"),
+        C("CLIENT", "TRACKING", "on", "optout", "noloop"), C("CLIENT", "CACHING", "no"),
+        C("CLIENT", "TRACKINGINFO"), C("CLIENT", "TRACKING", "off"),
+        C("CLIENT", "TRACKING", "on", "bcast", "prefix", "a", "prefix", "b"),
+        C("CLIENT", "TRACKING", "on", "bcast", "prefix", "ab"),
+        C("CLIENT", "TRACKING", "on", "bcast", "prefix", "c"), C("CLIENT", "TRACKINGINFO"),
+        C("CLIENT", "TRACKING", "on"), C("CLIENT", "TRACKING", "off"),
+        C("CLIENT", "TRACKINGINFO"), ERR_ARITY("client|tracking", "CLIENT", "TRACKING"),
+        C("HELLO", "3", norm="hello"), C("CLIENT", "TRACKINGINFO"),
+        C("CLIENT", "TRACKING", "on", "bcast", "prefix", "x"), C("CLIENT", "TRACKINGINFO"),
+        C("CLIENT", "TRACKING", "off"), C("HELLO", "2", norm="hello"),
+    ]
+    return steps
+
+
 FAMILIES = {
+    "pubsub": fam_pubsub,
+    "tracking": fam_tracking,
     "functions": fam_functions,
     "scripting": fam_scripting,
     "multi": fam_multi,
