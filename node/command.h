@@ -83,8 +83,11 @@ struct CommandId {
   // filled by the table from the side table keyed by fullname; null when
   // there is none (MetaOf() also looks it up).
   const CommandMeta* meta = nullptr;
+  // XREAD / XREADGROUP: keys follow the STREAMS keyword, searched for from
+  // this argument on (Redis's keyword key spec). 0: none.
+  int streams_from = 0;
 
-  bool has_keys() const { return first_key > 0 || keynum > 0; }
+  bool has_keys() const { return first_key > 0 || keynum > 0 || streams_from > 0; }
 };
 
 // Everything a handler may use. Keys are resolved with DbFor(), which works

@@ -31,6 +31,13 @@ CommandId WithKeynum(CommandId c, int keynum) {
   return c;
 }
 
+// XREAD / XREADGROUP: the keys are the first half of what follows the
+// STREAMS keyword, searched for from args[from].
+CommandId WithStreamsKeys(CommandId c, int from) {
+  c.streams_from = from;
+  return c;
+}
+
 CommandId WithOptionKey(CommandId c, size_t (*option_key)(std::span<const std::string_view>)) {
   c.option_key = option_key;
   return c;
@@ -597,6 +604,69 @@ std::vector<CommandId> Rows() {
       Row("pfselftest", 1, A, 0, 0, 0, CmdPfSelfTest, "hyperloglog", "2.8.9",
           "An internal command for testing HyperLogLog values."),
 
+      // ---- streams (stream_family.cc) ----
+      Row("xack", -4, W | F, 1, 1, 1, CmdXAck, "stream", "5.0.0",
+          "Returns the number of messages that were successfully acknowledged by the consumer "
+          "group member of a stream."),
+      Row("xadd", -5, W | M | F, 1, 1, 1, CmdXAdd, "stream", "5.0.0",
+          "Appends a new message to a stream. Creates the key if it doesn't exist."),
+      Row("xautoclaim", -6, W | F, 1, 1, 1, CmdXAutoClaim, "stream", "6.2.0",
+          "Changes, or acquires, ownership of messages in a consumer group, as if the messages "
+          "were delivered to as consumer group member."),
+      Row("xclaim", -6, W | F, 1, 1, 1, CmdXClaim, "stream", "5.0.0",
+          "Changes, or acquires, ownership of a message in a consumer group, as if the message "
+          "was delivered a consumer group member."),
+      Row("xdel", -3, W | F, 1, 1, 1, CmdXDel, "stream", "5.0.0",
+          "Returns the number of messages after removing them from a stream."),
+      Row("xgroup", -2, 0, 0, 0, 0, nullptr, "stream", "5.0.0",
+          "A container for consumer groups commands.",
+          {
+              Row("create", -5, W | M, 2, 2, 1, CmdXGroupCreate, "stream", "5.0.0",
+                  "Creates a consumer group."),
+              Row("createconsumer", 5, W | M, 2, 2, 1, CmdXGroupCreateConsumer, "stream",
+                  "6.2.0", "Creates a consumer in a consumer group."),
+              Row("delconsumer", 5, W, 2, 2, 1, CmdXGroupDelConsumer, "stream", "5.0.0",
+                  "Deletes a consumer from a consumer group."),
+              Row("destroy", 4, W, 2, 2, 1, CmdXGroupDestroy, "stream", "5.0.0",
+                  "Destroys a consumer group."),
+              Row("help", 2, L | S, 0, 0, 0, CmdXGroupHelp, "stream", "5.0.0",
+                  "Returns helpful text about the different subcommands."),
+              Row("setid", -5, W, 2, 2, 1, CmdXGroupSetId, "stream", "5.0.0",
+                  "Sets the last-delivered ID of a consumer group."),
+          }),
+      Row("xinfo", -2, 0, 0, 0, 0, nullptr, "stream", "5.0.0",
+          "A container for stream introspection commands.",
+          {
+              Row("consumers", 4, R, 2, 2, 1, CmdXInfoConsumers, "stream", "5.0.0",
+                  "Returns a list of the consumers in a consumer group."),
+              Row("groups", 3, R, 2, 2, 1, CmdXInfoGroups, "stream", "5.0.0",
+                  "Returns a list of the consumer groups of a stream."),
+              Row("help", 2, L | S, 0, 0, 0, CmdXInfoHelp, "stream", "5.0.0",
+                  "Returns helpful text about the different subcommands."),
+              Row("stream", -3, R, 2, 2, 1, CmdXInfoStream, "stream", "5.0.0",
+                  "Returns information about a stream."),
+          }),
+      Row("xlen", 2, R | F, 1, 1, 1, CmdXLen, "stream", "5.0.0",
+          "Return the number of messages in a stream."),
+      Row("xpending", -3, R, 1, 1, 1, CmdXPending, "stream", "5.0.0",
+          "Returns the information and entries from a stream consumer group's pending entries "
+          "list."),
+      Row("xrange", -4, R, 1, 1, 1, CmdXRange, "stream", "5.0.0",
+          "Returns the messages from a stream within a range of IDs."),
+      WithStreamsKeys(Row("xread", -4, R | B, 0, 0, 0, CmdXRead, "stream", "5.0.0",
+                          "Returns messages from multiple streams with IDs greater than the "
+                          "ones requested. Blocks until a message is available otherwise."),
+                      1),
+      WithStreamsKeys(Row("xreadgroup", -7, W | B, 0, 0, 0, CmdXReadGroup, "stream", "5.0.0",
+                          "Returns new or historical messages from a stream for a consumer in a "
+                          "group. Blocks until a message is available otherwise."),
+                      4),
+      Row("xrevrange", -4, R, 1, 1, 1, CmdXRevRange, "stream", "5.0.0",
+          "Returns the messages from a stream within a range of IDs in reverse order."),
+      Row("xsetid", -3, W | M | F, 1, 1, 1, CmdXSetId, "stream", "5.0.0",
+          "An internal command for replicating stream values."),
+      Row("xtrim", -4, W, 1, 1, 1, CmdXTrim, "stream", "5.0.0",
+          "Deletes messages from the beginning of a stream."),
       // ---- strings (string_family.cc) ----
       Row("append", 3, W | M | F, 1, 1, 1, CmdAppend, "string", "2.0.0",
           "Appends a string to the value of a key. Creates the key if it doesn't exist."),
@@ -662,13 +732,6 @@ void Lower(std::string_view in, std::string* out) {
   }
 }
 
-// Redis prints at most 128 bytes of a name and stops at a NUL (it formats
-// with %s); newlines become spaces so the reply stays one line.
-std::string Clip(std::string_view s, size_t n) {
-  size_t nul = s.find('\0');
-  if (nul != std::string_view::npos) s = s.substr(0, nul);
-  return std::string(s.substr(0, n));
-}
 
 }  // namespace
 

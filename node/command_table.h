@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "node/command.h"
+#include "node/str_util.h"
 
 namespace lattice::node {
 
@@ -56,6 +57,14 @@ void ForEachKeyPosition(const CommandId& cmd, std::span<const std::string_view> 
   }
   if (cmd.option_key) {
     if (size_t pos = cmd.option_key(args)) fn(pos);
+  }
+  if (cmd.streams_from > 0) {
+    for (size_t i = size_t(cmd.streams_from); i < argc; i++) {
+      if (!EqualsIgnoreCase(args[i], "streams")) continue;
+      size_t n = (argc - i - 1) / 2;
+      for (size_t k = 0; k < n; k++) fn(i + 1 + k);
+      break;
+    }
   }
 }
 

@@ -74,6 +74,14 @@ std::string StrJoin(const Range& parts, std::string_view sep) {
   return out;
 }
 
+// Redis prints at most 128 bytes of a name and stops at a NUL (it formats
+// with %s); callers turn newlines into spaces so a reply stays one line.
+inline std::string Clip(std::string_view s, size_t n) {
+  size_t nul = s.find('\0');
+  if (nul != std::string_view::npos) s = s.substr(0, nul);
+  return std::string(s.substr(0, n));
+}
+
 }  // namespace lattice::node
 
 #endif  // LATTICE_NODE_STR_UTIL_H_

@@ -33,7 +33,8 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms) {
 
 std::string TimeoutReplyBytes(const Waiter& w) { return w.protocol == 3 ? "_\r\n" : "*-1\r\n"; }
 
-void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms) {
+void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
+                 const std::vector<std::string>* again) {
   if (ctx.in_exec) {
     ctx.rb->NullArray();  // inside MULTI: as if the timeout had passed
     return;
@@ -57,7 +58,11 @@ void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, in
   w->db = ctx.db;
   w->protocol = ctx.rb->protocol();
   w->cmd = ctx.cmd;
-  w->args.assign(ctx.args.begin(), ctx.args.end());
+  if (again) {
+    w->args = *again;
+  } else {
+    w->args.assign(ctx.args.begin(), ctx.args.end());
+  }
   w->keys.assign(keys.begin(), keys.end());
   w->deadline_ms = timeout_ms > 0 ? ctx.now_ms + timeout_ms : 0;
   ctx.blocked = true;

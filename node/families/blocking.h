@@ -55,7 +55,10 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms);
 // command is being served again (ctx.serving), it just stays parked. A
 // command with no client to park (one forwarded from another node) gets an
 // error naming the limit (docs/consistency.md, "Known gaps").
-void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms);
+// `again`, when given, is the command to run when served instead of
+// ctx.args (XREAD ... $ waits for entries after the id "$" stood for).
+void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
+                 const std::vector<std::string>* again = nullptr);
 
 // The waiters of one shard, per (db, key), in arrival order.
 class BlockingShard {

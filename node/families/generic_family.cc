@@ -29,6 +29,8 @@ std::string_view TypeName(const Entry* e) {
       return "zset";
     case ObjType::kList:
       return "list";
+    case ObjType::kStream:
+      return "stream";
   }
   return "none";
 }

@@ -13,6 +13,7 @@
 #include "node/command_table.h"
 #include "node/server.h"
 #include "node/storage/list.h"
+#include "node/storage/stream.h"
 #include "node/storage/zset.h"
 #include "node/str_util.h"
 
@@ -205,6 +206,12 @@ void EmitCollectionCopy(CommandContext& ctx, const Entry& e, int db) {
     for (size_t i = 0; i < z.size(); i++) {
       values.push_back(EncodeScore(z.Score(i)));
       ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, z.map().at(i).name, values.back(), {}, {}});
+    }
+  } else if (c.type() == ObjType::kStream) {
+    auto& st = static_cast<StreamObject&>(c);
+    for (size_t i = 0; i < st.map().size(); i++) {
+      const auto& el = st.map().at(i);
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, el.name, el.top().value, {}, {}});
     }
   } else if (c.type() == ObjType::kSet) {
     auto& s = static_cast<SetObject&>(c);

@@ -5,6 +5,7 @@
 #include "node/storage/keyspace.h"
 #include "node/storage/list.h"
 #include "node/storage/stable_hash.h"
+#include "node/storage/stream.h"
 #include "node/storage/zset.h"
 #include "proto/peer.pb.h"
 
@@ -118,6 +119,8 @@ std::string_view CollEncName(CollEnc enc) {
       return "skiplist";
     case CollEnc::kQuicklist:
       return "quicklist";
+    case CollEnc::kStream:
+      return "stream";
   }
   return "unknown";
 }
@@ -142,6 +145,8 @@ std::unique_ptr<Collection> NewCollection(ObjType type) {
       return std::make_unique<ListObject>();
     case ObjType::kZset:
       return std::make_unique<ZsetObject>();
+    case ObjType::kStream:
+      return std::make_unique<StreamObject>();
     default:
       return nullptr;  // not a collection type this node knows
   }

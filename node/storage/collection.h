@@ -35,10 +35,11 @@ class Elements;
 
 namespace lattice::node {
 
-enum class ObjType : uint8_t { kString = 0, kHash = 1, kSet = 2, kZset = 3, kList = 4 };
+enum class ObjType : uint8_t { kString = 0, kHash = 1, kSet = 2, kZset = 3, kList = 4,
+                             kStream = 5 };
 
 // Redis's encoding names for collections.
-enum class CollEnc : uint8_t { kListpack, kHashtable, kIntset, kSkiplist, kQuicklist };
+enum class CollEnc : uint8_t { kListpack, kHashtable, kIntset, kSkiplist, kQuicklist, kStream };
 std::string_view CollEncName(CollEnc enc);
 
 // Redis's conversion thresholds (CONFIG SET hash-max-listpack-entries and

@@ -1,0 +1,173 @@
+// File: node/storage/stream.h
+//
+// The value of a stream key. The lattice is the observed-remove map of
+// crdt/or_map.h (the one hashes use), whose elements are the stream's
+// parts, each named by a tag byte and a fixed binary layout:
+//
+//   'e' id                 an entry; its value is the field/value pairs
+//   'm'                    the stream's metadata (last id, max deleted id,
+//                          the entries-added offset of XSETID)
+//   'n' node               how many entries node `node` added (a G-counter
+//                          in elements: only that node writes its own)
+//   'g' group              a consumer group (SETID stamp, last delivered
+//                          id, entries read)
+//   'c' group consumer     a consumer (seen time)
+//   'p' group id           a pending entry (delivery time and count, owner)
+//
+// (ids are 16 bytes big-endian, so they sort as Redis's rax keys do; group
+// names carry a 4-byte length.) Every write is a put or a remove of such
+// elements, so streams replicate, merge, repair and restamp exactly as
+// hashes do: one write path. What a reader sees is derived from the live
+// elements by rules that are the same on every node (see
+// docs/consistency.md, "Streams"): concurrent versions of 'm' and of a
+// consumer merge by maximum, a group takes the version with the greatest
+// SETID stamp and then the greatest delivered id, a pending entry or an
+// entry takes its greatest version (last writer wins).
+//
+// Beside the map, ordered indexes of the entries, the groups, their
+// pending entries and consumers, kept in step with every change (local or
+// remote) so that ranges are O(log n + k).
+//
+// Thread-safety: owned by the Entry, used on the shard's thread.
+#ifndef LATTICE_NODE_STORAGE_STREAM_H_
+#define LATTICE_NODE_STORAGE_STREAM_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "node/storage/collection.h"
+
+namespace lattice::node {
+
+struct StreamId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  friend auto operator<=>(const StreamId&, const StreamId&) = default;
+  bool IsZero() const { return ms == 0 && seq == 0; }
+  std::string ToString() const;
+  static constexpr StreamId Max() { return {UINT64_MAX, UINT64_MAX}; }
+};
+
+// Element names and values (the layouts above).
+namespace stream_codec {
+std::string EntryName(StreamId id);
+std::string GroupName(std::string_view group);
+std::string ConsumerName(std::string_view group, std::string_view consumer);
+std::string PendingName(std::string_view group, StreamId id);
+std::string NodeName(crdt::NodeId node);
+inline constexpr std::string_view kMetaName = "m";
+// Field/value pairs, each a varint length and the bytes.
+std::string EncodeFields(std::span<const std::string_view> pairs);
+// Calls fn(field, value) for each pair; false if the bytes are malformed.
+bool DecodeFields(std::string_view bytes,
+                  const std::function<void(std::string_view, std::string_view)>& fn);
+}  // namespace stream_codec
+
+struct StreamMeta {
+  StreamId last_id;
+  StreamId max_deleted;
+  int64_t added_offset = 0;  // XSETID ENTRIESADDED minus the node counts then
+  std::string Encode() const;
+  static bool Decode(std::string_view b, StreamMeta* out);
+};
+
+struct StreamGroup {
+  crdt::Stamp setid{};      // the CREATE or SETID that set last_id
+  StreamId last_id;         // last delivered
+  int64_t entries_read = -1;  // -1: unknown (Redis's SCG_INVALID_ENTRIES_READ)
+  std::string Encode() const;
+  static bool Decode(std::string_view b, StreamGroup* out);
+};
+
+struct StreamPending {
+  int64_t delivery_time = 0;
+  int64_t delivery_count = 0;
+  std::string consumer;
+  std::string Encode() const;
+  static bool Decode(std::string_view b, StreamPending* out);
+};
+
+class StreamObject final : public Collection {
+ public:
+  using Dots = HashMap::Dots;
+
+  // The derived view of one group.
+  struct GroupIndex {
+    bool live = false;
+    absl::btree_map<StreamId, std::string> pel;  // id -> owner
+    std::map<std::string, absl::btree_set<StreamId>> consumer_pel;
+    std::set<std::string> consumers;  // with a 'c' element
+  };
+
+  StreamObject();
+  StreamObject(const StreamObject& o) = default;
+
+  size_t size() const override { return map_.size(); }
+  uint64_t digest() const override { return map_.digest(); }
+  void EnableDigest() override { map_.EnableDigest(); }
+  size_t MemoryUsage() const override;
+  std::unique_ptr<Collection> Clone() const override {
+    return std::make_unique<StreamObject>(*this);
+  }
+  bool DropIf(const std::function<bool(const crdt::Stamp&)>& dead) override;
+  bool ApplyOps(const peer::Elements& m, crdt::Stamp dot) override;
+  bool MergeState(const peer::Elements& m, const crdt::CausalContext& their_ctx) override;
+  void StateToProto(peer::Elements* m) const override;
+  void Normalize() override {}
+  void Restamp(crdt::Stamp dot) override;
+
+  const HashMap& map() const { return map_; }
+
+  // ---- local writes: the caller records the returned dots in its delta ----
+
+  // Writes element `name` with one version at `dot`; returns what it
+  // replaced (empty for a new element).
+  Dots Put(std::string_view name, std::string_view value, crdt::Stamp dot);
+  // Removes element `name` if present; returns its versions.
+  Dots Remove(std::string_view name);
+
+  // ---- reads ----
+
+  // The top value of element `name`, or nullptr.
+  const crdt::CompactString* Find(std::string_view name) const;
+  const absl::btree_set<StreamId>& entries() const { return entries_; }
+  size_t length() const { return entries_.size(); }
+  // The field/value bytes of a live entry (REQUIRES: in entries()).
+  std::string_view EntryValue(StreamId id) const;
+  // The merged metadata (last_id already includes the top entry).
+  StreamMeta Meta() const;
+  StreamId LastId() const { return Meta().last_id; }
+  // entries-added: the offset plus every node's count.
+  int64_t EntriesAdded() const;
+  // This node's own count of added entries.
+  int64_t NodeCount(crdt::NodeId node) const;
+  StreamId FirstId() const { return entries_.empty() ? StreamId{} : *entries_.begin(); }
+
+  const std::map<std::string, GroupIndex>& groups() const { return groups_; }
+  // A live group's merged state; false if there is none.
+  bool Group(std::string_view name, StreamGroup* out) const;
+  bool Pending(std::string_view group, StreamId id, StreamPending* out) const;
+  // A consumer's seen time; false if it has no element.
+  bool ConsumerSeen(std::string_view group, std::string_view consumer, int64_t* out) const;
+
+ private:
+  void Reindex(std::string_view name);
+  void RebuildIndex();
+
+  HashMap map_;
+  absl::btree_set<StreamId> entries_;
+  std::map<std::string, GroupIndex> groups_;
+};
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_STORAGE_STREAM_H_
