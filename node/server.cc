@@ -550,7 +550,7 @@ void Worker::AddBlocked(std::shared_ptr<Waiter> w) {
     w->done.store(true);  // the client left before it was parked
     return;
   }
-  blocked_[w->conn_id] = std::move(w);
+  if (blocked_.insert_or_assign(w->conn_id, w).second) server_->blocked_clients++;
 }
 
 void Worker::RegisterWaiter(std::shared_ptr<Waiter> w, const std::string& key) {
@@ -563,7 +563,7 @@ void Worker::RegisterWaiter(std::shared_ptr<Waiter> w, const std::string& key) {
 }
 
 void Worker::FinishBlocked(uint64_t conn_id, std::string reply) {
-  blocked_.erase(conn_id);
+  if (blocked_.erase(conn_id)) server_->blocked_clients--;
   CompleteRemote(conn_id, std::move(reply));
 }
 
@@ -636,6 +636,7 @@ void Worker::CancelBlocked(uint64_t conn_id) {
   if (it == blocked_.end()) return;
   std::shared_ptr<Waiter> w = std::move(it->second);
   blocked_.erase(it);
+  server_->blocked_clients--;
   w->done.store(true);
   for (const std::string& key : w->keys) {
     Worker* kw = &server_->worker(server_->ShardIndexOf(key));

@@ -575,6 +575,8 @@ class Server {
   int64_t start_time_ms() const { return start_ms_; }
   std::string run_id() const { return run_id_; }
   std::atomic<int> clients{0};
+  // Clients parked by a blocking command (INFO blocked_clients).
+  std::atomic<int> blocked_clients{0};
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};

@@ -165,7 +165,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     section("Clients");
     line("connected_clients", s->clients.load());
     line("maxclients", s->config().maxclients);
-    line("blocked_clients", 0);
+    line("blocked_clients", s->blocked_clients.load());
   }
   if (want("memory")) {
     section("Memory");

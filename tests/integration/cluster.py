@@ -611,7 +611,8 @@ class Cluster:
     def snapshot(self, i, match=None):
         """Every key of node i (SCAN), as {key: (type, value, pexpiretime)}.
         String keys carry their value, hashes a sorted tuple of (field,
-        value), sets a sorted tuple of members."""
+        value), sets a sorted tuple of members, streams their entries and
+        XINFO GROUPS."""
         r = self.r(i)
         keys = sorted(set(r.scan_iter(match=match, count=1000)))
         out = {}
@@ -629,7 +630,7 @@ class Cluster:
                 if isinstance(v, Exception):
                     v = "<%s>" % v
                 out[key] = (t, v, exp)
-                if t in ("hash", "set"):
+                if t in ("hash", "set", "stream"):
                     collections.append(key)
             # Collections carry their contents, order-free.
             if collections:
@@ -637,9 +638,21 @@ class Cluster:
                 for key in collections:
                     if out[key][0] == "hash":
                         pipe.hgetall(key)
+                    elif out[key][0] == "stream":
+                        # Entries in order, and each group's state.
+                        pipe.execute_command("XRANGE", key, "-", "+")
+                        pipe.execute_command("XINFO", "GROUPS", key)
                     else:
                         pipe.smembers(key)
-                for key, v in zip(collections, pipe.execute(raise_on_error=False)):
+                res = pipe.execute(raise_on_error=False)
+                vals = []
+                for key in collections:
+                    if out[key][0] == "stream":
+                        entries, groups = res.pop(0), res.pop(0)
+                        vals.append(repr((entries, groups)))
+                    else:
+                        vals.append(res.pop(0))
+                for key, v in zip(collections, vals):
                     if isinstance(v, dict):
                         v = tuple(sorted(v.items()))
                     elif isinstance(v, (set, list)):
