@@ -98,6 +98,14 @@ const std::vector<Param>& Params() {
            }
          }
        }},
+      {"stream-read-delay",
+       Kind::kInt,
+       false,
+       0,
+       60000,
+       {},
+       [](const Config& c) { return std::to_string(c.stream_read_delay); },
+       [](Config& c, const auto&, int64_t v) { c.stream_read_delay = v; }},
       // Redis 7 renamed lua-time-limit; both names set one value.
       {"busy-reply-threshold",
        Kind::kInt,

@@ -46,6 +46,9 @@ struct Config {
   int tcp_backlog = 511;
   int hz = 10;
   int64_t busy_reply_threshold = 5000;  // ms; also lua-time-limit
+  // ms a stream entry waits on a replicating node before XREAD and
+  // XREADGROUP > return it (docs/consistency.md, "Streams").
+  int64_t stream_read_delay = 100;
   // Redis's classes and limits, as words: class hard soft seconds ...
   std::vector<std::string> client_output_buffer_limit = {
       "normal", "0", "0", "0", "slave", "268435456", "67108864", "60",

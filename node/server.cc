@@ -23,6 +23,7 @@
 #include "node/cluster/forward.h"
 #include "node/cluster/hot_replication.h"
 #include "node/storage/stable_hash.h"
+#include "node/storage/stream.h"
 #include "node/metrics.h"
 #include "node/cluster/replication.h"
 #include "node/cluster/functions_sync.h"
@@ -651,6 +652,7 @@ int64_t Worker::NextBlockedDeadline() const {
   int64_t next = INT64_MAX;
   for (const auto& [id, w] : blocked_) {
     if (w->deadline_ms > 0) next = std::min(next, w->deadline_ms);
+    if (w->recheck_at_ms > 0) next = std::min(next, w->recheck_at_ms);
   }
   return next;
 }
@@ -658,7 +660,18 @@ int64_t Worker::NextBlockedDeadline() const {
 void Worker::ExpireBlocked(int64_t now_ms) {
   std::vector<std::shared_ptr<Waiter>> expired;
   for (const auto& [id, w] : blocked_) {
-    if (w->deadline_ms > 0 && w->deadline_ms <= now_ms) expired.push_back(w);
+    if (w->deadline_ms > 0 && w->deadline_ms <= now_ms) {
+      expired.push_back(w);
+    } else if (w->recheck_at_ms > 0 && w->recheck_at_ms <= now_ms) {
+      // Its keys' shards run it again (a stream entry may have become
+      // readable).
+      w->recheck_at_ms = now_ms + w->recheck_every_ms;
+      for (const std::string& key : w->keys) {
+        Worker* kw = &server_->worker(server_->ShardIndexOf(key));
+        int dbi = w->db;
+        kw->Post([kw, dbi, key] { kw->shard_.db(dbi).SignalKey(key); });
+      }
+    }
   }
   for (const auto& w : expired) {
     bool mine = !w->done.exchange(true);  // a shard may be serving it right now
@@ -1512,6 +1525,7 @@ void Server::ApplyRuntimeConfig() {
   max_bulk_len_ = config_.proto_max_bulk_len;
   ae_interval_ = config_.anti_entropy_interval;
   busy_ms_ = config_.busy_reply_threshold;
+  g_stream_read_delay = config_.stream_read_delay;
   lua_local_ = config_.lua_shard_local;
   uint32_t notify = 0;
   ParseNotifyFlags(config_.notify_keyspace_events, &notify);

@@ -34,7 +34,7 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms) {
 std::string TimeoutReplyBytes(const Waiter& w) { return w.protocol == 3 ? "_\r\n" : "*-1\r\n"; }
 
 void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
-                 const std::vector<std::string>* again) {
+                 const std::vector<std::string>* again, int64_t recheck_every_ms) {
   if (ctx.in_exec) {
     ctx.rb->NullArray();  // inside MULTI: as if the timeout had passed
     return;
@@ -65,6 +65,8 @@ void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, in
   }
   w->keys.assign(keys.begin(), keys.end());
   w->deadline_ms = timeout_ms > 0 ? ctx.now_ms + timeout_ms : 0;
+  w->recheck_every_ms = recheck_every_ms;
+  w->recheck_at_ms = recheck_every_ms > 0 ? ctx.now_ms + recheck_every_ms : 0;
   ctx.blocked = true;
   Worker* origin = ctx.origin;
   origin->Post([origin, w] { origin->AddBlocked(w); });

@@ -43,6 +43,11 @@ struct Waiter {
   std::vector<std::string> args;  // the command, run again when served
   std::vector<std::string> keys;  // the keys it waits on
   int64_t deadline_ms = 0;        // 0: forever
+  // Streams on a replicating node: entries become readable some time
+  // after they arrive (stream-read-delay), so the waiter's keys are
+  // signalled again every recheck_every_ms (0: never). Origin thread only.
+  int64_t recheck_every_ms = 0;
+  int64_t recheck_at_ms = 0;
   std::atomic<bool> done{false};
 };
 
@@ -58,7 +63,7 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms);
 // `again`, when given, is the command to run when served instead of
 // ctx.args (XREAD ... $ waits for entries after the id "$" stood for).
 void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
-                 const std::vector<std::string>* again = nullptr);
+                 const std::vector<std::string>* again = nullptr, int64_t recheck_every_ms = 0);
 
 // The waiters of one shard, per (db, key), in arrival order.
 class BlockingShard {

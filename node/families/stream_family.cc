@@ -419,11 +419,16 @@ int64_t Trim(StreamWrite& w, const TrimArgs& a) {
   if (a.approx) {
     while (s->length() > 0) {
       size_t n = std::min(kNodeEntries, s->length());
-      std::vector<StreamId> node = Range(*s, {0, 0}, StreamId::Max(), n, false);
-      bool whole = a.strategy == TrimArgs::Strategy::kMaxlen
-                       ? static_cast<int64_t>(s->length() - n) >= a.maxlen
-                       : node.back() < a.minid;
+      bool whole;
+      if (a.strategy == TrimArgs::Strategy::kMaxlen) {
+        whole = static_cast<int64_t>(s->length() - n) >= a.maxlen;
+      } else {
+        auto last = s->entries().begin();
+        std::advance(last, n - 1);
+        whole = *last < a.minid;
+      }
       if (!whole) break;
+      std::vector<StreamId> node = Range(*s, {0, 0}, StreamId::Max(), n, false);
       if (a.limit && removed + static_cast<int64_t>(n) > a.limit) break;
       for (StreamId id : node) w.RemoveEntry(id);
       removed += static_cast<int64_t>(n);
@@ -553,7 +558,7 @@ bool ParseRead(CommandContext& ctx, bool group_mode, ReadArgs* r) {
 // history. Writes the entries into rb; returns false if nothing may be
 // served synchronously (">" with nothing new).
 bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId gt, bool history,
-                resp::ReplyBuilder* rb) {
+                StreamId visible, resp::ReplyBuilder* rb) {
   StreamObject* s = w.stream();
   StreamGroup g;
   s->Group(r.group, &g);
@@ -588,11 +593,11 @@ bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId
     }
     return true;
   }
-  if (s->length() == 0 || *s->entries().rbegin() <= g.last_id) return false;
-  TouchConsumer(ctx, w, r.group, r.consumer);
   StreamId start = g.last_id;
-  IncrId(&start);
-  std::vector<StreamId> ids = Range(*s, start, StreamId::Max(), count, false);
+  if (!IncrId(&start)) return false;
+  std::vector<StreamId> ids = Range(*s, start, visible, count, false);
+  if (ids.empty()) return false;
+  TouchConsumer(ctx, w, r.group, r.consumer);
   rb->ArrayHeader(static_cast<int64_t>(ids.size()));
   for (StreamId id : ids) {
     if (id > g.last_id) {
@@ -616,6 +621,20 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
   auto args = ctx.args;
   std::vector<StreamId> ids(r.nkeys);
   std::vector<bool> newest(r.nkeys, false);  // ">"
+  // On a replicating node an entry becomes readable stream-read-delay ms
+  // after its id's time, so that an entry another node added concurrently
+  // with a smaller id has arrived before a reader moves past it
+  // (docs/consistency.md, "Streams"). `visible` is the greatest readable id.
+  int64_t delay = g_stream_read_delay.load(std::memory_order_relaxed);
+  bool hold = false;
+  for (size_t k = 0; k < r.nkeys && delay > 0; k++) {
+    hold = hold || ctx.ShardFor(args[r.streams + k]).replicating();
+  }
+  StreamId visible = StreamId::Max();
+  if (hold) {
+    visible = {static_cast<uint64_t>(std::max<int64_t>(ctx.now_ms - delay, 0)), 0};
+    if (!DecrId(&visible)) visible = {0, 0};
+  }
   for (size_t k = 0; k < r.nkeys; k++) {
     std::string_view key = args[r.streams + k];
     std::string_view id = args[r.streams + r.nkeys + k];
@@ -662,8 +681,8 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
       if (!s || s->length() == 0 || *s->entries().rbegin() <= ids[k]) continue;
       StreamId start = ids[k];
       IncrId(&start);
-      std::vector<StreamId> got =
-          Range(*s, start, StreamId::Max(), static_cast<size_t>(r.count), false);
+      std::vector<StreamId> got = Range(*s, start, visible, static_cast<size_t>(r.count), false);
+      if (got.empty()) continue;
       if (rb.protocol() == 2) rb.ArrayHeader(2);
       rb.Bulk(key);
       rb.ArrayHeader(static_cast<int64_t>(got.size()));
@@ -675,7 +694,7 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
     if (!w.Open() || !w.stream()) continue;
     std::string one;
     resp::ReplyBuilder orb(&one, rb.protocol());
-    if (ServeGroup(ctx, w, r, ids[k], !newest[k], &orb)) {
+    if (ServeGroup(ctx, w, r, ids[k], !newest[k], visible, &orb)) {
       if (rb.protocol() == 2) rb.ArrayHeader(2);
       rb.Bulk(key);
       rb.Raw(one);
@@ -706,7 +725,8 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
   for (size_t k = 0; k < r.nkeys; k++) {
     if (!newest[k]) again[r.streams + r.nkeys + k] = ids[k].ToString();
   }
-  BlockClient(ctx, args.subspan(r.streams, r.nkeys), r.block_ms, &again);
+  BlockClient(ctx, args.subspan(r.streams, r.nkeys), r.block_ms, &again,
+              hold ? std::max<int64_t>(10, delay / 4) : 0);
 }
 
 // ---- XINFO ----

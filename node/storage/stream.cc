@@ -8,6 +8,8 @@
 
 namespace lattice::node {
 
+std::atomic<int64_t> g_stream_read_delay{100};
+
 namespace {
 
 void PutU64(std::string* out, uint64_t v) {
@@ -205,42 +207,17 @@ std::string_view StreamObject::EntryValue(StreamId id) const {
 }
 
 StreamMeta StreamObject::Meta() const {
-  StreamMeta m;
-  ptrdiff_t i = map_.Find(stream_codec::kMetaName);
-  if (i >= 0) {
-    const auto& e = map_.at(static_cast<size_t>(i));
-    // Concurrent versions: the greatest ids; the offset of the newest.
-    for (const auto& v : e.versions) {
-      StreamMeta x;
-      if (!StreamMeta::Decode(v.value, &x)) continue;
-      m.last_id = std::max(m.last_id, x.last_id);
-      m.max_deleted = std::max(m.max_deleted, x.max_deleted);
-    }
-    StreamMeta top;
-    if (StreamMeta::Decode(e.top().value, &top)) m.added_offset = top.added_offset;
-  }
+  StreamMeta m = meta_;
   if (!entries_.empty()) m.last_id = std::max(m.last_id, *entries_.rbegin());
   return m;
 }
 
 int64_t StreamObject::NodeCount(crdt::NodeId node) const {
-  const crdt::CompactString* v = Find(stream_codec::NodeName(node));
-  if (!v || v->size() != 8) return 0;
-  return static_cast<int64_t>(GetU64(v->data()));
+  auto it = node_counts_.find(node);
+  return it == node_counts_.end() ? 0 : it->second;
 }
 
-int64_t StreamObject::EntriesAdded() const {
-  int64_t n = Meta().added_offset;
-  for (const auto& e : map_.elements()) {
-    if (e.name.size() != 5 || e.name.data()[0] != 'n') continue;
-    uint64_t best = 0;
-    for (const auto& v : e.versions) {
-      if (v.value.size() == 8) best = std::max(best, GetU64(v.value.data()));
-    }
-    n += static_cast<int64_t>(best);
-  }
-  return n;
-}
+int64_t StreamObject::EntriesAdded() const { return meta_.added_offset + added_sum_; }
 
 bool StreamObject::Group(std::string_view name, StreamGroup* out) const {
   ptrdiff_t i = map_.Find(stream_codec::GroupName(name));
@@ -276,14 +253,18 @@ bool StreamObject::ConsumerSeen(std::string_view group, std::string_view consume
 
 StreamObject::Dots StreamObject::Put(std::string_view name, std::string_view value,
                                      crdt::Stamp dot) {
-  ptrdiff_t i = map_.Find(name);
+  // An entry's name is new (ids only grow): no lookup for it.
+  ptrdiff_t i = name[0] == 'e' && !entries_.empty() && name.size() == 17 &&
+                        GetId(name.data() + 1) > *entries_.rbegin()
+                    ? -1
+                    : map_.Find(name);
   Dots old;
   if (i < 0) {
     map_.Insert(map_.size(), name, crdt::CompactString(value), dot);
   } else {
     old = map_.Put(static_cast<size_t>(i), crdt::CompactString(value), dot);
   }
-  Reindex(name);
+  Reindex(name, 1);
   return old;
 }
 
@@ -291,14 +272,44 @@ StreamObject::Dots StreamObject::Remove(std::string_view name) {
   ptrdiff_t i = map_.Find(name);
   if (i < 0) return {};
   Dots old = map_.Remove(static_cast<size_t>(i));
-  Reindex(name);
+  Reindex(name, 0);
   return old;
 }
 
-void StreamObject::Reindex(std::string_view name) {
+void StreamObject::Reindex(std::string_view name, int live_hint) {
   if (name.empty()) return;
-  bool live = map_.Find(name) >= 0;
+  bool live = live_hint >= 0 ? live_hint == 1 : map_.Find(name) >= 0;
   switch (name[0]) {
+    case 'm': {
+      meta_ = StreamMeta{};
+      ptrdiff_t i = map_.Find(name);
+      if (i < 0) return;
+      const auto& e = map_.at(static_cast<size_t>(i));
+      // Concurrent versions: the greatest ids; the offset of the newest.
+      for (const auto& v : e.versions) {
+        StreamMeta x;
+        if (!StreamMeta::Decode(v.value, &x)) continue;
+        meta_.last_id = std::max(meta_.last_id, x.last_id);
+        meta_.max_deleted = std::max(meta_.max_deleted, x.max_deleted);
+      }
+      StreamMeta top;
+      if (StreamMeta::Decode(e.top().value, &top)) meta_.added_offset = top.added_offset;
+      return;
+    }
+    case 'n': {
+      if (name.size() != 5) return;
+      crdt::NodeId node = GetU32(name.data() + 1);
+      int64_t count = 0;
+      if (ptrdiff_t i = live ? map_.Find(name) : -1; i >= 0) {
+        for (const auto& v : map_.at(static_cast<size_t>(i)).versions) {
+          if (v.value.size() == 8) count = std::max(count, static_cast<int64_t>(GetU64(v.value.data())));
+        }
+      }
+      int64_t& slot = node_counts_[node];
+      added_sum_ += count - slot;
+      slot = count;
+      return;
+    }
     case 'e':
       if (name.size() != 17) return;
       if (live) {
@@ -359,6 +370,9 @@ void StreamObject::Reindex(std::string_view name) {
 void StreamObject::RebuildIndex() {
   entries_.clear();
   groups_.clear();
+  meta_ = StreamMeta{};
+  node_counts_.clear();
+  added_sum_ = 0;
   std::vector<std::string> names;
   names.reserve(map_.size());
   for (const auto& e : map_.elements()) names.emplace_back(e.name);

@@ -32,6 +32,7 @@
 #ifndef LATTICE_NODE_STORAGE_STREAM_H_
 #define LATTICE_NODE_STORAGE_STREAM_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -44,9 +45,13 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "node/storage/collection.h"
 
 namespace lattice::node {
+
+// stream-read-delay (node/config.h), read by every shard.
+extern std::atomic<int64_t> g_stream_read_delay;
 
 struct StreamId {
   uint64_t ms = 0;
@@ -160,12 +165,19 @@ class StreamObject final : public Collection {
   bool ConsumerSeen(std::string_view group, std::string_view consumer, int64_t* out) const;
 
  private:
-  void Reindex(std::string_view name);
+  // Brings the derived views in step with element `name`; `live` says
+  // whether it is in the map (-1: look it up).
+  void Reindex(std::string_view name, int live = -1);
   void RebuildIndex();
 
   HashMap map_;
   absl::btree_set<StreamId> entries_;
   std::map<std::string, GroupIndex> groups_;
+  // The merged 'm' element and the 'n' counts, kept by Reindex so the
+  // write path reads them without a lookup.
+  StreamMeta meta_;
+  absl::flat_hash_map<crdt::NodeId, int64_t> node_counts_;
+  int64_t added_sum_ = 0;
 };
 
 }  // namespace lattice::node

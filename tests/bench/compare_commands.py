@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Server CPU per operation for workloads redis-benchmark cannot drive:
 MULTI/EXEC of 3 commands, PUBLISH to 10 subscribers, EVALSHA of a small
-script, XADD-less for now. lattice-server against redis-server, side by
+script, XADD with MAXLEN ~ and auto ids. lattice-server against redis-server, side by
 side (see docs/benchmarks.md).
 
 Method: each server runs pinned to one core (taskset -c 1, Lattice with
@@ -127,6 +127,11 @@ def workload(name, port, ops, clients, pipeline):
             t.start()
         op = lambda i: enc(b"PUBLISH", b"bench", b"message-%08d" % i)  # noqa: E731
         per_op_replies = 1
+    elif name == "xadd":
+        # An event log as BullMQ keeps one: auto ids, two fields, capped.
+        op = lambda i: enc(b"XADD", b"events:%d" % (i % 10), b"MAXLEN", b"~", b"10000",  # noqa: E731
+                           b"*", b"event", b"completed", b"jobId", b"%d" % i)
+        per_op_replies = 1
     else:
         raise SystemExit("unknown workload %s" % name)
     setup.close()
@@ -189,7 +194,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lattice", default=bl.DEFAULT_LATTICE)
     ap.add_argument("--redis", default=bl.DEFAULT_REDIS)
-    ap.add_argument("--workloads", default="evalsha,multi_exec,publish")
+    ap.add_argument("--workloads", default="evalsha,multi_exec,publish,xadd")
     ap.add_argument("--ops", type=int, default=200000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--pipeline", type=int, default=16)

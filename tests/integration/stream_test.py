@@ -16,6 +16,9 @@ Asserted:
 - three nodes: entries added on node 1 appear on nodes 2 and 3 with the
   same ids and fields; an XREAD BLOCK on node 3 is woken by an XADD on
   node 1;
+- two nodes appending in turn while a reader on node 1 follows the stream
+  from its last id: the reader gets every entry of both nodes (entries
+  become readable stream-read-delay after their id's time);
 - across a partition (nftables cuts node 3 off): XADD * on both sides
   keeps every entry after the heal, with ids unique across nodes, in the
   same order on every node; XDEL on one side removes the entry everywhere;
@@ -42,6 +45,9 @@ import redis  # noqa: E402  (python3-redis)
 from cluster import ClusterTestCase, Partition, POLL  # noqa: E402
 
 HEAL_BOUND = 20.0
+# A little more than stream-read-delay (100 ms): how long after its id's
+# time a replicating node lets XREAD / XREADGROUP > return an entry.
+READ_DELAY = 0.15
 
 
 def in_thread(fn):
@@ -225,6 +231,40 @@ class StreamClusterTest(ClusterTestCase):
             self.assertEqual(res.get("v"), [["s", [(new_id, {"wake": "1"})]]], res)
             b3.close()
 
+    def test_a_reader_sees_every_entry_two_nodes_append(self):
+        """XADD * alternating between nodes 1 and 2 while a reader on node 1
+        follows the stream with XREAD BLOCK from its last id: an entry of
+        node 2 arrives on node 1 after node 1's own later entries, and is
+        still read (it was not yet readable when the reader moved on)."""
+        with self.cluster(2) as c:
+            r1, r2 = c.r(1), c.r(2)
+            r1.xadd("ev", {"n": "start"}, id="1-0")
+            c.wait_converged(HEAL_BOUND)
+            reader = c.node(1).new_client(timeout=10)
+            got = []
+            done = threading.Event()
+
+            def follow():
+                last = "1-0"
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and len(got) < 200:
+                    res = reader.execute_command("XREAD", "COUNT", "7", "BLOCK", "500",
+                                                 "STREAMS", "ev", last)
+                    for eid, fields in (res[0][1] if res else []):
+                        got.append(fields["n"])
+                        last = eid
+                done.set()
+
+            t = threading.Thread(target=follow)
+            t.start()
+            for n in range(200):
+                (r1 if n % 2 == 0 else r2).xadd("ev", {"n": str(n)})
+            t.join(25)
+            reader.close()
+            self.assertTrue(done.is_set())
+            self.assertEqual(sorted(got, key=int), [str(n) for n in range(200)],
+                             "missed: %s" % sorted(set(map(str, range(200))) - set(got), key=int))
+
     def test_partitioned_writers_keep_every_entry_and_groups_merge(self):
         with self.cluster(3) as c, Partition(c) as p:
             r1, r3 = c.r(1), c.r(3)
@@ -238,6 +278,7 @@ class StreamClusterTest(ClusterTestCase):
             # Both sides add at the same time, read through the group, ack.
             side1 = [r1.xadd("s", {"side": "1", "n": str(n)}) for n in range(40)]
             side3 = [r3.xadd("s", {"side": "3", "n": str(n)}) for n in range(40)]
+            time.sleep(READ_DELAY)  # entries become readable stream-read-delay after
             got1 = r1.xreadgroup("g", "c1", {"s": ">"}, count=5)[0][1]
             got3 = r3.xreadgroup("g", "c3", {"s": ">"}, count=5)[0][1]
             r1.xack("s", "g", got1[0][0])
@@ -279,6 +320,7 @@ class StreamClusterTest(ClusterTestCase):
             for n in range(120):
                 r1.xadd("rs", {"n": str(n)}, maxlen=100, approximate=False)
             r1.xgroup_create("rs", "g", id="0")
+            time.sleep(READ_DELAY)
             r1.xreadgroup("g", "c", {"rs": ">"}, count=10)
             p.heal_all()
             c.wait_healthy(HEAL_BOUND)
