@@ -45,6 +45,14 @@ for byte):
   hello      HELLO: the map (RESP3) or flat array (RESP2) is compared with
              the values of "server", "version" and "id" masked; proto, mode,
              role, modules and the reply type must match.
+  stream     Streams (fam_streams) where a reply holds wall-clock values:
+             both parsed; auto-generated entry ids ("<13-digit ms>-<seq>")
+             are compared by their ms part, and integers >= 10**12 (absolute
+             ms times: XINFO STREAM FULL's seen-time and delivery times) and
+             idle times (XPENDING's extended form, XINFO CONSUMERS) within
+             TTL_TOL_MS; XINFO STREAM's radix-tree-nodes (a count of Redis's
+             rax nodes, a memory-layout detail) is masked. Everything else,
+             reply types included, must match exactly.
   skip       OBJECT FREQ: sent to both, not compared. It is only meaningful
              under an LFU maxmemory-policy, which Lattice does not have
              (Redis answers with an error there).
@@ -59,6 +67,7 @@ LATTICE_SEED, LATTICE_RANDOM_COUNT, LATTICE_BATCH (default 100).
 
 import os
 import random
+import re
 import sys
 import time
 import unittest
@@ -250,6 +259,13 @@ def compare_plain(step, ref, lat):
         if a and b and _canon(a) == _canon(b):
             return None
         return "different elements (in any order, at any depth)"
+    if norm == "stream":
+        a, b = _safe_parse(ref), _safe_parse(lat)
+        if a and b and _approx_eq(_stream_view(step.args, a), _stream_view(step.args, b),
+                                  step.tol or TTL_TOL_MS):
+            return None
+        return "replies differ (stream times compared within %d ms, radix-tree-nodes masked)" \
+            % (step.tol or TTL_TOL_MS)
     raise AssertionError("compare_plain: unknown normalization %r" % norm)
 
 
@@ -276,6 +292,96 @@ def _unordered_view(node, pairs):
             return ["<odd>"] + sorted(repr(x) for x in items)
         return sorted(repr((items[i], items[i + 1])) for i in range(0, len(items), 2))
     return sorted(repr(x) for x in items)
+
+
+# "stream" normalization (see the module docstring). A time is marked
+# ("~time", ms) and compared within a tolerance; a masked value is ("~masked",).
+_STREAM_AUTO_ID = re.compile(rb"^([0-9]{13})-([0-9]+)$")
+STREAM_ABS_TIME = 10 ** 12   # integers from here on are Unix times in ms (2001 on)
+
+
+def _map_items(node):
+    """(key, value) pairs of a RESP3 map or of a RESP2 flat key/value array,
+    else None."""
+    if node[0] == "%":
+        return list(node[1])
+    if node[0] == "*" and node[1] is not None and len(node[1]) % 2 == 0 and \
+            all(k[0] == "$" for k in node[1][0::2]):
+        return list(zip(node[1][0::2], node[1][1::2]))
+    return None
+
+
+def _rebuild_map(node, items):
+    if node[0] == "%":
+        return ("%", items)
+    return ("*", [x for kv in items for x in kv])
+
+
+def _stream_generic(node):
+    """Marks, at any depth, auto-generated entry ids ("<13-digit ms>-<seq>",
+    compared by their ms part) and integers that are absolute ms times."""
+    kind, value = node[0], node[1]
+    if kind == "$" and isinstance(value, bytes):
+        m = _STREAM_AUTO_ID.match(value)
+        if m:
+            return ("~time", int(m.group(1)))
+    if kind == ":" and value >= STREAM_ABS_TIME:
+        return ("~time", value)
+    if kind in "*~>" and isinstance(value, list):
+        return (kind, [_stream_generic(x) for x in value])
+    if kind == "%" and isinstance(value, list):
+        return (kind, [(_stream_generic(k), _stream_generic(v)) for k, v in value])
+    return node
+
+
+def _mark_fields(node, times=(), masked=()):
+    """A map node with the values of the fields in `times` marked as times and
+    of those in `masked` masked."""
+    items = _map_items(node)
+    if items is None:
+        return node
+    out = []
+    for k, v in items:
+        if k[1] in masked:
+            v = ("~masked",)
+        elif k[1] in times and v[0] == ":":
+            v = ("~time", v[1])
+        out.append((k, v))
+    return _rebuild_map(node, out)
+
+
+def _stream_view(args, node):
+    """The reply with its wall-clock parts marked (for _approx_eq):
+      - everywhere: auto-generated ids and absolute ms times (_stream_generic);
+      - XPENDING, extended form: each entry's idle time (third element);
+      - XINFO CONSUMERS: each consumer's "idle";
+      - XINFO STREAM: "radix-tree-nodes" masked: the node count of Redis's
+        radix tree (rax) depends on its key compression and on the history of
+        insertions and deletions, a memory-layout detail. radix-tree-keys (the
+        number of listpack nodes) is compared: it follows from the node size
+        limits, which ~ trimming makes observable anyway."""
+    node = _stream_generic(node)
+    cmd = [a.upper() for a in args[:2]]
+    if cmd[0] == b"XPENDING" and node[0] == "*" and node[1] and \
+            all(x[0] == "*" and x[1] is not None and len(x[1]) == 4 for x in node[1]):
+        node = ("*", [("*", x[1][:2] + [("~time", x[1][2][1]) if x[1][2][0] == ":"
+                                          else x[1][2]] + x[1][3:]) for x in node[1]])
+    elif cmd == [b"XINFO", b"CONSUMERS"] and node[0] == "*" and node[1]:
+        node = ("*", [_mark_fields(x, times=(b"idle",)) for x in node[1]])
+    elif cmd == [b"XINFO", b"STREAM"]:
+        node = _mark_fields(node, masked=(b"radix-tree-nodes",))
+    return node
+
+
+def _approx_eq(a, b, tol):
+    """Structural equality, except that two ("~time", ms) marks agree when
+    within `tol` of each other."""
+    if isinstance(a, tuple) and a[:1] == ("~time",):
+        return isinstance(b, tuple) and b[:1] == ("~time",) and abs(a[1] - b[1]) <= tol
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and \
+            all(_approx_eq(x, y, tol) for x, y in zip(a, b))
+    return a == b
 
 
 def cscan_all(conn, args, max_calls=100000):
@@ -2803,6 +2909,663 @@ def fam_tracking():
     return steps
 
 
+def fam_streams():
+    """Streams: XADD (ids, NOMKSTREAM, MAXLEN / MINID with = ~ LIMIT), XLEN,
+    XRANGE / XREVRANGE, XDEL, XTRIM (exact and whole-node ~ trimming of a
+    250-entry stream), XREAD (non-blocking, and BLOCK with a short timeout),
+    consumer groups (XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM,
+    XAUTOCLAIM), XINFO, XSETID, entries-read / lag, WRONGTYPE, arity, RESP3.
+    Explicit ids everywhere but one key; replies holding wall-clock values
+    (auto ids, idle and delivery times) use norm="stream". (Blocked clients
+    woken by another connection's XADD are not covered here.)"""
+    S = "stream"
+    INV = "ERR Invalid stream ID specified as stream command argument"
+    TOP = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+    WT = "WRONGTYPE Operation against a key holding the wrong kind of value"
+    NOKEY = ("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE "
+             "you may want to use the MKSTREAM option to create an empty stream "
+             "automatically.")
+    nogroup = lambda key, grp: "NOGROUP No such key '%s' or consumer group '%s'" % (key, grp)
+    NOGRP_R = "NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP with GROUP option"
+    steps = [C("FLUSHALL")]
+
+    # XADD: ids, id errors, field counts.
+    steps += [
+        E("$3\r\n1-1", "XADD", "s", "1-1", "a", "1"),
+        E(TOP, "XADD", "s", "1-1", "a", "1"), E(TOP, "XADD", "s", "1-0", "a", "1"),
+        E("ERR The ID specified in XADD must be greater than 0-0", "XADD", "s", "0-0", "a", "1"),
+        C("XADD", "fresh", "0-0", "a", "1"), C("EXISTS", "fresh"),
+        E("$3\r\n0-1", "XADD", "fresh", "0-*", "a", "1"),
+        E("$3\r\n1-2", "XADD", "s", "1-*", "a", "1"), E("$3\r\n2-0", "XADD", "s", "2-*", "b", "2"),
+        C("XADD", "s", "1-*", "a", "1"), E("$3\r\n5-0", "XADD", "s", "5", "c", "3"),
+        C("XADD", "s", "6-0", "a", "1", "a", "2", "", ""),
+        C("XADD", "s", "7-0", "f\x00", b"bin\r\n\xff"),
+        C("XADD", "s", "011-0", "f", "v"), C("XADD", "s", "+12-0", "f", "v"),
+    ]
+    for bad in ("abc", "1-x", "1-", "-1", "1-1-1", "-", "+", "$", ">", "(20",
+                "18446744073709551616-0", "20-18446744073709551616", "0x20-0", ""):
+        steps.append(E(INV, "XADD", "s", bad, "f", "v"))
+    steps += [
+        ERR_ARITY("xadd", "XADD", "s", "20-0", "f"), ERR_ARITY("xadd", "XADD", "s", "20-0"),
+        ERR_ARITY("xadd", "XADD", "s", "20-0", "f", "v", "g"), ERR_ARITY("xadd", "XADD", "s"),
+        ERR_ARITY("xadd", "XADD", "s", "NOMKSTREAM", "20-0"),
+        ERR_ARITY("xadd", "XADD", "s", "MAXLEN", "5", "20-0", "f"),
+        C("XRANGE", "s", "-", "+"), E(":8", "XLEN", "s"),
+        # Top id: 18446744073709551615-18446744073709551615 is the last one.
+        C("XADD", "top", "18446744073709551615-18446744073709551615", "f", "v"),
+        E("ERR The stream has exhausted the last possible ID, unable to add more items",
+          "XADD", "top", "*", "f", "v"),
+        C("XADD", "top", "18446744073709551615-*", "f", "v"),
+        C("XADD", "top", "18446744073709551615-18446744073709551615", "f", "v"),
+        C("XADD", "top", "MAXLEN", "=", "0", "5-0", "f", "v"), C("XLEN", "top"),
+        # NOMKSTREAM.
+        E("$-1", "XADD", "nos", "NOMKSTREAM", "1-0", "f", "v"), E(":0", "EXISTS", "nos"),
+        C("XADD", "nos", "NOMKSTREAM", "*", "f", "v"),
+        C("XADD", "s", "nomkstream", "13-0", "f", "v"),
+        # Trimming options of XADD.
+        E("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+          "XADD", "s", "LIMIT", "10", "20-0", "f", "v"),
+        E("ERR syntax error, LIMIT cannot be used without the special ~ option",
+          "XADD", "s", "MAXLEN", "1", "LIMIT", "10", "20-0", "f", "v"),
+        C("XADD", "s", "MAXLEN", "=", "1", "LIMIT", "10", "20-0", "f", "v"),
+        E("ERR The MAXLEN argument must be >= 0.", "XADD", "s", "MAXLEN", "-1", "20-0", "f", "v"),
+        E("ERR The LIMIT argument must be >= 0.",
+          "XADD", "s", "MAXLEN", "~", "1", "LIMIT", "-1", "20-0", "f", "v"),
+        C("XADD", "s", "MAXLEN", "~", "1", "LIMIT", "abc", "20-0", "f", "v"),
+        E("ERR value is not an integer or out of range",
+          "XADD", "s", "MAXLEN", "abc", "20-0", "f", "v"),
+        C("XADD", "s", "MAXLEN", "18446744073709551615", "20-0", "f", "v"),
+        E(INV, "XADD", "s", "MINID", "abc", "20-0", "f", "v"),
+        E("ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
+          "XADD", "s", "MAXLEN", "1", "MINID", "1", "20-0", "f", "v"),
+        C("XADD", "s", "MINID", "1", "MAXLEN", "1", "20-0", "f", "v"),
+        C("XADD", "s", "MAXLEN", "1", "~", "20-0", "f", "v"),   # "~" taken as the id
+        C("XLEN", "s"),
+        C("XADD", "s", "MAXLEN", "~", "1", "14-0", "f", "v"), C("XLEN", "s"),  # one node: kept
+        E("$4\r\n15-0", "XADD", "s", "maxlen", "8", "15-0", "f", "v"), E(":8", "XLEN", "s"),
+        C("XADD", "s", "MINID", "=", "7", "16-0", "f", "v"), C("XRANGE", "s", "-", "+"),
+        C("XADD", "s", "LIMIT", "5", "MAXLEN", "~", "5", "17-0", "f", "v"),
+        C("XADD", "s", "LIMIT", "5", "MINID", "~", "13", "18-0", "f", "v"),
+        C("XADD", "s", "MINID", "~", "13", "LIMIT", "0", "19-0", "f", "v"),
+        C("XADD", "s", "MAXLEN", "9223372036854775807", "20-0", "f", "v"),
+        C("XADD", "s", "MINID", "15", "21-0", "f", "v"), C("XRANGE", "s", "-", "+"),
+        # MINID above the new entry: the entry is added and trimmed at once.
+        C("XADD", "gone", "MINID", "100", "5-0", "f", "v"), C("XLEN", "gone"),
+        C("EXISTS", "gone"), C("XINFO", "STREAM", "gone", norm=S),
+    ]
+
+    # XRANGE / XREVRANGE / XLEN / XDEL on r: 1-0 1-1 2-0 3-5 5-0.
+    steps += [C("XADD", "r", "1-0", "a", "1"), C("XADD", "r", "1-1", "b", "2", "c", "3"),
+              C("XADD", "r", "2-0", "a", "1"), C("XADD", "r", "3-5", "a", "x"),
+              C("XADD", "r", "5-0", "f", "v")]
+    for rng in (["-", "+"], ["-", "+", "COUNT", "2"], ["-", "+", "count", "1", "COUNT", "3"],
+                ["1", "1"], ["1", "2"], ["(1-0", "+"], ["(1", "+"], ["-", "(5-0"],
+                ["-", "(5"], ["(5-0", "+"], ["5", "1"], ["3-5", "3-5"], ["3", "3"],
+                ["0", "18446744073709551615"], ["(3-4", "(3-6"], ["-", "-"], ["+", "+"],
+                ["+", "-"], ["1-1", "+", "COUNT", "1"]):
+        steps.append(C("XRANGE", "r", *rng))
+    steps += [
+        E("*-1", "XRANGE", "r", "-", "+", "COUNT", "0"),
+        E("*-1", "XRANGE", "r", "-", "+", "COUNT", "-1"),
+        E("ERR value is not an integer or out of range", "XRANGE", "r", "-", "+", "COUNT", "x"),
+        E("ERR syntax error", "XRANGE", "r", "-", "+", "COUNT"),
+        E("ERR syntax error", "XRANGE", "r", "-", "+", "LIMIT", "1"),
+        E("ERR invalid start ID for the interval",
+          "XRANGE", "r", "(18446744073709551615-18446744073709551615", "+"),
+        E("ERR invalid end ID for the interval", "XRANGE", "r", "-", "(0-0"),
+        C("XREVRANGE", "r", "(0-0", "-"),
+        C("XREVRANGE", "r", "+", "(18446744073709551615-18446744073709551615"),
+        E(INV, "XRANGE", "r", "(", "+"), E(INV, "XRANGE", "r", "(-", "+"),
+        E(INV, "XRANGE", "r", "-", "(+"), E(INV, "XRANGE", "r", "abc", "+"),
+        E(INV, "XRANGE", "r", "-", "1-1-1"), E(INV, "XRANGE", "r", "18446744073709551616", "+"),
+        E(INV, "XRANGE", "r", "-1", "+"), E(INV, "XRANGE", "r", "1-*", "+"),
+        E("*0", "XRANGE", "nos", "-", "+"), C("XREVRANGE", "nos", "+", "-"),
+        C("XRANGE", "nos", "-", "+", "COUNT", "0"),
+        ERR_ARITY("xrange", "XRANGE", "r", "-"), ERR_ARITY("xrange", "XRANGE", "r"),
+        ERR_ARITY("xrevrange", "XREVRANGE", "r", "+"),
+    ]
+    for rng in (["+", "-"], ["+", "-", "COUNT", "2"], ["(5-0", "-"], ["+", "(1-1"], ["2", "1"],
+                ["1", "2"], ["5", "5"], ["(5", "(1"]):
+        steps.append(C("XREVRANGE", "r", *rng))
+    steps += [
+        E("*-1", "XREVRANGE", "r", "+", "-", "COUNT", "0"),
+        C("XREVRANGE", "r", "+", "-", "COUNT", "abc"),
+        E(":5", "XLEN", "r"), E(":0", "XLEN", "nos"),
+        ERR_ARITY("xlen", "XLEN"), ERR_ARITY("xlen", "XLEN", "r", "x"),
+        E(":1", "XDEL", "r", "1-1", "1-1", "9-9"), E(":0", "XDEL", "r", "1-1"),
+        E(INV, "XDEL", "r", "2-0", "abc"), C("XRANGE", "r", "2", "2"),
+        E(":1", "XDEL", "r", "2"), C("XDEL", "r", "-"), C("XDEL", "nos", "1-0"),
+        ERR_ARITY("xdel", "XDEL", "r"), C("XRANGE", "r", "-", "+"), C("XLEN", "r"),
+        C("XINFO", "STREAM", "r", norm=S),
+        C("XDEL", "r", "1-0", "3-5", "5-0"), C("XLEN", "r"), C("EXISTS", "r"),
+        C("XRANGE", "r", "-", "+"), C("XINFO", "STREAM", "r", norm=S),
+        E(TOP, "XADD", "r", "5-0", "f", "v"), C("XADD", "r", "5-*", "f", "v"),
+    ]
+
+    # XTRIM on t: 1-0 .. 5-0.
+    steps += [C("XADD", "t", "%d-0" % i, "a", str(i)) for i in range(1, 6)]
+    steps += [
+        E(":0", "XTRIM", "t", "MAXLEN", "10"), E(":0", "XTRIM", "t", "MAXLEN", "~", "2"),
+        E(":1", "XTRIM", "t", "MAXLEN", "=", "4"),
+        E("ERR syntax error, LIMIT cannot be used without the special ~ option",
+          "XTRIM", "t", "MAXLEN", "3", "LIMIT", "1"),
+        C("XTRIM", "t", "MAXLEN", "~", "3", "LIMIT", "1"),
+        C("XTRIM", "t", "MAXLEN", "~", "3", "LIMIT", "0"),
+        E(":1", "XTRIM", "t", "MINID", "3"), E(":1", "XTRIM", "t", "MINID", "=", "3-1"),
+        C("XRANGE", "t", "-", "+"), C("XTRIM", "t", "MINID", "~", "5"),
+        C("XTRIM", "t", "minid", "~", "5", "limit", "1"),
+        ERR_ARITY("xtrim", "XTRIM", "t"), ERR_ARITY("xtrim", "XTRIM", "t", "MAXLEN"),
+        E("ERR syntax error", "XTRIM", "t", "FOO", "1"),
+        E("ERR syntax error", "XTRIM", "t", "MAXLEN", "1", "FOO"),
+        E("ERR syntax error", "XTRIM", "t", "MAXLEN", "1", "1"),
+        E("ERR The MAXLEN argument must be >= 0.", "XTRIM", "t", "MAXLEN", "-1"),
+        C("XTRIM", "t", "MAXLEN", "1", "MINID", "1"), C("XTRIM", "t", "MINID", "1", "MAXLEN", "1"),
+        E("ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
+          "XTRIM", "t", "MAXLEN", "1", "MAXLEN", "1"),
+        E(INV, "XTRIM", "t", "MINID", "abc"), C("XTRIM", "t", "MINID", "-"),
+        C("XTRIM", "t", "MINID", "+"),
+        E("ERR value is not an integer or out of range", "XTRIM", "t", "MAXLEN", "="),
+        C("XTRIM", "t", "MAXLEN", "~"),
+        E("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+          "XTRIM", "t", "LIMIT", "1"),
+        C("XTRIM", "t", "MAXLEN", "~", "1", "LIMIT", "-1"),
+        E(":0", "XTRIM", "nos", "MAXLEN", "1"), E(":0", "EXISTS", "nos"),
+        E(":2", "XTRIM", "t", "MAXLEN", "0"), E(":0", "XLEN", "t"), E(":1", "EXISTS", "t"),
+        C("XINFO", "STREAM", "t", norm=S),
+        E(TOP, "XADD", "t", "5-0", "f", "v"),
+    ]
+
+    # ~ trimming removes whole nodes only: 250 small entries make three nodes
+    # (100, 100, 50 entries at the default stream-node-max-entries 100).
+    steps += [C("XADD", "big", "%d-0" % i, "f", "v") for i in range(1, 251)]
+    steps += [
+        C("XINFO", "STREAM", "big", norm=S),
+        E(":0", "XTRIM", "big", "MAXLEN", "~", "10", "LIMIT", "50"),   # LIMIT < one node
+        E(":100", "XTRIM", "big", "MAXLEN", "~", "10", "LIMIT", "100"),
+        C("XTRIM", "big", "MAXLEN", "~", "10", "LIMIT", "101"),
+        E(":50", "XLEN", "big"), E(":0", "XTRIM", "big", "MAXLEN", "~", "10"),
+        C("XRANGE", "big", "-", "+", "COUNT", "1"), C("XINFO", "STREAM", "big", norm=S),
+    ]
+    steps += [C("XADD", "big2", "%d-0" % i, "f", "v") for i in range(1, 251)]
+    steps += [
+        C("XDEL", "big2", "5-0"),
+        E(":99", "XTRIM", "big2", "MINID", "~", "150"), C("XRANGE", "big2", "-", "+", "COUNT", "1"),
+        C("XADD", "big2", "MAXLEN", "~", "100", "300-0", "f", "v"), C("XLEN", "big2"),
+        # The new entry goes into the last node, which ~ 0 removes with the rest.
+        C("XADD", "big2", "MAXLEN", "~", "0", "301-0", "f", "v"), E(":0", "XLEN", "big2"),
+        C("XINFO", "STREAM", "big2", norm=S),
+        C("XINFO", "STREAM", "big", "FULL", norm=S),
+        C("XINFO", "STREAM", "big", "FULL", "COUNT", "3", norm=S),
+    ]
+
+    # XREAD (non-blocking and BLOCK with a short timeout).
+    steps += [
+        C("XADD", "x", "1-0", "a", "1"), C("XADD", "x", "2-0", "b", "2"),
+        C("XADD", "y", "5-0", "x", "y"),
+        C("XREAD", "STREAMS", "x", "0"), C("XREAD", "COUNT", "1", "STREAMS", "x", "y", "0", "0"),
+        C("XREAD", "STREAMS", "x", "y", "1-0", "5"),
+        E("*-1", "XREAD", "STREAMS", "x", "y", "$", "$"),
+        C("XREAD", "STREAMS", "x", "nos", "0", "0"), E("*-1", "XREAD", "STREAMS", "nos", "0"),
+        C("XREAD", "STREAMS", "x", "x", "0", "1-0"), C("XREAD", "STREAMS", "x", "0-0"),
+        C("XREAD", "STREAMS", "x", "18446744073709551615-18446744073709551615"),
+        C("XREAD", "COUNT", "0", "STREAMS", "x", "0"),
+        C("XREAD", "COUNT", "-5", "STREAMS", "x", "0"),
+        C("XREAD", "COUNT", "1", "COUNT", "2", "STREAMS", "x", "0"),
+        C("xread", "count", "1", "streams", "x", "1"),
+        C("XREAD", "STREAMS", "streams", "0"), C("XREAD", "STREAMS", "0", "0"),
+        ERR_ARITY("xread", "XREAD", "STREAMS", "x"), ERR_ARITY("xread", "XREAD"),
+        ERR_ARITY("xread", "XREAD", "COUNT", "1"),
+        E("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+          "specified.", "XREAD", "STREAMS", "x", "y", "0"),
+        C("XREAD", "STREAMS", "x", "0", "extra"),
+        E("ERR The > ID can be specified only when calling XREADGROUP using the GROUP "
+          "<group> <consumer> option.", "XREAD", "STREAMS", "x", ">"),
+        E(INV, "XREAD", "STREAMS", "x", "abc"), C("XREAD", "STREAMS", "x", "+"),
+        C("XREAD", "STREAMS", "x", "-"), C("XREAD", "STREAMS", "x", "(0"),
+        E("ERR value is not an integer or out of range",
+          "XREAD", "COUNT", "x", "STREAMS", "x", "0"),
+        E("ERR timeout is not an integer or out of range",
+          "XREAD", "BLOCK", "x", "STREAMS", "x", "0"),
+        E("ERR timeout is negative", "XREAD", "BLOCK", "-1", "STREAMS", "x", "0"),
+        E("ERR syntax error", "XREAD", "FOO", "STREAMS", "x", "0"),
+        E("ERR syntax error", "XREAD", "COUNT", "1", "x", "0"),
+        E("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+          "XREAD", "NOACK", "STREAMS", "x", "0"),
+        E("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+          "XREAD", "GROUP", "g", "c", "STREAMS", "x", "0"),
+        # BLOCK where data exists answers at once (BLOCK 0 included).
+        C("XREAD", "BLOCK", "0", "STREAMS", "x", "0"),
+        C("XREAD", "BLOCK", "100", "COUNT", "1", "STREAMS", "x", "1-0"),
+        C("XREAD", "BLOCK", "50", "STREAMS", "nos", "x", "0", "0"),
+        # BLOCK with nothing to read: null after the timeout.
+        E("*-1", "XREAD", "BLOCK", "60", "STREAMS", "nos", "0"),
+        E("*-1", "XREAD", "BLOCK", "60", "STREAMS", "x", "$"),
+        C("XREAD", "BLOCK", "60", "STREAMS", "x", "y", "$", "5-0"),
+        # Blocking commands inside MULTI answer at once.
+        C("MULTI"), C("XREAD", "BLOCK", "0", "STREAMS", "x", "$"),
+        C("XADD", "x", "3-0", "c", "3"), C("XREAD", "BLOCK", "0", "STREAMS", "x", "2-0"),
+        C("EXEC"),
+    ]
+
+    # Consumer groups: XGROUP.
+    steps += [
+        C("XADD", "g", "1-0", "a", "1"), C("XADD", "g", "2-0", "b", "2"),
+        C("XADD", "g", "3-0", "c", "3"), C("XDEL", "g", "2-0"),
+        E("+OK", "XGROUP", "CREATE", "g", "g1", "0"),
+        E("BUSYGROUP Consumer Group name already exists", "XGROUP", "CREATE", "g", "g1", "0"),
+        C("XGROUP", "CREATE", "g", "g2", "$"),
+        C("XGROUP", "CREATE", "g", "g3", "1-0", "ENTRIESREAD", "1"),
+        C("XGROUP", "CREATE", "g", "g4", "0", "ENTRIESREAD", "-1"),
+        E("ERR value for ENTRIESREAD must be positive or -1",
+          "XGROUP", "CREATE", "g", "g5", "0", "ENTRIESREAD", "-2"),
+        E("ERR value is not an integer or out of range",
+          "XGROUP", "CREATE", "g", "g5", "0", "ENTRIESREAD", "abc"),
+        C("XGROUP", "CREATE", "g", "g5", "0", "ENTRIESREAD", "100"),
+        C("XGROUP", "CREATE", "g", "G0", "0", "MKSTREAM"),
+        E("ERR unknown subcommand or wrong number of arguments for 'CREATE'. Try XGROUP HELP.",
+          "XGROUP", "CREATE", "g", "g6", "0", "FOO"),
+        C("XGROUP", "CREATE", "g", "g6", "0", "MKSTREAM", "FOO"),
+        C("XGROUP", "CREATE", "g", "g6", "0", "ENTRIESREAD"),
+        E(INV, "XGROUP", "CREATE", "g", "g6", "abc"), C("XGROUP", "CREATE", "g", "g6", "-"),
+        C("XGROUP", "CREATE", "g", "g6", "+"), C("XGROUP", "CREATE", "g", "g6", ">"),
+        E(NOKEY, "XGROUP", "CREATE", "nos", "g", "0"),
+        C("XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM"),
+        C("XGROUP", "CREATE", "mk2", "g", "5-0", "MKSTREAM"), E("+stream", "TYPE", "mk2"),
+        C("XINFO", "STREAM", "mk2", norm=S), C("XINFO", "GROUPS", "mk2"),
+        E("+OK", "XGROUP", "create", "mk3", "g", "$", "mkstream", "entriesread", "3"),
+        C("XINFO", "GROUPS", "mk3"),
+        # Groups are listed in name order; lag and entries-read (see below).
+        C("XINFO", "GROUPS", "g"),
+        E("ERR no such key", "XINFO", "GROUPS", "nos"),
+        E("ERR no such key", "XINFO", "STREAM", "nos"),
+        E("*0", "XINFO", "CONSUMERS", "g", "g1"),
+        E("NOGROUP No such consumer group 'nog' for key name 'g'",
+          "XINFO", "CONSUMERS", "g", "nog"),
+        C("XINFO", "CONSUMERS", "nos", "g"),
+        E(":1", "XGROUP", "CREATECONSUMER", "g", "g1", "zed"),
+        E(":0", "XGROUP", "CREATECONSUMER", "g", "g1", "zed"),
+        C("XGROUP", "CREATECONSUMER", "g", "g1", "Abe"),
+        C("XINFO", "CONSUMERS", "g", "g1", norm=S),
+        E("NOGROUP No such consumer group 'nog' for key name 'g'",
+          "XGROUP", "CREATECONSUMER", "g", "nog", "alice"),
+        E(NOKEY, "XGROUP", "CREATECONSUMER", "nos", "g", "alice"),
+        E(":0", "XGROUP", "DELCONSUMER", "g", "g1", "zed"),
+        E(":0", "XGROUP", "DELCONSUMER", "g", "g1", "zed"),
+        C("XGROUP", "DELCONSUMER", "g", "nog", "zed"),
+        C("XGROUP", "DELCONSUMER", "nos", "g1", "zed"),
+        E(":1", "XGROUP", "DESTROY", "g", "g5"), E(":0", "XGROUP", "DESTROY", "g", "g5"),
+        C("XGROUP", "DESTROY", "nos", "g5"),
+        E("+OK", "XGROUP", "SETID", "g", "g1", "2-0"),
+        C("XGROUP", "SETID", "g", "g2", "$", "ENTRIESREAD", "7"),
+        C("XGROUP", "SETID", "g", "nog", "0"), E(INV, "XGROUP", "SETID", "g", "g1", "abc"),
+        C("XGROUP", "SETID", "g", "g1", "0", "ENTRIESREAD", "-5"),
+        E("ERR unknown subcommand or wrong number of arguments for 'SETID'. Try XGROUP HELP.",
+          "XGROUP", "SETID", "g", "g1", "0", "FOO", "1"),
+        C("XGROUP", "SETID", "nos", "g", "0"), C("XINFO", "GROUPS", "g"),
+        C("XGROUP", "HELP"), C("XGROUP", "help"),
+        ERR_ARITY("xgroup|help", "XGROUP", "HELP", "extra"),
+        E("ERR unknown subcommand 'FOO'. Try XGROUP HELP.", "XGROUP", "FOO"),
+        ERR_ARITY("xgroup", "XGROUP"), ERR_ARITY("xgroup|create", "XGROUP", "CREATE", "g"),
+        ERR_ARITY("xgroup|create", "XGROUP", "CREATE", "g", "g1"),
+        ERR_ARITY("xgroup|createconsumer", "XGROUP", "CREATECONSUMER", "g", "g1"),
+        ERR_ARITY("xgroup|delconsumer", "XGROUP", "DELCONSUMER", "g", "g1"),
+        ERR_ARITY("xgroup|destroy", "XGROUP", "DESTROY", "g"),
+        ERR_ARITY("xgroup|setid", "XGROUP", "SETID", "g", "g1"),
+        C("XGROUP", "DESTROY", "g", "g1", "extra"),
+    ]
+
+    # XREADGROUP, XACK, XPENDING on q: 1-0 .. 4-0, group cg at 0.
+    steps += [C("XADD", "q", "%d-0" % i, "f", str(i)) for i in range(1, 5)]
+    steps += [
+        C("XGROUP", "CREATE", "q", "cg", "0"), C("XINFO", "GROUPS", "q"),
+        C("XREADGROUP", "GROUP", "cg", "alice", "COUNT", "1", "STREAMS", "q", ">"),
+        C("XINFO", "GROUPS", "q"), C("XINFO", "CONSUMERS", "q", "cg", norm=S),
+        # Reading its history again redelivers (delivery count 2).
+        C("XREADGROUP", "GROUP", "cg", "alice", "STREAMS", "q", "0"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "COUNT", "2", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "NOACK", "STREAMS", "q", ">"),
+        E("*-1", "XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", ">"),
+        # ">" with nothing new does not create the consumer; an id does.
+        C("XREADGROUP", "GROUP", "cg", "nobody", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "carl", "STREAMS", "q", "0"),
+        C("XINFO", "GROUPS", "q"), C("XINFO", "CONSUMERS", "q", "cg", norm=S),
+        E("*4\r\n:3\r\n$3\r\n1-0\r\n$3\r\n3-0\r\n*2\r\n*2\r\n$5\r\nalice\r\n$1\r\n1\r\n"
+          "*2\r\n$3\r\nbob\r\n$1\r\n2", "XPENDING", "q", "cg"),
+        C("XPENDING", "q", "cg", "-", "+", "10", norm=S),
+        C("XPENDING", "q", "cg", "-", "+", "10", "bob", norm=S),
+        C("XPENDING", "q", "cg", "IDLE", "0", "-", "+", "10", norm=S),
+        C("XPENDING", "q", "cg", "IDLE", "3600000", "-", "+", "10"),
+        C("XPENDING", "q", "cg", "(1-0", "+", "10", norm=S),
+        C("XPENDING", "q", "cg", "-", "(3-0", "1", norm=S),
+        E("*0", "XPENDING", "q", "cg", "-", "+", "0"), C("XPENDING", "q", "cg", "-", "+", "-1"),
+        C("XPENDING", "q", "cg", "-", "+", "10", "nobody"),
+        C("XPENDING", "q", "cg", "-", "+", "10", "bob", "extra", norm=S),
+        E("ERR value is not an integer or out of range", "XPENDING", "q", "cg", "-", "+", "x"),
+        C("XPENDING", "q", "cg", "IDLE", "abc", "-", "+", "10"),
+        E("ERR syntax error", "XPENDING", "q", "cg", "IDLE", "10", "-", "+"),
+        C("XPENDING", "q", "cg", "-"), C("XPENDING", "q", "cg", "-", "+"),
+        E(INV, "XPENDING", "q", "cg", "abc", "+", "10"),
+        E(nogroup("q", "nog"), "XPENDING", "q", "nog"),
+        E(nogroup("nos", "cg"), "XPENDING", "nos", "cg"),
+        ERR_ARITY("xpending", "XPENDING", "q"),
+        E(":1", "XACK", "q", "cg", "1-0", "1-0", "9-0"), E(":0", "XACK", "q", "cg", "1-0"),
+        E(":0", "XACK", "q", "nog", "1-0"), E(":0", "XACK", "nos", "cg", "1-0"),
+        E(INV, "XACK", "q", "cg", "abc"), C("XACK", "q", "cg", "2-0", "abc"),
+        ERR_ARITY("xack", "XACK", "q", "cg"),
+        C("XPENDING", "q", "cg"),
+        E("*1\r\n*2\r\n$1\r\nq\r\n*0", "XREADGROUP", "GROUP", "cg", "alice", "STREAMS", "q", "0"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "0"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "COUNT", "1", "STREAMS", "q", "0"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "2-0"),
+        # A pending entry that was deleted comes back as [id, nil].
+        C("XDEL", "q", "3-0"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "0"),
+        C("XPENDING", "q", "cg"),
+        E(NOGRP_R % ("q", "nog"), "XREADGROUP", "GROUP", "nog", "bob", "STREAMS", "q", ">"),
+        E(NOGRP_R % ("nos", "cg"), "XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "nos", ">"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "nos", ">", ">"),
+        ERR_ARITY("xreadgroup", "XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q"),
+        ERR_ARITY("xreadgroup", "XREADGROUP", "GROUP", "cg", "STREAMS", "q", ">"),
+        ERR_ARITY("xreadgroup", "XREADGROUP", "STREAMS", "q", ">"),
+        E("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the "
+          "history of this consumer by specifying a proper ID, or use the > ID to get new "
+          "messages. The $ ID would just return an empty result set.",
+          "XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "$"),
+        E(INV, "XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "abc"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "COUNT", "-1", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "COUNT", "x", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "FOO", "STREAMS", "q", ">"),
+        E("ERR Missing GROUP option for XREADGROUP",
+          "XREADGROUP", "COUNT", "1", "BLOCK", "1", "NOACK", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "STREAMS", "q", "q", ">", "0"),
+        # BLOCK: history and new data answer at once; nothing new: null after the timeout.
+        C("XADD", "q", "5-0", "f", "5"),
+        C("XREADGROUP", "GROUP", "cg", "dan", "BLOCK", "0", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "bob", "BLOCK", "50", "COUNT", "1", "STREAMS", "q", "0"),
+        E("*-1", "XREADGROUP", "GROUP", "cg", "bob", "BLOCK", "60", "STREAMS", "q", ">"),
+        C("XREADGROUP", "GROUP", "cg", "erin", "BLOCK", "60", "NOACK", "STREAMS", "q", ">"),
+        C("XINFO", "CONSUMERS", "q", "cg", norm=S), C("XINFO", "GROUPS", "q"),
+        C("MULTI"), C("XREADGROUP", "GROUP", "cg", "bob", "BLOCK", "0", "STREAMS", "q", ">"),
+        C("EXEC"),
+        E(":2", "XGROUP", "DELCONSUMER", "q", "cg", "bob"), C("XPENDING", "q", "cg"),
+    ]
+
+    # XCLAIM on c: 1-0 .. 5-0; alice holds 1-0 .. 3-0.
+    steps += [C("XADD", "c", "%d-0" % i, "f", str(i)) for i in range(1, 6)]
+    steps += [
+        C("XGROUP", "CREATE", "c", "cg", "0"),
+        C("XREADGROUP", "GROUP", "cg", "alice", "COUNT", "3", "STREAMS", "c", ">"),
+        C("XCLAIM", "c", "cg", "bob", "0", "1-0"),
+        C("XPENDING", "c", "cg", "-", "+", "10", norm=S),
+        E("*1\r\n$3\r\n1-0", "XCLAIM", "c", "cg", "bob", "0", "1-0", "JUSTID"),  # count kept
+        C("XPENDING", "c", "cg", "-", "+", "10", norm=S),
+        E("*0", "XCLAIM", "c", "cg", "bob", "3600000", "2-0"),
+        E("ERR Unrecognized XCLAIM option 'abc'",
+          "XCLAIM", "c", "cg", "bob", "0", "9-0", "1-0", "abc"),
+        C("XCLAIM", "c", "cg", "bob", "0", "9-0", "1-0"),
+        E("*0", "XCLAIM", "c", "cg", "bob", "0", "4-0"),       # not pending: needs FORCE
+        C("XCLAIM", "c", "cg", "bob", "0", "4-0", "FORCE"),
+        C("XCLAIM", "c", "cg", "bob", "0", "4-0", "FORCE", "JUSTID"),
+        C("XCLAIM", "c", "cg", "bob", "0", "9-0", "FORCE"),   # FORCE needs the entry
+        C("XPENDING", "c", "cg", "-", "+", "10", norm=S),
+        C("XCLAIM", "c", "cg", "carol", "0", "2-0", "RETRYCOUNT", "7", "JUSTID"),
+        C("XPENDING", "c", "cg", "-", "+", "10", "carol", norm=S),
+        C("XCLAIM", "c", "cg", "carol", "0", "2-0", "RETRYCOUNT", "7"),
+        C("XPENDING", "c", "cg", "-", "+", "10", "carol", norm=S),
+        C("XCLAIM", "c", "cg", "carol", "0", "2-0", "IDLE", "100000", "JUSTID"),
+        C("XPENDING", "c", "cg", "-", "+", "10", norm=S),
+        C("XPENDING", "c", "cg", "IDLE", "50000", "-", "+", "10", norm=S),
+        C("XCLAIM", "c", "cg", "dave", "60000", "2-0", "JUSTID"),
+        C("XPENDING", "c", "cg", "-", "+", "10", "dave", norm=S),
+        C("XCLAIM", "c", "cg", "carol", "0", "3-0", "TIME", "1000", "JUSTID"),
+        C("XPENDING", "c", "cg", "IDLE", "50000", "-", "+", "10", norm=S),
+        C("XCLAIM", "c", "cg", "carol", "0", "3-0", "LASTID", "5-0", "JUSTID"),
+        C("XINFO", "GROUPS", "c"),
+        C("XCLAIM", "c", "cg", "carol", "0", "3-0", "LASTID", "2-0", "JUSTID"),
+        C("XCLAIM", "c", "cg", "carol", "0", "3-0", "LASTID", "9-0", "JUSTID"),
+        C("XINFO", "GROUPS", "c"),
+        E(INV, "XCLAIM", "c", "cg", "carol", "0", "3-0", "LASTID", "abc"),
+        E("ERR Invalid IDLE option argument for XCLAIM", "XCLAIM", "c", "cg", "carol", "0", "3-0",
+          "IDLE", "abc"),
+        E("ERR Invalid TIME option argument for XCLAIM", "XCLAIM", "c", "cg", "carol", "0", "3-0",
+          "TIME", "abc"),
+        E("ERR Invalid RETRYCOUNT option argument for XCLAIM", "XCLAIM", "c", "cg", "carol", "0",
+          "3-0", "RETRYCOUNT", "abc"),
+        C("XCLAIM", "c", "cg", "carol", "0", "3-0", "IDLE", "-1", "JUSTID"),
+        C("XCLAIM", "c", "cg", "carol", "0", "3-0", "FOO"),
+        E("ERR Unrecognized XCLAIM option 'IDLE'",
+          "XCLAIM", "c", "cg", "carol", "0", "3-0", "IDLE"),
+        E("ERR Invalid min-idle-time argument for XCLAIM",
+          "XCLAIM", "c", "cg", "carol", "abc", "3-0"),
+        C("XCLAIM", "c", "cg", "carol", "-1", "3-0", "JUSTID"),
+        E(nogroup("c", "nog"), "XCLAIM", "c", "nog", "carol", "0", "3-0"),
+        E(nogroup("nos", "cg"), "XCLAIM", "nos", "cg", "carol", "0", "3-0"),
+        ERR_ARITY("xclaim", "XCLAIM", "c", "cg", "carol", "0"),
+        # Claiming a pending entry that was deleted drops it from the PEL.
+        C("XDEL", "c", "1-0"),
+        C("XCLAIM", "c", "cg", "carol", "0", "1-0", "2-0"), C("XPENDING", "c", "cg"),
+        E(":2", "XGROUP", "DELCONSUMER", "c", "cg", "carol"), C("XPENDING", "c", "cg"),
+        C("XINFO", "CONSUMERS", "c", "cg", norm=S),
+    ]
+
+    # XAUTOCLAIM on a: 1-0 .. 5-0, all pending for alice.
+    steps += [C("XADD", "a", "%d-0" % i, "f", str(i)) for i in range(1, 6)]
+    steps += [
+        C("XGROUP", "CREATE", "a", "cg", "0"),
+        C("XREADGROUP", "GROUP", "cg", "alice", "STREAMS", "a", ">"),
+        E("*3\r\n$3\r\n3-0\r\n*2\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\n1\r\n"
+          "*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\n2\r\n*0",
+          "XAUTOCLAIM", "a", "cg", "bob", "0", "0", "COUNT", "2"),
+        C("XAUTOCLAIM", "a", "cg", "bob", "0", "3-0", "COUNT", "2", "JUSTID"),
+        C("XPENDING", "a", "cg", "-", "+", "10", norm=S),
+        C("XDEL", "a", "2-0", "4-0"),
+        # Redis 7: the third element lists the deleted ids dropped from the PEL.
+        E("*3\r\n$3\r\n0-0\r\n*3\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\n1\r\n"
+          "*2\r\n$3\r\n3-0\r\n*2\r\n$1\r\nf\r\n$1\r\n3\r\n*2\r\n$3\r\n5-0\r\n*2\r\n$1\r\nf\r\n"
+          "$1\r\n5\r\n*2\r\n$3\r\n2-0\r\n$3\r\n4-0", "XAUTOCLAIM", "a", "cg", "carol", "0", "0"),
+        C("XPENDING", "a", "cg", "-", "+", "10", norm=S),
+        E("*3\r\n$3\r\n0-0\r\n*0\r\n*0", "XAUTOCLAIM", "a", "cg", "carol", "3600000", "0"),
+        E("ERR COUNT must be > 0", "XAUTOCLAIM", "a", "cg", "carol", "0", "0", "COUNT", "0"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "0", "COUNT", "-1"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "0", "COUNT", "abc"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "0", "COUNT", "1000000"),
+        # COUNT is at most LONG_MAX / 16. (Just below, Redis tries to allocate
+        # 16 * COUNT bytes: an out-of-memory error that depends on the host.)
+        E("ERR COUNT must be > 0", "XAUTOCLAIM", "a", "cg", "carol", "0", "0", "COUNT",
+          "576460752303423488"),
+        E("ERR syntax error", "XAUTOCLAIM", "a", "cg", "carol", "0", "0", "FOO"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "0", "COUNT"),
+        E("ERR Invalid min-idle-time argument for XAUTOCLAIM",
+          "XAUTOCLAIM", "a", "cg", "carol", "abc", "0"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "-1", "0", "JUSTID"),
+        E(INV, "XAUTOCLAIM", "a", "cg", "carol", "0", "abc"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "(1-0", "JUSTID"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "-", "JUSTID"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "+"),
+        E(nogroup("a", "nog"), "XAUTOCLAIM", "a", "nog", "carol", "0", "0"),
+        E(nogroup("nos", "cg"), "XAUTOCLAIM", "nos", "cg", "carol", "0", "0"),
+        ERR_ARITY("xautoclaim", "XAUTOCLAIM", "a", "cg", "carol", "0"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "0", "JUSTID", "COUNT", "1"),
+        C("XAUTOCLAIM", "a", "cg", "carol", "0", "0", "JUSTID", "JUSTID"),
+        C("XAUTOCLAIM", "a", "cg", "dave", "0", "5-0"),
+        C("XAUTOCLAIM", "a", "cg", "dave", "0", "9-0"),
+        C("XPENDING", "a", "cg"), C("XINFO", "CONSUMERS", "a", "cg", norm=S),
+        C("XINFO", "STREAM", "a", "FULL", norm=S),
+    ]
+
+    # entries-read and lag (XINFO GROUPS) on l: 1-0 .. 5-0.
+    steps += [C("XADD", "l", "%d-0" % i, "f", str(i)) for i in range(1, 6)]
+    steps += [
+        C("XGROUP", "CREATE", "l", "g1", "0"), C("XGROUP", "CREATE", "l", "g2", "2-0"),
+        C("XGROUP", "CREATE", "l", "g3", "2-0", "ENTRIESREAD", "2"),
+        C("XGROUP", "CREATE", "l", "g4", "$"), C("XINFO", "GROUPS", "l"),
+        C("XREADGROUP", "GROUP", "g2", "c", "COUNT", "1", "STREAMS", "l", ">"),
+        C("XREADGROUP", "GROUP", "g3", "c", "COUNT", "1", "STREAMS", "l", ">"),
+        C("XINFO", "GROUPS", "l"),
+        C("XDEL", "l", "4-0"), C("XINFO", "GROUPS", "l"),   # a tombstone ahead: lag unknown
+        C("XREADGROUP", "GROUP", "g1", "c", "COUNT", "1", "STREAMS", "l", ">"),
+        C("XINFO", "GROUPS", "l"),
+        C("XREADGROUP", "GROUP", "g1", "c", "STREAMS", "l", ">"), C("XINFO", "GROUPS", "l"),
+        C("XADD", "l", "6-0", "f", "6"), C("XINFO", "GROUPS", "l"),
+        C("XDEL", "l", "1-0"), C("XGROUP", "CREATE", "l", "g5", "0"), C("XINFO", "GROUPS", "l"),
+        C("XTRIM", "l", "MINID", "5"),     # tombstones now all before the first entry
+        C("XGROUP", "CREATE", "l", "g6", "0"), C("XGROUP", "CREATE", "l", "g7", "3-0"),
+        C("XINFO", "GROUPS", "l"), C("XINFO", "STREAM", "l", norm=S),
+        C("XGROUP", "SETID", "l", "g6", "5-0"),
+        C("XGROUP", "SETID", "l", "g7", "0", "ENTRIESREAD", "0"),
+        C("XGROUP", "SETID", "l", "g4", "$", "ENTRIESREAD", "9"),   # beyond entries-added
+        C("XINFO", "GROUPS", "l"),
+        C("XREADGROUP", "GROUP", "g7", "c", "STREAMS", "l", ">"), C("XINFO", "GROUPS", "l"),
+        C("XGROUP", "CREATE", "l", "B", "$"), C("XGROUP", "CREATE", "l", "a", "$"),
+        C("XINFO", "GROUPS", "l"),
+    ]
+
+    # XINFO STREAM / FULL, XINFO HELP and errors.
+    steps += [
+        C("XINFO", "STREAM", "q", norm=S), C("XINFO", "STREAM", "q", "FULL", norm=S),
+        C("XINFO", "STREAM", "c", "FULL", "COUNT", "1", norm=S),
+        C("XINFO", "STREAM", "c", "FULL", "COUNT", "0", norm=S),
+        C("XINFO", "STREAM", "c", "full", "count", "-1", norm=S),
+        C("XINFO", "STREAM", "mk", "FULL", norm=S),
+        C("XINFO", "HELP"), C("XINFO", "help"),
+        ERR_ARITY("xinfo", "XINFO"),
+        E("ERR unknown subcommand 'FOO'. Try XINFO HELP.", "XINFO", "FOO"),
+        ERR_ARITY("xinfo|stream", "XINFO", "STREAM"), ERR_ARITY("xinfo|groups", "XINFO", "GROUPS"),
+        ERR_ARITY("xinfo|consumers", "XINFO", "CONSUMERS", "q"),
+        C("XINFO", "GROUPS", "q", "x"), C("XINFO", "CONSUMERS", "q", "cg", "x"),
+        E("ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try XINFO HELP.",
+          "XINFO", "STREAM", "q", "FOO"),
+        C("XINFO", "STREAM", "q", "FULL", "COUNT"), C("XINFO", "STREAM", "q", "COUNT", "1"),
+        C("XINFO", "STREAM", "q", "FULL", "FOO", "1"),
+        E("ERR value is not an integer or out of range",
+          "XINFO", "STREAM", "q", "FULL", "COUNT", "x"),
+        ERR_ARITY("xinfo|help", "XINFO", "HELP", "x"),
+    ]
+
+    # XSETID on e.
+    steps += [
+        C("XADD", "e", "1-0", "a", "1"), C("XADD", "e", "2-0", "b", "2"),
+        E("+OK", "XSETID", "e", "5-0"), C("XINFO", "STREAM", "e", norm=S),
+        E("ERR The ID specified in XSETID is smaller than the target stream top item",
+          "XSETID", "e", "1-0"),
+        C("XSETID", "e", "0"), C("XSETID", "e", "5-0"),
+        C("XSETID", "e", "4-0"),     # back down, still above the last entry
+        C("XSETID", "e", "10-0", "ENTRIESADDED", "10", "MAXDELETEDID", "3-0"),
+        C("XINFO", "STREAM", "e", norm=S),
+        E("ERR The entries_added specified in XSETID is smaller than the target stream length",
+          "XSETID", "e", "11-0", "ENTRIESADDED", "1"),
+        E("ERR entries_added must be positive", "XSETID", "e", "11-0", "ENTRIESADDED", "-1"),
+        C("XSETID", "e", "11-0", "ENTRIESADDED", "abc"),
+        E("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id",
+          "XSETID", "e", "11-0", "ENTRIESADDED", "12", "MAXDELETEDID", "20-0"),
+        C("XSETID", "e", "11-0", "ENTRIESADDED", "12", "MAXDELETEDID", "abc"),
+        C("XSETID", "e", "11-0", "MAXDELETEDID", "5-0"),
+        C("XSETID", "e", "11-0", "ENTRIESADDED", "12", "FOO"),
+        C("XSETID", "e", "11-0", "ENTRIESADDED"), C("XSETID", "e", "11-0", "extra"),
+        E(INV, "XSETID", "e", "abc"), C("XSETID", "e", "$"),
+        E("ERR no such key", "XSETID", "nos", "1-0"), ERR_ARITY("xsetid", "XSETID", "e"),
+        C("XINFO", "STREAM", "e", norm=S),
+        E(TOP, "XADD", "e", "11-0", "f", "v"), C("XADD", "e", "11-*", "f", "v"),
+        # An empty stream's id may go anywhere, even down.
+        C("XADD", "ee", "1-0", "a", "1"), C("XDEL", "ee", "1-0"),
+        C("XSETID", "ee", "0-0"), C("XSETID", "ee", "0-1"), C("XINFO", "STREAM", "ee", norm=S),
+        C("XSETID", "ee", "0-0", "ENTRIESADDED", "0"), C("XSETID", "ee", "2-0"),
+        C("XINFO", "STREAM", "ee", norm=S),
+        C("XSETID", "ee", "3-0", "MAXDELETEDID", "4-0"),
+        C("XADD", "ee", "3-0", "a", "1"), C("XSETID", "ee", "3-5"),
+        E(TOP, "XADD", "ee", "3-5", "a", "1"), E("$3\r\n3-6", "XADD", "ee", "3-*", "a", "1"),
+    ]
+
+    # Auto-generated ids: compared by their ms part (norm="stream").
+    steps += [
+        C("XADD", "auto", "*", "f", "v", norm=S), C("XADD", "auto", "*", "f", "w", norm=S),
+        C("XADD", "auto", "MAXLEN", "~", "100", "LIMIT", "100", "*", "f", "x", norm=S),
+        E(":3", "XLEN", "auto"), C("XRANGE", "auto", "-", "+", norm=S),
+        C("XREVRANGE", "auto", "+", "-", "COUNT", "1", norm=S),
+        C("XREAD", "STREAMS", "auto", "0", norm=S),
+        C("XINFO", "STREAM", "auto", norm=S),
+        C("XADD", "auto", "1-0", "f", "v"),   # below the clock: refused
+    ]
+
+    # Types, keyspace, WRONGTYPE.
+    steps += [
+        E("+stream", "TYPE", "q"), E("$6\r\nstream", "OBJECT", "ENCODING", "q"),
+        C("EXISTS", "q"), C("COPY", "c", "c2"), C("XRANGE", "c2", "-", "+"),
+        C("XINFO", "GROUPS", "c2"), C("XPENDING", "c2", "cg"),
+        C("RENAME", "c2", "c3"), C("XLEN", "c3"), C("XINFO", "GROUPS", "c3"),
+        C("DEL", "c3"), C("XLEN", "c3"), C("XINFO", "GROUPS", "c3"),
+        C("SET", "str", "v"), C("LPUSH", "lst", "x"),
+    ]
+    for cmd in (["XADD", "str", "1-0", "a", "1"], ["XADD", "str", "NOMKSTREAM", "1-0", "a", "1"],
+                ["XLEN", "str"], ["XRANGE", "str", "-", "+"], ["XREVRANGE", "str", "+", "-"],
+                ["XDEL", "str", "1-0"], ["XTRIM", "str", "MAXLEN", "1"],
+                ["XREAD", "STREAMS", "str", "0"], ["XREAD", "STREAMS", "q", "lst", "0", "0"],
+                ["XREAD", "BLOCK", "10", "STREAMS", "str", "$"],
+                ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "str", ">"],
+                ["XGROUP", "CREATE", "str", "g", "0"],
+                ["XGROUP", "CREATE", "str", "g", "0", "MKSTREAM"],
+                ["XGROUP", "SETID", "str", "g", "0"], ["XGROUP", "DESTROY", "str", "g"],
+                ["XGROUP", "CREATECONSUMER", "str", "g", "c"],
+                ["XGROUP", "DELCONSUMER", "lst", "g", "c"],
+                ["XACK", "str", "g", "1-0"], ["XPENDING", "str", "g"],
+                ["XPENDING", "str", "g", "-", "+", "1"],
+                ["XCLAIM", "str", "g", "c", "0", "1-0"], ["XAUTOCLAIM", "str", "g", "c", "0", "0"],
+                ["XINFO", "STREAM", "str"], ["XINFO", "GROUPS", "str"],
+                ["XINFO", "CONSUMERS", "str", "g"], ["XSETID", "str", "1-0"]):
+        steps.append(E(WT, *cmd))
+    steps += [C("GET", "q"), C("LPUSH", "q", "x"), C("HSET", "q", "f", "v"), C("SADD", "q", "m")]
+
+    # Arity of every stream command.
+    steps += [ERR_ARITY("xack", "XACK", "q", "cg"), ERR_ARITY("xadd", "XADD", "q", "1-0"),
+              ERR_ARITY("xautoclaim", "XAUTOCLAIM", "q", "cg", "c", "0"),
+              ERR_ARITY("xclaim", "XCLAIM", "q", "cg", "c", "0"), ERR_ARITY("xdel", "XDEL", "q"),
+              ERR_ARITY("xgroup", "XGROUP"), ERR_ARITY("xinfo", "XINFO"), ERR_ARITY("xlen", "XLEN"),
+              ERR_ARITY("xpending", "XPENDING", "q"), ERR_ARITY("xrange", "XRANGE", "q", "-"),
+              ERR_ARITY("xread", "XREAD", "STREAMS", "q"),
+              ERR_ARITY("xreadgroup", "XREADGROUP", "GROUP", "cg", "c", "STREAMS", "q"),
+              ERR_ARITY("xrevrange", "XREVRANGE", "q", "+"), ERR_ARITY("xsetid", "XSETID", "q"),
+              ERR_ARITY("xtrim", "XTRIM", "q", "MAXLEN")]
+
+    # A script and a transaction.
+    steps += [
+        C("EVAL", "redis.call('xadd', KEYS[1], '1-0', 'f', 'v') "
+          "return redis.call('xrange', KEYS[1], '-', '+')", "1", "scr"),
+        C("EVAL", "return redis.call('xinfo', 'groups', KEYS[1])", "1", "q"),
+        C("EVAL", "return redis.pcall('xadd', KEYS[1], '1-0', 'f', 'v')", "1", "scr"),
+        C("MULTI"), C("XADD", "m", "1-0", "a", "1"), C("XADD", "m", "1-0", "a", "1"),
+        C("XLEN", "m"), C("XRANGE", "m", "-", "+"), C("EXEC"),
+    ]
+
+    # RESP3: XREAD / XREADGROUP reply maps, XINFO maps, nulls.
+    steps += [
+        C("HELLO", "3", norm="hello"),
+        C("XRANGE", "x", "-", "+"), E("_", "XRANGE", "x", "-", "+", "COUNT", "0"),
+        C("XREVRANGE", "x", "+", "-", "COUNT", "1"), C("XRANGE", "nos", "-", "+"),
+        C("XREAD", "STREAMS", "x", "0"), C("XREAD", "COUNT", "1", "STREAMS", "x", "y", "0", "0"),
+        E("_", "XREAD", "STREAMS", "x", "$"), C("XREAD", "STREAMS", "x", "nos", "0", "0"),
+        E("_", "XREAD", "BLOCK", "50", "STREAMS", "nos", "$"),
+        C("XADD", "nos", "NOMKSTREAM", "1-0", "f", "v"),
+        C("XREADGROUP", "GROUP", "cg", "r3", "STREAMS", "q", "0"),
+        C("XGROUP", "CREATE", "x", "cg3", "0"),
+        C("XREADGROUP", "GROUP", "cg3", "r3", "COUNT", "1", "STREAMS", "x", ">"),
+        C("XREADGROUP", "GROUP", "cg3", "r3", "STREAMS", "x", "0"),
+        C("XREADGROUP", "GROUP", "cg3", "r3", "STREAMS", "x", ">"),
+        E("_", "XREADGROUP", "GROUP", "cg3", "r3", "STREAMS", "x", ">"),
+        C("XPENDING", "x", "cg3"), C("XPENDING", "x", "cg3", "-", "+", "10", norm=S),
+        C("XCLAIM", "x", "cg3", "r4", "0", "1-0"),
+        C("XCLAIM", "x", "cg3", "r4", "0", "2-0", "JUSTID"),
+        C("XAUTOCLAIM", "x", "cg3", "r5", "0", "0"), C("XAUTOCLAIM", "a", "cg", "r5", "0", "0"),
+        C("XINFO", "STREAM", "x", norm=S), C("XINFO", "STREAM", "x", "FULL", norm=S),
+        C("XINFO", "STREAM", "mk", norm=S), C("XINFO", "STREAM", "mk", "FULL", norm=S),
+        C("XINFO", "STREAM", "t", norm=S),
+        C("XINFO", "GROUPS", "x"), C("XINFO", "GROUPS", "l"), C("XINFO", "GROUPS", "mk"),
+        C("XINFO", "CONSUMERS", "x", "cg3", norm=S), C("XINFO", "HELP"), C("XGROUP", "HELP"),
+        C("XINFO", "STREAM", "nos"), C("XPENDING", "nos", "g"),
+        C("HELLO", "2", norm="hello"),
+    ]
+    return steps
+
+
 FAMILIES = {
     "pubsub": fam_pubsub,
     "tracking": fam_tracking,
@@ -2836,6 +3599,7 @@ FAMILIES = {
     "sort": fam_sort,
     "command_info": fam_command_info,
     "geo": fam_geo,
+    "streams": fam_streams,
 }
 
 
