@@ -28,16 +28,29 @@ constexpr int64_t kInvalidRead = -1;  // SCG_INVALID_ENTRIES_READ
 // and of the XINFO radix-tree figures.
 constexpr size_t kNodeEntries = 100;
 
+// Redis's string2ull: a strict integer (negative refused), else what
+// strtoull takes whole (leading spaces, a sign, leading zeros; "-n" wraps).
 bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
+  int64_t ll;
+  if (ParseInt64(s, &ll)) {
+    if (ll < 0) return false;
+    *out = static_cast<uint64_t>(ll);
+    return true;
+  }
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  if (i >= s.size()) return false;
   uint64_t v = 0;
-  for (char c : s) {
+  for (; i < s.size(); i++) {
+    char c = s[i];
     if (c < '0' || c > '9') return false;
     uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
+    if (v > (UINT64_MAX - d) / 10) return false;  // ERANGE
     v = v * 10 + d;
   }
-  *out = v;
+  *out = neg ? ~v + 1 : v;
   return true;
 }
 
@@ -417,20 +430,25 @@ int64_t Trim(StreamWrite& w, const TrimArgs& a) {
     return first < a.minid;
   };
   if (a.approx) {
-    while (s->length() > 0) {
-      size_t n = std::min(kNodeEntries, s->length());
+    while (!s->nodes().empty()) {
+      auto first = s->nodes().begin();
+      auto next = std::next(first);
+      StreamId end = StreamId::Max();
+      if (next != s->nodes().end()) {
+        end = next->first;
+        DecrId(&end);
+      }
+      size_t n = first->second.live;
       bool whole;
       if (a.strategy == TrimArgs::Strategy::kMaxlen) {
         whole = static_cast<int64_t>(s->length() - n) >= a.maxlen;
       } else {
-        auto last = s->entries().begin();
-        std::advance(last, n - 1);
-        whole = *last < a.minid;
+        std::vector<StreamId> last = Range(*s, first->first, end, 1, true);
+        whole = !last.empty() && last[0] < a.minid;
       }
       if (!whole) break;
-      std::vector<StreamId> node = Range(*s, {0, 0}, StreamId::Max(), n, false);
       if (a.limit && removed + static_cast<int64_t>(n) > a.limit) break;
-      for (StreamId id : node) w.RemoveEntry(id);
+      for (StreamId id : Range(*s, first->first, end, 0, false)) w.RemoveEntry(id);
       removed += static_cast<int64_t>(n);
     }
   } else {
@@ -459,7 +477,6 @@ int64_t EstimateDistance(const StreamObject& s, StreamId id) {
   if (!added) return 0;
   StreamMeta m = s.Meta();
   if (s.length() == 0 && id <= m.last_id) return added;
-  if (!id.IsZero() && id < m.max_deleted) return kInvalidRead;
   if (id == m.last_id) return added;
   if (id > m.last_id) return kInvalidRead;
   StreamId first = s.FirstId();
@@ -532,11 +549,21 @@ bool ParseRead(CommandContext& ctx, bool group_mode, ReadArgs* r) {
       }
       r->nkeys = n / 2;
       break;
-    } else if (Is(o, "group") && more >= 2 && group_mode) {
+    } else if (Is(o, "group") && more >= 2) {
+      if (!group_mode) {
+        ctx.rb->Error(
+            "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
+        return false;
+      }
       r->group = args[i + 1];
       r->consumer = args[i + 2];
       i += 2;
-    } else if (Is(o, "noack") && group_mode) {
+    } else if (Is(o, "noack")) {
+      if (!group_mode) {
+        ctx.rb->Error(
+            "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
+        return false;
+      }
       r->noack = true;
     } else {
       ctx.rb->Error(errors::kSyntax);
@@ -699,10 +726,6 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
       rb.Bulk(key);
       rb.Raw(one);
       served++;
-    } else if (!ctx.serving) {
-      // Redis creates the consumer even when it then blocks (not again
-      // when served: the write would wake the waiters once more).
-      TouchConsumer(ctx, w, r.group, r.consumer);
     }
     w.Done();
   }
@@ -745,7 +768,7 @@ void ReplyPendingFull(resp::ReplyBuilder* rb, const StreamObject& s, std::string
 void XInfoStream(CommandContext& ctx, const StreamObject& s, bool full, int64_t count) {
   auto* rb = ctx.rb;
   StreamMeta m = s.Meta();
-  size_t keys = (s.length() + kNodeEntries - 1) / kNodeEntries;
+  size_t keys = s.nodes().size();
   rb->MapHeader(full ? 9 : 10);
   rb->Bulk("length");
   rb->Integer(static_cast<int64_t>(s.length()));
@@ -980,8 +1003,12 @@ static void RangeGeneric(CommandContext& ctx, bool rev) {
   bool wrong;
   const StreamObject* s = ReadStream(ctx, ctx.args[1], &wrong);
   if (wrong) return;
-  if (!s || count == 0) {
+  if (!s) {
     ctx.rb->ArrayHeader(0);
+    return;
+  }
+  if (count == 0) {
+    ctx.rb->NullArray();
     return;
   }
   std::vector<StreamId> ids = Range(*s, start, end, count < 0 ? 0 : size_t(count), rev);
@@ -1066,11 +1093,6 @@ void CmdXSetId(CommandContext& ctx) {
     w.Done();
     ctx.rb->Error(
         "ERR The entries_added specified in XSETID is smaller than the target stream length");
-    return;
-  }
-  if (id < s->Meta().max_deleted) {
-    w.Done();
-    ctx.rb->Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
     return;
   }
   StreamMeta m = s->Meta();

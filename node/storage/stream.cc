@@ -312,10 +312,26 @@ void StreamObject::Reindex(std::string_view name, int live_hint) {
     }
     case 'e':
       if (name.size() != 17) return;
-      if (live) {
-        entries_.insert(GetId(name.data() + 1));
-      } else {
-        entries_.erase(GetId(name.data() + 1));
+      {
+        StreamId id = GetId(name.data() + 1);
+        if (live) {
+          if (!entries_.insert(id).second) return;
+          auto it = nodes_.upper_bound(id);
+          bool tail = it == nodes_.end();
+          if (it == nodes_.begin()) {
+            it = nodes_.emplace(id, Node{}).first;  // before every node: one of its own
+          } else {
+            --it;
+            if (tail && it->second.total >= kNodeEntries) it = nodes_.emplace(id, Node{}).first;
+          }
+          it->second.total++;
+          it->second.live++;
+        } else if (entries_.erase(id)) {
+          auto it = nodes_.upper_bound(id);
+          if (it == nodes_.begin()) return;
+          --it;
+          if (--it->second.live == 0) nodes_.erase(it);
+        }
       }
       return;
     case 'g': {
@@ -371,11 +387,14 @@ void StreamObject::RebuildIndex() {
   entries_.clear();
   groups_.clear();
   meta_ = StreamMeta{};
+  nodes_.clear();
   node_counts_.clear();
   added_sum_ = 0;
   std::vector<std::string> names;
   names.reserve(map_.size());
   for (const auto& e : map_.elements()) names.emplace_back(e.name);
+  // Entries in id order (their names sort so), for the node layout.
+  std::sort(names.begin(), names.end());
   for (const std::string& n : names) Reindex(n);
 }
 

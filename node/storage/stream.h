@@ -158,6 +158,18 @@ class StreamObject final : public Collection {
   StreamId FirstId() const { return entries_.empty() ? StreamId{} : *entries_.begin(); }
 
   const std::map<std::string, GroupIndex>& groups() const { return groups_; }
+
+  // Redis's radix tree of listpacks, modelled for what it shows: nodes of
+  // at most kNodeEntries entries, live and deleted counted, started when
+  // the tail node is full, dropped when their last live entry goes. This
+  // node's own view (a replica lays out what it received): it decides
+  // approximate trims and XINFO's radix-tree-keys.
+  struct Node {
+    size_t total = 0;
+    size_t live = 0;
+  };
+  static constexpr size_t kNodeEntries = 100;
+  const absl::btree_map<StreamId, Node>& nodes() const { return nodes_; }
   // A live group's merged state; false if there is none.
   bool Group(std::string_view name, StreamGroup* out) const;
   bool Pending(std::string_view group, StreamId id, StreamPending* out) const;
@@ -175,6 +187,7 @@ class StreamObject final : public Collection {
   std::map<std::string, GroupIndex> groups_;
   // The merged 'm' element and the 'n' counts, kept by Reindex so the
   // write path reads them without a lookup.
+  absl::btree_map<StreamId, Node> nodes_;  // by first id
   StreamMeta meta_;
   absl::flat_hash_map<crdt::NodeId, int64_t> node_counts_;
   int64_t added_sum_ = 0;
