@@ -111,7 +111,7 @@ void NotifyMerged(const peer::Delta& d) {
     case peer::Delta::kElements: {
       static constexpr std::pair<uint32_t, std::string_view> kByType[] = {
           {kNotifyString, "set"}, {kNotifyHash, "hset"}, {kNotifySet, "sadd"},
-          {kNotifyZset, "zadd"}, {kNotifyList, "lpush"}};
+          {kNotifyZset, "zadd"}, {kNotifyList, "lpush"}, {kNotifyStream, "xadd"}};
       uint32_t type = d.elements().type();
       if (type < std::size(kByType)) {
         NotifyKeyspaceEvent(kByType[type].first, kByType[type].second, d.key(),
