@@ -1433,19 +1433,67 @@ void CmdXPending(CommandContext& ctx) {
   rb->Raw(body);
 }
 
+namespace {
+
+// XCLAIM and XAUTOCLAIM begin alike: the group must exist, then comes the
+// minimum idle time (negative: 0).
+bool ClaimPrelude(CommandContext& ctx, std::string_view cmd, int64_t* minidle) {
+  std::string_view key = ctx.args[1], group = ctx.args[2];
+  bool wrong;
+  const StreamObject* rs = ReadStream(ctx, key, &wrong);
+  if (wrong) return false;
+  if (!rs || !GroupIndexOf(*rs, group)) {
+    ctx.rb->Error(StrCat("NOGROUP No such key '", key, "' or consumer group '", group, "'"));
+    return false;
+  }
+  if (!ArgInt(ctx, ctx.args[4], minidle, StrCat("ERR Invalid min-idle-time argument for ", cmd))) {
+    return false;
+  }
+  if (*minidle < 0) *minidle = 0;
+  return true;
+}
+
+// Gives pending entry `id` (now `p`) to `consumer`, delivered at `when`,
+// its count set to `count` (or bumped by one unless JUSTID), and replies
+// it as the claims do. The consumer is looked up once per command.
+struct Claim {
+  CommandContext& ctx;
+  StreamWrite& w;
+  std::string_view group, consumer;
+  bool justid;
+  resp::ReplyBuilder* out;
+  bool consumer_seen = false;
+  int64_t n = 0;
+
+  void One(StreamId id, StreamPending p, int64_t when, int64_t count) {
+    if (!consumer_seen) {
+      TouchConsumer(ctx, w, group, consumer);
+      consumer_seen = true;
+    }
+    p.delivery_time = when;
+    if (count >= 0) {
+      p.delivery_count = count;
+    } else if (!justid) {
+      p.delivery_count++;
+    }
+    p.consumer.assign(consumer);
+    w.PutPending(group, id, p);
+    if (justid) {
+      ReplyId(out, id);
+    } else {
+      ReplyEntry(out, *w.stream(), id);
+    }
+    n++;
+  }
+};
+
+}  // namespace
+
 void CmdXClaim(CommandContext& ctx) {
   auto args = ctx.args;
   std::string_view key = args[1], group = args[2], consumer = args[3];
-  bool wrong;
-  const StreamObject* rs = ReadStream(ctx, key, &wrong);
-  if (wrong) return;
-  if (!rs || !GroupIndexOf(*rs, group)) {
-    ctx.rb->Error(StrCat("NOGROUP No such key '", key, "' or consumer group '", group, "'"));
-    return;
-  }
   int64_t minidle;
-  if (!ArgInt(ctx, args[4], &minidle, "ERR Invalid min-idle-time argument for XCLAIM")) return;
-  if (minidle < 0) minidle = 0;
+  if (!ClaimPrelude(ctx, "XCLAIM", &minidle)) return;
   std::vector<StreamId> ids;
   size_t j = 5;
   for (; j < args.size(); j++) {
@@ -1505,8 +1553,7 @@ void CmdXClaim(CommandContext& ctx) {
   }
   std::string body;
   resp::ReplyBuilder out(&body, ctx.rb->protocol());
-  int64_t n = 0;
-  bool consumer_seen = false;
+  Claim claim{ctx, w, group, consumer, justid, &out};
   for (StreamId id : ids) {
     StreamPending p;
     bool pending = s->Pending(group, id, &p);
@@ -1522,43 +1569,18 @@ void CmdXClaim(CommandContext& ctx) {
     }
     if (!pending) continue;
     if (!forced && minidle && now - p.delivery_time < minidle) continue;
-    if (!consumer_seen) {
-      TouchConsumer(ctx, w, group, consumer);
-      consumer_seen = true;
-    }
-    p.delivery_time = deliverytime;
-    if (retrycount >= 0) {
-      p.delivery_count = retrycount;
-    } else if (!justid) {
-      p.delivery_count++;
-    }
-    p.consumer.assign(consumer);
-    w.PutPending(group, id, p);
-    if (justid) {
-      ReplyId(&out, id);
-    } else {
-      ReplyEntry(&out, *s, id);
-    }
-    n++;
+    claim.One(id, std::move(p), deliverytime, retrycount);
   }
   w.Done();
-  ctx.rb->ArrayHeader(n);
+  ctx.rb->ArrayHeader(claim.n);
   ctx.rb->Raw(body);
 }
 
 void CmdXAutoClaim(CommandContext& ctx) {
   auto args = ctx.args;
   std::string_view key = args[1], group = args[2], consumer = args[3];
-  bool wrong;
-  const StreamObject* rs = ReadStream(ctx, key, &wrong);
-  if (wrong) return;
-  if (!rs || !GroupIndexOf(*rs, group)) {
-    ctx.rb->Error(StrCat("NOGROUP No such key '", key, "' or consumer group '", group, "'"));
-    return;
-  }
   int64_t minidle;
-  if (!ArgInt(ctx, args[4], &minidle, "ERR Invalid min-idle-time argument for XAUTOCLAIM")) return;
-  if (minidle < 0) minidle = 0;
+  if (!ClaimPrelude(ctx, "XAUTOCLAIM", &minidle)) return;
   StreamId start;
   if (!ParseIntervalStart(ctx, args[5], &start)) return;
   int64_t count = 100;
@@ -1589,9 +1611,8 @@ void CmdXAutoClaim(CommandContext& ctx) {
   int64_t attempts = count * kAttemptsFactor;
   std::string body;
   resp::ReplyBuilder out(&body, ctx.rb->protocol());
-  int64_t n = 0;
+  Claim claim{ctx, w, group, consumer, justid, &out};
   std::vector<StreamId> deleted;
-  bool consumer_seen = false;
   // The candidates, in id order from start; the PEL changes as we go, so
   // they are taken first.
   std::vector<StreamId> cand;
@@ -1611,27 +1632,14 @@ void CmdXAutoClaim(CommandContext& ctx) {
       continue;
     }
     if (minidle && now - p.delivery_time < minidle) continue;
-    if (!consumer_seen) {
-      TouchConsumer(ctx, w, group, consumer);
-      consumer_seen = true;
-    }
-    p.delivery_time = now;
-    if (!justid) p.delivery_count++;
-    p.consumer.assign(consumer);
-    w.PutPending(group, id, p);
-    if (justid) {
-      ReplyId(&out, id);
-    } else {
-      ReplyEntry(&out, *s, id);
-    }
-    n++;
+    claim.One(id, std::move(p), now, -1);
     count--;
   }
   StreamId cursor = k < cand.size() ? cand[k] : StreamId{};
   w.Done();
   ctx.rb->ArrayHeader(3);
   ReplyId(ctx.rb, cursor);
-  ctx.rb->ArrayHeader(n);
+  ctx.rb->ArrayHeader(claim.n);
   ctx.rb->Raw(body);
   ctx.rb->ArrayHeader(static_cast<int64_t>(deleted.size()));
   for (StreamId id : deleted) ReplyId(ctx.rb, id);
