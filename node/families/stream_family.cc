@@ -275,9 +275,7 @@ class StreamWrite {
     Remove(sc::PendingName(group, id));
   }
   void PutConsumer(std::string_view group, std::string_view consumer, int64_t seen) {
-    std::string v(8, '\0');
-    for (int i = 0; i < 8; i++) v[i] = static_cast<char>((uint64_t(seen) >> (8 * (7 - i))) & 0xff);
-    Put(sc::ConsumerName(group, consumer), v);
+    Put(sc::ConsumerName(group, consumer), sc::EncodeU64(static_cast<uint64_t>(seen)));
   }
   void RemoveConsumer(std::string_view group, std::string_view consumer) {
     Remove(sc::ConsumerName(group, consumer));
@@ -340,7 +338,9 @@ ptrdiff_t ParseAddOrTrim(CommandContext& ctx, TrimArgs* a, bool xadd) {
     size_t more = args.size() - 1 - i;
     std::string_view opt = args[i];
     if (xadd && opt == "*") break;
-    if (Is(opt, "maxlen") && more) {
+    bool maxlen = Is(opt, "maxlen");
+    if ((maxlen || Is(opt, "minid")) && more) {
+      // MAXLEN|MINID [=|~] threshold: one strategy only.
       if (a->strategy != TrimArgs::Strategy::kNone) {
         ctx.rb->Error(
             "ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
@@ -354,30 +354,18 @@ ptrdiff_t ParseAddOrTrim(CommandContext& ctx, TrimArgs* a, bool xadd) {
       } else if (more >= 2 && next == "=") {
         i++;
       }
-      if (!ArgInt(ctx, args[i + 1], &a->maxlen)) return -1;
+      i++;
+      if (!maxlen) {
+        if (!ParseId(ctx, args[i], &a->minid, 0, true)) return -1;
+        a->strategy = TrimArgs::Strategy::kMinid;
+        continue;
+      }
+      if (!ArgInt(ctx, args[i], &a->maxlen)) return -1;
       if (a->maxlen < 0) {
         ctx.rb->Error("ERR The MAXLEN argument must be >= 0.");
         return -1;
       }
-      i++;
       a->strategy = TrimArgs::Strategy::kMaxlen;
-    } else if (Is(opt, "minid") && more) {
-      if (a->strategy != TrimArgs::Strategy::kNone) {
-        ctx.rb->Error(
-            "ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
-        return -1;
-      }
-      a->approx = false;
-      std::string_view next = args[i + 1];
-      if (more >= 2 && next == "~") {
-        a->approx = true;
-        i++;
-      } else if (more >= 2 && next == "=") {
-        i++;
-      }
-      if (!ParseId(ctx, args[i + 1], &a->minid, 0, true)) return -1;
-      i++;
-      a->strategy = TrimArgs::Strategy::kMinid;
     } else if (Is(opt, "limit") && more) {
       if (!ArgInt(ctx, args[i + 1], &a->limit)) return -1;
       if (a->limit < 0) {
@@ -946,10 +934,7 @@ void CmdXAdd(CommandContext& ctx) {
     return;
   }
   w.Put(sc::EntryName(id), sc::EncodeFields(ctx.args.subspan(field_pos)));
-  std::string count(8, '\0');
-  uint64_t c = static_cast<uint64_t>(s->NodeCount(node) + 1);
-  for (int i = 0; i < 8; i++) count[i] = static_cast<char>((c >> (8 * (7 - i))) & 0xff);
-  w.Put(sc::NodeName(node), count);
+  w.Put(sc::NodeName(node), sc::EncodeU64(static_cast<uint64_t>(s->NodeCount(node) + 1)));
   int64_t trimmed = a.strategy != TrimArgs::Strategy::kNone ? Trim(w, a) : 0;
   w.Done();
   ReplyId(ctx.rb, id);

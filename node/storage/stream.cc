@@ -102,6 +102,11 @@ std::string PendingName(std::string_view group, StreamId id) {
   PutId(&s, id);
   return s;
 }
+std::string EncodeU64(uint64_t v) {
+  std::string s;
+  PutU64(&s, v);
+  return s;
+}
 std::string NodeName(crdt::NodeId node) {
   std::string s(1, 'n');
   PutU32(&s, node);

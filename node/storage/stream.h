@@ -70,6 +70,8 @@ std::string ConsumerName(std::string_view group, std::string_view consumer);
 std::string PendingName(std::string_view group, StreamId id);
 std::string NodeName(crdt::NodeId node);
 inline constexpr std::string_view kMetaName = "m";
+// The value of an 'n' or 'c' element: 8 bytes big-endian.
+std::string EncodeU64(uint64_t v);
 // Field/value pairs, each a varint length and the bytes.
 std::string EncodeFields(std::span<const std::string_view> pairs);
 // Calls fn(field, value) for each pair; false if the bytes are malformed.
