@@ -46,9 +46,14 @@ class CausalContext {
   bool Covers(const Stamp& d) const {
     if (d.IsZero()) return true;
     if (vv_.Has(d.node) && vv_.Get(d.node) >= d.counter) return true;
-    auto it = std::lower_bound(cloud_.begin(), cloud_.end(), d,
-                               [](const CloudDot& c, const Stamp& s) { return c.dot < s; });
-    return it != cloud_.end() && it->dot == d;
+    // An element's dot is seen with its whole write, or alone (learned as
+    // replaced by a later change).
+    auto in_cloud = [&](const Stamp& s) {
+      auto it = std::lower_bound(cloud_.begin(), cloud_.end(), s,
+                                 [](const CloudDot& c, const Stamp& x) { return c.dot < x; });
+      return it != cloud_.end() && it->dot == s;
+    };
+    return in_cloud(d) || (d.sub != 0 && in_cloud(d.Write()));
   }
 
   // The head of `node`'s gap-free chain: the `prev` its next write names.

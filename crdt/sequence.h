@@ -277,7 +277,8 @@ inline std::string Position::Encode() const {
   for (const PosSegment& s : path_) {
     varint((static_cast<uint64_t>(s.digit) << 1) ^ static_cast<uint64_t>(s.digit >> 63));
     varint(s.dot.counter);
-    varint(s.dot.node);
+    // An element dot's sub rides above the node id (absent when zero).
+    varint(static_cast<uint64_t>(s.dot.node) | (static_cast<uint64_t>(s.dot.sub) << 32));
   }
   return out;
 }
@@ -299,9 +300,10 @@ inline bool Position::Decode(std::string_view in, Position* out) {
   absl::InlinedVector<PosSegment, 1> path;
   for (uint64_t k = 0; k < n; k++) {
     uint64_t z, c, node;
-    if (!varint(&z) || !varint(&c) || !varint(&node) || node > 0xFFFFFFFFu) return false;
+    if (!varint(&z) || !varint(&c) || !varint(&node)) return false;
     int64_t digit = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
-    path.push_back(PosSegment{digit, Stamp{c, static_cast<NodeId>(node)}});
+    path.push_back(PosSegment{
+        digit, Stamp{c, static_cast<NodeId>(node), static_cast<uint32_t>(node >> 32)}});
   }
   if (i != in.size()) return false;
   *out = Position(std::move(path));

@@ -17,13 +17,24 @@ namespace lattice::crdt {
 
 using NodeId = uint32_t;
 
+// `sub` tells apart the elements one collection write puts: the write is
+// (counter, node) and its k-th element version is (counter, node, k), k
+// from 1 (0 is the write itself). Naming one element's version as replaced
+// then leaves the write's other elements alone (docs/consistency.md,
+// "Element dots"). Every other comparison sees the write's (counter, node)
+// first, so all elements of a write fall on one side of any other stamp.
+// The field sits in what was padding: a Stamp is still 16 bytes.
 struct Stamp {
   uint64_t counter = 0;
   NodeId node = 0;
+  uint32_t sub = 0;
 
   friend auto operator<=>(const Stamp&, const Stamp&) = default;
   bool IsZero() const { return counter == 0 && node == 0; }
+  // The write this dot belongs to (itself for a write's own stamp).
+  Stamp Write() const { return Stamp{counter, node}; }
 };
+static_assert(sizeof(Stamp) == 16);
 
 // A node's Lamport clock. Tick() issues a stamp greater than every stamp the
 // node has issued or observed; Observe() folds in a remote stamp so that a

@@ -87,7 +87,8 @@ struct Tombstone {
 
   // The zero stamp (a counter never assigned) is killed by any delete.
   bool Covers(const Stamp& s) const {
-    return s.IsZero() || seen.Covers(s) || std::binary_search(dots.begin(), dots.end(), s);
+    return s.IsZero() || seen.Covers(s) || std::binary_search(dots.begin(), dots.end(), s) ||
+           (s.sub != 0 && std::binary_search(dots.begin(), dots.end(), s.Write()));
   }
   void AddDot(const Stamp& s) {
     auto it = std::lower_bound(dots.begin(), dots.end(), s);

@@ -33,6 +33,7 @@ struct ElementOp {
   std::string_view value;                       // kPut; kIncrement: the base's value
   absl::InlinedVector<crdt::Stamp, 1> replaced;  // kPut, kRemove: versions observed
   crdt::PnCounter::Delta counter{};             // kIncrement
+  uint32_t sub = 0;  // kPut: the version's dot is the delta's stamp with this sub
 };
 
 // What one collection command changed on one key (proto Elements).

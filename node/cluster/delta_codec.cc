@@ -1,5 +1,6 @@
 #include "node/cluster/delta_codec.h"
 
+#include "node/stamp_proto.h"
 #include "proto/peer.pb.h"
 
 namespace lattice::node {
@@ -56,14 +57,17 @@ size_t VarintFieldSize(uint64_t v) { return v ? 1 + VarintSize(v) : 0; }
 void StampField(uint32_t field, const crdt::Stamp& s, std::string* out) {
   if (s.IsZero()) return;
   Tag(field, kLen, out);
-  Varint(VarintFieldSize(s.counter) + VarintFieldSize(s.node), out);
+  Varint(VarintFieldSize(s.counter) + VarintFieldSize(s.node) + VarintFieldSize(s.sub), out);
   VarintField(1, s.counter, out);
   VarintField(2, s.node, out);
+  VarintField(3, s.sub, out);
 }
 
 // Bytes StampField writes (a one-byte tag, a one-byte length).
 size_t StampFieldSize(const crdt::Stamp& s) {
-  return s.IsZero() ? 0 : 2 + VarintFieldSize(s.counter) + VarintFieldSize(s.node);
+  return s.IsZero() ? 0
+                   : 2 + VarintFieldSize(s.counter) + VarintFieldSize(s.node) +
+                         VarintFieldSize(s.sub);
 }
 
 }  // namespace
@@ -115,12 +119,7 @@ void EncodeDelta(const Delta& d, std::string* out) {
           });
         }
         StampField(2, d.tomb->max_dead, m);
-        for (const crdt::Stamp& dot : d.tomb->dots) {
-          Tag(3, kLen, m);
-          Varint(VarintFieldSize(dot.counter) + VarintFieldSize(dot.node), m);
-          VarintField(1, dot.counter, m);
-          VarintField(2, dot.node, m);
-        }
+        for (const crdt::Stamp& dot : d.tomb->dots) StampField(3, dot, m);
         StampField(4, d.tomb->outranks, m);
         VarintField(5, d.tomb->outranks_type, m);
       });
@@ -140,15 +139,11 @@ void EncodeDelta(const Delta& d, std::string* out) {
         o->set_kind(static_cast<peer::ElementOp::Kind>(op.kind));
         o->set_element(op.element.data(), op.element.size());
         if (!op.value.empty()) o->set_value(op.value.data(), op.value.size());
-        for (const crdt::Stamp& r : op.replaced) {
-          peer::Stamp* s = o->add_replaced();
-          s->set_counter(r.counter);
-          s->set_node_id(r.node);
-        }
+        for (const crdt::Stamp& r : op.replaced) ToProto(r, o->add_replaced());
+        if (op.sub != 0) o->set_sub(op.sub);
         if (op.kind == ElementOp::Kind::kIncrement) {
           const crdt::PnCounter::Delta& c = op.counter;
-          o->mutable_base_stamp()->set_counter(c.base_stamp.counter);
-          o->mutable_base_stamp()->set_node_id(c.base_stamp.node);
+          ToProto(c.base_stamp, o->mutable_base_stamp());
           o->set_base(c.base);
           o->set_node_id(c.contribution.node);
           o->set_increments(c.contribution.p);

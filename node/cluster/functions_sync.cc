@@ -7,6 +7,7 @@
 #include "node/scripting/functions.h"
 #include "node/scripting/lua_engine.h"
 #include "node/server.h"
+#include "node/stamp_proto.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -15,13 +16,6 @@ namespace {
 
 constexpr int kRoundMs = 1000;
 constexpr int kCallTimeoutMs = 2000;
-
-void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
-  out->set_counter(s.counter);
-  out->set_node_id(s.node);
-}
-
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
 
 }  // namespace
 

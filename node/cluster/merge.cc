@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "node/stamp_proto.h"
 #include "node/storage/hll.h"
 
 namespace lattice::node {
@@ -37,13 +38,6 @@ bool Kill(Db& db, std::string_view key, Fate& fate, const crdt::Stamp& s, Entry*
     return true;
   }
   return false;
-}
-
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
-
-void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
-  out->set_counter(s.counter);
-  out->set_node_id(s.node);
 }
 
 // Deletes collection `e` if its last element went, keeping what it had seen.

@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "node/cluster/merge.h"
 #include "node/server.h"
+#include "node/stamp_proto.h"
 #include "node/storage/stable_hash.h"
 
 namespace lattice::node {
@@ -78,8 +79,6 @@ int64_t WallUs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
 
 crdt::Tombstone TombFromProto(const peer::Delta& d, const peer::Remove& r) {
   crdt::Tombstone t;
@@ -165,11 +164,6 @@ bool ApplyDeltaInner(Shard& shard, const peer::Delta& d, int64_t now_ms) {
     default:
       return false;
   }
-}
-
-void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
-  out->set_counter(s.counter);
-  out->set_node_id(s.node);
 }
 
 }  // namespace

@@ -727,13 +727,15 @@ void CmdGeoAdd(CommandContext& ctx) {
     double cur;
     if (z->ScoreOf(member, &cur)) {
       if (nx || score == cur) continue;
-      ZsetObject::Dots replaced = z->Set(member, score, w.Dot());
-      RecordPut(w, z, member, std::move(replaced));
+      crdt::Stamp dot = w.ElementDot();
+      ZsetObject::Dots replaced = z->Set(member, score, dot);
+      RecordPut(w, z, member, dot, std::move(replaced));
       updated++;
     } else if (!xx) {
       z->PrepareAdd(member.size(), 1);
-      ZsetObject::Dots none = z->Set(member, score, w.Dot());
-      RecordPut(w, z, member, std::move(none));
+      crdt::Stamp dot = w.ElementDot();
+      ZsetObject::Dots none = z->Set(member, score, dot);
+      RecordPut(w, z, member, dot, std::move(none));
       added++;
     }
   }

@@ -42,17 +42,17 @@ void ConvertForArgs(HashObject* h, std::span<const std::string_view> args) {
   }
 }
 
-// Sets one field (new or not) under the write's dot; returns true if new.
+// Sets one field (new or not) under its own dot; returns true if new.
 bool SetField(CollectionWrite& w, HashObject* h, std::string_view field, std::string_view value) {
-  crdt::Stamp dot = w.Dot();
+  crdt::Stamp dot = w.ElementDot();
   ptrdiff_t i = h->map.Find(field);
   if (i < 0) {
     h->map.Insert(h->map.size(), field, std::string(value), dot);
-    w.Record(ElementOp{ElementOp::Kind::kPut, field, value, {}, {}});
+    w.Record(ElementOp{ElementOp::Kind::kPut, field, value, {}, {}, dot.sub});
     return true;
   }
   auto replaced = h->map.Put(static_cast<size_t>(i), std::string(value), dot);
-  w.Record(ElementOp{ElementOp::Kind::kPut, field, value, std::move(replaced), {}});
+  w.Record(ElementOp{ElementOp::Kind::kPut, field, value, std::move(replaced), {}, dot.sub});
   return false;
 }
 

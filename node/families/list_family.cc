@@ -48,7 +48,8 @@ void RecordPut(CollectionWrite& w, const crdt::SeqElement& e) {
     w.Touch();
     return;
   }
-  w.Record(ElementOp{ElementOp::Kind::kPut, w.Keep(e.pos.Encode()), w.Keep(e.value), {}, {}});
+  w.Record(ElementOp{ElementOp::Kind::kPut, w.Keep(e.pos.Encode()), w.Keep(e.value), {}, {},
+                     e.value_dot.sub});
 }
 
 void RecordRemove(CollectionWrite& w, const crdt::SeqElement& e) {
@@ -61,8 +62,8 @@ void RecordRemove(CollectionWrite& w, const crdt::SeqElement& e) {
 
 // Pushes `values` at one end of the list in `w` (created if missing).
 void Push(CollectionWrite& w, ListObject* l, std::span<const std::string_view> values, End end) {
-  crdt::Stamp dot = w.Dot();
   for (std::string_view v : values) {
+    crdt::Stamp dot = w.ElementDot();
     RecordPut(w, end == End::kLeft ? l->PushFront(v, dot) : l->PushBack(v, dot));
   }
 }
@@ -315,7 +316,7 @@ void CmdLSet(CommandContext& ctx) {
     ctx.rb->Error("ERR index out of range");
     return;
   }
-  l->Set(static_cast<size_t>(index), ctx.args[3], w.Dot());
+  l->Set(static_cast<size_t>(index), ctx.args[3], w.ElementDot());
   RecordPut(w, l->at(static_cast<size_t>(index)));
   w.Done();
   ctx.rb->Ok();
@@ -341,7 +342,7 @@ void CmdLInsert(CommandContext& ctx) {
   }
   for (size_t i = 0; i < l->size(); i++) {
     if (l->at(i).value != ctx.args[3]) continue;
-    RecordPut(w, l->InsertAt(after ? i + 1 : i, ctx.args[4], w.Dot()));
+    RecordPut(w, l->InsertAt(after ? i + 1 : i, ctx.args[4], w.ElementDot()));
     int64_t len = static_cast<int64_t>(l->size());
     w.Done();
     ctx.rb->Integer(len);

@@ -166,8 +166,9 @@ SetObject* CreateSet(CollectionWrite& w, std::string_view first) {
 bool AddMember(CollectionWrite& w, SetObject* s, std::string_view m) {
   if (FindMember(*s, m) >= 0) return false;
   size_t pos = s->PlaceFor(m);
-  s->map.Insert(pos, m, {}, w.Dot());
-  w.Record(ElementOp{ElementOp::Kind::kPut, m, {}, {}, {}});
+  crdt::Stamp dot = w.ElementDot();
+  s->map.Insert(pos, m, {}, dot);
+  w.Record(ElementOp{ElementOp::Kind::kPut, m, {}, {}, {}, dot.sub});
   return true;
 }
 
@@ -196,10 +197,10 @@ void StoreResult(CommandContext& ctx, std::string_view dst, const std::vector<st
       s->set_enc(CollEnc::kHashtable);
       s->map.BuildIndex();
     }
-    crdt::Stamp dot = w.Dot();
     for (const std::string& m : members) {
+      crdt::Stamp dot = w.ElementDot();
       s->map.Insert(s->PlaceFor(m), m, {}, dot);
-      w.Record(ElementOp{ElementOp::Kind::kPut, m, {}, {}, {}});
+      w.Record(ElementOp{ElementOp::Kind::kPut, m, {}, {}, {}, dot.sub});
     }
     w.Done();
   }

@@ -250,11 +250,11 @@ void StoreList(CommandContext& ctx, std::string_view dst, const std::vector<std:
   CollectionWrite w(ctx, dst, ObjType::kList);
   w.Open();  // the key is gone: it cannot hold another type
   ListObject* l = w.Create<ListObject>();
-  crdt::Stamp dot = w.Dot();
   for (const std::string& v : values) {
-    const crdt::SeqElement& e = l->PushBack(v, dot);
+    const crdt::SeqElement& e = l->PushBack(v, w.ElementDot());
     if (w.replicating()) {
-      w.Record(ElementOp{ElementOp::Kind::kPut, w.Keep(e.pos.Encode()), w.Keep(e.value), {}, {}});
+      w.Record(ElementOp{ElementOp::Kind::kPut, w.Keep(e.pos.Encode()), w.Keep(e.value), {}, {},
+                         e.value_dot.sub});
     } else {
       w.Touch();
     }

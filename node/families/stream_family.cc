@@ -163,32 +163,25 @@ void ReplyFields(resp::ReplyBuilder* rb, std::string_view bytes) {
   for (std::string_view p : parts) rb->Bulk(p);
 }
 
-void ReplyEntry(resp::ReplyBuilder* rb, const StreamObject& s, StreamId id) {
+void ReplyEntry(resp::ReplyBuilder* rb, StreamId id, std::string_view fields) {
   rb->ArrayHeader(2);
   ReplyId(rb, id);
-  ReplyFields(rb, s.EntryValue(id));
+  ReplyFields(rb, fields);
 }
 
-// The live entries in [start, end], up to count (0: all), forward or back.
-std::vector<StreamId> Range(const StreamObject& s, StreamId start, StreamId end, size_t count,
-                            bool rev) {
-  std::vector<StreamId> out;
-  if (start > end) return out;
-  const auto& es = s.entries();
-  if (!rev) {
-    for (auto it = es.lower_bound(start); it != es.end() && *it <= end; ++it) {
-      out.push_back(*it);
-      if (count && out.size() >= count) break;
-    }
-  } else {
-    auto it = es.upper_bound(end);
-    while (it != es.begin()) {
-      --it;
-      if (*it < start) break;
-      out.push_back(*it);
-      if (count && out.size() >= count) break;
-    }
-  }
+void ReplyEntry(resp::ReplyBuilder* rb, const StreamObject& s, StreamId id) {
+  ReplyEntry(rb, id, s.EntryValue(id));
+}
+
+// The live entries in [start, end], up to count (0: all), forward or back,
+// with their fields (views valid until the entries change).
+using EntryList = std::vector<std::pair<StreamId, std::string_view>>;
+EntryList Range(const StreamObject& s, StreamId start, StreamId end, size_t count, bool rev) {
+  EntryList out;
+  s.ScanEntries(start, end, rev, [&](StreamId id, std::string_view fields) {
+    out.emplace_back(id, fields);
+    return !count || out.size() < count;
+  });
   return out;
 }
 
@@ -234,13 +227,14 @@ class StreamWrite {
   bool replicating() const { return w_.replicating(); }
 
   void Put(std::string_view name, std::string_view value) {
-    StreamObject::Dots old = s_->Put(name, value, w_.Dot());
+    crdt::Stamp dot = w_.ElementDot();
+    StreamObject::Dots old = s_->Put(name, value, dot);
     if (!w_.replicating()) {
       w_.Touch();
       return;
     }
     w_.Record(ElementOp{ElementOp::Kind::kPut, w_.Keep(std::string(name)),
-                        w_.Keep(std::string(value)), std::move(old), {}});
+                        w_.Keep(std::string(value)), std::move(old), {}, dot.sub});
   }
   void Remove(std::string_view name) {
     StreamObject::Dots old = s_->Remove(name);
@@ -431,12 +425,12 @@ int64_t Trim(StreamWrite& w, const TrimArgs& a) {
       if (a.strategy == TrimArgs::Strategy::kMaxlen) {
         whole = static_cast<int64_t>(s->length() - n) >= a.maxlen;
       } else {
-        std::vector<StreamId> last = Range(*s, first->first, end, 1, true);
-        whole = !last.empty() && last[0] < a.minid;
+        EntryList last = Range(*s, first->first, end, 1, true);
+        whole = !last.empty() && last[0].first < a.minid;
       }
       if (!whole) break;
       if (a.limit && removed + static_cast<int64_t>(n) > a.limit) break;
-      for (StreamId id : Range(*s, first->first, end, 0, false)) w.RemoveEntry(id);
+      for (const auto& [id, fields] : Range(*s, first->first, end, 0, false)) w.RemoveEntry(id);
       removed += static_cast<int64_t>(n);
     }
   } else {
@@ -592,7 +586,7 @@ bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId
     }
     rb->ArrayHeader(static_cast<int64_t>(ids.size()));
     for (StreamId id : ids) {
-      if (!s->entries().contains(id)) {
+      if (!s->HasEntry(id)) {
         rb->ArrayHeader(2);
         ReplyId(rb, id);
         rb->NullArray();
@@ -610,11 +604,12 @@ bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId
   }
   StreamId start = g.last_id;
   if (!IncrId(&start)) return false;
-  std::vector<StreamId> ids = Range(*s, start, visible, count, false);
+  // Only group elements change below: the entries' views stay valid.
+  EntryList ids = Range(*s, start, visible, count, false);
   if (ids.empty()) return false;
   TouchConsumer(ctx, w, r.group, r.consumer);
   rb->ArrayHeader(static_cast<int64_t>(ids.size()));
-  for (StreamId id : ids) {
+  for (const auto& [id, fields] : ids) {
     if (id > g.last_id) {
       if (g.entries_read != kInvalidRead && !HasTombstonesFrom(*s, id)) {
         g.entries_read++;
@@ -623,7 +618,7 @@ bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId
       }
       g.last_id = id;
     }
-    ReplyEntry(rb, *s, id);
+    ReplyEntry(rb, id, fields);
     if (!r.noack) w.PutPending(r.group, id, StreamPending{ctx.now_ms, 1, std::string(r.consumer)});
   }
   w.PutGroup(r.group, g);
@@ -693,15 +688,15 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
     if (!group_mode) {
       bool wrong;
       const StreamObject* s = ReadStream(ctx, key, &wrong);
-      if (!s || s->length() == 0 || *s->entries().rbegin() <= ids[k]) continue;
+      if (!s || s->length() == 0 || s->LastEntryId() <= ids[k]) continue;
       StreamId start = ids[k];
       IncrId(&start);
-      std::vector<StreamId> got = Range(*s, start, visible, static_cast<size_t>(r.count), false);
+      EntryList got = Range(*s, start, visible, static_cast<size_t>(r.count), false);
       if (got.empty()) continue;
       if (rb.protocol() == 2) rb.ArrayHeader(2);
       rb.Bulk(key);
       rb.ArrayHeader(static_cast<int64_t>(got.size()));
-      for (StreamId id : got) ReplyEntry(&rb, *s, id);
+      for (const auto& [id, fields] : got) ReplyEntry(&rb, id, fields);
       served++;
       continue;
     }
@@ -787,7 +782,7 @@ void XInfoStream(CommandContext& ctx, const StreamObject& s, bool full, int64_t 
     }
     rb->Bulk("last-entry");
     if (s.length()) {
-      ReplyEntry(rb, s, *s.entries().rbegin());
+      ReplyEntry(rb, s, s.LastEntryId());
     } else {
       rb->Null();
     }
@@ -795,9 +790,9 @@ void XInfoStream(CommandContext& ctx, const StreamObject& s, bool full, int64_t 
   }
   size_t n = static_cast<size_t>(count);
   rb->Bulk("entries");
-  std::vector<StreamId> es = Range(s, {0, 0}, StreamId::Max(), n, false);
+  EntryList es = Range(s, {0, 0}, StreamId::Max(), n, false);
   rb->ArrayHeader(static_cast<int64_t>(es.size()));
-  for (StreamId id : es) ReplyEntry(rb, s, id);
+  for (const auto& [id, fields] : es) ReplyEntry(rb, id, fields);
   rb->Bulk("groups");
   rb->ArrayHeader(static_cast<int64_t>(groups.size()));
   for (const std::string& name : groups) {
@@ -996,9 +991,9 @@ static void RangeGeneric(CommandContext& ctx, bool rev) {
     ctx.rb->NullArray();
     return;
   }
-  std::vector<StreamId> ids = Range(*s, start, end, count < 0 ? 0 : size_t(count), rev);
+  EntryList ids = Range(*s, start, end, count < 0 ? 0 : size_t(count), rev);
   ctx.rb->ArrayHeader(static_cast<int64_t>(ids.size()));
-  for (StreamId id : ids) ReplyEntry(ctx.rb, *s, id);
+  for (const auto& [id, fields] : ids) ReplyEntry(ctx.rb, id, fields);
 }
 
 void CmdXRange(CommandContext& ctx) { RangeGeneric(ctx, false); }
@@ -1021,7 +1016,7 @@ void CmdXDel(CommandContext& ctx) {
   StreamMeta meta = s->Meta();
   int64_t deleted = 0;
   for (StreamId id : ids) {
-    if (!s->entries().contains(id)) continue;
+    if (!s->HasEntry(id)) continue;
     w.RemoveEntry(id);
     deleted++;
     meta.max_deleted = std::max(meta.max_deleted, id);
@@ -1069,7 +1064,7 @@ void CmdXSetId(CommandContext& ctx) {
     return;
   }
   int64_t now_added = s->EntriesAdded();
-  if (s->length() > 0 && id < *s->entries().rbegin()) {
+  if (s->length() > 0 && id < s->LastEntryId()) {
     w.Done();
     ctx.rb->Error("ERR The ID specified in XSETID is smaller than the target stream top item");
     return;
@@ -1542,7 +1537,7 @@ void CmdXClaim(CommandContext& ctx) {
   for (StreamId id : ids) {
     StreamPending p;
     bool pending = s->Pending(group, id, &p);
-    if (!s->entries().contains(id)) {
+    if (!s->HasEntry(id)) {
       if (pending) w.RemovePending(group, id);
       continue;
     }
@@ -1610,7 +1605,7 @@ void CmdXAutoClaim(CommandContext& ctx) {
     StreamId id = cand[k];
     StreamPending p;
     s->Pending(group, id, &p);
-    if (!s->entries().contains(id)) {
+    if (!s->HasEntry(id)) {
       w.RemovePending(group, id);
       deleted.push_back(id);
       count--;

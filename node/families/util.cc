@@ -191,32 +191,45 @@ void EmitCollectionCopy(CommandContext& ctx, const Entry& e, int db) {
     for (size_t i = 0; i < h.size(); i++) {
       char buf[24];
       values.emplace_back(h.Value(i, buf));
-      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, h.map.at(i).name, values.back(), {}, {}});
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, h.map.at(i).name, values.back(), {}, {},
+                                 h.map.at(i).top().dot.sub});
     }
   } else if (c.type() == ObjType::kList) {
     auto& l = static_cast<ListObject&>(c);
     values.reserve(l.size());
     for (size_t i = 0; i < l.size(); i++) {
       values.push_back(l.at(i).pos.Encode());
-      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, values.back(), l.at(i).value, {}, {}});
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, values.back(), l.at(i).value, {}, {},
+                                 l.at(i).value_dot.sub});
     }
   } else if (c.type() == ObjType::kZset) {
     auto& z = static_cast<ZsetObject&>(c);
     values.reserve(z.size());  // the ops point into it: no reallocation
     for (size_t i = 0; i < z.size(); i++) {
       values.push_back(EncodeScore(z.Score(i)));
-      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, z.map().at(i).name, values.back(), {}, {}});
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, z.map().at(i).name, values.back(), {}, {},
+                                 z.map().at(i).top().dot.sub});
     }
   } else if (c.type() == ObjType::kStream) {
     auto& st = static_cast<StreamObject&>(c);
     for (size_t i = 0; i < st.map().size(); i++) {
       const auto& el = st.map().at(i);
-      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, el.name, el.top().value, {}, {}});
+      ed.ops.push_back(
+          ElementOp{ElementOp::Kind::kPut, el.name, el.top().value, {}, {}, el.top().dot.sub});
     }
+    values.reserve(st.entries().size());  // the ops point into it: no reallocation
+    st.entries().Scan({}, StreamId::Max(), false,
+                      [&](StreamId id, const StreamEntries::Versions& v) {
+                        values.push_back(stream_codec::EntryName(id));
+                        ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, values.back(),
+                                                   v[0].fields, {}, {}, v[0].dot.sub});
+                        return true;
+                      });
   } else if (c.type() == ObjType::kSet) {
     auto& s = static_cast<SetObject&>(c);
     for (size_t i = 0; i < s.size(); i++) {
-      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, s.map.at(i).name, {}, {}, {}});
+      ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, s.map.at(i).name, {}, {}, {},
+                                 s.map.at(i).top().dot.sub});
     }
   }
   ed.ttl = true;

@@ -125,8 +125,16 @@ class CollectionWrite {
     if (!e_) Make(std::make_unique<T>());
     return static_cast<T*>(e_->collection());
   }
-  // The dot of this command's write.
+  // The stamp of this command's write.
   crdt::Stamp Dot();
+  // The dot of the next element version this command puts: the write's
+  // stamp with sub 1, 2, ...; its kPut op carries the same sub. One dot per
+  // element, so that a later change replacing one of them names it alone.
+  crdt::Stamp ElementDot() {
+    crdt::Stamp d = Dot();
+    d.sub = ++subs_;
+    return d;
+  }
   bool replicating() const { return replicating_; }
   // Records one element operation for the delta (no-op standalone). The
   // views must stay valid until Done(); Keep() stores a string until then.
@@ -153,6 +161,7 @@ class CollectionWrite {
   bool done_ = false;
   crdt::Stamp dot_{};
   uint64_t prev_ = 0;
+  uint32_t subs_ = 0;
   ElementsDelta ed_;
   std::vector<std::unique_ptr<std::string>> kept_;
 };

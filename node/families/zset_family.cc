@@ -48,7 +48,7 @@ bool ReadZset(CommandContext& ctx, std::string_view key, const ZsetObject** out)
 }
 
 // Records a put of `member` at its score as the zset now holds it.
-void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
+void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member, crdt::Stamp dot,
                ZsetObject::Dots replaced) {
   if (!w.replicating()) {
     w.Touch();  // standalone: no delta to fill
@@ -56,8 +56,8 @@ void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
   }
   double stored = 0;
   z->ScoreOf(member, &stored);
-  w.Record(ElementOp{
-      ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)), std::move(replaced), {}});
+  w.Record(ElementOp{ElementOp::Kind::kPut, member, w.Keep(EncodeScore(stored)),
+                     std::move(replaced), {}, dot.sub});
 }
 
 // The *STORE commands' last step: `dst` is replaced by a zset of `items`
@@ -80,10 +80,10 @@ void StoreZsetResult(CommandContext& ctx, std::string_view dst,
     size_t max_len = 0;
     for (const auto& [m, s] : copy) max_len = std::max(max_len, m.size());
     if (!ZsetObject::FitsListpack(copy.size(), max_len)) z->set_enc(CollEnc::kSkiplist);
-    crdt::Stamp dot = w.Dot();
     for (const auto& [m, s] : copy) {
+      crdt::Stamp dot = w.ElementDot();
       z->Set(m, s, dot);
-      RecordPut(w, z, w.replicating() ? w.Keep(m) : std::string_view(m), {});
+      RecordPut(w, z, w.replicating() ? w.Keep(m) : std::string_view(m), dot, {});
     }
     w.Done();
   }
@@ -326,8 +326,8 @@ void RemoveMember(CollectionWrite& w, ZsetObject* z, std::string_view member) {
 // counter's sum. Returns the member's score afterwards.
 double UpdateMember(CollectionWrite& w, ZsetObject* z, std::string_view member, double score,
                     bool incr, double by) {
-  crdt::Stamp dot = w.Dot();
   if (incr && w.replicating()) {
+    crdt::Stamp dot = w.Dot();
     ptrdiff_t i = z->map().Find(member);
     std::string_view base = w.Keep(EncodeScore(z->map().at(static_cast<size_t>(i)).top().value));
     crdt::ScoreCounter::Delta d = z->Increment(member, dot.node, dot.counter, by);
@@ -336,15 +336,17 @@ double UpdateMember(CollectionWrite& w, ZsetObject* z, std::string_view member, 
     z->ScoreOf(member, &now);
     return now;
   }
+  crdt::Stamp dot = w.ElementDot();
   ZsetObject::Dots replaced = z->Set(member, score, dot);
-  RecordPut(w, z, member, std::move(replaced));
+  RecordPut(w, z, member, dot, std::move(replaced));
   return score;
 }
 
 void AddMember(CollectionWrite& w, ZsetObject* z, std::string_view member, double score) {
   z->PrepareAdd(member.size(), 1);
-  ZsetObject::Dots none = z->Set(member, score, w.Dot());
-  RecordPut(w, z, member, std::move(none));
+  crdt::Stamp dot = w.ElementDot();
+  ZsetObject::Dots none = z->Set(member, score, dot);
+  RecordPut(w, z, member, dot, std::move(none));
 }
 
 // A new zset for a write creating `key` (zaddGenericCommand): a skiplist

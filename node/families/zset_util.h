@@ -17,8 +17,9 @@ namespace lattice::node {
 // missing (or empty). False after replying WRONGTYPE.
 bool ReadZset(CommandContext& ctx, std::string_view key, const ZsetObject** out);
 
-// Records a put of `member` at its score as the zset now holds it.
-void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member,
+// Records a put of `member` at its score as the zset now holds it, under
+// element dot `dot` (CollectionWrite::ElementDot).
+void RecordPut(CollectionWrite& w, ZsetObject* z, std::string_view member, crdt::Stamp dot,
                ZsetObject::Dots replaced);
 
 // The *STORE commands' last step: `dst` is replaced by a zset of `items`

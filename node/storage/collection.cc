@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "node/stamp_proto.h"
 #include "node/storage/keyspace.h"
 #include "node/storage/list.h"
 #include "node/storage/stable_hash.h"
@@ -14,24 +15,6 @@ namespace lattice::node {
 EncodingLimits g_encoding_limits;
 
 namespace {
-
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
-
-void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
-  out->set_counter(s.counter);
-  out->set_node_id(s.node);
-}
-
-template <typename Map>
-typename Map::Dots DotsFromProto(const google::protobuf::RepeatedPtrField<peer::Stamp>& r) {
-  typename Map::Dots d;
-  for (const peer::Stamp& s : r) d.push_back(FromProto(s));
-  return d;
-}
-
-uint64_t StampDigest(const crdt::Stamp& s) {
-  return Mix64(s.counter * 0x9E3779B97F4A7C15ULL ^ (uint64_t(s.node) << 1) ^ 0x5bd1e995);
-}
 
 template <typename V>
 uint64_t VersionsDigest(const crdt::OrElement<V>& e, uint64_t (*value)(const V&)) {
@@ -165,11 +148,12 @@ bool HashObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
   for (const peer::ElementOp& op : m.ops()) {
     switch (op.kind()) {
       case peer::ElementOp::PUT:
-        map.ApplyPut(op.element(), op.value(), dot, DotsFromProto<HashMap>(op.replaced()), ctx);
+        map.ApplyPut(op.element(), op.value(), OpDot(dot, op), DotsFromProto(op.replaced()),
+                     ctx);
         changed = true;
         break;
       case peer::ElementOp::REMOVE:
-        map.ApplyRemove(op.element(), DotsFromProto<HashMap>(op.replaced()));
+        map.ApplyRemove(op.element(), DotsFromProto(op.replaced()));
         changed = true;
         break;
       case peer::ElementOp::INCREMENT: {
@@ -216,7 +200,7 @@ void HashObject::Restamp(crdt::Stamp dot) {
   for (size_t i = 0; i < map.size(); i++) {
     char buf[24];
     std::string v(Value(i, buf));
-    map.Put(i, std::move(v), dot);
+    map.Put(i, std::move(v), crdt::Stamp{dot.counter, dot.node, static_cast<uint32_t>(i + 1)});
   }
   ctx = crdt::CausalContext();
   floor = {};
@@ -229,16 +213,17 @@ bool SetObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
   bool changed = false;
   for (const peer::ElementOp& op : m.ops()) {
     if (op.kind() == peer::ElementOp::PUT) {
-      if (map.Find(op.element()) < 0 && !ctx.Covers(dot)) {
+      crdt::Stamp d = OpDot(dot, op);
+      if (map.Find(op.element()) < 0 && !ctx.Covers(d)) {
         size_t pos = PlaceFor(op.element());
-        map.Insert(pos, op.element(), {}, dot);
-        map.ApplyRemove(op.element(), DotsFromProto<SetMap>(op.replaced()));
+        map.Insert(pos, op.element(), {}, d);
+        map.ApplyRemove(op.element(), DotsFromProto(op.replaced()));
       } else {
-        map.ApplyPut(op.element(), {}, dot, DotsFromProto<SetMap>(op.replaced()), ctx);
+        map.ApplyPut(op.element(), {}, d, DotsFromProto(op.replaced()), ctx);
       }
       changed = true;
     } else if (op.kind() == peer::ElementOp::REMOVE) {
-      map.ApplyRemove(op.element(), DotsFromProto<SetMap>(op.replaced()));
+      map.ApplyRemove(op.element(), DotsFromProto(op.replaced()));
       changed = true;
     }
   }
@@ -276,7 +261,9 @@ void SetObject::Normalize() {
 }
 
 void SetObject::Restamp(crdt::Stamp dot) {
-  for (size_t i = 0; i < map.size(); i++) map.Put(i, {}, dot);
+  for (size_t i = 0; i < map.size(); i++) {
+    map.Put(i, {}, crdt::Stamp{dot.counter, dot.node, static_cast<uint32_t>(i + 1)});
+  }
   ctx = crdt::CausalContext();
   floor = {};
   ttl_stamp = dot;

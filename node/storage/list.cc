@@ -1,20 +1,15 @@
 #include "node/storage/list.h"
 
+#include "node/stamp_proto.h"
 #include "node/storage/stable_hash.h"
 #include "proto/peer.pb.h"
 
 namespace lattice::node {
 
-namespace {
-
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
-
-}  // namespace
-
 uint64_t ListObject::DigestOf(const crdt::SeqElement& e) {
   uint64_t h = StableHash64(e.pos.Encode());
   h ^= Mix64(StableHash64(e.value) + 0x51ED270B);
-  h ^= Mix64(e.value_dot.counter * 0x9E3779B97F4A7C15ULL ^ (uint64_t(e.value_dot.node) << 1));
+  h ^= StampDigest(e.value_dot);
   return Mix64(h);
 }
 
@@ -80,7 +75,7 @@ bool ListObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
     ptrdiff_t i = seq_.Find(pos);
     if (digesting_ && i >= 0) digest_ -= DigestOf(seq_.at(static_cast<size_t>(i)));
     if (op.kind() == peer::ElementOp::PUT) {
-      seq_.ApplyPut(pos, op.value(), dot, ctx);
+      seq_.ApplyPut(pos, op.value(), OpDot(dot, op), ctx);
     } else if (op.kind() == peer::ElementOp::REMOVE) {
       seq_.ApplyRemove(pos);
     }
@@ -120,8 +115,7 @@ void ListObject::StateToProto(peer::Elements* m) const {
     peer::ElementState* es = m->add_elements();
     es->set_element(e.pos.Encode());
     peer::ElementVersion* v = es->add_versions();
-    v->mutable_dot()->set_counter(e.value_dot.counter);
-    v->mutable_dot()->set_node_id(e.value_dot.node);
+    ToProto(e.value_dot, v->mutable_dot());
     v->set_value(e.value);
   }
 }
@@ -132,8 +126,9 @@ void ListObject::Restamp(crdt::Stamp dot) {
   crdt::Sequence fresh;
   int64_t d = 0;
   for (const auto& e : seq_.elements()) {
+    crdt::Stamp el{dot.counter, dot.node, static_cast<uint32_t>(d + 1)};  // its own dot
     fresh.mutable_elements().push_back(
-        crdt::SeqElement{crdt::Position({crdt::PosSegment{d++, dot}}), dot, e.value});
+        crdt::SeqElement{crdt::Position({crdt::PosSegment{d++, el}}), el, e.value});
   }
   seq_ = std::move(fresh);
   ctx = crdt::CausalContext();

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "crdt/stamp.h"
+
 namespace lattice::node {
 
 inline uint64_t Mix64(uint64_t x) {
@@ -25,6 +27,12 @@ inline uint64_t Mix64(uint64_t x) {
   x *= 0x94d049bb133111ebULL;
   x ^= x >> 31;
   return x;
+}
+
+// A dot's share of a Merkle digest.
+inline uint64_t StampDigest(const crdt::Stamp& s) {
+  return Mix64(s.counter * 0x9E3779B97F4A7C15ULL ^ (uint64_t(s.node) << 1) ^
+               (uint64_t(s.sub) << 33) ^ 0x5bd1e995);
 }
 
 inline uint64_t StableHash64(std::string_view s) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "node/stamp_proto.h"
+#include "node/storage/stable_hash.h"
 #include "node/str_util.h"
 #include "proto/peer.pb.h"
 
@@ -51,17 +53,6 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
     if (!(b & 0x80)) return true;
   }
   return false;
-}
-
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
-void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
-  out->set_counter(s.counter);
-  out->set_node_id(s.node);
-}
-HashMap::Dots DotsFromProto(const google::protobuf::RepeatedPtrField<peer::Stamp>& r) {
-  HashMap::Dots d;
-  for (const peer::Stamp& s : r) d.push_back(FromProto(s));
-  return d;
 }
 
 // The group of a 'c' or 'p' name, and what follows it.
@@ -188,15 +179,309 @@ bool StreamPending::Decode(std::string_view b, StreamPending* out) {
   return true;
 }
 
+// ---- StreamEntries ----
+//
+// A block's record: varint(ms - base.ms), varint(seq - base.seq when the
+// ms are equal, else seq), varint(version count), then per version
+// zigzag(counter - block's base counter), varint(node), varint(sub),
+// varint(length) and the field bytes. The store wrote every byte, so the
+// decoder trusts them.
+
+namespace {
+
+void PutZigzag(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+uint64_t ReadVarint(const char** p) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    uint8_t b = static_cast<uint8_t>(*(*p)++);
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
+// Reads a record's id at *p, advancing it to the versions.
+StreamId ReadId(const StreamId& base, const char** p) {
+  uint64_t dms = ReadVarint(p);
+  uint64_t seq = ReadVarint(p);
+  return StreamId{base.ms + dms, dms == 0 ? base.seq + seq : seq};
+}
+
+// Reads (into *v, if given) or skips the versions at *p.
+void ReadVersions(uint64_t base_counter, const char** p, StreamEntries::Versions* v) {
+  uint64_t n = ReadVarint(p);
+  if (v) v->clear();
+  for (uint64_t k = 0; k < n; k++) {
+    uint64_t z = ReadVarint(p);
+    int64_t delta = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+    crdt::Stamp dot;
+    dot.counter = base_counter + static_cast<uint64_t>(delta);
+    dot.node = static_cast<crdt::NodeId>(ReadVarint(p));
+    dot.sub = static_cast<uint32_t>(ReadVarint(p));
+    uint64_t len = ReadVarint(p);
+    if (v) v->push_back({dot, std::string_view(*p, len)});
+    *p += len;
+  }
+}
+
+// Decodes the record at *p (advancing it) into *id and, if `v`, *v.
+void ReadRecord(const StreamId& base, uint64_t base_counter, const char** p, StreamId* id,
+                StreamEntries::Versions* v) {
+  *id = ReadId(base, p);
+  ReadVersions(base_counter, p, v);
+}
+
+}  // namespace
+
+uint64_t StreamEntries::DigestOf(StreamId id, const Versions& v) {
+  uint64_t sum = 0;
+  for (const Version& x : v) sum += Mix64(StampDigest(x.dot) ^ StableHash64(x.fields));
+  return Mix64(Mix64(id.ms * 0x9E3779B97F4A7C15ULL ^ id.seq) + sum + 0x57AE);
+}
+
+void StreamEntries::Encode(const StreamId& base, uint64_t base_counter, StreamId id,
+                           const Versions& v, std::string* out) {
+  PutVarint(out, id.ms - base.ms);
+  PutVarint(out, id.ms == base.ms ? id.seq - base.seq : id.seq);
+  PutVarint(out, v.size());
+  for (const Version& x : v) {
+    PutZigzag(out, static_cast<int64_t>(x.dot.counter - base_counter));
+    PutVarint(out, x.dot.node);
+    PutVarint(out, x.dot.sub);
+    PutVarint(out, x.fields.size());
+    out->append(x.fields.data(), x.fields.size());
+  }
+}
+
+void StreamEntries::Append(const StreamId& base, Block* b, StreamId id, const Versions& v) {
+  if (b->count == 0) b->base_counter = v.empty() ? 0 : v[0].dot.counter;
+  Encode(base, b->base_counter, id, v, &b->bytes);
+  b->last = id;
+  b->count++;
+}
+
+void StreamEntries::DecodeAll(const StreamId& base, const Block& b, std::vector<Decoded>* out) {
+  out->clear();
+  out->reserve(b.count);
+  const char* p = b.bytes.data();
+  const char* end = p + b.bytes.size();
+  while (p < end) {
+    Decoded d;
+    ReadRecord(base, b.base_counter, &p, &d.id, &d.versions);
+    out->push_back(std::move(d));
+  }
+}
+
+StreamId StreamEntries::first() const {
+  const auto& [base, b] = *blocks_.begin();
+  const char* p = b.bytes.data();
+  StreamId id;
+  ReadRecord(base, b.base_counter, &p, &id, nullptr);
+  return id;
+}
+
+bool StreamEntries::Get(StreamId id, Versions* out) const {
+  auto it = blocks_.upper_bound(id);
+  if (it != blocks_.begin() && id <= std::prev(it)->second.last) {
+    --it;
+    const Block& b = it->second;
+    const char* p = b.bytes.data();
+    const char* end = p + b.bytes.size();
+    while (p < end) {
+      StreamId at;
+      ReadRecord(it->first, b.base_counter, &p, &at, out);
+      if (at == id) return true;
+      if (at > id) break;
+    }
+  }
+  out->clear();
+  return false;
+}
+
+bool StreamEntries::Contains(StreamId id) const {
+  Versions v;
+  return Get(id, &v);
+}
+
+void StreamEntries::Scan(StreamId start, StreamId end, bool rev,
+                         const std::function<bool(StreamId, const Versions&)>& fn) const {
+  if (start > end || blocks_.empty()) return;
+  if (!rev) {
+    auto it = blocks_.upper_bound(start);
+    if (it != blocks_.begin()) --it;
+    Versions v;
+    for (; it != blocks_.end() && it->first <= end; ++it) {
+      const Block& b = it->second;
+      if (b.last < start) continue;
+      const char* p = b.bytes.data();
+      const char* stop = p + b.bytes.size();
+      while (p < stop) {
+        StreamId id;
+        ReadRecord(it->first, b.base_counter, &p, &id, &v);
+        if (id < start) continue;
+        if (id > end || !fn(id, v)) return;
+      }
+    }
+    return;
+  }
+  auto it = blocks_.upper_bound(end);
+  std::vector<Decoded> recs;
+  while (it != blocks_.begin()) {
+    --it;
+    if (it->second.last < start) return;
+    DecodeAll(it->first, it->second, &recs);
+    for (size_t i = recs.size(); i-- > 0;) {
+      if (recs[i].id > end) continue;
+      if (recs[i].id < start || !fn(recs[i].id, recs[i].versions)) return;
+    }
+  }
+}
+
+void StreamEntries::Rewrite(Blocks::iterator it, StreamId base, const std::vector<Decoded>& recs) {
+  // Built aside first: `recs` points into the block being replaced. A run
+  // too long for one block is cut into equal half-full ones, so that
+  // inserts in the middle leave no trail of small blocks.
+  Block whole;
+  for (const Decoded& r : recs) Append(base, &whole, r.id, r.versions);
+  std::vector<std::pair<StreamId, Block>> fresh;
+  if (recs.size() <= kBlockEntries && whole.bytes.size() <= kBlockBytes) {
+    if (!recs.empty()) fresh.emplace_back(base, std::move(whole));
+  } else {
+    size_t parts = std::max((recs.size() + kBlockEntries / 2 - 1) / (kBlockEntries / 2),
+                            (whole.bytes.size() + kBlockBytes / 2 - 1) / (kBlockBytes / 2));
+    size_t per = (recs.size() + parts - 1) / parts;
+    for (size_t i = 0; i < recs.size(); i++) {
+      if (i % per == 0) fresh.emplace_back(i == 0 ? base : recs[i].id, Block{});
+      Append(fresh.back().first, &fresh.back().second, recs[i].id, recs[i].versions);
+    }
+  }
+  blocks_.erase(it);
+  for (auto& [b, blk] : fresh) {
+    blk.bytes.shrink_to_fit();
+    blocks_.emplace(b, std::move(blk));
+  }
+}
+
+void StreamEntries::Set(StreamId id, const Versions& v) {
+  if (!v.empty() && (blocks_.empty() || id > last_)) {
+    // The common case, an append: the tail block, or a new one.
+    if (blocks_.empty()) blocks_.emplace(id, Block{});
+    auto tail = std::prev(blocks_.end());
+    Block* b = &tail->second;
+    bool appended = false;
+    if (b->count < kBlockEntries) {
+      size_t had = b->bytes.size();
+      StreamId had_last = b->last;
+      Append(tail->first, b, id, v);
+      appended = true;
+      if (b->count > 1 && b->bytes.size() > kBlockBytes) {  // past the byte limit: undone
+        b->bytes.resize(had);
+        b->count--;
+        b->last = had_last;
+        appended = false;
+      }
+    }
+    if (!appended) {  // the tail is full: this entry starts the next block
+      b->bytes.shrink_to_fit();
+      auto fresh = blocks_.emplace(id, Block{}).first;
+      Append(id, &fresh->second, id, v);
+    }
+    count_++;
+    last_ = id;
+    digest_ += DigestOf(id, v);
+    return;
+  }
+  if (blocks_.empty()) return;
+  auto it = blocks_.upper_bound(id);
+  if (it == blocks_.begin()) {
+    // Below every entry: absent, or a new first entry, which moves the
+    // first block's base (its records are re-encoded from it).
+    if (v.empty()) return;
+    std::vector<Decoded> recs;
+    DecodeAll(it->first, it->second, &recs);
+    recs.insert(recs.begin(), Decoded{id, v});
+    Rewrite(it, id, recs);
+    count_++;
+    digest_ += DigestOf(id, v);
+    return;
+  }
+  --it;
+  const StreamId base = it->first;
+  Block& b = it->second;
+  // The record's place: records are encoded against the block's base, not
+  // each other, so one is spliced in or out without touching the rest.
+  const char* data = b.bytes.data();
+  const char* p = data;
+  const char* end = data + b.bytes.size();
+  size_t pos = b.bytes.size(), rec_end = pos;
+  bool existing = false;
+  Versions old;
+  while (p < end) {
+    const char* start = p;
+    StreamId at = ReadId(base, &p);
+    if (at == id) ReadVersions(b.base_counter, &p, &old);
+    if (at >= id) {
+      pos = static_cast<size_t>(start - data);
+      existing = at == id;
+      if (!existing) ReadVersions(b.base_counter, &p, nullptr);
+      rec_end = existing ? static_cast<size_t>(p - data) : pos;
+      break;
+    }
+    ReadVersions(b.base_counter, &p, nullptr);
+  }
+  if (!existing && v.empty()) return;
+  if (existing) {
+    digest_ -= DigestOf(id, old);
+    count_--;
+    b.count--;
+  }
+  std::string enc;  // first: `v` may point into this block
+  if (!v.empty()) {
+    Encode(base, b.base_counter, id, v, &enc);
+    digest_ += DigestOf(id, v);
+    count_++;
+    b.count++;
+  }
+  b.bytes.replace(pos, rec_end - pos, enc);
+  if (b.count == 0) {
+    blocks_.erase(it);
+  } else {
+    if (!v.empty() && id > b.last) b.last = id;
+    if (v.empty() && id == b.last) {
+      const char* q = b.bytes.data();
+      const char* qend = q + b.bytes.size();
+      while (q < qend) {
+        b.last = ReadId(base, &q);
+        ReadVersions(b.base_counter, &q, nullptr);
+      }
+    }
+    if (b.count > kBlockEntries || b.bytes.size() > kBlockBytes) {
+      std::vector<Decoded> recs;
+      DecodeAll(base, b, &recs);
+      Rewrite(it, base, recs);
+    }
+  }
+  last_ = blocks_.empty() ? StreamId{} : blocks_.rbegin()->second.last;
+}
+
+size_t StreamEntries::MemoryUsage() const {
+  // A btree node holds about 8 (id, block) slots, most nodes two-thirds full.
+  size_t n = blocks_.size() * (sizeof(StreamId) + sizeof(Block)) * 3 / 2;
+  for (const auto& [id, b] : blocks_) n += b.bytes.capacity() > 15 ? b.bytes.capacity() + 1 : 0;
+  return n;
+}
+
+// ---- StreamObject ----
+
 StreamObject::StreamObject() : Collection(ObjType::kStream, CollEnc::kStream) {
   map_.BuildIndex();
 }
 
 size_t StreamObject::MemoryUsage() const {
-  size_t n = sizeof(*this) + map_.MemoryUsage();
+  size_t n = sizeof(*this) + map_.MemoryUsage() + entries_.MemoryUsage();
   for (const auto& e : map_.elements()) n += e.versions[0].value.heap_bytes();
-  // A btree node holds about 16 ids of 16 bytes, most nodes two-thirds full.
-  n += entries_.size() * 24;
   for (const auto& [name, g] : groups_) n += sizeof(g) + name.size() + g.pel.size() * 48;
   return n;
 }
@@ -206,14 +491,29 @@ const crdt::CompactString* StreamObject::Find(std::string_view name) const {
   return i < 0 ? nullptr : &map_.at(static_cast<size_t>(i)).top().value;
 }
 
+std::string_view StreamObject::TopFields(const StreamEntries::Versions& v) {
+  const StreamEntries::Version* top = &v[0];
+  for (const auto& x : v) {
+    if (top->dot < x.dot) top = &x;
+  }
+  return top->fields;
+}
+
 std::string_view StreamObject::EntryValue(StreamId id) const {
-  const crdt::CompactString* v = Find(stream_codec::EntryName(id));
-  return v ? std::string_view(*v) : std::string_view();
+  StreamEntries::Versions v;
+  return entries_.Get(id, &v) ? TopFields(v) : std::string_view();
+}
+
+void StreamObject::ScanEntries(StreamId start, StreamId end, bool rev,
+                               const std::function<bool(StreamId, std::string_view)>& fn) const {
+  entries_.Scan(start, end, rev, [&](StreamId id, const StreamEntries::Versions& v) {
+    return fn(id, TopFields(v));
+  });
 }
 
 StreamMeta StreamObject::Meta() const {
   StreamMeta m = meta_;
-  if (!entries_.empty()) m.last_id = std::max(m.last_id, *entries_.rbegin());
+  if (!entries_.empty()) m.last_id = std::max(m.last_id, entries_.last());
   return m;
 }
 
@@ -258,12 +558,18 @@ bool StreamObject::ConsumerSeen(std::string_view group, std::string_view consume
 
 StreamObject::Dots StreamObject::Put(std::string_view name, std::string_view value,
                                      crdt::Stamp dot) {
-  // An entry's name is new (ids only grow): no lookup for it.
-  ptrdiff_t i = name[0] == 'e' && !entries_.empty() && name.size() == 17 &&
-                        GetId(name.data() + 1) > *entries_.rbegin()
-                    ? -1
-                    : map_.Find(name);
   Dots old;
+  if (name.size() == 17 && name[0] == 'e') {
+    StreamId id = GetId(name.data() + 1);
+    StreamEntries::Versions cur;
+    // A new id above the last needs no lookup (local ids only grow).
+    bool was = !entries_.empty() && id <= entries_.last() && entries_.Get(id, &cur);
+    for (const auto& v : cur) old.push_back(v.dot);
+    entries_.Set(id, {{dot, value}});
+    EntryChanged(id, was, true);
+    return old;
+  }
+  ptrdiff_t i = map_.Find(name);
   if (i < 0) {
     map_.Insert(map_.size(), name, crdt::CompactString(value), dot);
   } else {
@@ -274,6 +580,16 @@ StreamObject::Dots StreamObject::Put(std::string_view name, std::string_view val
 }
 
 StreamObject::Dots StreamObject::Remove(std::string_view name) {
+  if (name.size() == 17 && name[0] == 'e') {
+    StreamId id = GetId(name.data() + 1);
+    StreamEntries::Versions cur;
+    if (!entries_.Get(id, &cur)) return {};
+    Dots old;
+    for (const auto& v : cur) old.push_back(v.dot);
+    entries_.Set(id, {});
+    EntryChanged(id, true, false);
+    return old;
+  }
   ptrdiff_t i = map_.Find(name);
   if (i < 0) return {};
   Dots old = map_.Remove(static_cast<size_t>(i));
@@ -315,30 +631,6 @@ void StreamObject::Reindex(std::string_view name, int live_hint) {
       slot = count;
       return;
     }
-    case 'e':
-      if (name.size() != 17) return;
-      {
-        StreamId id = GetId(name.data() + 1);
-        if (live) {
-          if (!entries_.insert(id).second) return;
-          auto it = nodes_.upper_bound(id);
-          bool tail = it == nodes_.end();
-          if (it == nodes_.begin()) {
-            it = nodes_.emplace(id, Node{}).first;  // before every node: one of its own
-          } else {
-            --it;
-            if (tail && it->second.total >= kNodeEntries) it = nodes_.emplace(id, Node{}).first;
-          }
-          it->second.total++;
-          it->second.live++;
-        } else if (entries_.erase(id)) {
-          auto it = nodes_.upper_bound(id);
-          if (it == nodes_.begin()) return;
-          --it;
-          if (--it->second.live == 0) nodes_.erase(it);
-        }
-      }
-      return;
     case 'g': {
       std::string g(name.substr(1));
       if (live) {
@@ -388,8 +680,28 @@ void StreamObject::Reindex(std::string_view name, int live_hint) {
   }
 }
 
+void StreamObject::EntryChanged(StreamId id, bool was, bool now) {
+  if (was == now) return;
+  if (now) {
+    auto it = nodes_.upper_bound(id);
+    bool tail = it == nodes_.end();
+    if (it == nodes_.begin()) {
+      it = nodes_.emplace(id, Node{}).first;  // before every node: one of its own
+    } else {
+      --it;
+      if (tail && it->second.total >= kNodeEntries) it = nodes_.emplace(id, Node{}).first;
+    }
+    it->second.total++;
+    it->second.live++;
+  } else {
+    auto it = nodes_.upper_bound(id);
+    if (it == nodes_.begin()) return;
+    --it;
+    if (--it->second.live == 0) nodes_.erase(it);
+  }
+}
+
 void StreamObject::RebuildIndex() {
-  entries_.clear();
   groups_.clear();
   meta_ = StreamMeta{};
   nodes_.clear();
@@ -398,23 +710,83 @@ void StreamObject::RebuildIndex() {
   std::vector<std::string> names;
   names.reserve(map_.size());
   for (const auto& e : map_.elements()) names.emplace_back(e.name);
-  // Entries in id order (their names sort so), for the node layout.
   std::sort(names.begin(), names.end());
   for (const std::string& n : names) Reindex(n);
+  // The node layout, in id order.
+  entries_.Scan({}, StreamId::Max(), false, [&](StreamId id, const StreamEntries::Versions&) {
+    EntryChanged(id, false, true);
+    return true;
+  });
+}
+
+std::vector<StreamObject::OwnedEntry> StreamObject::TakeEntries(
+    const std::function<bool(const crdt::Stamp&)>& keep) const {
+  std::vector<OwnedEntry> out;
+  out.reserve(entries_.size());
+  entries_.Scan({}, StreamId::Max(), false, [&](StreamId id, const StreamEntries::Versions& v) {
+    OwnedEntry e{id, {}};
+    for (const auto& x : v) {
+      if (keep(x.dot)) e.versions.emplace_back(x.dot, std::string(x.fields));
+    }
+    out.push_back(std::move(e));
+    return true;
+  });
+  return out;
+}
+
+void StreamObject::PutEntries(const std::vector<OwnedEntry>& entries) {
+  entries_ = StreamEntries();
+  for (const OwnedEntry& e : entries) {
+    StreamEntries::Versions v;
+    for (const auto& [dot, fields] : e.versions) v.push_back({dot, fields});
+    if (!v.empty()) entries_.Set(e.id, v);  // in id order: appends
+  }
 }
 
 bool StreamObject::DropIf(const std::function<bool(const crdt::Stamp&)>& dead) {
   bool any = map_.DropIf(dead) > 0;
-  if (any) RebuildIndex();
-  return any;
+  bool entry = false;
+  entries_.Scan({}, StreamId::Max(), false, [&](StreamId, const StreamEntries::Versions& v) {
+    for (const auto& x : v) entry = entry || dead(x.dot);
+    return !entry;
+  });
+  if (entry) PutEntries(TakeEntries([&](const crdt::Stamp& d) { return !dead(d); }));
+  if (any || entry) RebuildIndex();
+  return any || entry;
 }
 
 bool StreamObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
   bool changed = false;
   for (const peer::ElementOp& op : m.ops()) {
+    if (op.element().size() == 17 && op.element()[0] == 'e' &&
+        (op.kind() == peer::ElementOp::PUT || op.kind() == peer::ElementOp::REMOVE)) {
+      // An entry, as crdt::OrMap applies a put or a remove: the versions
+      // it names go; a put's own version joins unless already seen.
+      StreamId id = GetId(op.element().data() + 1);
+      StreamEntries::Versions cur, next;
+      bool was = entries_.Get(id, &cur);
+      Dots replaced = DotsFromProto(op.replaced());
+      for (const auto& v : cur) {
+        if (std::find(replaced.begin(), replaced.end(), v.dot) == replaced.end()) next.push_back(v);
+      }
+      if (op.kind() == peer::ElementOp::PUT) {
+        crdt::Stamp d = OpDot(dot, op);
+        bool have = std::any_of(next.begin(), next.end(), [&](const auto& v) { return v.dot == d; });
+        if (!have && !ctx.Covers(d)) next.push_back({d, op.value()});
+      }
+      if (next.size() != cur.size() || !std::equal(next.begin(), next.end(), cur.begin(),
+                                                   [](const auto& a, const auto& b) {
+                                                     return a.dot == b.dot;
+                                                   })) {
+        entries_.Set(id, next);
+        EntryChanged(id, was, !next.empty());
+      }
+      changed = true;
+      continue;
+    }
     switch (op.kind()) {
       case peer::ElementOp::PUT:
-        map_.ApplyPut(op.element(), crdt::CompactString(op.value()), dot,
+        map_.ApplyPut(op.element(), crdt::CompactString(op.value()), OpDot(dot, op),
                       DotsFromProto(op.replaced()), ctx);
         break;
       case peer::ElementOp::REMOVE:
@@ -431,7 +803,15 @@ bool StreamObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
 
 bool StreamObject::MergeState(const peer::Elements& m, const crdt::CausalContext& their_ctx) {
   HashMap theirs;
+  std::map<StreamId, std::vector<std::pair<crdt::Stamp, std::string>>> their_entries;
   for (const peer::ElementState& es : m.elements()) {
+    if (es.element().size() == 17 && es.element()[0] == 'e') {
+      auto& vs = their_entries[GetId(es.element().data() + 1)];
+      for (const peer::ElementVersion& ver : es.versions()) {
+        vs.emplace_back(FromProto(ver.dot()), ver.value());
+      }
+      continue;
+    }
     for (const peer::ElementVersion& ver : es.versions()) {
       crdt::CausalContext empty;
       theirs.ApplyPut(es.element(), crdt::CompactString(ver.value()), FromProto(ver.dot()), {},
@@ -439,8 +819,51 @@ bool StreamObject::MergeState(const peer::Elements& m, const crdt::CausalContext
     }
   }
   bool changed = map_.MergeState(theirs, their_ctx, ctx);
-  if (changed) RebuildIndex();
-  return changed;
+  // Entries merge as the map's elements do: a version stays if both sides
+  // have it, or one side has it and the other side's context has not seen
+  // it.
+  std::vector<OwnedEntry> ours = TakeEntries([](const crdt::Stamp&) { return true; });
+  std::vector<OwnedEntry> merged;
+  merged.reserve(ours.size() + their_entries.size());
+  auto t = their_entries.begin();
+  bool entries_changed = false;
+  auto merge_one = [&](StreamId id, std::vector<std::pair<crdt::Stamp, std::string>>* mine,
+                       std::vector<std::pair<crdt::Stamp, std::string>>* other) {
+    OwnedEntry out{id, {}};
+    for (auto& v : *mine) {
+      bool both = std::any_of(other->begin(), other->end(),
+                              [&](const auto& o) { return o.first == v.first; });
+      if (both || !their_ctx.Covers(v.first)) {
+        out.versions.push_back(std::move(v));
+      } else {
+        entries_changed = true;
+      }
+    }
+    for (auto& o : *other) {
+      bool both = std::any_of(out.versions.begin(), out.versions.end(),
+                              [&](const auto& v) { return v.first == o.first; });
+      if (!both && !ctx.Covers(o.first)) {
+        out.versions.push_back(std::move(o));
+        entries_changed = true;
+      }
+    }
+    if (!out.versions.empty()) merged.push_back(std::move(out));
+  };
+  std::vector<std::pair<crdt::Stamp, std::string>> none;
+  for (OwnedEntry& e : ours) {
+    for (; t != their_entries.end() && t->first < e.id; ++t) merge_one(t->first, &none, &t->second);
+    if (t != their_entries.end() && t->first == e.id) {
+      merge_one(e.id, &e.versions, &t->second);
+      ++t;
+    } else {
+      std::vector<std::pair<crdt::Stamp, std::string>> empty;
+      merge_one(e.id, &e.versions, &empty);
+    }
+  }
+  for (; t != their_entries.end(); ++t) merge_one(t->first, &none, &t->second);
+  if (entries_changed) PutEntries(merged);
+  if (changed || entries_changed) RebuildIndex();
+  return changed || entries_changed;
 }
 
 void StreamObject::StateToProto(peer::Elements* m) const {
@@ -453,6 +876,16 @@ void StreamObject::StateToProto(peer::Elements* m) const {
       if (v.value.size() > 0) pv->set_value(v.value.data(), v.value.size());
     }
   }
+  entries_.Scan({}, StreamId::Max(), false, [&](StreamId id, const StreamEntries::Versions& vs) {
+    peer::ElementState* es = m->add_elements();
+    es->set_element(stream_codec::EntryName(id));
+    for (const auto& v : vs) {
+      peer::ElementVersion* pv = es->add_versions();
+      ToProto(v.dot, pv->mutable_dot());
+      if (!v.fields.empty()) pv->set_value(v.fields.data(), v.fields.size());
+    }
+    return true;
+  });
 }
 
 void StreamObject::Restamp(crdt::Stamp dot) {
@@ -489,6 +922,22 @@ void StreamObject::Restamp(crdt::Stamp dot) {
     ptrdiff_t gi = map_.Find(stream_codec::GroupName(name));
     if (gi >= 0) map_.Put(static_cast<size_t>(gi), crdt::CompactString(v), dot);
   }
+  // One dot per element (crdt/stamp.h): element i's is `dot` with sub i+1.
+  for (size_t i = 0; i < map_.size(); i++) {
+    crdt::Stamp d = dot;
+    d.sub = static_cast<uint32_t>(i + 1);
+    map_.Put(i, map_.at(i).top().value, d);
+  }
+  std::vector<OwnedEntry> entries;
+  entries.reserve(entries_.size());
+  uint32_t sub = static_cast<uint32_t>(map_.size());
+  entries_.Scan({}, StreamId::Max(), false, [&](StreamId id, const StreamEntries::Versions& v) {
+    crdt::Stamp d = dot;
+    d.sub = ++sub;
+    entries.push_back(OwnedEntry{id, {{d, std::string(TopFields(v))}}});
+    return true;
+  });
+  PutEntries(entries);
   RebuildIndex();
   ctx = crdt::CausalContext();
   floor = {};

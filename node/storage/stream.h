@@ -45,6 +45,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/container/flat_hash_map.h"
 #include "node/storage/collection.h"
 
@@ -103,6 +104,73 @@ struct StreamPending {
   static bool Decode(std::string_view b, StreamPending* out);
 };
 
+// A stream's entries, packed as Redis packs them into listpacks: runs of
+// up to kBlockEntries entries in one byte string of at most about
+// kBlockBytes, keyed by the id the run started at, so that an entry costs
+// little more than its fields (ids as varint deltas from the block's
+// base, dots as varint deltas from the block's base counter). Each entry
+// keeps its versions (one, except after writes of one explicit id on both
+// sides of a partition) with their dots: the observed-remove semantics of
+// crdt/or_map.h, applied by StreamObject. Appends go to the tail block in
+// O(1); an insert or delete elsewhere rewrites one block.
+//
+// Thread-safety: value type, owned by a StreamObject.
+class StreamEntries {
+ public:
+  struct Version {
+    crdt::Stamp dot;
+    std::string_view fields;  // into the block: valid until the next change
+  };
+  using Versions = absl::InlinedVector<Version, 1>;
+  static constexpr size_t kBlockEntries = 100;
+  static constexpr size_t kBlockBytes = 4096;
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  StreamId first() const;                   // REQUIRES: !empty()
+  StreamId last() const { return last_; }   // REQUIRES: !empty()
+  bool Contains(StreamId id) const;
+  // Entry `id`'s versions; false if there is no such entry.
+  bool Get(StreamId id, Versions* out) const;
+  // Makes `v` entry `id`'s versions (erases the entry when `v` is empty).
+  // `v` may point into this store.
+  void Set(StreamId id, const Versions& v);
+  // Calls fn(id, versions) for each entry in [start, end], in id order
+  // (descending if `rev`), until fn returns false.
+  void Scan(StreamId start, StreamId end, bool rev,
+            const std::function<bool(StreamId, const Versions&)>& fn) const;
+  // Sum of the entries' digests (as the element map digests its elements).
+  uint64_t digest() const { return digest_; }
+  size_t MemoryUsage() const;
+  size_t blocks() const { return blocks_.size(); }
+
+  static uint64_t DigestOf(StreamId id, const Versions& v);
+
+ private:
+  struct Block {
+    StreamId last;
+    uint64_t base_counter = 0;
+    uint32_t count = 0;
+    std::string bytes;
+  };
+  struct Decoded {
+    StreamId id;
+    Versions versions;
+  };
+  using Blocks = absl::btree_map<StreamId, Block>;  // by base id
+  static void Encode(const StreamId& base, uint64_t base_counter, StreamId id, const Versions& v,
+                     std::string* out);
+  static void Append(const StreamId& base, Block* b, StreamId id, const Versions& v);
+  static void DecodeAll(const StreamId& base, const Block& b, std::vector<Decoded>* out);
+  // Re-encodes `recs` (sorted) as blocks from `base` on, replacing `it`.
+  void Rewrite(Blocks::iterator it, StreamId base, const std::vector<Decoded>& recs);
+
+  Blocks blocks_;
+  size_t count_ = 0;
+  StreamId last_;
+  uint64_t digest_ = 0;
+};
+
 class StreamObject final : public Collection {
  public:
   using Dots = HashMap::Dots;
@@ -118,8 +186,8 @@ class StreamObject final : public Collection {
   StreamObject();
   StreamObject(const StreamObject& o) = default;
 
-  size_t size() const override { return map_.size(); }
-  uint64_t digest() const override { return map_.digest(); }
+  size_t size() const override { return map_.size() + entries_.size(); }
+  uint64_t digest() const override { return map_.digest() + entries_.digest(); }
   void EnableDigest() override { map_.EnableDigest(); }
   size_t MemoryUsage() const override;
   std::unique_ptr<Collection> Clone() const override {
@@ -144,12 +212,19 @@ class StreamObject final : public Collection {
 
   // ---- reads ----
 
-  // The top value of element `name`, or nullptr.
+  // The top value of element `name` (not an entry), or nullptr.
   const crdt::CompactString* Find(std::string_view name) const;
-  const absl::btree_set<StreamId>& entries() const { return entries_; }
+  const StreamEntries& entries() const { return entries_; }
   size_t length() const { return entries_.size(); }
-  // The field/value bytes of a live entry (REQUIRES: in entries()).
+  bool HasEntry(StreamId id) const { return entries_.Contains(id); }
+  StreamId LastEntryId() const { return entries_.empty() ? StreamId{} : entries_.last(); }
+  // The field/value bytes of a live entry (REQUIRES: HasEntry(id)).
   std::string_view EntryValue(StreamId id) const;
+  // Calls fn(id, fields) for the entries in [start, end], in id order
+  // (descending if `rev`), until fn returns false. The views last until
+  // the next change.
+  void ScanEntries(StreamId start, StreamId end, bool rev,
+                   const std::function<bool(StreamId, std::string_view)>& fn) const;
   // The merged metadata (last_id already includes the top entry).
   StreamMeta Meta() const;
   StreamId LastId() const { return Meta().last_id; }
@@ -157,7 +232,7 @@ class StreamObject final : public Collection {
   int64_t EntriesAdded() const;
   // This node's own count of added entries.
   int64_t NodeCount(crdt::NodeId node) const;
-  StreamId FirstId() const { return entries_.empty() ? StreamId{} : *entries_.begin(); }
+  StreamId FirstId() const { return entries_.empty() ? StreamId{} : entries_.first(); }
 
   const std::map<std::string, GroupIndex>& groups() const { return groups_; }
 
@@ -179,13 +254,24 @@ class StreamObject final : public Collection {
   bool ConsumerSeen(std::string_view group, std::string_view consumer, int64_t* out) const;
 
  private:
-  // Brings the derived views in step with element `name`; `live` says
-  // whether it is in the map (-1: look it up).
+  struct OwnedEntry {
+    StreamId id;
+    std::vector<std::pair<crdt::Stamp, std::string>> versions;
+  };
+  // The entry versions for which keep(dot) holds, copied out in id order.
+  std::vector<OwnedEntry> TakeEntries(const std::function<bool(const crdt::Stamp&)>& keep) const;
+  // Replaces the entries with `entries` (in id order).
+  void PutEntries(const std::vector<OwnedEntry>& entries);
+  static std::string_view TopFields(const StreamEntries::Versions& v);
+  // Brings the derived views in step with element `name` (not an entry);
+  // `live` says whether it is in the map (-1: look it up).
   void Reindex(std::string_view name, int live = -1);
+  // The node layout after entry `id` appeared (`now`) or went.
+  void EntryChanged(StreamId id, bool was, bool now);
   void RebuildIndex();
 
-  HashMap map_;
-  absl::btree_set<StreamId> entries_;
+  HashMap map_;  // every element but the entries
+  StreamEntries entries_;
   std::map<std::string, GroupIndex> groups_;
   // The merged 'm' element and the 'n' counts, kept by Reindex so the
   // write path reads them without a lookup.

@@ -7,6 +7,7 @@
 #include <new>
 #include <vector>
 
+#include "node/stamp_proto.h"
 #include "node/storage/stable_hash.h"
 #include "proto/peer.pb.h"
 
@@ -14,24 +15,7 @@ namespace lattice::node {
 
 namespace {
 
-crdt::Stamp FromProto(const peer::Stamp& s) { return crdt::Stamp{s.counter(), s.node_id()}; }
-
-void ToProto(const crdt::Stamp& s, peer::Stamp* out) {
-  out->set_counter(s.counter);
-  out->set_node_id(s.node);
-}
-
-ZsetMap::Dots DotsFromProto(const google::protobuf::RepeatedPtrField<peer::Stamp>& r) {
-  ZsetMap::Dots d;
-  for (const peer::Stamp& s : r) d.push_back(FromProto(s));
-  return d;
-}
-
 uint64_t Bits(double d) { return std::bit_cast<uint64_t>(d); }
-
-uint64_t StampDigest(const crdt::Stamp& s) {
-  return Mix64(s.counter * 0x9E3779B97F4A7C15ULL ^ (uint64_t(s.node) << 1) ^ 0x5bd1e995);
-}
 
 bool ValidTotal(double d) { return !std::isnan(d) && !(d < 0); }
 
@@ -448,7 +432,7 @@ bool ZsetObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
       case peer::ElementOp::PUT: {
         double score;
         if (!DecodeScore(op.value(), &score)) break;  // not a score: ignored
-        Track(name, [&] { map_.ApplyPut(name, score, dot, DotsFromProto(op.replaced()), ctx); });
+        Track(name, [&] { map_.ApplyPut(name, score, OpDot(dot, op), DotsFromProto(op.replaced()), ctx); });
         changed = true;
         break;
       }
@@ -547,7 +531,7 @@ void ZsetObject::Normalize() {
 void ZsetObject::Restamp(crdt::Stamp dot) {
   for (size_t i = 0; i < map_.size(); i++) {
     double s = Score(i);
-    map_.Put(i, s, dot);
+    map_.Put(i, s, crdt::Stamp{dot.counter, dot.node, static_cast<uint32_t>(i + 1)});
   }
   ctx = crdt::CausalContext();
   floor = {};

@@ -11,6 +11,7 @@ ratio (Lattice / Redis; target <= 1.2). Workloads:
   zset   one sorted set of N     ZADD big <i> member:%012d
   list   one list of N elements  RPUSH big <10-byte value>
   small  N/5 hashes of 5 fields  HSET session:%09d f0 v0 ... f4 v4 (per field)
+  stream one stream of N entries XADD ev * event completed jobId <5 digits>
 
 Quick run:   tests/bench/memory_collections.py -n 100000
 Full run:    tests/bench/memory_collections.py --markdown   (N = 1,000,000)
@@ -53,6 +54,9 @@ def commands(workload, n):
             cmds = [[b"SADD", b"big", b"member:%012d" % i] for i in range(start, start + k)]
         elif workload == "zset":
             cmds = [[b"ZADD", b"big", b"%d" % i, b"member:%012d" % i] for i in range(start, start + k)]
+        elif workload == "stream":
+            cmds = [[b"XADD", b"ev", b"*", b"event", b"completed", b"jobId", b"%05d" % (i % 100000)]
+                    for i in range(start, start + k)]
         else:
             cmds = [[b"RPUSH", b"big", b"value%05d" % (i % 100000)] for i in range(start, start + k)]
         yield b"".join(enc(c) for c in cmds), k

@@ -37,6 +37,11 @@ Asserted, for writes made on both sides of the cut:
   commands work through any node: writes are forwarded to the key's
   replicas, reads answer the same everywhere, multi-key commands within one
   replica set work and across replica sets answer CROSSSLOT as strings do;
+- a change that overtakes a write of several elements through a third
+  node (node 1's link to node 3 cut; node 2 changes one element of node 1's
+  HSET, SADD, ZADD, RPUSH or XADD; node 3 gets node 2's change first)
+  leaves the write's other elements on every node, after the heal and
+  after Merkle repair;
 - without a partition, a set written through every node converges with
   each node's adds and removes, and Merkle repair (LATTICE REPAIR) after a
   cut restores the same contents (of the set, and of a sorted set written
@@ -370,6 +375,47 @@ class CollectionsAcrossNodesTest(ClusterTestCase):
             self.wait_equal(c, "ts", {"new"})
             for i in (1, 2, 3):
                 self.assertEqual(c.r(i).pttl("ts"), -1)
+            c.wait_converged(HEAL_BOUND)
+
+    def test_a_change_overtaking_a_write_of_several_elements_keeps_its_other_elements(self):
+        with self.cluster(3) as c, Partition(c) as p:
+            r1, r2, r3 = c.r(1), c.r(2), c.r(3)
+            p.cut(1, 3)
+            self.assert_cut(c, 1, 3)
+            r1.hset("h", mapping={"f1": "a", "f2": "b"})
+            r1.sadd("s", "m1", "m2")
+            r1.zadd("z", {"a": 1, "b": 2})
+            r1.rpush("l", "a", "b")
+            r1.xadd("x", {"f": "1"}, id="1-1")
+            harness.wait_until(lambda: r2.exists("h", "s", "z", "l", "x") == 5, REPL_BOUND,
+                               interval=POLL, what="node 2 has node 1's writes")
+            # Node 2 changes one element of each write; node 3 hears it
+            # before node 1's write (that link is cut).
+            r2.hset("h", "f1", "x")
+            r2.srem("s", "m1")
+            r2.zadd("z", {"a": 5})
+            self.assertEqual(r2.lpop("l"), "a")
+            r2.xadd("x", {"f": "2"}, id="2-1")
+            harness.wait_until(lambda: r3.hget("h", "f1") == "x" and r3.xlen("x") == 1,
+                               REPL_BOUND, interval=POLL, what="node 3 has node 2's changes")
+            p.heal_all()
+            c.wait_healthy(HEAL_BOUND)
+            want_x = [("1-1", {"f": "1"}), ("2-1", {"f": "2"})]
+
+            def check():
+                self.wait_equal(c, "h", {"f1": "x", "f2": "b"})
+                self.wait_equal(c, "s", {"m2"})
+                self.wait_equal_zset(c, "z", [("b", 2.0), ("a", 5.0)])
+                self.wait_equal_list(c, "l", ["b"])
+                harness.wait_until(lambda: all(c.r(i).xrange("x") == want_x for i in c.running()),
+                                   REPL_BOUND, interval=POLL, what="x has both entries")
+            check()
+            c.wait_converged(HEAL_BOUND)
+            for i in (1, 2, 3):
+                for j in (1, 2, 3):
+                    if i != j:
+                        c.r(i).execute_command("LATTICE", "REPAIR", c.node(j).name)
+            check()
             c.wait_converged(HEAL_BOUND)
 
     def wait_equal_list(self, c, key, want):

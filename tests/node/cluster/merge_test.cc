@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "node/stamp_proto.h"
 #include "node/storage/hll.h"
 #include "node/storage/zset.h"
 
@@ -573,22 +574,33 @@ struct Node {
     }
     return out;
   }
-  Op Element(const std::string& key, ObjType type, peer::ElementOp::Kind kind,
-             const std::string& element, const std::string& value) {
+  struct ElementChange {
+    peer::ElementOp::Kind kind;
+    std::string element;
+    std::string value;
+  };
+  // One write of several element changes (HSET h f1 v1 f2 v2, SADD s a b),
+  // each put under its own dot as CollectionWrite::ElementDot gives them:
+  // the write's stamp with sub 1, 2, ...
+  Op Elements(const std::string& key, ObjType type, const std::vector<ElementChange>& changes) {
     Op op{key, clock.Tick(), {}};
     op.m.set_type(static_cast<uint32_t>(type));
     op.m.set_prev(Prev(key));
-    peer::ElementOp* o = op.m.add_ops();
-    o->set_kind(kind);
-    o->set_element(element);
-    o->set_value(value);
-    for (const Stamp& d : Versions(key, type, element)) {
-      peer::Stamp* r = o->add_replaced();
-      r->set_counter(d.counter);
-      r->set_node_id(d.node);
+    uint32_t sub = 0;
+    for (const ElementChange& ch : changes) {
+      peer::ElementOp* o = op.m.add_ops();
+      o->set_kind(ch.kind);
+      o->set_element(ch.element);
+      o->set_value(ch.value);
+      if (ch.kind == peer::ElementOp::PUT) o->set_sub(++sub);
+      for (const Stamp& d : Versions(key, type, ch.element)) ToProto(d, o->add_replaced());
     }
     MergeElements(db, key, op.stamp, op.m, kNow, 0);
     return op;
+  }
+  Op Element(const std::string& key, ObjType type, peer::ElementOp::Kind kind,
+             const std::string& element, const std::string& value) {
+    return Elements(key, type, {{kind, element, value}});
   }
   void Apply(const Op& op) {
     clock.Observe(op.stamp);
@@ -614,8 +626,7 @@ struct Node {
     o->set_kind(peer::ElementOp::INCREMENT);
     o->set_element(member);
     o->set_value(EncodeScore(base));
-    o->mutable_base_stamp()->set_counter(w.base_stamp.counter);
-    o->mutable_base_stamp()->set_node_id(w.base_stamp.node);
+    ToProto(w.base_stamp, o->mutable_base_stamp());
     o->set_base(w.base);
     o->set_node_id(w.contribution.node);
     o->set_increments(w.contribution.p);
@@ -629,7 +640,8 @@ struct Node {
 using NodeChange = std::variant<Node::Op, Assign, Remove>;
 
 std::string S(const Stamp& s) {
-  return "(" + std::to_string(s.counter) + "," + std::to_string(s.node) + ")";
+  return "(" + std::to_string(s.counter) + "," + std::to_string(s.node) +
+         (s.sub ? "." + std::to_string(s.sub) : "") + ")";
 }
 
 std::string Describe(const std::vector<NodeChange>& changes) {
@@ -639,9 +651,9 @@ std::string Describe(const std::vector<NodeChange>& changes) {
       out += "  elements " + op->key + " " + S(op->stamp) + " type " +
              std::to_string(op->m.type()) + " prev " + std::to_string(op->m.prev());
       for (const auto& o : op->m.ops()) {
-        out += (o.kind() == peer::ElementOp::PUT ? " put " : " rm ") + o.element() + "=" +
-               o.value() + " replacing";
-        for (const auto& r : o.replaced()) out += " " + S(Stamp{r.counter(), r.node_id()});
+        out += (o.kind() == peer::ElementOp::PUT ? " put." + std::to_string(o.sub()) + " " : " rm ") +
+               o.element() + "=" + o.value() + " replacing";
+        for (const auto& r : o.replaced()) out += " " + S(FromProto(r));
       }
     } else if (auto* a = std::get_if<Assign>(&ch)) {
       out += "  set " + a->key + " " + S(a->stamp) + " " + a->value;
@@ -813,13 +825,54 @@ TEST(MergeCollections, ZsetStatesMergeAsTheirDeltasWould) {
   rm = op.m.add_ops();
   rm->set_kind(peer::ElementOp::REMOVE);
   rm->set_element("m");
-  rm->add_replaced()->set_counter(top.counter);
-  rm->mutable_replaced(0)->set_node_id(top.node);
+  ToProto(Stamp{top.counter, top.node, 1}, rm->add_replaced());  // m's version: sub 1
   for (Node* n : {&a, &b, &c}) n->Apply(op);
   std::string want = top == va.stamp ? "zset{x=0.5,m=102,}" : "zset{x=0.5,m=11,}";
   EXPECT_EQ(Visible(a.db), (std::map<std::string, std::string>{{"z", want}}));
   EXPECT_EQ(Visible(b.db), Visible(a.db));
   EXPECT_EQ(Visible(c.db), Visible(a.db));
+}
+
+// Node 1 writes two elements in one command; node 2, having seen it,
+// changes one of them; node 3 gets node 2's change first (node 1's link to
+// it was down). The change names only the version it replaced, so node 3
+// keeps the write's other element, and whole-state merges (Merkle repair)
+// agree.
+TEST(MergeCollections, AChangeOvertakingAWriteOfSeveralElementsLeavesItsOtherElements) {
+  for (ObjType type : {ObjType::kHash, ObjType::kSet, ObjType::kZset}) {
+    SCOPED_TRACE(static_cast<int>(type));
+    auto value = [&](int v) {
+      return type == ObjType::kZset ? EncodeScore(v) : std::to_string(v);
+    };
+    Node a(1), b(2), c(3);
+    auto write = a.Elements("k", type, {{peer::ElementOp::PUT, "f1", value(1)},
+                                        {peer::ElementOp::PUT, "f2", value(2)}});
+    b.Apply(write);
+    auto change = b.Element("k", type,
+                            type == ObjType::kSet ? peer::ElementOp::REMOVE : peer::ElementOp::PUT,
+                            "f1", value(3));
+    a.Apply(change);
+    c.Apply(change);
+    c.Apply(write);
+    EXPECT_FALSE(c.Versions("k", type, "f2").empty());
+    EXPECT_EQ(Visible(c.db), Visible(a.db));
+    EXPECT_EQ(Visible(b.db), Visible(a.db));
+    // Whole states, as Merkle repair ships them, change nothing.
+    for (Node* from : {&a, &b, &c}) {
+      peer::Delta d;
+      CollectionToDelta(0, *from->db.Find("k", kNow), &d);
+      for (Node* to : {&a, &b, &c}) {
+        MergeElements(to->db, "k", FromProto(d.stamp()), d.elements(), kNow, 0);
+      }
+    }
+    EXPECT_FALSE(a.Versions("k", type, "f2").empty());
+    EXPECT_EQ(Visible(c.db), Visible(a.db));
+    EXPECT_EQ(Visible(b.db), Visible(a.db));
+    // A late repeat of the write brings back no replaced version.
+    for (Node* n : {&a, &b, &c}) n->Apply(write);
+    EXPECT_EQ(Visible(c.db), Visible(a.db));
+    EXPECT_EQ(a.Versions("k", type, "f1").size(), type == ObjType::kSet ? 0u : 1u);
+  }
 }
 
 TEST(MergeCollections, AStringWriteNewerThanACollectionReplacesIt) {
@@ -918,6 +971,19 @@ TEST(MergeCollections, RandomHistoriesWithTypeChangesConvergeInAnyOrder) {
             ch = node.ZAdd(key, el, static_cast<double>(rng() % 5) / 2);
           } else if (type == ObjType::kZset && present && rng() % 3 == 0) {
             ch = node.ZIncrBy(key, el, static_cast<double>(rng() % 7) - 3);
+          } else if (rng() % 3 == 0) {
+            // Two elements in one write (HSET k a 1 b 2), each under its
+            // own dot: a later change of one must leave the other alone.
+            std::string el2(1, static_cast<char>('a' + (el[0] - 'a' + 1 + rng() % 2) % 3));
+            std::vector<Node::ElementChange> two;
+            for (const std::string& x : {el, el2}) {
+              bool has = !node.Versions(key, type, x).empty();
+              auto k = has && rng() % 2 ? peer::ElementOp::REMOVE : peer::ElementOp::PUT;
+              two.push_back({k, x,
+                             type == ObjType::kZset ? EncodeScore(static_cast<double>(rng() % 5))
+                                                    : std::to_string(rng() % 5)});
+            }
+            ch = node.Elements(key, type, two);
           } else {
             ch = node.Element(key, type, kind, el, std::to_string(rng() % 5));
           }

@@ -6,11 +6,13 @@
 #include "node/storage/stream.h"
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "node/stamp_proto.h"
 #include "proto/peer.pb.h"
 
 namespace lattice::node {
@@ -22,8 +24,18 @@ struct Op {
   size_t index = 0;          // in the log
   std::vector<size_t> deps;  // the writes its replica had applied
   crdt::Stamp dot;
+  uint32_t subs = 0;  // element dots given so far (CollectionWrite::ElementDot)
   peer::Elements msg;
 };
+
+std::vector<StreamId> Ids(const StreamObject& s) {
+  std::vector<StreamId> out;
+  s.ScanEntries({}, StreamId::Max(), false, [&](StreamId id, std::string_view) {
+    out.push_back(id);
+    return true;
+  });
+  return out;
+}
 
 // A replica that records each local write as the delta a node would ship.
 struct Replica {
@@ -44,18 +56,17 @@ struct Replica {
   void Observe(const crdt::Stamp& d) { clock = std::max(clock, d.counter); }
 
   static void AddReplaced(peer::ElementOp* op, const StreamObject::Dots& dots) {
-    for (const crdt::Stamp& d : dots) {
-      peer::Stamp* p = op->add_replaced();
-      p->set_counter(d.counter);
-      p->set_node_id(d.node);
-    }
+    for (const crdt::Stamp& d : dots) ToProto(d, op->add_replaced());
   }
   void Put(Op* o, const std::string& name, const std::string& value) {
     peer::ElementOp* op = o->msg.add_ops();
     op->set_kind(peer::ElementOp::PUT);
     op->set_element(name);
     op->set_value(value);
-    AddReplaced(op, s.Put(name, value, o->dot));
+    crdt::Stamp dot = o->dot;
+    dot.sub = ++o->subs;
+    op->set_sub(dot.sub);
+    AddReplaced(op, s.Put(name, value, dot));
   }
   void Remove(Op* o, const std::string& name) {
     StreamObject::Dots dots = s.Remove(name);
@@ -91,7 +102,7 @@ struct Replica {
     s.ApplyOps(o.msg, o.dot);
     s.ctx.AddDot(o.dot);
     for (const peer::ElementOp& op : o.msg.ops()) {
-      for (const peer::Stamp& r : op.replaced()) s.ctx.AddDot({r.counter(), r.node_id()});
+      for (const peer::Stamp& r : op.replaced()) s.ctx.AddDot(FromProto(r));
     }
     Observe(o.dot);
     Mark(o.index);
@@ -120,11 +131,11 @@ struct Replica {
       }
       case 3:  // XDEL of a random entry
         if (s.length()) {
-          auto it = s.entries().begin();
-          std::advance(it, rng() % s.length());
+          std::vector<StreamId> ids = Ids(s);
+          StreamId victim = ids[rng() % ids.size()];
           StreamMeta m = s.Meta();
-          m.max_deleted = std::max(m.max_deleted, *it);
-          Remove(&o, sc::EntryName(*it));
+          m.max_deleted = std::max(m.max_deleted, victim);
+          Remove(&o, sc::EntryName(victim));
           Put(&o, std::string(sc::kMetaName), m.Encode());
         }
         break;
@@ -132,8 +143,9 @@ struct Replica {
         std::string g = rng() % 2 ? "g1" : "g2";
         StreamGroup grp;
         s.Group(g, &grp);
-        auto it = s.entries().upper_bound(grp.last_id);
-        if (it == s.entries().end()) {
+        std::vector<StreamId> ids = Ids(s);
+        auto it = std::upper_bound(ids.begin(), ids.end(), grp.last_id);
+        if (it == ids.end()) {
           Put(&o, sc::GroupName(g), StreamGroup{o.dot, grp.last_id, grp.entries_read}.Encode());
           break;
         }
@@ -194,13 +206,14 @@ void Deliver(Replica& r, const std::vector<Op>& ops, Pick pick) {
 // Everything a reader can see.
 std::string View(const StreamObject& s) {
   std::string out;
-  for (StreamId id : s.entries()) {
+  s.ScanEntries({}, StreamId::Max(), false, [&](StreamId id, std::string_view fields) {
     out += id.ToString() + "=";
-    sc::DecodeFields(s.EntryValue(id), [&](std::string_view f, std::string_view v) {
+    sc::DecodeFields(fields, [&](std::string_view f, std::string_view v) {
       out += std::string(f) + ":" + std::string(v) + ",";
     });
     out += ";";
-  }
+    return true;
+  });
   StreamMeta m = s.Meta();
   out += "|last=" + m.last_id.ToString() + " maxdel=" + m.max_deleted.ToString() +
          " added=" + std::to_string(s.EntriesAdded());
@@ -307,6 +320,134 @@ TEST(StreamObject, NodesModelRedisListpacks) {
   for (uint64_t i = 1; i <= 100; i++) r.Remove(&o, sc::EntryName({i, 0}));
   EXPECT_EQ(r.s.nodes().size(), 2u);
   EXPECT_EQ(r.s.nodes().begin()->first, (StreamId{101, 0}));
+}
+
+// Node 1's XADD (its entry, the metadata, its count) reaches node 3 after
+// node 2's XADD, which replaced node 1's metadata: node 3 keeps node 1's
+// entry, since node 2's change named only the metadata's dot.
+TEST(StreamObject, AnXaddOvertakenByAnotherNodesXaddKeepsItsEntry) {
+  Replica a(1), b(2), c(3);
+  auto xadd = [](Replica& r, StreamId id) {
+    Op o = r.Begin();
+    std::string_view kv[] = {"f", "v"};
+    r.Put(&o, sc::EntryName(id), sc::EncodeFields(kv));
+    StreamMeta m = r.s.Meta();
+    r.Put(&o, std::string(sc::kMetaName), m.Encode());
+    r.Put(&o, sc::NodeName(r.node), sc::EncodeU64(static_cast<uint64_t>(r.s.NodeCount(r.node) + 1)));
+    r.Finish(o, 0);
+    return o;
+  };
+  Op first = xadd(a, {1, 1});
+  b.Apply(first);
+  Op second = xadd(b, {2, 2});
+  c.Apply(second);
+  c.Apply(first);
+  a.Apply(second);
+  EXPECT_EQ(Ids(c.s), (std::vector<StreamId>{{1, 1}, {2, 2}}));
+  EXPECT_EQ(View(c.s), View(a.s));
+  EXPECT_EQ(View(c.s), View(b.s));
+  EXPECT_EQ(c.s.EntriesAdded(), 2);
+}
+
+// The packed entries against a plain ordered map, through appends, inserts
+// before, between and after, replacements and deletes.
+TEST(StreamEntries, BehaveAsAnOrderedMapOfVersions) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 20; round++) {
+    StreamEntries e;
+    std::map<StreamId, std::vector<std::pair<crdt::Stamp, std::string>>> model;
+    auto versions_of = [](const std::vector<std::pair<crdt::Stamp, std::string>>& vs) {
+      StreamEntries::Versions out;
+      for (const auto& [d, f] : vs) out.push_back({d, f});
+      return out;
+    };
+    for (int step = 0; step < 3000; step++) {
+      int what = static_cast<int>(rng() % 10);
+      StreamId id;
+      if (what < 5 || model.empty()) {  // append, mostly
+        StreamId last = model.empty() ? StreamId{1000, 0} : model.rbegin()->first;
+        id = rng() % 3 ? StreamId{last.ms + rng() % 3, last.seq + 1 + rng() % 5}
+                       : StreamId{last.ms + 1 + rng() % 100000, rng() % 2 ? 0 : rng()};
+      } else if (what < 7) {  // anywhere, below the first included
+        id = {rng() % 1200, rng() % 4};
+      } else {  // an existing entry
+        auto it = model.begin();
+        std::advance(it, static_cast<long>(rng() % model.size()));
+        id = it->first;
+      }
+      std::vector<std::pair<crdt::Stamp, std::string>> vs;
+      if (what != 9) {
+        size_t n = 1 + (rng() % 8 == 0);
+        for (size_t k = 0; k < n; k++) {
+          crdt::Stamp d{rng() % 2 ? 1 + rng() % 100 : rng(), static_cast<crdt::NodeId>(rng() % 5),
+                        static_cast<uint32_t>(rng() % 4)};
+          vs.emplace_back(d, std::string(rng() % 60, static_cast<char>('a' + rng() % 26)));
+        }
+      }
+      e.Set(id, versions_of(vs));
+      if (vs.empty()) {
+        model.erase(id);
+      } else {
+        model[id] = vs;
+      }
+      ASSERT_EQ(e.size(), model.size());
+      if (step % 97 != 0) continue;
+      // Every entry, forward and back, and a few bounded ranges.
+      std::vector<StreamId> fwd, back;
+      uint64_t digest = 0;
+      e.Scan({}, StreamId::Max(), false, [&](StreamId x, const StreamEntries::Versions& v) {
+        fwd.push_back(x);
+        const auto& want = model.at(x);
+        EXPECT_EQ(v.size(), want.size());
+        for (size_t k = 0; k < v.size() && k < want.size(); k++) {
+          EXPECT_EQ(v[k].dot, want[k].first);
+          EXPECT_EQ(v[k].fields, want[k].second);
+        }
+        digest += StreamEntries::DigestOf(x, v);
+        return true;
+      });
+      e.Scan({}, StreamId::Max(), true, [&](StreamId x, const StreamEntries::Versions&) {
+        back.push_back(x);
+        return true;
+      });
+      std::vector<StreamId> keys;
+      for (const auto& [k, v] : model) keys.push_back(k);
+      ASSERT_EQ(fwd, keys);
+      std::reverse(back.begin(), back.end());
+      ASSERT_EQ(back, keys);
+      EXPECT_EQ(e.digest(), digest);
+      if (!keys.empty()) {
+        EXPECT_EQ(e.first(), keys.front());
+        EXPECT_EQ(e.last(), keys.back());
+        StreamId lo = keys[rng() % keys.size()], hi = keys[rng() % keys.size()];
+        if (hi < lo) std::swap(lo, hi);
+        std::vector<StreamId> got, want;
+        e.Scan(lo, hi, rng() % 2, [&](StreamId x, const StreamEntries::Versions&) {
+          got.push_back(x);
+          return got.size() < 10;
+        });
+        std::sort(got.begin(), got.end());
+        for (StreamId k : keys) {
+          if (k >= lo && k <= hi) want.push_back(k);
+        }
+        if (got.size() == 10) {
+          // Stopped early: the first ten from whichever end it started.
+          EXPECT_TRUE(std::includes(want.begin(), want.end(), got.begin(), got.end()));
+        } else {
+          EXPECT_EQ(got, want);
+        }
+        StreamEntries::Versions v;
+        EXPECT_TRUE(e.Get(keys[rng() % keys.size()], &v));
+        EXPECT_FALSE(e.Contains(StreamId{keys.back().ms, keys.back().seq + 1}));
+      }
+    }
+    // Packed: about kBlockEntries entries per block.
+    if (e.size() > 1000) {
+      EXPECT_LT(e.blocks(), e.size() / 30);
+    }
+    StreamEntries copy = e;
+    EXPECT_EQ(copy.digest(), e.digest());
+  }
 }
 
 TEST(StreamCodec, RoundTripsAndRefusesMalformedBytes) {
