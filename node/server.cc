@@ -585,7 +585,11 @@ void Worker::ServeKey(int dbi, const std::string& key) {
       continue;
     }
     Entry* e = shard_.db(dbi).Find(key, NowMs());
-    if (!e || !e->is_collection() || e->collection()->size() == 0) break;
+    bool gone = !e || e->type() != ObjType::kStream;
+    if ((!e || !e->is_collection() || e->collection()->size() == 0) &&
+        !(gone && w->wake_when_gone)) {
+      break;
+    }
     if (w->done.exchange(true)) {
       q->pop_front();
       continue;

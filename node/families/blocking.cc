@@ -34,7 +34,8 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms) {
 std::string TimeoutReplyBytes(const Waiter& w) { return w.protocol == 3 ? "_\r\n" : "*-1\r\n"; }
 
 void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
-                 const std::vector<std::string>* again, int64_t recheck_every_ms) {
+                 const std::vector<std::string>* again, int64_t recheck_every_ms,
+                 bool wake_when_gone) {
   if (ctx.in_exec) {
     ctx.rb->NullArray();  // inside MULTI: as if the timeout had passed
     return;
@@ -67,6 +68,7 @@ void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, in
   w->deadline_ms = timeout_ms > 0 ? ctx.now_ms + timeout_ms : 0;
   w->recheck_every_ms = recheck_every_ms;
   w->recheck_at_ms = recheck_every_ms > 0 ? ctx.now_ms + recheck_every_ms : 0;
+  w->wake_when_gone = wake_when_gone;
   ctx.blocked = true;
   Worker* origin = ctx.origin;
   origin->Post([origin, w] { origin->AddBlocked(w); });

@@ -48,6 +48,9 @@ struct Waiter {
   // signalled again every recheck_every_ms (0: never). Origin thread only.
   int64_t recheck_every_ms = 0;
   int64_t recheck_at_ms = 0;
+  // XREADGROUP: run again also when its key goes or changes type, to be
+  // told so (Redis's "UNBLOCKED the stream key no longer exists").
+  bool wake_when_gone = false;
   std::atomic<bool> done{false};
 };
 
@@ -62,8 +65,10 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view arg, int64_t* ms);
 // error naming the limit (docs/consistency.md, "Known gaps").
 // `again`, when given, is the command to run when served instead of
 // ctx.args (XREAD ... $ waits for entries after the id "$" stood for).
+// See Waiter for `recheck_every_ms` and `wake_when_gone`.
 void BlockClient(CommandContext& ctx, std::span<const std::string_view> keys, int64_t timeout_ms,
-                 const std::vector<std::string>* again = nullptr, int64_t recheck_every_ms = 0);
+                 const std::vector<std::string>* again = nullptr, int64_t recheck_every_ms = 0,
+                 bool wake_when_gone = false);
 
 // The waiters of one shard, per (db, key), in arrival order.
 class BlockingShard {

@@ -174,12 +174,43 @@ void ReplyEntry(resp::ReplyBuilder* rb, const StreamObject& s, StreamId id) {
 }
 
 // The live entries in [start, end], up to count (0: all), forward or back,
-// with their fields (views valid until the entries change).
-using EntryList = std::vector<std::pair<StreamId, std::string_view>>;
+// with their fields, copied out (one buffer for all).
+class EntryList {
+ public:
+  size_t size() const { return ids_.size(); }
+  bool empty() const { return ids_.empty(); }
+  StreamId id(size_t i) const { return ids_[i]; }
+  std::string_view fields(size_t i) const {
+    size_t from = i ? ends_[i - 1] : 0;
+    return std::string_view(bytes_).substr(from, ends_[i] - from);
+  }
+  void Add(StreamId id, std::string_view fields) {
+    ids_.push_back(id);
+    bytes_.append(fields);
+    ends_.push_back(bytes_.size());
+  }
+
+ private:
+  std::vector<StreamId> ids_;
+  std::vector<size_t> ends_;
+  std::string bytes_;
+};
+
 EntryList Range(const StreamObject& s, StreamId start, StreamId end, size_t count, bool rev) {
   EntryList out;
   s.ScanEntries(start, end, rev, [&](StreamId id, std::string_view fields) {
-    out.emplace_back(id, fields);
+    out.Add(id, fields);
+    return !count || out.size() < count;
+  });
+  return out;
+}
+
+// The ids alone (trims).
+std::vector<StreamId> RangeIds(const StreamObject& s, StreamId start, StreamId end, size_t count,
+                               bool rev) {
+  std::vector<StreamId> out;
+  s.entries().Scan(start, end, rev, [&](StreamId id, const StreamEntries::Versions&) {
+    out.push_back(id);
     return !count || out.size() < count;
   });
   return out;
@@ -425,12 +456,12 @@ int64_t Trim(StreamWrite& w, const TrimArgs& a) {
       if (a.strategy == TrimArgs::Strategy::kMaxlen) {
         whole = static_cast<int64_t>(s->length() - n) >= a.maxlen;
       } else {
-        EntryList last = Range(*s, first->first, end, 1, true);
-        whole = !last.empty() && last[0].first < a.minid;
+        std::vector<StreamId> last = RangeIds(*s, first->first, end, 1, true);
+        whole = !last.empty() && last[0] < a.minid;
       }
       if (!whole) break;
       if (a.limit && removed + static_cast<int64_t>(n) > a.limit) break;
-      for (const auto& [id, fields] : Range(*s, first->first, end, 0, false)) w.RemoveEntry(id);
+      for (StreamId id : RangeIds(*s, first->first, end, 0, false)) w.RemoveEntry(id);
       removed += static_cast<int64_t>(n);
     }
   } else {
@@ -604,12 +635,12 @@ bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId
   }
   StreamId start = g.last_id;
   if (!IncrId(&start)) return false;
-  // Only group elements change below: the entries' views stay valid.
   EntryList ids = Range(*s, start, visible, count, false);
   if (ids.empty()) return false;
   TouchConsumer(ctx, w, r.group, r.consumer);
   rb->ArrayHeader(static_cast<int64_t>(ids.size()));
-  for (const auto& [id, fields] : ids) {
+  for (size_t i = 0; i < ids.size(); i++) {
+    StreamId id = ids.id(i);
     if (id > g.last_id) {
       if (g.entries_read != kInvalidRead && !HasTombstonesFrom(*s, id)) {
         g.entries_read++;
@@ -618,7 +649,7 @@ bool ServeGroup(CommandContext& ctx, StreamWrite& w, const ReadArgs& r, StreamId
       }
       g.last_id = id;
     }
-    ReplyEntry(rb, id, fields);
+    ReplyEntry(rb, id, ids.fields(i));
     if (!r.noack) w.PutPending(r.group, id, StreamPending{ctx.now_ms, 1, std::string(r.consumer)});
   }
   w.PutGroup(r.group, g);
@@ -648,6 +679,19 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
   for (size_t k = 0; k < r.nkeys; k++) {
     std::string_view key = args[r.streams + k];
     std::string_view id = args[r.streams + r.nkeys + k];
+    if (group_mode && ctx.serving) {
+      // A parked XREADGROUP woken because its stream or group went (as
+      // Redis's serveClientsBlockedOnStreamKey tells it).
+      Entry* e = ctx.DbFor(key).Find(key, ctx.now_ms);
+      if (!e || e->type() != ObjType::kStream) {
+        ctx.rb->Error("UNBLOCKED the stream key no longer exists");
+        return;
+      }
+      if (!GroupIndexOf(*static_cast<const StreamObject*>(e->collection()), r.group)) {
+        ctx.rb->Error("NOGROUP the consumer group this client was blocked on no longer exists");
+        return;
+      }
+    }
     bool wrong;
     const StreamObject* s = ReadStream(ctx, key, &wrong);
     if (wrong) return;
@@ -696,7 +740,7 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
       if (rb.protocol() == 2) rb.ArrayHeader(2);
       rb.Bulk(key);
       rb.ArrayHeader(static_cast<int64_t>(got.size()));
-      for (const auto& [id, fields] : got) ReplyEntry(&rb, id, fields);
+      for (size_t i = 0; i < got.size(); i++) ReplyEntry(&rb, got.id(i), got.fields(i));
       served++;
       continue;
     }
@@ -732,7 +776,7 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
     if (!newest[k]) again[r.streams + r.nkeys + k] = ids[k].ToString();
   }
   BlockClient(ctx, args.subspan(r.streams, r.nkeys), r.block_ms, &again,
-              hold ? std::max<int64_t>(10, delay / 4) : 0);
+              hold ? std::max<int64_t>(10, delay / 4) : 0, group_mode);
 }
 
 // ---- XINFO ----
@@ -792,7 +836,7 @@ void XInfoStream(CommandContext& ctx, const StreamObject& s, bool full, int64_t 
   rb->Bulk("entries");
   EntryList es = Range(s, {0, 0}, StreamId::Max(), n, false);
   rb->ArrayHeader(static_cast<int64_t>(es.size()));
-  for (const auto& [id, fields] : es) ReplyEntry(rb, id, fields);
+  for (size_t i = 0; i < es.size(); i++) ReplyEntry(rb, es.id(i), es.fields(i));
   rb->Bulk("groups");
   rb->ArrayHeader(static_cast<int64_t>(groups.size()));
   for (const std::string& name : groups) {
@@ -993,7 +1037,7 @@ static void RangeGeneric(CommandContext& ctx, bool rev) {
   }
   EntryList ids = Range(*s, start, end, count < 0 ? 0 : size_t(count), rev);
   ctx.rb->ArrayHeader(static_cast<int64_t>(ids.size()));
-  for (const auto& [id, fields] : ids) ReplyEntry(ctx.rb, id, fields);
+  for (size_t i = 0; i < ids.size(); i++) ReplyEntry(ctx.rb, ids.id(i), ids.fields(i));
 }
 
 void CmdXRange(CommandContext& ctx) { RangeGeneric(ctx, false); }

@@ -217,12 +217,14 @@ void EmitCollectionCopy(CommandContext& ctx, const Entry& e, int db) {
       ed.ops.push_back(
           ElementOp{ElementOp::Kind::kPut, el.name, el.top().value, {}, {}, el.top().dot.sub});
     }
-    values.reserve(st.entries().size());  // the ops point into it: no reallocation
+    values.reserve(2 * st.entries().size());  // the ops point into it: no reallocation
     st.entries().Scan({}, StreamId::Max(), false,
                       [&](StreamId id, const StreamEntries::Versions& v) {
                         values.push_back(stream_codec::EntryName(id));
-                        ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, values.back(),
-                                                   v[0].fields, {}, {}, v[0].dot.sub});
+                        std::string_view name = values.back();
+                        values.emplace_back(v[0].fields);
+                        ed.ops.push_back(ElementOp{ElementOp::Kind::kPut, name, values.back(), {},
+                                                   {}, v[0].dot.sub});
                         return true;
                       });
   } else if (c.type() == ObjType::kSet) {

@@ -300,6 +300,7 @@ Entry* Db::Find(std::string_view key, int64_t now_ms) {
     RememberExpired(*e);
     std::string key_copy;
     if (g_notify_flags.load(std::memory_order_relaxed)) key_copy = std::string(e->key());
+    if (e->type() == ObjType::kStream) SignalKey(e->key());  // as Delete
     Unlink(ref);
     expired_keys++;
     MaybeShrink();
@@ -373,6 +374,7 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   uint64_t hash = HashOf(key);
   Entry** ref = FindRef(key, hash);
   Entry* old = *ref;
+  bool replaced_stream = old && old->type() == ObjType::kStream;
   if (expire_at == kKeepTtl) expire_at = (old && old->has_expire()) ? old->expire_at() : -1;
   bool with_expire = expire_at >= 0;
   size_t val_len =
@@ -411,7 +413,9 @@ Entry* Db::SetString(std::string_view key, const StringValue& v, crdt::Stamp sta
   }
   if (with_expire) VolatileAdd(e);
   if (!old) MaybeGrow();
-  if (v.enc == Enc::kObject) SignalKey(key);
+  // A stream replaced by another type wakes its group readers too (they
+  // are told the key is gone, as Redis's signalDeletedKeyAsReady).
+  if (v.enc == Enc::kObject || replaced_stream) SignalKey(key);
   return e;
 }
 
@@ -535,6 +539,9 @@ Entry* Db::CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, b
 bool Db::Delete(std::string_view key) {
   Entry** ref = FindRef(key, HashOf(key));
   if (!*ref) return false;
+  // A deleted stream's group readers are told it is gone (before the
+  // unlink: `key` may be the entry's own).
+  if ((*ref)->type() == ObjType::kStream) SignalKey(key);
   Unlink(ref);
   MaybeShrink();
   return true;

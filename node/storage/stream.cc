@@ -184,8 +184,11 @@ bool StreamPending::Decode(std::string_view b, StreamPending* out) {
 // A block's record: varint(ms - base.ms), varint(seq - base.seq when the
 // ms are equal, else seq), varint(version count), then per version
 // zigzag(counter - block's base counter), varint(node), varint(sub),
-// varint(length) and the field bytes. The store wrote every byte, so the
-// decoder trusts them.
+// varint(length << 1 | shared) and the bytes: the field/value pairs or,
+// when `shared`, the values alone, the field names being the block's
+// master names (those of the entry that started the block; Redis's
+// listpacks keep a master entry the same way). The store wrote every byte,
+// so the decoder trusts them.
 
 namespace {
 
@@ -209,8 +212,70 @@ StreamId ReadId(const StreamId& base, const char** p) {
   return StreamId{base.ms + dms, dms == 0 ? base.seq + seq : seq};
 }
 
-// Reads (into *v, if given) or skips the versions at *p.
-void ReadVersions(uint64_t base_counter, const char** p, StreamEntries::Versions* v) {
+// The field names of field/value bytes, each with its length (the master
+// layout); false if the bytes do not parse.
+bool NamesOf(std::string_view fields, std::string* names) {
+  names->clear();
+  std::string_view in = fields;
+  while (!in.empty()) {
+    const char* at = in.data();
+    uint64_t fl, vl;
+    if (!GetVarint(&in, &fl) || fl > in.size()) return false;
+    in.remove_prefix(fl);
+    names->append(at, static_cast<size_t>(in.data() - at));
+    if (!GetVarint(&in, &vl) || vl > in.size()) return false;
+    in.remove_prefix(vl);
+  }
+  return true;
+}
+
+// Appends the values of `fields` to *out if its names are `master`;
+// false (nothing appended) otherwise.
+bool ValuesIfShared(std::string_view fields, std::string_view master, std::string* out) {
+  if (master.empty()) return false;
+  size_t had = out->size();
+  std::string_view in = fields;
+  while (!in.empty()) {
+    const char* at = in.data();
+    uint64_t fl, vl;
+    if (!GetVarint(&in, &fl) || fl > in.size()) break;
+    in.remove_prefix(fl);
+    size_t name_len = static_cast<size_t>(in.data() - at);
+    if (master.size() < name_len || master.substr(0, name_len) != std::string_view(at, name_len)) {
+      break;
+    }
+    master.remove_prefix(name_len);
+    const char* v = in.data();
+    if (!GetVarint(&in, &vl) || vl > in.size()) break;
+    in.remove_prefix(vl);
+    out->append(v, static_cast<size_t>(in.data() - v));
+  }
+  if (in.empty() && master.empty()) return true;
+  out->resize(had);
+  return false;
+}
+
+// Interleaves the master names with values-only bytes.
+void Unshare(std::string_view master, const char* values, std::string* out) {
+  out->clear();
+  const char* p = values;
+  while (!master.empty()) {
+    const char* n = master.data();
+    uint64_t nl = ReadVarint(&n);
+    size_t name_bytes = static_cast<size_t>(n - master.data()) + nl;
+    out->append(master.data(), name_bytes);
+    master.remove_prefix(name_bytes);
+    const char* v = p;
+    uint64_t vl = ReadVarint(&p);
+    p += vl;
+    out->append(v, static_cast<size_t>(p - v));
+  }
+}
+
+// Reads (into *v, if given) or skips the versions at *p. Shared-name
+// versions are rebuilt in `scratch`, which must outlive the views.
+void ReadVersions(uint64_t base_counter, std::string_view master, const char** p,
+                  StreamEntries::Versions* v, StreamEntries::Scratch* scratch) {
   uint64_t n = ReadVarint(p);
   if (v) v->clear();
   for (uint64_t k = 0; k < n; k++) {
@@ -220,17 +285,19 @@ void ReadVersions(uint64_t base_counter, const char** p, StreamEntries::Versions
     dot.counter = base_counter + static_cast<uint64_t>(delta);
     dot.node = static_cast<crdt::NodeId>(ReadVarint(p));
     dot.sub = static_cast<uint32_t>(ReadVarint(p));
-    uint64_t len = ReadVarint(p);
-    if (v) v->push_back({dot, std::string_view(*p, len)});
+    uint64_t lf = ReadVarint(p);
+    size_t len = static_cast<size_t>(lf >> 1);
+    if (v) {
+      if (lf & 1) {
+        scratch->emplace_back();
+        Unshare(master, *p, &scratch->back());
+        v->push_back({dot, scratch->back()});
+      } else {
+        v->push_back({dot, std::string_view(*p, len)});
+      }
+    }
     *p += len;
   }
-}
-
-// Decodes the record at *p (advancing it) into *id and, if `v`, *v.
-void ReadRecord(const StreamId& base, uint64_t base_counter, const char** p, StreamId* id,
-                StreamEntries::Versions* v) {
-  *id = ReadId(base, p);
-  ReadVersions(base_counter, p, v);
 }
 
 }  // namespace
@@ -241,35 +308,48 @@ uint64_t StreamEntries::DigestOf(StreamId id, const Versions& v) {
   return Mix64(Mix64(id.ms * 0x9E3779B97F4A7C15ULL ^ id.seq) + sum + 0x57AE);
 }
 
-void StreamEntries::Encode(const StreamId& base, uint64_t base_counter, StreamId id,
-                           const Versions& v, std::string* out) {
+void StreamEntries::Encode(const StreamId& base, const Block& b, StreamId id, const Versions& v,
+                           std::string* out) {
   PutVarint(out, id.ms - base.ms);
   PutVarint(out, id.ms == base.ms ? id.seq - base.seq : id.seq);
   PutVarint(out, v.size());
+  std::string values;
   for (const Version& x : v) {
-    PutZigzag(out, static_cast<int64_t>(x.dot.counter - base_counter));
+    PutZigzag(out, static_cast<int64_t>(x.dot.counter - b.base_counter));
     PutVarint(out, x.dot.node);
     PutVarint(out, x.dot.sub);
-    PutVarint(out, x.fields.size());
-    out->append(x.fields.data(), x.fields.size());
+    values.clear();
+    if (ValuesIfShared(x.fields, b.master, &values)) {
+      PutVarint(out, values.size() << 1 | 1);
+      out->append(values);
+    } else {
+      PutVarint(out, x.fields.size() << 1);
+      out->append(x.fields.data(), x.fields.size());
+    }
   }
 }
 
 void StreamEntries::Append(const StreamId& base, Block* b, StreamId id, const Versions& v) {
-  if (b->count == 0) b->base_counter = v.empty() ? 0 : v[0].dot.counter;
-  Encode(base, b->base_counter, id, v, &b->bytes);
+  if (b->count == 0) {
+    b->base_counter = v.empty() ? 0 : v[0].dot.counter;
+    if (v.empty() || !NamesOf(v[0].fields, &b->master)) b->master.clear();
+    b->master.shrink_to_fit();
+  }
+  Encode(base, *b, id, v, &b->bytes);
   b->last = id;
   b->count++;
 }
 
-void StreamEntries::DecodeAll(const StreamId& base, const Block& b, std::vector<Decoded>* out) {
+void StreamEntries::DecodeAll(const StreamId& base, const Block& b, std::vector<Decoded>* out,
+                              Scratch* scratch) {
   out->clear();
   out->reserve(b.count);
   const char* p = b.bytes.data();
   const char* end = p + b.bytes.size();
   while (p < end) {
     Decoded d;
-    ReadRecord(base, b.base_counter, &p, &d.id, &d.versions);
+    d.id = ReadId(base, &p);
+    ReadVersions(b.base_counter, b.master, &p, &d.versions, scratch);
     out->push_back(std::move(d));
   }
 }
@@ -277,32 +357,30 @@ void StreamEntries::DecodeAll(const StreamId& base, const Block& b, std::vector<
 StreamId StreamEntries::first() const {
   const auto& [base, b] = *blocks_.begin();
   const char* p = b.bytes.data();
-  StreamId id;
-  ReadRecord(base, b.base_counter, &p, &id, nullptr);
-  return id;
+  return ReadId(base, &p);
 }
 
-bool StreamEntries::Get(StreamId id, Versions* out) const {
-  auto it = blocks_.upper_bound(id);
-  if (it != blocks_.begin() && id <= std::prev(it)->second.last) {
-    --it;
-    const Block& b = it->second;
-    const char* p = b.bytes.data();
-    const char* end = p + b.bytes.size();
-    while (p < end) {
-      StreamId at;
-      ReadRecord(it->first, b.base_counter, &p, &at, out);
-      if (at == id) return true;
-      if (at > id) break;
-    }
-  }
+bool StreamEntries::Get(StreamId id, Versions* out, Scratch* scratch) const {
   out->clear();
+  auto it = blocks_.upper_bound(id);
+  if (it == blocks_.begin() || id > std::prev(it)->second.last) return false;
+  --it;
+  const Block& b = it->second;
+  const char* p = b.bytes.data();
+  const char* end = p + b.bytes.size();
+  while (p < end) {
+    StreamId at = ReadId(it->first, &p);
+    if (at > id) return false;
+    ReadVersions(b.base_counter, b.master, &p, at == id ? out : nullptr, scratch);
+    if (at == id) return true;
+  }
   return false;
 }
 
 bool StreamEntries::Contains(StreamId id) const {
   Versions v;
-  return Get(id, &v);
+  Scratch scratch;
+  return Get(id, &v, &scratch);
 }
 
 void StreamEntries::Scan(StreamId start, StreamId end, bool rev,
@@ -312,14 +390,17 @@ void StreamEntries::Scan(StreamId start, StreamId end, bool rev,
     auto it = blocks_.upper_bound(start);
     if (it != blocks_.begin()) --it;
     Versions v;
+    Scratch scratch;
     for (; it != blocks_.end() && it->first <= end; ++it) {
       const Block& b = it->second;
       if (b.last < start) continue;
       const char* p = b.bytes.data();
       const char* stop = p + b.bytes.size();
       while (p < stop) {
-        StreamId id;
-        ReadRecord(it->first, b.base_counter, &p, &id, &v);
+        StreamId id = ReadId(it->first, &p);
+        bool in = id >= start && id <= end;
+        scratch.clear();
+        ReadVersions(b.base_counter, b.master, &p, in ? &v : nullptr, &scratch);
         if (id < start) continue;
         if (id > end || !fn(id, v)) return;
       }
@@ -328,10 +409,12 @@ void StreamEntries::Scan(StreamId start, StreamId end, bool rev,
   }
   auto it = blocks_.upper_bound(end);
   std::vector<Decoded> recs;
+  Scratch scratch;
   while (it != blocks_.begin()) {
     --it;
     if (it->second.last < start) return;
-    DecodeAll(it->first, it->second, &recs);
+    scratch.clear();
+    DecodeAll(it->first, it->second, &recs, &scratch);
     for (size_t i = recs.size(); i-- > 0;) {
       if (recs[i].id > end) continue;
       if (recs[i].id < start || !fn(recs[i].id, recs[i].versions)) return;
@@ -400,7 +483,8 @@ void StreamEntries::Set(StreamId id, const Versions& v) {
     // first block's base (its records are re-encoded from it).
     if (v.empty()) return;
     std::vector<Decoded> recs;
-    DecodeAll(it->first, it->second, &recs);
+    Scratch scratch;
+    DecodeAll(it->first, it->second, &recs, &scratch);
     recs.insert(recs.begin(), Decoded{id, v});
     Rewrite(it, id, recs);
     count_++;
@@ -418,18 +502,22 @@ void StreamEntries::Set(StreamId id, const Versions& v) {
   size_t pos = b.bytes.size(), rec_end = pos;
   bool existing = false;
   Versions old;
+  Scratch scratch;
   while (p < end) {
     const char* start = p;
     StreamId at = ReadId(base, &p);
-    if (at == id) ReadVersions(b.base_counter, &p, &old);
     if (at >= id) {
       pos = static_cast<size_t>(start - data);
       existing = at == id;
-      if (!existing) ReadVersions(b.base_counter, &p, nullptr);
-      rec_end = existing ? static_cast<size_t>(p - data) : pos;
+      if (existing) {
+        ReadVersions(b.base_counter, b.master, &p, &old, &scratch);
+        rec_end = static_cast<size_t>(p - data);
+      } else {
+        rec_end = pos;
+      }
       break;
     }
-    ReadVersions(b.base_counter, &p, nullptr);
+    ReadVersions(b.base_counter, b.master, &p, nullptr, nullptr);
   }
   if (!existing && v.empty()) return;
   if (existing) {
@@ -439,7 +527,7 @@ void StreamEntries::Set(StreamId id, const Versions& v) {
   }
   std::string enc;  // first: `v` may point into this block
   if (!v.empty()) {
-    Encode(base, b.base_counter, id, v, &enc);
+    Encode(base, b, id, v, &enc);
     digest_ += DigestOf(id, v);
     count_++;
     b.count++;
@@ -454,12 +542,13 @@ void StreamEntries::Set(StreamId id, const Versions& v) {
       const char* qend = q + b.bytes.size();
       while (q < qend) {
         b.last = ReadId(base, &q);
-        ReadVersions(b.base_counter, &q, nullptr);
+        ReadVersions(b.base_counter, b.master, &q, nullptr, nullptr);
       }
     }
     if (b.count > kBlockEntries || b.bytes.size() > kBlockBytes) {
       std::vector<Decoded> recs;
-      DecodeAll(base, b, &recs);
+      Scratch recs_scratch;
+      DecodeAll(base, b, &recs, &recs_scratch);
       Rewrite(it, base, recs);
     }
   }
@@ -469,7 +558,10 @@ void StreamEntries::Set(StreamId id, const Versions& v) {
 size_t StreamEntries::MemoryUsage() const {
   // A btree node holds about 8 (id, block) slots, most nodes two-thirds full.
   size_t n = blocks_.size() * (sizeof(StreamId) + sizeof(Block)) * 3 / 2;
-  for (const auto& [id, b] : blocks_) n += b.bytes.capacity() > 15 ? b.bytes.capacity() + 1 : 0;
+  for (const auto& [id, b] : blocks_) {
+    n += b.bytes.capacity() > 15 ? b.bytes.capacity() + 1 : 0;
+    n += b.master.capacity() > 15 ? b.master.capacity() + 1 : 0;
+  }
   return n;
 }
 
@@ -499,9 +591,10 @@ std::string_view StreamObject::TopFields(const StreamEntries::Versions& v) {
   return top->fields;
 }
 
-std::string_view StreamObject::EntryValue(StreamId id) const {
+std::string StreamObject::EntryValue(StreamId id) const {
   StreamEntries::Versions v;
-  return entries_.Get(id, &v) ? TopFields(v) : std::string_view();
+  StreamEntries::Scratch scratch;
+  return entries_.Get(id, &v, &scratch) ? std::string(TopFields(v)) : std::string();
 }
 
 void StreamObject::ScanEntries(StreamId start, StreamId end, bool rev,
@@ -562,8 +655,9 @@ StreamObject::Dots StreamObject::Put(std::string_view name, std::string_view val
   if (name.size() == 17 && name[0] == 'e') {
     StreamId id = GetId(name.data() + 1);
     StreamEntries::Versions cur;
+    StreamEntries::Scratch scratch;
     // A new id above the last needs no lookup (local ids only grow).
-    bool was = !entries_.empty() && id <= entries_.last() && entries_.Get(id, &cur);
+    bool was = !entries_.empty() && id <= entries_.last() && entries_.Get(id, &cur, &scratch);
     for (const auto& v : cur) old.push_back(v.dot);
     entries_.Set(id, {{dot, value}});
     EntryChanged(id, was, true);
@@ -583,7 +677,8 @@ StreamObject::Dots StreamObject::Remove(std::string_view name) {
   if (name.size() == 17 && name[0] == 'e') {
     StreamId id = GetId(name.data() + 1);
     StreamEntries::Versions cur;
-    if (!entries_.Get(id, &cur)) return {};
+    StreamEntries::Scratch scratch;
+    if (!entries_.Get(id, &cur, &scratch)) return {};
     Dots old;
     for (const auto& v : cur) old.push_back(v.dot);
     entries_.Set(id, {});
@@ -764,7 +859,8 @@ bool StreamObject::ApplyOps(const peer::Elements& m, crdt::Stamp dot) {
       // it names go; a put's own version joins unless already seen.
       StreamId id = GetId(op.element().data() + 1);
       StreamEntries::Versions cur, next;
-      bool was = entries_.Get(id, &cur);
+      StreamEntries::Scratch scratch;
+      bool was = entries_.Get(id, &cur, &scratch);
       Dots replaced = DotsFromProto(op.replaced());
       for (const auto& v : cur) {
         if (std::find(replaced.begin(), replaced.end(), v.dot) == replaced.end()) next.push_back(v);

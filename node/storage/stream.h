@@ -34,6 +34,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -107,8 +108,10 @@ struct StreamPending {
 // A stream's entries, packed as Redis packs them into listpacks: runs of
 // up to kBlockEntries entries in one byte string of at most about
 // kBlockBytes, keyed by the id the run started at, so that an entry costs
-// little more than its fields (ids as varint deltas from the block's
-// base, dots as varint deltas from the block's base counter). Each entry
+// little more than its values (ids as varint deltas from the block's
+// base, dots as varint deltas from the block's base counter, field names
+// kept once per block when entries repeat those of the block's first, as
+// Redis's master entry). Each entry
 // keeps its versions (one, except after writes of one explicit id on both
 // sides of a partition) with their dots: the observed-remove semantics of
 // crdt/or_map.h, applied by StreamObject. Appends go to the tail block in
@@ -119,9 +122,12 @@ class StreamEntries {
  public:
   struct Version {
     crdt::Stamp dot;
-    std::string_view fields;  // into the block: valid until the next change
+    std::string_view fields;  // the field/value pairs (stream_codec layout)
   };
   using Versions = absl::InlinedVector<Version, 1>;
+  // Where the fields of entries stored without their names are rebuilt
+  // (a deque: its strings never move).
+  using Scratch = std::deque<std::string>;
   static constexpr size_t kBlockEntries = 100;
   static constexpr size_t kBlockBytes = 4096;
 
@@ -130,13 +136,15 @@ class StreamEntries {
   StreamId first() const;                   // REQUIRES: !empty()
   StreamId last() const { return last_; }   // REQUIRES: !empty()
   bool Contains(StreamId id) const;
-  // Entry `id`'s versions; false if there is no such entry.
-  bool Get(StreamId id, Versions* out) const;
+  // Entry `id`'s versions; false if there is no such entry. The views
+  // point into the store or into *scratch, valid until the next change.
+  bool Get(StreamId id, Versions* out, Scratch* scratch) const;
   // Makes `v` entry `id`'s versions (erases the entry when `v` is empty).
   // `v` may point into this store.
   void Set(StreamId id, const Versions& v);
   // Calls fn(id, versions) for each entry in [start, end], in id order
-  // (descending if `rev`), until fn returns false.
+  // (descending if `rev`), until fn returns false. The views are valid
+  // during the call only.
   void Scan(StreamId start, StreamId end, bool rev,
             const std::function<bool(StreamId, const Versions&)>& fn) const;
   // Sum of the entries' digests (as the element map digests its elements).
@@ -152,16 +160,18 @@ class StreamEntries {
     uint64_t base_counter = 0;
     uint32_t count = 0;
     std::string bytes;
+    std::string master;  // the field names of the entry that started it
   };
   struct Decoded {
     StreamId id;
     Versions versions;
   };
   using Blocks = absl::btree_map<StreamId, Block>;  // by base id
-  static void Encode(const StreamId& base, uint64_t base_counter, StreamId id, const Versions& v,
+  static void Encode(const StreamId& base, const Block& b, StreamId id, const Versions& v,
                      std::string* out);
   static void Append(const StreamId& base, Block* b, StreamId id, const Versions& v);
-  static void DecodeAll(const StreamId& base, const Block& b, std::vector<Decoded>* out);
+  static void DecodeAll(const StreamId& base, const Block& b, std::vector<Decoded>* out,
+                        Scratch* scratch);
   // Re-encodes `recs` (sorted) as blocks from `base` on, replacing `it`.
   void Rewrite(Blocks::iterator it, StreamId base, const std::vector<Decoded>& recs);
 
@@ -218,11 +228,11 @@ class StreamObject final : public Collection {
   size_t length() const { return entries_.size(); }
   bool HasEntry(StreamId id) const { return entries_.Contains(id); }
   StreamId LastEntryId() const { return entries_.empty() ? StreamId{} : entries_.last(); }
-  // The field/value bytes of a live entry (REQUIRES: HasEntry(id)).
-  std::string_view EntryValue(StreamId id) const;
+  // The field/value bytes of a live entry (empty if none).
+  std::string EntryValue(StreamId id) const;
   // Calls fn(id, fields) for the entries in [start, end], in id order
-  // (descending if `rev`), until fn returns false. The views last until
-  // the next change.
+  // (descending if `rev`), until fn returns false. The view is valid
+  // during the call only.
   void ScanEntries(StreamId start, StreamId end, bool rev,
                    const std::function<bool(StreamId, std::string_view)>& fn) const;
   // The merged metadata (last_id already includes the top entry).

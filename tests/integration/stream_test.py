@@ -106,6 +106,25 @@ class StreamBlockingTest(ClusterTestCase):
         out.append(got)
         out.append(r.xpending("s", "g"))
         out.append(b.execute_command("XREAD", "BLOCK", "100", "STREAMS", "s", "$"))
+        # A parked XREADGROUP is told when its group or its stream goes:
+        # XGROUP DESTROY, DEL, a SET over the key. A parked XREAD is not.
+        for gone in (lambda: r.xgroup_destroy("s", "g"), lambda: r.delete("s"),
+                     lambda: r.set("s", "x")):
+            r.delete("s")
+            r.xgroup_create("s", "g", id="$", mkstream=True)
+            t, got = in_thread(lambda: b.execute_command(
+                "XREADGROUP", "GROUP", "g", "c1", "BLOCK", "3000", "STREAMS", "s", ">"))
+            wait_blocked(r, 1)
+            gone()
+            t.join(10)
+            out.append(("error", str(got["e"])) if "e" in got else got.get("v"))
+        r.delete("s")
+        r.xadd("s2", {"a": "1"})
+        t, got = in_thread(lambda: b.execute_command("XREAD", "BLOCK", "400", "STREAMS", "s2", "$"))
+        wait_blocked(r, 1)
+        r.delete("s2")
+        t.join(10)
+        out.append(("error", str(got["e"])) if "e" in got else got.get("v"))
         b.close()
         return out
 

@@ -381,7 +381,16 @@ TEST(StreamEntries, BehaveAsAnOrderedMapOfVersions) {
         for (size_t k = 0; k < n; k++) {
           crdt::Stamp d{rng() % 2 ? 1 + rng() % 100 : rng(), static_cast<crdt::NodeId>(rng() % 5),
                         static_cast<uint32_t>(rng() % 4)};
-          vs.emplace_back(d, std::string(rng() % 60, static_cast<char>('a' + rng() % 26)));
+          // Mostly the same field names (stored once per block), some
+          // other names, some bytes that are no field list at all.
+          std::string v1(rng() % 30, static_cast<char>('a' + rng() % 26));
+          std::string v2 = std::to_string(rng() % 100000);
+          int kind = static_cast<int>(rng() % 6);
+          std::string_view same[] = {"event", v1, "jobId", v2};
+          std::string_view other[] = {"event", v1};
+          vs.emplace_back(d, kind < 4    ? sc::EncodeFields(same)
+                             : kind == 4 ? sc::EncodeFields(other)
+                                         : std::string(rng() % 60, 'z'));
         }
       }
       e.Set(id, versions_of(vs));
@@ -437,7 +446,11 @@ TEST(StreamEntries, BehaveAsAnOrderedMapOfVersions) {
           EXPECT_EQ(got, want);
         }
         StreamEntries::Versions v;
-        EXPECT_TRUE(e.Get(keys[rng() % keys.size()], &v));
+        StreamEntries::Scratch scratch;
+        StreamId k = keys[rng() % keys.size()];
+        ASSERT_TRUE(e.Get(k, &v, &scratch));
+        ASSERT_EQ(v.size(), model.at(k).size());
+        for (size_t i = 0; i < v.size(); i++) EXPECT_EQ(v[i].fields, model.at(k)[i].second);
         EXPECT_FALSE(e.Contains(StreamId{keys.back().ms, keys.back().seq + 1}));
       }
     }
