@@ -304,6 +304,15 @@ const std::vector<Param>& Params() {
        {},
        [](const Config& c) { return c.save; },
        [](Config& c, const auto& a, int64_t) { c.save = StrJoin(a, " "); }},
+      // Immutable: CONFIG SET would let a client write files by any name.
+      {"dbfilename",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
+       [](const Config& c) { return c.dbfilename; },
+       [](Config& c, const auto& a, int64_t) { c.dbfilename = a[0]; }},
       {"appendonly",
        Kind::kEnum,
        false,
@@ -590,6 +599,10 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
   }
   if (EqualsIgnoreCase(p->name, "replicas") && args.size() == 1 && args[0] == "0") {
     return absl::InvalidArgumentError("argument must be 'all' or between 1 and 255");
+  }
+  if (EqualsIgnoreCase(p->name, "dbfilename") && args.size() == 1 &&
+      (args[0].empty() || args[0].find('/') != std::string::npos)) {
+    return absl::InvalidArgumentError("dbfilename can't be a path, just a filename");
   }
   uint32_t notify;
   if (EqualsIgnoreCase(p->name, "notify-keyspace-events") &&

@@ -56,6 +56,8 @@ struct Config {
   int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
   std::string save = "";
+  // The snapshot file, in `dir` (node/persist/snapshot.h).
+  std::string dbfilename = "dump.rdb";
   std::string appendonly = "no";
   std::string node_id = "";  // stable name; stored in dir when not configured
   std::string zone = "default";

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -14,8 +15,11 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "node/config.h"
+#include "node/persist/snapshot.h"
 #include "node/server.h"
 #include "node/str_util.h"
 
@@ -112,6 +116,23 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   lattice::node::Server server(*config);
+  // The snapshot, before any client or peer is served (in `dir`, where
+  // the process now runs).
+  {
+    auto t0 = std::chrono::steady_clock::now();
+    lattice::node::SnapshotInfo info;
+    absl::Status loaded = lattice::node::LoadSnapshot(server, config->dbfilename, &info);
+    if (loaded.ok()) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      server.Log(lattice::node::Server::kNotice,
+                 StrCat("DB loaded from disk: ", absl::StrFormat("%.3f", secs), " seconds, ",
+                        info.keys, " keys"));
+    } else if (!absl::IsNotFound(loaded)) {
+      server.Log(lattice::node::Server::kWarning, std::string(loaded.message()));
+      return 1;
+    }
+    server.last_save_unix = lattice::node::NowMs() / 1000;
+  }
   absl::Status st = server.Listen();
   if (st.ok()) st = server.StartCluster();
   if (!st.ok()) {
@@ -129,6 +150,7 @@ int main(int argc, char** argv) {
                     " pid=", getpid()));
   server.Log(lattice::node::Server::kNotice, "Ready to accept connections tcp");
   server.Start();
+  int exit_code = 0;
   std::thread signals([&server, set] {
     int sig = 0;
     sigwait(&set, &sig);
@@ -136,15 +158,22 @@ int main(int argc, char** argv) {
       server.Log(
           lattice::node::Server::kWarning,
           StrCat("Received ", sig == SIGINT ? "SIGINT" : "SIGTERM", " scheduling shutdown..."));
+      server.shutdown_by_signal = true;
       server.Shutdown();
     }
   });
   server.Wait();
+  // SIGTERM/SIGINT with save points configured: the final snapshot, now
+  // that every worker stopped (SHUTDOWN saved before it stopped them).
+  if (server.shutdown_by_signal && !config->save.empty()) {
+    server.Log(lattice::node::Server::kNotice, "Saving the final snapshot before exiting.");
+    if (!server.SaveNow().ok()) exit_code = 1;
+  }
   server.StopCluster();
   server.Log(lattice::node::Server::kWarning, "Lattice is now ready to exit, bye bye...");
   if (!pidfile.empty()) unlink(pidfile.c_str());
   // The signal thread may still be parked in sigwait: leave without joining.
   signals.detach();
   std::fflush(stdout);
-  _exit(0);
+  _exit(exit_code);
 }

@@ -29,6 +29,7 @@
 #include "node/cluster/functions_sync.h"
 #include "node/cluster/pubsub_relay.h"
 #include "node/notify.h"
+#include "node/persist/snapshot.h"
 #include "node/pubsub.h"
 #include "node/scripting/functions.h"
 #include "node/scripting/scripting.h"
@@ -1552,6 +1553,28 @@ void Server::ApplyRuntimeConfig() {
   hot_factor_ = config_.hot_key_factor;
   hot_min_rate_ = config_.hot_key_min_rate;
   hot_max_ = config_.hot_key_max;
+}
+
+uint64_t Server::WritesSoFar() {
+  uint64_t n = 0;
+  for (auto& w : workers_) n += w->shard().deltas_emitted;
+  return n;
+}
+
+absl::Status Server::SaveNow() {
+  SnapshotInfo info;
+  int64_t start = MonoUs();
+  absl::Status st = SaveSnapshot(*this, config_.dbfilename, &info);
+  last_save_ok = st.ok();
+  if (!st.ok()) {
+    Log(kWarning, StrCat("Failed saving the snapshot: ", std::string(st.message())));
+    return st;
+  }
+  last_save_unix = NowMs() / 1000;
+  writes_at_last_save = WritesSoFar();
+  Log(kNotice, StrCat("DB saved on disk: ", info.keys, " keys, ", info.bytes, " bytes in ",
+                      (MonoUs() - start) / 1000, " ms"));
+  return absl::OkStatus();
 }
 
 void Server::ResetStats() {

@@ -384,6 +384,10 @@ class Worker {
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
 
+  // Runs fn with every worker stopped (Server::Exclusive), from this one
+  // (a command that needs every shard only sometimes: SHUTDOWN's save).
+  void RunExclusive(const std::function<void()>& fn);
+
  private:
   friend class Server;
   void Loop();
@@ -422,8 +426,6 @@ class Worker {
   void CountReads(const CommandId& cmd, std::span<const std::string_view> args);
   // Runs a resolved command's handler and counts it (INFO commandstats).
   void RunCommand(CommandContext& cx);
-  // Runs fn with every worker stopped (Server::Exclusive), from this one.
-  void RunExclusive(const std::function<void()>& fn);
   // MULTI: queues a command (or refuses it, which aborts the EXEC).
   void QueueCommand(Connection* c, const CommandId& cmd, std::span<const std::string_view> args);
   // Placement (node/cluster/routing.cc). Picks up a newer placement view.
@@ -580,6 +582,19 @@ class Server {
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};
+  // Snapshots (node/persist/snapshot.h): the last SAVE's time (unix s; the
+  // start time before any), whether it worked, and the writes counted
+  // then (INFO rdb_changes_since_last_save counts from it).
+  std::atomic<int64_t> last_save_unix{0};
+  std::atomic<bool> last_save_ok{true};
+  std::atomic<uint64_t> writes_at_last_save{0};
+  std::atomic<bool> shutdown_by_signal{false};
+  // Writes (deltas emitted) of every shard. REQUIRES: workers paused or
+  // stopped, or a rough figure is fine.
+  uint64_t WritesSoFar();
+  // Saves the snapshot to `dbfilename` and logs the outcome. REQUIRES:
+  // workers paused (RunExclusive) or stopped.
+  absl::Status SaveNow();
   // Reset by CONFIG RESETSTAT.
   void ResetStats();
 

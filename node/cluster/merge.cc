@@ -351,7 +351,11 @@ void CollectionToDelta(int db, const Entry& e, peer::Delta* d) {
     }
   }
   if (!c.floor.IsZero()) ToProto(c.floor, m->mutable_floor());
-  if (!c.ttl_stamp.IsZero()) ToProto(c.ttl_stamp, m->mutable_ttl_stamp());
+  // A standalone node stamps no TTL register (it has no peer to merge
+  // with): its TTL then travels as of the key's newest write, so that a
+  // snapshot keeps it.
+  crdt::Stamp ttl = c.ttl_stamp.IsZero() && e.has_expire() ? e.stamp() : c.ttl_stamp;
+  if (!ttl.IsZero()) ToProto(ttl, m->mutable_ttl_stamp());
   if (e.has_expire()) m->set_expire_at_ms(e.expire_at());
   c.StateToProto(m);
 }

@@ -123,12 +123,16 @@ void NotifyMerged(const peer::Delta& d) {
   }
 }
 
+}  // namespace
+
 // Applies one validated delta to `shard`. Runs on the shard's thread.
 bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
   bool applied = ApplyDeltaInner(shard, d, now_ms);
   if (applied && g_notify_flags.load(std::memory_order_relaxed)) NotifyMerged(d);
   return applied;
 }
+
+namespace {
 
 bool ApplyDeltaInner(Shard& shard, const peer::Delta& d, int64_t now_ms) {
   uint32_t lru = static_cast<uint32_t>(now_ms / 1000);
@@ -914,6 +918,98 @@ bool Replicator::SendSnapshot(Link* link,
 
 // ---- receiving ----
 
+bool ValidDelta(const peer::Delta& d, int databases, int64_t max_bulk, bool unnamed_origin_ok,
+                std::string* why) {
+  bool flush = d.change_case() == peer::Delta::kFlush;
+  if (!flush || !d.all_dbs()) {
+    if (d.db() >= static_cast<uint32_t>(databases)) {
+      *why = absl::StrCat("database ", d.db(), " out of range");
+      return false;
+    }
+  }
+  if (static_cast<int64_t>(d.key().size()) > max_bulk || (!flush && d.key().empty())) {
+    *why = "bad key length";
+    return false;
+  }
+  bool zero_stamp = d.stamp().counter() == 0 && (!unnamed_origin_ok && d.stamp().node_id() == 0);
+  switch (d.change_case()) {
+    case peer::Delta::kAssign:
+      if (zero_stamp || (!unnamed_origin_ok && d.stamp().node_id() == 0) || d.stamp().counter() == 0) {
+        *why = "assignment without a stamp";
+        return false;
+      }
+      if (static_cast<int64_t>(d.assign().value().size()) > max_bulk) {
+        *why = "value longer than proto-max-bulk-len";
+        return false;
+      }
+      if (d.assign().expire_at_ms() < 0) {
+        *why = "negative expiry";
+        return false;
+      }
+      break;
+    case peer::Delta::kCounter:
+      // A standalone node's counter may stand on no write (counter 0).
+      if ((!unnamed_origin_ok && d.counter().node_id() == 0) || d.counter().expire_at_ms() < 0 ||
+          (!zero_stamp && !unnamed_origin_ok &&
+           (d.stamp().node_id() == 0 || d.stamp().counter() == 0))) {
+        *why = "malformed counter";
+        return false;
+      }
+      break;
+    case peer::Delta::kElements: {
+      const peer::Elements& m = d.elements();
+      if (zero_stamp || (!unnamed_origin_ok && d.stamp().node_id() == 0) || d.stamp().counter() == 0 ||
+          !NewCollection(static_cast<ObjType>(m.type())) || m.ops_size() > 1 << 20 ||
+          m.expire_at_ms() < 0 || m.context().heads_size() > 4096 ||
+          m.context().cloud_size() > 1 << 16) {
+        *why = "malformed collection change";
+        return false;
+      }
+      for (const peer::ElementOp& op : m.ops()) {
+        if (static_cast<int64_t>(op.element().size()) > max_bulk ||
+            static_cast<int64_t>(op.value().size()) > max_bulk || op.replaced_size() > 4096 ||
+            (op.kind() == peer::ElementOp::INCREMENT &&
+             ((m.type() != 1 && m.type() != 3) || (!unnamed_origin_ok && op.node_id() == 0)))) {
+          *why = "malformed element change";
+          return false;
+        }
+      }
+      for (const peer::ElementState& es : m.elements()) {
+        if (static_cast<int64_t>(es.element().size()) > max_bulk ||
+            es.versions_size() > 4096 || es.counter_size() > 4096) {
+          *why = "malformed element state";
+          return false;
+        }
+        for (const peer::ElementVersion& v : es.versions()) {
+          if (static_cast<int64_t>(v.value().size()) > max_bulk ||
+              (!unnamed_origin_ok && v.dot().node_id() == 0) || v.dot().counter() == 0) {
+            *why = "malformed element state";
+            return false;
+          }
+        }
+      }
+      break;
+    }
+    case peer::Delta::kRemove:
+    case peer::Delta::kFlush: {
+      const peer::Remove& r = flush ? d.flush() : d.remove();
+      bool has_dead = (r.has_max_dead() && (unnamed_origin_ok || r.max_dead().node_id() != 0)) ||
+                      (r.has_outranks() && (unnamed_origin_ok || r.outranks().node_id() != 0));
+      if ((zero_stamp && !has_dead) || (!zero_stamp && (!unnamed_origin_ok && d.stamp().node_id() == 0)) ||
+          r.seen_size() > 4096 || r.dots_size() > 4096) {
+        *why = "malformed delete";
+        return false;
+      }
+      break;
+    }
+    default:
+      *why = "delta without a change";
+      return false;
+  }
+  return true;
+}
+
+
 bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const {
   const int databases = server_->config().databases;  // immutable
   const int64_t max_bulk = server_->max_bulk_len();
@@ -936,90 +1032,7 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
     return false;
   }
   for (const peer::Delta& d : batch.deltas()) {
-    bool flush = d.change_case() == peer::Delta::kFlush;
-    if (!flush || !d.all_dbs()) {
-      if (d.db() >= static_cast<uint32_t>(databases)) {
-        *why = absl::StrCat("database ", d.db(), " out of range");
-        return false;
-      }
-    }
-    if (static_cast<int64_t>(d.key().size()) > max_bulk || (!flush && d.key().empty())) {
-      *why = "bad key length";
-      return false;
-    }
-    bool zero_stamp = d.stamp().counter() == 0 && d.stamp().node_id() == 0;
-    switch (d.change_case()) {
-      case peer::Delta::kAssign:
-        if (zero_stamp || d.stamp().node_id() == 0 || d.stamp().counter() == 0) {
-          *why = "assignment without a stamp";
-          return false;
-        }
-        if (static_cast<int64_t>(d.assign().value().size()) > max_bulk) {
-          *why = "value longer than proto-max-bulk-len";
-          return false;
-        }
-        if (d.assign().expire_at_ms() < 0) {
-          *why = "negative expiry";
-          return false;
-        }
-        break;
-      case peer::Delta::kCounter:
-        if (d.counter().node_id() == 0 || d.counter().expire_at_ms() < 0 ||
-            (!zero_stamp && (d.stamp().node_id() == 0 || d.stamp().counter() == 0))) {
-          *why = "malformed counter";
-          return false;
-        }
-        break;
-      case peer::Delta::kElements: {
-        const peer::Elements& m = d.elements();
-        if (zero_stamp || d.stamp().node_id() == 0 || d.stamp().counter() == 0 ||
-            !NewCollection(static_cast<ObjType>(m.type())) || m.ops_size() > 1 << 20 ||
-            m.expire_at_ms() < 0 || m.context().heads_size() > 4096 ||
-            m.context().cloud_size() > 1 << 16) {
-          *why = "malformed collection change";
-          return false;
-        }
-        for (const peer::ElementOp& op : m.ops()) {
-          if (static_cast<int64_t>(op.element().size()) > max_bulk ||
-              static_cast<int64_t>(op.value().size()) > max_bulk || op.replaced_size() > 4096 ||
-              (op.kind() == peer::ElementOp::INCREMENT &&
-               ((m.type() != 1 && m.type() != 3) || op.node_id() == 0))) {
-            *why = "malformed element change";
-            return false;
-          }
-        }
-        for (const peer::ElementState& es : m.elements()) {
-          if (static_cast<int64_t>(es.element().size()) > max_bulk ||
-              es.versions_size() > 4096 || es.counter_size() > 4096) {
-            *why = "malformed element state";
-            return false;
-          }
-          for (const peer::ElementVersion& v : es.versions()) {
-            if (static_cast<int64_t>(v.value().size()) > max_bulk ||
-                v.dot().node_id() == 0 || v.dot().counter() == 0) {
-              *why = "malformed element state";
-              return false;
-            }
-          }
-        }
-        break;
-      }
-      case peer::Delta::kRemove:
-      case peer::Delta::kFlush: {
-        const peer::Remove& r = flush ? d.flush() : d.remove();
-        bool has_dead = (r.has_max_dead() && r.max_dead().node_id() != 0) ||
-                        (r.has_outranks() && r.outranks().node_id() != 0);
-        if ((zero_stamp && !has_dead) || (!zero_stamp && d.stamp().node_id() == 0) ||
-            r.seen_size() > 4096 || r.dots_size() > 4096) {
-          *why = "malformed delete";
-          return false;
-        }
-        break;
-      }
-      default:
-        *why = "delta without a change";
-        return false;
-    }
+    if (!ValidDelta(d, databases, max_bulk, false, why)) return false;
   }
   return true;
 }

@@ -55,6 +55,7 @@
 namespace lattice::node {
 
 class Server;
+class Shard;
 
 // Fixed log-scale buckets in microseconds; counts are atomics so readers
 // never block writers.
@@ -99,6 +100,14 @@ void TombToProto(const crdt::Tombstone& t, peer::Remove* r);
 // A key's whole replicated state (tombstone and value) as deltas.
 void AppendKeyState(Db& db, int db_index, std::string_view key, int64_t now_ms,
                     std::vector<peer::Delta>* out);
+// Checks one delta from outside (a peer, a snapshot file) before it is
+// applied; false with *why otherwise. `unnamed_origin_ok` admits stamps of
+// node 0 (what a standalone node writes).
+bool ValidDelta(const peer::Delta& d, int databases, int64_t max_bulk, bool unnamed_origin_ok,
+                std::string* why);
+// Merges one validated delta into `shard`. Runs on the shard's thread (or
+// before the workers start).
+bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms);
 
 class Replicator final : public DeltaSink, public gossip::StreamHandler {
  public:

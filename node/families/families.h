@@ -262,6 +262,8 @@ void CmdCommandList(CommandContext& ctx);
 void CmdCommandGetKeys(CommandContext& ctx);
 void CmdCommandHelp(CommandContext& ctx);
 void CmdShutdown(CommandContext& ctx);
+void CmdSave(CommandContext& ctx);
+void CmdLastSave(CommandContext& ctx);
 
 // generic_family.cc
 void CmdDel(CommandContext& ctx);

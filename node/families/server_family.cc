@@ -193,7 +193,14 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
   if (want("persistence")) {
     section("Persistence");
     line("loading", 0);
-    line("rdb_changes_since_last_save", 0);
+    line("async_loading", 0);
+    uint64_t writes = 0;
+    ForEachWorker(ctx, [&](Worker& w) { writes += w.shard().deltas_emitted; });
+    uint64_t at_save = s->writes_at_last_save.load();
+    line("rdb_changes_since_last_save", writes > at_save ? writes - at_save : 0);
+    line("rdb_bgsave_in_progress", 0);
+    line("rdb_last_save_time", s->last_save_unix.load());
+    line("rdb_last_bgsave_status", s->last_save_ok.load() ? "ok" : "err");
     line("aof_enabled", 0);
   }
   if (want("stats")) {
@@ -1129,6 +1136,19 @@ void CmdCommandHelp(CommandContext& ctx) {
              "GETKEYS <full-command>", "    Return the keys from a full Redis command."});
 }
 
+// SAVE: the snapshot, written while every shard is paused (Redis's SAVE
+// blocks too).
+void CmdSave(CommandContext& ctx) {
+  absl::Status st = ctx.server->SaveNow();
+  if (!st.ok()) {
+    ctx.rb->Error(StrCat("ERR ", std::string(st.message())));
+    return;
+  }
+  ctx.rb->Ok();
+}
+
+void CmdLastSave(CommandContext& ctx) { ctx.rb->Integer(ctx.server->last_save_unix.load()); }
+
 void CmdShutdown(CommandContext& ctx) {
   bool save = false, nosave = false, abort = false, other = false;
   for (size_t i = 1; i < ctx.args.size(); i++) {
@@ -1155,6 +1175,17 @@ void CmdShutdown(CommandContext& ctx) {
     return;
   }
   ctx.server->Log(Server::kWarning, "User requested shutdown...");
+  // As Redis: a snapshot first when asked (SAVE) or when save points are
+  // configured, unless NOSAVE; if it fails, no shutdown.
+  if (save || (!nosave && !ctx.server->config().save.empty())) {
+    ctx.server->Log(Server::kNotice, "Saving the final snapshot before exiting.");
+    bool saved = false;
+    ctx.origin->RunExclusive([&] { saved = ctx.server->SaveNow().ok(); });
+    if (!saved) {
+      ctx.rb->Error("ERR Errors trying to SHUTDOWN. Check logs.");
+      return;
+    }
+  }
   ctx.server->Shutdown();
   // Redis closes the connection without a reply on success.
   ctx.conn->close_after_reply = true;

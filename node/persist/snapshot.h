@@ -1,0 +1,59 @@
+// File: node/persist/snapshot.h
+//
+// Snapshots: a node's whole state in one file, with the CRDT metadata a
+// restarted node needs to merge with its peers exactly as before it
+// stopped. A record is the replication stream's own encoding of a key's
+// state: the peer::Delta messages that rebuild it on a replica
+// (node/cluster/replication.h, EntryToDeltas: an assignment with its
+// stamp, a counter's per-node contributions on its base, a collection's
+// whole state with its causal context and floor, an HLL's parts), a key's
+// tombstone and a database's flush. Loading merges the records into the
+// empty node as a repair from a peer would, and raises the node's clock
+// above every stamp it saved. One encoding serves replication and disk.
+//
+// File layout (integers little-endian):
+//   "LATTICE-SNAP"      12 bytes
+//   u32 version         1
+//   u32 node id, u64 Lamport clock, i64 written at (unix ms), u32 databases
+//   records             varint length (> 0), serialized peer::Delta
+//   varint 0            end of the records
+//   u64 record count
+//   u64 CRC-64          Redis's (node/persist/crc64.h), of every byte before
+//
+// SaveSnapshot writes "<path>.tmp-<pid>", fsyncs it, renames it over
+// <path> and fsyncs the directory, so a crash leaves the old file or the
+// new one. LoadSnapshot refuses a file that is truncated, corrupt or not a
+// snapshot, naming the file and the offset of the first bad byte.
+//
+// Thread-safety: SaveSnapshot reads every shard: the workers must be
+// paused (Server::RunExclusive) or stopped. LoadSnapshot writes every
+// shard: call it before the workers start.
+#ifndef LATTICE_NODE_PERSIST_SNAPSHOT_H_
+#define LATTICE_NODE_PERSIST_SNAPSHOT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace lattice::node {
+
+class Server;
+
+struct SnapshotInfo {
+  uint32_t node = 0;
+  uint64_t clock = 0;
+  int64_t written_ms = 0;
+  uint64_t records = 0;  // deltas
+  uint64_t keys = 0;     // live keys
+  uint64_t bytes = 0;
+};
+
+absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo* info);
+
+// NotFound when there is no file at `path`.
+absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo* info);
+
+}  // namespace lattice::node
+
+#endif  // LATTICE_NODE_PERSIST_SNAPSHOT_H_
