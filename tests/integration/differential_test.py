@@ -556,6 +556,8 @@ def fam_select_db():
         ERR_ARITY("select", "SELECT", "1", "2"),
         C("SELECT", "0"), E("$3\r\ndb0", "GET", "a"), E(":1", "DBSIZE"),
         ERR_ARITY("dbsize", "DBSIZE", "x"),
+        E("+OK", "SAVE"), ERR_ARITY("save", "SAVE", "x"),
+        ERR_ARITY("lastsave", "LASTSAVE", "x"),
         E("+OK", "FLUSHDB"), E(":0", "DBSIZE"),
         C("SELECT", "1"), E("$3\r\ndb1", "GET", "a"), E(":2", "DBSIZE"),
         E("ERR syntax error", "FLUSHDB", "FOO"),
