@@ -313,14 +313,49 @@ const std::vector<Param>& Params() {
        {},
        [](const Config& c) { return c.dbfilename; },
        [](Config& c, const auto& a, int64_t) { c.dbfilename = a[0]; }},
+      // Immutable for now: turning the log on at runtime needs a base
+      // written in the background (BGREWRITEAOF), which is not built yet.
       {"appendonly",
        Kind::kEnum,
-       false,
+       true,
        0,
        0,
        {"no", "yes"},
        [](const Config& c) { return c.appendonly; },
        [](Config& c, const auto& a, int64_t) { c.appendonly = ToLower(a[0]); }},
+      {"appendfsync",
+       Kind::kEnum,
+       false,
+       0,
+       0,
+       {"always", "everysec", "no"},
+       [](const Config& c) { return c.appendfsync; },
+       [](Config& c, const auto& a, int64_t) { c.appendfsync = ToLower(a[0]); }},
+      // Immutable: as dbfilename, a client must not pick file names.
+      {"appenddirname",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
+       [](const Config& c) { return c.appenddirname; },
+       [](Config& c, const auto& a, int64_t) { c.appenddirname = a[0]; }},
+      {"appendfilename",
+       Kind::kString,
+       true,
+       0,
+       0,
+       {},
+       [](const Config& c) { return c.appendfilename; },
+       [](Config& c, const auto& a, int64_t) { c.appendfilename = a[0]; }},
+      {"aof-load-truncated",
+       Kind::kBool,
+       false,
+       0,
+       0,
+       {},
+       [](const Config& c) { return std::string(c.aof_load_truncated ? "yes" : "no"); },
+       [](Config& c, const auto&, int64_t v) { c.aof_load_truncated = v; }},
       {"node-id",
        Kind::kString,
        true,
@@ -603,6 +638,14 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
   if (EqualsIgnoreCase(p->name, "dbfilename") && args.size() == 1 &&
       (args[0].empty() || args[0].find('/') != std::string::npos)) {
     return absl::InvalidArgumentError("dbfilename can't be a path, just a filename");
+  }
+  if (EqualsIgnoreCase(p->name, "appendfilename") && args.size() == 1 &&
+      (args[0].empty() || args[0].find('/') != std::string::npos)) {
+    return absl::InvalidArgumentError("appendfilename can't be a path, just a filename");
+  }
+  if (EqualsIgnoreCase(p->name, "appenddirname") && args.size() == 1 &&
+      (args[0].empty() || args[0].find('/') != std::string::npos)) {
+    return absl::InvalidArgumentError("appenddirname can't be a path, just a dirname");
   }
   uint32_t notify;
   if (EqualsIgnoreCase(p->name, "notify-keyspace-events") &&

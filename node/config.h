@@ -59,6 +59,13 @@ struct Config {
   // The snapshot file, in `dir` (node/persist/snapshot.h).
   std::string dbfilename = "dump.rdb";
   std::string appendonly = "no";
+  // The append-only log (node/persist/aof.h): its directory in `dir`, the
+  // base name of its files, the fsync policy, and whether a torn last
+  // record is dropped at load.
+  std::string appenddirname = "appendonlydir";
+  std::string appendfilename = "appendonly.aof";
+  std::string appendfsync = "everysec";
+  bool aof_load_truncated = true;
   std::string node_id = "";  // stable name; stored in dir when not configured
   std::string zone = "default";
   int peer_port = -1;  // -1: port + 10000; 0: no peer service (standalone only)

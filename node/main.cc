@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "node/config.h"
+#include "node/persist/aof.h"
 #include "node/persist/snapshot.h"
 #include "node/server.h"
 #include "node/str_util.h"
@@ -118,7 +119,17 @@ int main(int argc, char** argv) {
   lattice::node::Server server(*config);
   // The snapshot, before any client or peer is served (in `dir`, where
   // the process now runs).
-  {
+  // With the append-only log on, an existing log is the node's data (as
+  // Redis, dump.rdb is then ignored); without one yet, dump.rdb is loaded
+  // and becomes the log's first base.
+  const bool aof_on = config->appendonly == "yes";
+  bool aof_exists = false;
+  if (aof_on) {
+    struct stat sb;
+    aof_exists = ::stat(StrCat(config->appenddirname, "/", config->appendfilename, ".manifest").c_str(),
+                        &sb) == 0;
+  }
+  if (!aof_exists) {
     auto t0 = std::chrono::steady_clock::now();
     lattice::node::SnapshotInfo info;
     absl::Status loaded = lattice::node::LoadSnapshot(server, config->dbfilename, &info);
@@ -131,7 +142,29 @@ int main(int argc, char** argv) {
       server.Log(lattice::node::Server::kWarning, std::string(loaded.message()));
       return 1;
     }
-    server.last_save_unix = lattice::node::NowMs() / 1000;
+  }
+  server.last_save_unix = lattice::node::NowMs() / 1000;
+  if (aof_on) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto log = std::make_unique<lattice::node::AppendLog>(&server);
+    lattice::node::AofLoadInfo info;
+    absl::Status opened = log->Open(&info);
+    if (!opened.ok()) {
+      server.Log(lattice::node::Server::kWarning, std::string(opened.message()));
+      return 1;
+    }
+    if (info.from_log) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      server.Log(lattice::node::Server::kNotice,
+                 StrCat("DB loaded from append only file: ", absl::StrFormat("%.3f", secs),
+                        " seconds, ", info.base_keys, " keys in the base, ", info.records,
+                        " deltas replayed"));
+    } else {
+      server.Log(lattice::node::Server::kNotice,
+                 StrCat("Created the append-only log in ", config->appenddirname, ", its base ",
+                        info.base_keys, " keys"));
+    }
+    server.set_aof(std::move(log));
   }
   absl::Status st = server.Listen();
   if (st.ok()) st = server.StartCluster();
@@ -168,6 +201,16 @@ int main(int argc, char** argv) {
   if (server.shutdown_by_signal && !config->save.empty()) {
     server.Log(lattice::node::Server::kNotice, "Saving the final snapshot before exiting.");
     if (!server.SaveNow().ok()) exit_code = 1;
+  }
+  // The log's last writes reach the disk whatever the policy (Redis
+  // fsyncs the AOF at shutdown too).
+  if (server.aof()) {
+    absl::Status synced = server.aof()->SyncAll();
+    if (!synced.ok()) {
+      server.Log(lattice::node::Server::kWarning, std::string(synced.message()));
+      exit_code = 1;
+    }
+    server.aof()->Stop();
   }
   server.StopCluster();
   server.Log(lattice::node::Server::kWarning, "Lattice is now ready to exit, bye bye...");

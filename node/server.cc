@@ -29,6 +29,7 @@
 #include "node/cluster/functions_sync.h"
 #include "node/cluster/pubsub_relay.h"
 #include "node/notify.h"
+#include "node/persist/aof.h"
 #include "node/persist/snapshot.h"
 #include "node/pubsub.h"
 #include "node/scripting/functions.h"
@@ -131,7 +132,7 @@ void Shard::EmitToSink(DeltaSink* sink, const Delta& delta) {
     t.Merge(*delta.observed);
     t.stamp = stamp;
   }
-  if (!delta.key.empty()) db(delta.db).TombFor(delta.key).Merge(t);
+  if (!delta.key.empty() && sink->KeepsTombstones()) db(delta.db).TombFor(delta.key).Merge(t);
   Delta d = delta;
   d.tomb = &t;
   sink->Emit(d);
@@ -296,6 +297,7 @@ void Worker::Loop() {
     FlushPushed();
     graveyard_.clear();
     shard_.FlushSink();
+    if (!awaiting_log_.empty()) FlushAwaitingLog();
     iter_clock_.store(UINT64_MAX);
     if (multi) server_->world().ReaderUnlock();
   }
@@ -446,6 +448,12 @@ void Worker::ProcessInput(Connection* c) {
 }
 
 void Worker::Flush(Connection* c) {
+  // Replies leave only once the writes before them are durable by the
+  // log's policy (node/persist/aof.h): held until this iteration's commit.
+  if (AppendLog* log = aof_; log && c->out_head < c->out.size() && log->Behind()) {
+    awaiting_log_.push_back(c->id);
+    return;
+  }
   while (c->out_head < c->out.size()) {
     ssize_t n = write(c->fd, c->out.data() + c->out_head, c->out.size() - c->out_head);
     if (n < 0) {
@@ -473,6 +481,26 @@ void Worker::Flush(Connection* c) {
     c->out_head = 0;
   }
   if (!c->writable_armed) UpdateEvents(c, true);
+}
+
+void Worker::FlushAwaitingLog() {
+  // This worker's own commit ran in FlushSink(); another worker's deltas
+  // (a command run on its shard for our client) may still be pending.
+  if (aof_->Behind()) aof_->Commit();
+  std::vector<uint64_t> ids;
+  ids.swap(awaiting_log_);
+  for (uint64_t id : ids) {
+    auto it = conns_.find(id);
+    if (it == conns_.end() || it->second->closed) continue;
+    Connection* c = it->second.get();
+    if (aof_->Behind()) {
+      // A write or fsync error: the reply waits (Redis stops too).
+      awaiting_log_.push_back(id);
+      continue;
+    }
+    Flush(c);
+  }
+  graveyard_.clear();
 }
 
 void Worker::UpdateEvents(Connection* c, bool want_write) {
@@ -509,7 +537,7 @@ void Worker::Kill(uint64_t id) {
 void Worker::CountReads(const CommandId& cmd, std::span<const std::string_view> args) {
   // Sinks are attached to every shard at once: this shard tells for all,
   // so a standalone node hashes no key here.
-  if (!(cmd.flags & kCmdReadOnly) || !shard_.replicating()) return;
+  if (!(cmd.flags & kCmdReadOnly) || !shard_.has_peers()) return;
   ForEachKeyPosition(cmd, args,
                      [&](size_t pos) { server_->ShardFor(args[pos]).hot_keys.Add(args[pos]); });
 }
@@ -1158,7 +1186,7 @@ void Worker::RunTransaction(Connection* c, int64_t now_ms) {
   // watched) lives on its shard, else in the exclusive section. When the
   // node replicates, its deltas form one group (peers apply it at once),
   // which the exclusive section keeps contiguous in the log.
-  const bool group = shard_.replicating();
+  const bool group = shard_.has_peers();
   bool local = !server_->multi_threaded();
   if (!local && !group) {
     local = true;
@@ -1480,7 +1508,7 @@ int Server::ShardOf(const CommandId& cmd, std::span<const std::string_view> args
   // node with peers its deltas form one group, kept contiguous in the log
   // by the exclusive section (as EXEC's).
   if ((cmd.flags & kCmdScript) && workers_.size() > 1 &&
-      (target == -1 || !lua_shard_local() || workers_[0]->shard().replicating())) {
+      (target == -1 || !lua_shard_local() || workers_[0]->shard().has_peers())) {
     *multi_shard = true;
   }
   return target;
@@ -1532,6 +1560,9 @@ void Server::ApplyRuntimeConfig() {
   busy_ms_ = config_.busy_reply_threshold;
   g_stream_read_delay = config_.stream_read_delay;
   lua_local_ = config_.lua_shard_local;
+  if (aof_) aof_->set_fsync(config_.appendfsync == "always" ? AppendLog::kAlways
+                            : config_.appendfsync == "no"   ? AppendLog::kNo
+                                                            : AppendLog::kEverysec);
   uint32_t notify = 0;
   ParseNotifyFlags(config_.notify_keyspace_events, &notify);
   SetNotifyServer(this);
@@ -1553,6 +1584,14 @@ void Server::ApplyRuntimeConfig() {
   hot_factor_ = config_.hot_key_factor;
   hot_min_rate_ = config_.hot_key_min_rate;
   hot_max_ = config_.hot_key_max;
+}
+
+void Server::set_aof(std::unique_ptr<AppendLog> aof) {
+  aof_ = std::move(aof);
+  for (auto& w : workers_) {
+    w->aof_ = aof_.get();
+    w->shard().set_sink(aof_.get());
+  }
 }
 
 uint64_t Server::WritesSoFar() {

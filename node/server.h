@@ -63,6 +63,7 @@ class HotReplication;
 class CommandTable;
 class MetricsExporter;
 class Replicator;
+class AppendLog;
 class Server;
 class Worker;
 
@@ -159,7 +160,14 @@ class Shard {
   }
   // Attached once the node has peers; may happen while workers run.
   void set_sink(DeltaSink* sink) { sink_.store(sink, std::memory_order_release); }
+  DeltaSink* sink() const { return sink_.load(std::memory_order_acquire); }
+  // Whether commands build whole deltas (a sink is attached: peers, the
+  // append-only log or both). Standalone without a log they skip the work.
   bool replicating() const { return sink_.load(std::memory_order_relaxed) != nullptr; }
+  // Whether the node has peers (set once, with the replicator's sink):
+  // what transaction groups, hot-key counts and stream read delays need.
+  bool has_peers() const { return peers_.load(std::memory_order_relaxed); }
+  void set_has_peers() { peers_.store(true, std::memory_order_release); }
   void FlushSink() {
     DeltaSink* sink = sink_.load(std::memory_order_acquire);
     if (sink) sink->Flush();
@@ -178,6 +186,7 @@ class Shard {
 
   std::vector<std::unique_ptr<Db>> dbs_;
   std::atomic<DeltaSink*> sink_{nullptr};
+  std::atomic<bool> peers_{false};
 };
 
 // A connection's query buffer. Unlike std::string it never zero-fills the
@@ -402,6 +411,7 @@ class Worker {
   void ProcessInput(Connection* c);
   // Writes what can be written; closes when done and asked to.
   void Flush(Connection* c);
+  void FlushAwaitingLog();
   void Close(Connection* c);
   // Registers the epoll events `c` needs now: reads unless the peer has
   // half-closed, writes while output is pending.
@@ -464,6 +474,10 @@ class Worker {
   std::vector<std::unique_ptr<Connection>> graveyard_;
   // Connections with pushes appended since the last FlushPushed.
   std::vector<uint64_t> pushed_;
+  // Connections whose replies wait for the append-only log to make this
+  // iteration's writes durable (node/persist/aof.h); sent after Commit().
+  std::vector<uint64_t> awaiting_log_;
+  AppendLog* aof_ = nullptr;  // set before the workers start
   std::mutex queue_mu_;
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;
@@ -518,6 +532,10 @@ class Server {
   // still running (its commands may hold ticks not yet emitted).
   uint64_t StableClock();
   Replicator& replicator() { return *replicator_; }
+  // The append-only log, or null when appendonly is no. set_aof attaches
+  // it as every shard's sink; before the workers start.
+  AppendLog* aof() { return aof_.get(); }
+  void set_aof(std::unique_ptr<AppendLog> aof);
   // Null on a node without a peer service.
   gossip::Membership* membership() { return membership_.get(); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
@@ -605,6 +623,7 @@ class Server {
   crdt::LamportClock clock_;
   std::unique_ptr<gossip::Membership> membership_;
   std::unique_ptr<Replicator> replicator_;
+  std::unique_ptr<AppendLog> aof_;
   std::unique_ptr<gossip::PeerService> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<MetricsExporter> metrics_;

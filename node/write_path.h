@@ -23,6 +23,10 @@
 #include "crdt/stamp.h"
 #include "crdt/tombstone.h"
 
+namespace lattice::peer {
+class Delta;
+}  // namespace lattice::peer
+
 namespace lattice::node {
 
 // One element-level change of a collection command (proto ElementOp).
@@ -83,6 +87,13 @@ class DeltaSink {
   // The tombstone a local delete stamped `stamp` leaves: it covers every
   // write this node has seen.
   virtual crdt::Tombstone NewTombstone(crdt::Stamp stamp) = 0;
+  // Whether a local delete's tombstone is kept on the shard: peers' writes
+  // may still arrive that it must cover. A node with no peers (its sink is
+  // the append-only log alone) keeps none.
+  virtual bool KeepsTombstones() const { return true; }
+  // A delta from outside (a peer, a repair) that changed this shard's
+  // state, called on the shard's thread: the append-only log keeps it.
+  virtual void Applied(const peer::Delta& /*delta*/) {}
 };
 
 }  // namespace lattice::node

@@ -10,6 +10,7 @@
 #include "gossip/dial.h"
 #include "grpcpp/grpcpp.h"
 #include "node/cluster/merge.h"
+#include "node/persist/aof.h"
 #include "node/server.h"
 #include "node/stamp_proto.h"
 #include "node/storage/stable_hash.h"
@@ -128,7 +129,9 @@ void NotifyMerged(const peer::Delta& d) {
 // Applies one validated delta to `shard`. Runs on the shard's thread.
 bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
   bool applied = ApplyDeltaInner(shard, d, now_ms);
-  if (applied && g_notify_flags.load(std::memory_order_relaxed)) NotifyMerged(d);
+  if (!applied) return false;
+  if (DeltaSink* sink = shard.sink()) sink->Applied(d);
+  if (g_notify_flags.load(std::memory_order_relaxed)) NotifyMerged(d);
   return applied;
 }
 
@@ -274,13 +277,17 @@ void Replicator::AttachSinks() {
   if (attached_.exchange(true)) return;
   for (int i = 0; i < server_->shard_count(); i++) {
     Worker& w = server_->worker(i);
-    w.shard().set_sink(this);
+    w.shard().set_has_peers();
+    // With an append-only log, the log stays the shard's sink and hands
+    // every delta on to this replicator.
+    if (!server_->aof()) w.shard().set_sink(this);
     // Merkle leaves for anti-entropy: built once here, then kept up to date
     // by every write (a standalone node never pays for them).
     w.Post([&w] {
       for (int d = 0; d < w.shard().databases(); d++) w.shard().db(d).EnableMerkle();
     });
   }
+  if (server_->aof()) server_->aof()->set_next(this);
   server_->Log(Server::kNotice, "replication on: writes are shipped to peers from now on");
 }
 

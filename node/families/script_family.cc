@@ -68,7 +68,7 @@ void RunCall(CommandContext& ctx, ScriptCall& call) {
     Worker* w = CurrentWorker();
     call.shard = w ? w->index() : 0;
   }
-  const bool group = ctx.server->worker(0).shard().replicating();
+  const bool group = ctx.server->worker(0).shard().has_peers();
   if (group) ctx.server->replicator().BeginGroup();
   LuaEngine::ForThread(ctx.server).Run(ctx, call);
   if (group) ctx.server->replicator().EndGroup();
@@ -88,7 +88,7 @@ void EvalGeneric(CommandContext& ctx, bool by_sha, bool read_only) {
     script = LoadScript(ctx, ctx.args[1]);
     if (!script) return;
   }
-  if ((script->flags & kScriptNoCluster) && ctx.server->worker(0).shard().replicating()) {
+  if ((script->flags & kScriptNoCluster) && ctx.server->worker(0).shard().has_peers()) {
     ctx.rb->Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
     return;
   }
@@ -113,7 +113,7 @@ void FcallGeneric(CommandContext& ctx, bool read_only) {
     ctx.rb->Error("ERR Can not execute a script with write flag using *_ro command.");
     return;
   }
-  if ((fn->flags & kScriptNoCluster) && ctx.server->worker(0).shard().replicating()) {
+  if ((fn->flags & kScriptNoCluster) && ctx.server->worker(0).shard().has_peers()) {
     ctx.rb->Error("ERR Can not run script on cluster, 'no-cluster' flag is set.");
     return;
   }

@@ -22,6 +22,7 @@
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/glob.h"
+#include "node/persist/aof.h"
 #include "node/server.h"
 #include "node/pubsub.h"
 #include "node/scripting/lua_engine.h"
@@ -201,7 +202,24 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("rdb_bgsave_in_progress", 0);
     line("rdb_last_save_time", s->last_save_unix.load());
     line("rdb_last_bgsave_status", s->last_save_ok.load() ? "ok" : "err");
-    line("aof_enabled", 0);
+    AppendLog* log = s->aof();
+    line("aof_enabled", log ? 1 : 0);
+    line("aof_rewrite_in_progress", 0);
+    line("aof_rewrite_scheduled", 0);
+    line("aof_last_rewrite_time_sec", -1);
+    line("aof_current_rewrite_time_sec", -1);
+    line("aof_last_bgrewrite_status", "ok");
+    line("aof_rewrites", 0);
+    line("aof_last_write_status", !log || log->last_write_ok() ? "ok" : "err");
+    if (log) {
+      line("aof_current_size", log->current_size());
+      line("aof_base_size", log->base_size());
+      line("aof_pending_rewrite", 0);
+      line("aof_buffer_length", 0);
+      line("aof_pending_bio_fsync", 0);
+      line("aof_delayed_fsync", log->delayed_fsync());
+      line("aof_fsyncs", log->fsyncs());
+    }
   }
   if (want("stats")) {
     section("Stats");

@@ -669,7 +669,7 @@ void ReadGeneric(CommandContext& ctx, bool group_mode) {
   int64_t delay = g_stream_read_delay.load(std::memory_order_relaxed);
   bool hold = false;
   for (size_t k = 0; k < r.nkeys && delay > 0; k++) {
-    hold = hold || ctx.ShardFor(args[r.streams + k]).replicating();
+    hold = hold || ctx.ShardFor(args[r.streams + k]).has_peers();
   }
   StreamId visible = StreamId::Max();
   if (hold) {

@@ -11,6 +11,7 @@
 
 #include "node/cluster/replication.h"
 #include "node/persist/crc64.h"
+#include "node/persist/file_util.h"
 #include "node/server.h"
 #include "node/stamp_proto.h"
 #include "node/str_util.h"
@@ -20,44 +21,15 @@ namespace lattice::node {
 
 namespace {
 
+using persist::GetLe;
+using persist::GetVarint;
+using persist::PutLe;
+using persist::PutVarint;
+
 constexpr std::string_view kMagic = "LATTICE-SNAP";
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderBytes = 12 + 4 + 4 + 8 + 8 + 4;
 constexpr size_t kFlushBytes = 1 << 20;
-
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetLe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Reads a varint at data[*at], advancing *at; false if it runs off `size`.
-bool GetVarint(const char* data, size_t size, size_t* at, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (*at >= size) return false;
-    uint8_t b = static_cast<uint8_t>(data[(*at)++]);
-    *v |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
-std::string Errno(std::string_view what, const std::string& path) {
-  return StrCat(what, " ", path, ": ", std::strerror(errno));
-}
 
 // Buffers the file's bytes, checksumming them as they go out.
 class Writer {
@@ -67,15 +39,7 @@ class Writer {
   bool MaybeFlush() { return buf_.size() < kFlushBytes || Flush(); }
   bool Flush() {
     crc_ = Crc64(crc_, buf_.data(), buf_.size());
-    const char* p = buf_.data();
-    size_t n = buf_.size();
-    while (n > 0) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
+    if (!persist::WriteAll(fd_, buf_.data(), buf_.size())) return false;
     bytes_ += buf_.size();
     buf_.clear();
     return true;
@@ -106,10 +70,19 @@ bool WriteDeltas(Writer& w, std::vector<peer::Delta>* deltas, uint64_t* records)
 
 }  // namespace
 
+void MergeLoadedDelta(Server& server, const peer::Delta& d, int64_t now_ms) {
+  server.clock().Observe(FromProto(d.stamp()));
+  if (d.change_case() == peer::Delta::kFlush) {
+    for (int i = 0; i < server.shard_count(); i++) ApplyDelta(server.worker(i).shard(), d, now_ms);
+    return;
+  }
+  ApplyDelta(server.worker(server.ShardIndexOf(d.key())).shard(), d, now_ms);
+}
+
 absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo* info) {
   std::string tmp = StrCat(path, ".tmp-", getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(Errno("Failed opening the snapshot file", tmp));
+  if (fd < 0) return absl::InternalError(persist::ErrnoText("Failed opening the snapshot file", tmp));
   Writer w(fd);
   *info = SnapshotInfo{};
   // A standalone node's id is not kept across restarts: 0 says so.
@@ -169,50 +142,27 @@ absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo*
   }
   info->bytes = w.bytes();
   if (!ok || ::fsync(fd) != 0) {
-    std::string err = Errno("Failed writing the snapshot file", tmp);
+    std::string err = persist::ErrnoText("Failed writing the snapshot file", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
     return absl::InternalError(err);
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string err = Errno("Failed renaming the snapshot file to", path);
+    std::string err = persist::ErrnoText("Failed renaming the snapshot file to", path);
     ::unlink(tmp.c_str());
     return absl::InternalError(err);
   }
   // The rename is durable once the directory is.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  persist::FsyncParentDir(path);
   return absl::OkStatus();
 }
 
 absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo* info) {
   *info = SnapshotInfo{};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(path);
-    return absl::InternalError(Errno("Failed opening the snapshot file", path));
-  }
   std::string data;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  char chunk[1 << 16];
-  while (true) {
-    ssize_t r = ::read(fd, chunk, sizeof(chunk));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      std::string err = Errno("Failed reading the snapshot file", path);
-      ::close(fd);
-      return absl::InternalError(err);
-    }
-    if (r == 0) break;
-    data.append(chunk, static_cast<size_t>(r));
-  }
-  ::close(fd);
+  absl::Status read = persist::ReadWholeFile(path, "snapshot", &data);
+  if (!read.ok()) return read;
   auto bad = [&](size_t offset, std::string_view why) {
     return absl::DataLossError(
         StrCat("Bad snapshot file ", path, " at offset ", offset, ": ", why));
@@ -277,12 +227,7 @@ absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo*
     GetVarint(data.data(), data.size(), &at, &len);
     d.ParseFromArray(data.data() + at, static_cast<int>(len));
     at += len;
-    server.clock().Observe(FromProto(d.stamp()));
-    if (d.change_case() == peer::Delta::kFlush) {
-      for (int i = 0; i < server.shard_count(); i++) ApplyDelta(server.worker(i).shard(), d, now);
-      continue;
-    }
-    ApplyDelta(server.worker(server.ShardIndexOf(d.key())).shard(), d, now);
+    MergeLoadedDelta(server, d, now);
   }
   info->records = records;
   info->bytes = data.size();

@@ -36,6 +36,10 @@
 
 #include "absl/status/status.h"
 
+namespace lattice::peer {
+class Delta;
+}  // namespace lattice::peer
+
 namespace lattice::node {
 
 class Server;
@@ -53,6 +57,11 @@ absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo*
 
 // NotFound when there is no file at `path`.
 absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo* info);
+
+// Merges one validated delta read from disk into the shard that owns its
+// key (every shard for a flush) and raises the clock above its stamp.
+// Before the workers start.
+void MergeLoadedDelta(Server& server, const peer::Delta& d, int64_t now_ms);
 
 }  // namespace lattice::node
 

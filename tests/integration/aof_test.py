@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""The append-only log (node/persist/aof.h) as an operator meets it.
+
+Asserted:
+- with `appendonly yes`, every type written (and deleted, flushed,
+  expired) survives SIGKILL with no SAVE: the restarted node has the same
+  keys, values, encodings and TTLs, says it loaded from the log, and goes
+  on appending (a second kill and restart keeps the later writes too);
+- `appendfsync always` under concurrent writers killed at random points:
+  over several rounds, every write a client saw acknowledged (SET of its
+  own keys, INCR, RPUSH) is there after the restart, and the writers
+  shared fsyncs (fewer fsyncs than acknowledged writes: group commit);
+- `appendfsync everysec` syncs in the background about once a second, and
+  a killed process loses no acknowledged write either;
+- a torn last record (a crash mid-write) is dropped with a warning and
+  the file cut back when aof-load-truncated is yes; with no, the node
+  refuses to start and names the file and the offset; a record corrupted
+  in the middle is refused either way;
+- turning the log on over an existing dump.rdb keeps its data (it becomes
+  the log's base);
+- CONFIG: appendfsync changes at runtime, appendonly and the file names
+  are immutable.
+
+Environment: LATTICE_SERVER (see harness.py).
+"""
+
+import glob
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import redis  # noqa: E402  (python3-redis)
+from persistence_test import Node, dump_all, populate, shutdown  # noqa: E402
+
+ROUNDS = 6
+WRITERS = 4
+
+
+def incr_files(directory):
+    return sorted(glob.glob(os.path.join(directory, "appendonlydir", "appendonly.aof.*.incr.aof")))
+
+
+class AppendOnlyTest(unittest.TestCase):
+    def setUp(self):
+        self.binary = harness.lattice_server_path()
+        if harness.is_redis_binary(self.binary):
+            self.skipTest("Lattice's own log format")
+        self.dir = tempfile.mkdtemp(prefix="lattice-aof-")
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.kill9()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def node(self, *extra):
+        n = Node(self.binary, self.dir, extra=["--appendonly", "yes"] + list(extra))
+        self.nodes.append(n)
+        return n
+
+    def test_every_type_survives_kill9_without_a_save(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        populate(r)
+        r.set("gone", "x")
+        r.delete("gone")
+        r.set("expired", "x", px=50)
+        r3 = n.client(3)
+        r3.set("flushed-later", "1")
+        time.sleep(0.1)
+        want = dump_all(n)
+        self.assertNotIn((0, b"gone"), want)
+        self.assertEqual(r.info("persistence")["aof_enabled"], 1)
+        n.kill9()
+        n.start().wait_ready()
+        self.assertEqual(dump_all(n), want)
+        self.assertIn("DB loaded from append only file", n.log())
+        self.assertNotIn(b"gone", n.client(decode=False).keys("*"))
+        # It goes on appending to the same log.
+        r = n.client()
+        self.assertEqual(r.incrby("counter", 1), 42)
+        r.hset("hsmall", "later", "yes")
+        n.client(3).flushdb()
+        r.xack("stream", "g", "1-1")
+        want = dump_all(n)
+        n.kill9()
+        n.start().wait_ready()
+        self.assertEqual(dump_all(n), want)
+        self.assertEqual(n.client(3).dbsize(), 0)
+        self.assertEqual(n.client().hget("hsmall", "later"), "yes")
+
+    def test_always_keeps_every_acknowledged_write_through_kill9(self):
+        n = self.node("--appendfsync", "always").start().wait_ready()
+        rng = random.Random(12)
+        acked_sets = {}   # key -> value acknowledged
+        max_incr = 0
+        pushes = 0
+        total_acked = 0
+        for rnd in range(ROUNDS):
+            stop = threading.Event()
+            results = []
+
+            def writer(w):
+                r = n.client()
+                sets, incr, push, i, incrs = {}, 0, 0, 0, 0
+                deadline = time.monotonic() + 10
+                while not stop.is_set() and time.monotonic() < deadline:
+                    key = "r%d:w%d:%d" % (rnd, w, i)
+                    try:
+                        if i % 3 == 0:
+                            r.set(key, str(i))
+                            sets[key] = str(i)
+                        elif i % 3 == 1:
+                            incr = max(incr, r.incr("counter"))
+                            incrs += 1
+                        else:
+                            r.rpush("list", key)
+                            push += 1
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        break
+                    i += 1
+                results.append((sets, incr, push, incrs))
+
+            threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+            for t in threads:
+                t.start()
+            time.sleep(rng.uniform(0.3, 1.2))
+            if rnd == ROUNDS - 1:
+                fsyncs = n.client().info("persistence")["aof_fsyncs"]
+            n.kill9()
+            stop.set()
+            for t in threads:
+                t.join(15)
+            round_acked = 0
+            for sets, incr, push, incrs in results:
+                acked_sets.update(sets)
+                max_incr = max(max_incr, incr)
+                pushes += push
+                round_acked += len(sets) + push + incrs
+            total_acked += round_acked
+            n.start().wait_ready()
+            r = n.client()
+            keys = list(acked_sets)
+            values = r.mget(keys) if keys else []
+            missing = [k for k, v in zip(keys, values) if v != acked_sets[k]]
+            self.assertEqual(missing, [], "round %d: acknowledged SETs lost" % rnd)
+            self.assertGreaterEqual(int(r.get("counter") or 0), max_incr, "round %d" % rnd)
+            self.assertGreaterEqual(r.llen("list"), pushes, "round %d" % rnd)
+        self.assertGreater(total_acked, 100 * ROUNDS)
+        # Group commit: concurrent writers share fsyncs, so the last round
+        # (read just before its kill) took fewer fsyncs than writes.
+        self.assertGreater(fsyncs, 0)
+        self.assertLess(fsyncs, round_acked)
+
+    def test_everysec_syncs_in_the_background_and_loses_nothing_on_kill9(self):
+        n = self.node("--appendfsync", "everysec").start().wait_ready()
+        r = n.client()
+        before = r.info("persistence")["aof_fsyncs"]
+        start = time.monotonic()
+        acked = 0
+        while time.monotonic() - start < 3.2:
+            pipe = r.pipeline(transaction=False)
+            for i in range(50):
+                pipe.set("k%d" % (acked + i), acked + i)
+            pipe.execute()
+            acked += 50
+        fsyncs = r.info("persistence")["aof_fsyncs"] - before
+        self.assertGreaterEqual(fsyncs, 2)
+        self.assertLessEqual(fsyncs, 6)
+        n.kill9()
+        n.start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.dbsize(), acked)
+        self.assertEqual(r.get("k%d" % (acked - 1)), str(acked - 1))
+
+    def test_a_torn_last_record_is_dropped_only_when_allowed(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        for i in range(100):
+            r.set("k%d" % i, "v%d" % i)
+        n.kill9()
+        (path,) = incr_files(self.dir)
+        whole = os.path.getsize(path)
+        with open(path, "ab") as f:
+            f.write(b"\x90\x01partial")  # a 144-byte record cut after 7 bytes
+        # aof-load-truncated no: refused, naming the file and the offset.
+        refuse = Node(self.binary, self.dir,
+                      extra=["--appendonly", "yes", "--aof-load-truncated", "no"])
+        self.nodes.append(refuse)
+        refuse.start()
+        self.assertNotEqual(refuse.wait_exit(), 0)
+        self.assertIn("Bad append-only file %s at offset %d: truncated record"
+                      % ("appendonlydir/" + os.path.basename(path), whole), refuse.log())
+        self.assertEqual(os.path.getsize(path), whole + 9)
+        # Default (yes): loaded, a warning, the file cut back.
+        n.start().wait_ready()
+        self.assertEqual(n.client().dbsize(), 100)
+        self.assertIn("short read while loading the append-only file", n.log())
+        self.assertEqual(os.path.getsize(path), whole)
+        n.client().set("after", "1")
+        n.kill9()
+        n.start().wait_ready()
+        self.assertEqual(n.client().get("after"), "1")
+        self.assertEqual(n.client().dbsize(), 101)
+
+    def test_a_corrupt_record_in_the_middle_is_refused(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        for i in range(50):
+            r.set("key%d" % i, "value%d" % i)
+        n.kill9()
+        (path,) = incr_files(self.dir)
+        with open(path, "rb") as f:
+            data = bytearray(f.read())
+        at = data.index(b"value10")
+        data[at] ^= 0x20
+        with open(path, "wb") as f:
+            f.write(data)
+        n.start()
+        self.assertNotEqual(n.wait_exit(), 0)
+        self.assertRegex(n.log(), r"Bad append-only file appendonlydir/appendonly\.aof\.1\.incr\.aof "
+                                  r"at offset \d+: checksum mismatch")
+
+    def test_turning_the_log_on_keeps_the_snapshot_data(self):
+        plain = Node(self.binary, self.dir)
+        self.nodes.append(plain)
+        plain.start().wait_ready()
+        plain.client().set("from-snapshot", "yes")
+        self.assertTrue(plain.client().save())
+        plain.kill9()
+        n = self.node().start().wait_ready()
+        self.assertEqual(n.client().get("from-snapshot"), "yes")
+        n.client().set("from-log", "yes")
+        n.kill9()
+        os.unlink(os.path.join(self.dir, "dump.rdb"))  # the log alone now
+        n.start().wait_ready()
+        self.assertEqual(n.client().mget("from-snapshot", "from-log"), ["yes", "yes"])
+
+    def test_config(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.config_get("appendfsync"), {"appendfsync": "everysec"})
+        self.assertTrue(r.config_set("appendfsync", "always"))
+        r.set("a", "1")
+        self.assertGreater(r.info("persistence")["aof_fsyncs"], 0)
+        self.assertEqual(r.config_get("append*")["appendfilename"], "appendonly.aof")
+        for name, value in (("appendonly", "no"), ("appenddirname", "x"),
+                            ("appendfilename", "x")):
+            with self.assertRaises(redis.ResponseError) as e:
+                r.config_set(name, value)
+            self.assertEqual(str(e.exception),
+                             "CONFIG SET failed (possibly related to argument '%s') - can't set "
+                             "immutable config" % name)
+        shutdown(n, "NOSAVE")
+        self.assertEqual(n.wait_exit(), 0)
+        n.start().wait_ready()
+        self.assertEqual(n.client().get("a"), "1")
+
+
+if __name__ == "__main__":
+    harness.main()
