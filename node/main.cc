@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <cstring>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "node/cluster/replication.h"
 #include "node/config.h"
 #include "node/persist/aof.h"
 #include "node/persist/snapshot.h"
@@ -129,6 +131,8 @@ int main(int argc, char** argv) {
     aof_exists = ::stat(StrCat(config->appenddirname, "/", config->appendfilename, ".manifest").c_str(),
                         &sb) == 0;
   }
+  bool restored = false;  // the data came from this node's own files
+  std::map<uint32_t, uint64_t> applied;
   if (!aof_exists) {
     auto t0 = std::chrono::steady_clock::now();
     lattice::node::SnapshotInfo info;
@@ -138,6 +142,7 @@ int main(int argc, char** argv) {
       server.Log(lattice::node::Server::kNotice,
                  StrCat("DB loaded from disk: ", absl::StrFormat("%.3f", secs), " seconds, ",
                         info.keys, " keys"));
+      restored = true;
     } else if (!absl::IsNotFound(loaded)) {
       server.Log(lattice::node::Server::kWarning, std::string(loaded.message()));
       return 1;
@@ -154,6 +159,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (info.from_log) {
+      restored = true;
+      applied = info.applied;
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       server.Log(lattice::node::Server::kNotice,
                  StrCat("DB loaded from append only file: ", absl::StrFormat("%.3f", secs),
@@ -166,6 +173,7 @@ int main(int argc, char** argv) {
     }
     server.set_aof(std::move(log));
   }
+  if (restored) server.replicator().RestoreApplied(applied);
   absl::Status st = server.Listen();
   if (st.ok()) st = server.StartCluster();
   if (!st.ok()) {

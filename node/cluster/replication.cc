@@ -291,6 +291,19 @@ void Replicator::AttachSinks() {
   server_->Log(Server::kNotice, "replication on: writes are shipped to peers from now on");
 }
 
+void Replicator::RestoreApplied(const std::map<uint32_t, uint64_t>& applied) {
+  restored_ = true;
+  std::lock_guard<std::mutex> l(recv_mu_);
+  for (const auto& [origin, seq] : applied) {
+    if (origin != self_) applied_[origin] = seq;
+  }
+}
+
+// Marks in the append-only log what the origin's stream is applied up to.
+void Replicator::NoteApplied(uint32_t origin, uint64_t seq) {
+  if (AppendLog* log = server_->aof()) log->AppendApplied(origin, seq);
+}
+
 void Replicator::Start() {
   if (membership_) {
     membership_->set_self_seen([this] { return SeenVector(); });
@@ -662,7 +675,14 @@ bool Replicator::Session(Link* link) {
     std::lock_guard<std::mutex> l(log_mu_);
     uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
     next = std::max(first.applied_seq() + 1, seq_base_ + 1);
-    if (first.applied_seq() <= seq_base_) {
+    if (first.applied_seq() <= seq_base_ && restored_ && first.applied_seq() > 0) {
+      // The peer has our writes from before a restart, and we came back
+      // from our own files: what it lacks is at most what we wrote last
+      // before stopping. This life's log from its start, and a Merkle
+      // round for the rest, instead of the whole keyspace.
+      repair = true;
+      next = oldest;
+    } else if (first.applied_seq() <= seq_base_) {
       snapshot = true;
       next = next_seq_;
     } else if (next < oldest) {
@@ -1190,8 +1210,11 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       // snapshot just applied.
       if (batch.first_seq() > 0 && batch.first_seq() - 1 > applied) {
         applied = batch.first_seq() - 1;
-        std::lock_guard<std::mutex> l(recv_mu_);
-        applied_[origin] = applied;
+        {
+          std::lock_guard<std::mutex> l(recv_mu_);
+          applied_[origin] = applied;
+        }
+        NoteApplied(origin, applied);
       }
       recv_cv_.notify_all();
       ack.set_applied_seq(applied);
@@ -1206,6 +1229,7 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
         std::lock_guard<std::mutex> l(recv_mu_);
         applied_[origin] = applied;
       }
+      NoteApplied(origin, applied);
       ack.set_applied_seq(applied);
       if (!stream->Write(ack)) break;
       continue;
@@ -1327,11 +1351,13 @@ grpc::Status Replicator::Replicate(grpc::ServerContext* context,
       }
     }
     ApplyBatch(origin, batch, stats);
+    if (stopping_) break;  // a shard may not have applied its part
     applied = last;
     {
       std::lock_guard<std::mutex> l(recv_mu_);
       applied_[origin] = applied;
     }
+    NoteApplied(origin, applied);
     if (causal_) {
       auto deps = std::make_shared<std::vector<peer::VersionEntry>>();
       {

@@ -128,6 +128,13 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
 
   // Starts sending to the members known now and to those that appear later.
   void Start();
+  // Before Start(), on a node that loaded its data from its own files:
+  // `applied` is, per origin, the last sequence of its stream those files
+  // hold (the append-only log's marks; empty from a snapshot alone).
+  // Streams from those origins resume after it, and a peer that has this
+  // node's writes from before the restart gets a Merkle round instead of a
+  // full snapshot.
+  void RestoreApplied(const std::map<uint32_t, uint64_t>& applied);
   void Stop();
 
   // DeltaSink (shard threads).
@@ -227,6 +234,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   Link* FindLink(uint32_t id);
 
   void AttachSinks();
+  void NoteApplied(uint32_t origin, uint64_t seq);
 
   Server* server_;
   gossip::Membership* membership_;
@@ -237,6 +245,7 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   const uint64_t seq_base_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> attached_{false};
+  bool restored_ = false;  // set before Start()
   std::atomic<bool> unflushed_{false};  // Emit() since the last Flush()
   std::function<void(const std::string&)> repair_request_;  // set before Start()
   std::function<void(const std::string&, std::function<void(bool)>)> repair_async_;

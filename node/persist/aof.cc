@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -163,6 +164,15 @@ absl::Status ReplayIncr(Server& server, const std::string& path, bool last, bool
       if (is_last) return torn(start);
       return bad(start, "checksum mismatch (the file is corrupt)");
     }
+    if (payload[0] == '\0') {
+      if (payload.size() != 14 || payload[1] != 'A') return bad(start, "an unknown mark");
+      uint32_t origin = static_cast<uint32_t>(GetLe(payload.data() + 2, 4));
+      uint64_t seq = GetLe(payload.data() + 6, 8);
+      uint64_t& have = info->applied[origin];
+      have = std::max(have, seq);
+      at += len + 4;
+      continue;
+    }
     if (!d.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
       return bad(start, "a record that does not parse");
     }
@@ -304,6 +314,13 @@ void AppendLog::Applied(const peer::Delta& delta) {
   buf.clear();
   delta.SerializeToString(&buf);
   Append(buf);
+}
+
+void AppendLog::AppendApplied(uint32_t origin, uint64_t seq) {
+  std::string mark("\0A", 2);
+  PutLe(&mark, origin, 4);
+  PutLe(&mark, seq, 8);
+  Append(mark);
 }
 
 void AppendLog::Flush() {

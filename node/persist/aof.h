@@ -13,6 +13,9 @@
 // starts with "LATTICE-AOF\0" and a u32 version, then records:
 //   varint length (> 0), a serialized peer::Delta, u32 check (the low 32
 //   bits of the payload's CRC-64, little-endian).
+// A payload starting with a zero byte (never a protobuf's first byte) is a
+// mark: "\0A", u32 origin, u64 sequence says the deltas before it include
+// everything the origin's stream carried up to that sequence.
 // A record cut short at the end of the last file (a crash mid-write) is
 // dropped when `aof-load-truncated` is yes, as Redis does, and the file is
 // cut back to its last whole record; anywhere else a bad record stops the
@@ -42,6 +45,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -59,6 +63,9 @@ struct AofLoadInfo {
   uint64_t records = 0;      // deltas replayed from incr files
   uint64_t base_keys = 0;    // keys the base snapshot held
   uint64_t truncated = 0;    // bytes of a torn last record cut off
+  // Per origin node, the last sequence of its delta stream whose deltas
+  // the log holds (Replicator::RestoreApplied resumes from there).
+  std::map<uint32_t, uint64_t> applied;
 };
 
 class AppendLog final : public DeltaSink {
@@ -77,6 +84,8 @@ class AppendLog final : public DeltaSink {
   // DeltaSink.
   void Emit(const Delta& delta) override;
   void Applied(const peer::Delta& delta) override;
+  // A mark: the origin's stream is applied up to `seq` (after its deltas).
+  void AppendApplied(uint32_t origin, uint64_t seq);
   void Flush() override;
   crdt::Tombstone NewTombstone(crdt::Stamp stamp) override;
   bool KeepsTombstones() const override {

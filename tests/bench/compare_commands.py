@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Server CPU per operation for workloads redis-benchmark cannot drive:
 MULTI/EXEC of 3 commands, PUBLISH to 10 subscribers, EVALSHA of a small
-script, XADD with MAXLEN ~ and auto ids. lattice-server against redis-server, side by
-side (see docs/benchmarks.md).
+script, XADD with MAXLEN ~ and auto ids, and SET under an append-only log
+(--aof always|everysec|no turns the log on in both servers with that
+fsync policy). lattice-server against redis-server, side by side (see
+docs/benchmarks.md).
 
 Method: each server runs pinned to one core (taskset -c 1, Lattice with
 --threads 1), this script's load generator on the other (-c 0). The load is
@@ -15,6 +17,7 @@ the server's threads over the run, /proc) is taken per round and the median
 over rounds reported, > 1.0 favouring Lattice.
 
     tests/bench/compare_commands.py --ops 200000 --rounds 3
+    tests/bench/compare_commands.py --workloads set --aof always --ops 100000
 """
 
 import argparse
@@ -132,6 +135,9 @@ def workload(name, port, ops, clients, pipeline):
         op = lambda i: enc(b"XADD", b"events:%d" % (i % 10), b"MAXLEN", b"~", b"10000",  # noqa: E731
                            b"*", b"event", b"completed", b"jobId", b"%d" % i)
         per_op_replies = 1
+    elif name == "set":
+        op = lambda i: enc(b"SET", b"key:%d" % (i % 100000), b"value-%010d" % i)  # noqa: E731
+        per_op_replies = 1
     else:
         raise SystemExit("unknown workload %s" % name)
     setup.close()
@@ -201,7 +207,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--server-cpu", type=int, default=1)
     ap.add_argument("--bench-cpu", type=int, default=0)
+    ap.add_argument("--aof", choices=["off", "always", "everysec", "no"], default="off",
+                    help="run both servers with the append-only log and this appendfsync")
     a = ap.parse_args()
+    lattice_args, redis_args = bl.LATTICE_ARGS, bl.REDIS_ARGS
+    if a.aof != "off":
+        lattice_args += " --appendonly yes --appendfsync " + a.aof
+        redis_args = redis_args.replace("--appendonly no", "--appendonly yes --appendfsync " + a.aof)
     bl.install_cleanup()
     os.sched_setaffinity(0, {a.bench_cpu})
     print("%-12s %12s %12s %10s %10s %8s" % ("workload", "lattice op/s", "redis op/s", "L us/op",
@@ -209,7 +221,7 @@ def main():
     for wl in a.workloads.split(","):
         ratios, lat_us, red_us, lat_rate, red_rate = [], [], [], [], []
         for rnd in range(a.rounds):
-            order = [("lattice", a.lattice, bl.LATTICE_ARGS), ("redis", a.redis, bl.REDIS_ARGS)]
+            order = [("lattice", a.lattice, lattice_args), ("redis", a.redis, redis_args)]
             if rnd % 2:
                 order.reverse()
             res = {}
