@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
     }
     server.set_aof(std::move(log));
   }
-  if (restored) server.replicator().RestoreApplied(applied);
+  if (restored) server.set_restored(std::move(applied));
   absl::Status st = server.Listen();
   if (st.ok()) st = server.StartCluster();
   if (!st.ok()) {

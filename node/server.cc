@@ -1350,6 +1350,7 @@ absl::Status Server::StartCluster() {
   replicator_ = std::make_unique<Replicator>(this, membership_.get(),
                                              config_.consistency == "causal",
                                              config_.repl_backlog_size, SourceIp());
+  if (restored_) replicator_->RestoreApplied(restored_applied_);
   anti_entropy_ = std::make_unique<AntiEntropy>(this);
   replicator_->set_repair_request(
       [ae = anti_entropy_.get()](const std::string& addr) { ae->RequestRepair(addr); });

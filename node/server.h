@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -532,6 +533,13 @@ class Server {
   // still running (its commands may hold ticks not yet emitted).
   uint64_t StableClock();
   Replicator& replicator() { return *replicator_; }
+  // Before StartCluster: the data was loaded from this node's own files,
+  // whose log marks say how far each origin's stream is applied
+  // (Replicator::RestoreApplied).
+  void set_restored(std::map<uint32_t, uint64_t> applied) {
+    restored_ = true;
+    restored_applied_ = std::move(applied);
+  }
   // The append-only log, or null when appendonly is no. set_aof attaches
   // it as every shard's sink; before the workers start.
   AppendLog* aof() { return aof_.get(); }
@@ -624,6 +632,8 @@ class Server {
   std::unique_ptr<gossip::Membership> membership_;
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<AppendLog> aof_;
+  bool restored_ = false;
+  std::map<uint32_t, uint64_t> restored_applied_;
   std::unique_ptr<gossip::PeerService> peer_service_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<MetricsExporter> metrics_;

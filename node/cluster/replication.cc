@@ -671,18 +671,22 @@ bool Replicator::Session(Link* link) {
   uint64_t next;
   bool snapshot = false;
   bool repair = false;
+  bool restarted = false;
   {
     std::lock_guard<std::mutex> l(log_mu_);
     uint64_t oldest = log_.empty() ? next_seq_ : log_.front().seq;
     next = std::max(first.applied_seq() + 1, seq_base_ + 1);
-    if (first.applied_seq() <= seq_base_ && restored_ && first.applied_seq() > 0) {
+    // Sequence numbers of this life are above seq_base_; a peer that says
+    // exactly seq_base_ got this life's snapshot (or its empty log start).
+    if (first.applied_seq() < seq_base_ && restored_ && first.applied_seq() > 0) {
       // The peer has our writes from before a restart, and we came back
       // from our own files: what it lacks is at most what we wrote last
       // before stopping. This life's log from its start, and a Merkle
       // round for the rest, instead of the whole keyspace.
       repair = true;
+      restarted = true;
       next = oldest;
-    } else if (first.applied_seq() <= seq_base_) {
+    } else if (first.applied_seq() < seq_base_) {
       snapshot = true;
       next = next_seq_;
     } else if (next < oldest) {
@@ -694,8 +698,11 @@ bool Replicator::Session(Link* link) {
   }
   if (repair) {
     link->needs_repair = true;
-    server_->Log(Server::kWarning, absl::StrCat("peer ", addr, " missed deltas that left the "
-                                                "backlog; repairing it by anti-entropy"));
+    server_->Log(restarted ? Server::kNotice : Server::kWarning,
+                 restarted ? absl::StrCat("peer ", addr, " has our writes from before our restart; "
+                                          "repairing the rest by anti-entropy")
+                           : absl::StrCat("peer ", addr, " missed deltas that left the "
+                                          "backlog; repairing it by anti-entropy"));
     if (repair_request_) repair_request_(addr);
   }
   if (snapshot && !SendSnapshot(link, stream.get(), next)) {

@@ -318,6 +318,8 @@ class ClusterRestartFromLogTest(ClusterTestCase):
             mine = peer_entries(c.node(3))
             self.assertEqual(sum(p["snapshots"] for p in mine.values()), 0)
             received = sum(p["received"] for p in mine.values())
+            sys.stdout.write("node 3 received %d deltas after its restart (%d keys)\n"
+                             % (received, self.KEYS))
             self.assertLess(received, self.KEYS // 10,
                             "node 3 received %d deltas for %d missed writes" % (received, 26))
 
