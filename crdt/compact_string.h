@@ -98,8 +98,8 @@ class CompactString {
       bytes_[kTag] = static_cast<char>(s.size());
       return;
     }
-    char* p = static_cast<char*>(std::malloc(s.size()));
-    if (!p) std::abort();
+    // Through operator new, so the node's memory count sees it.
+    char* p = static_cast<char*>(::operator new(s.size()));
     std::memcpy(p, s.data(), s.size());
     uint64_t n = s.size();
     std::memcpy(bytes_, &p, sizeof p);
@@ -107,7 +107,7 @@ class CompactString {
     bytes_[kTag] = static_cast<char>(kHeap);
   }
   void Free() {
-    if (heap()) std::free(HeapPtr());
+    if (heap()) ::operator delete(HeapPtr());
   }
 
   alignas(8) char bytes_[24];

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crdt/stamp.h"
+#include "node/evict.h"
 #include "resp/reply_builder.h"
 
 namespace lattice::node {
@@ -122,7 +123,9 @@ struct CommandContext {
   // Issues a Lamport stamp for a write.
   crdt::Stamp Tick() const;
   // Seconds clock for LRU idle times.
-  uint32_t LruClock() const { return static_cast<uint32_t>(now_ms / 1000); }
+  // The lru field of a key created now (node/evict.h: seconds, or a fresh
+  // LFU counter under an LFU policy).
+  uint32_t LruClock() const { return InitialLru(now_ms); }
 };
 
 // Redis's canonical error texts, in one place.

@@ -55,6 +55,10 @@ struct Config {
       "pubsub", "33554432", "8388608", "60"};
   int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
+  int maxmemory_samples = 5;
+  int maxmemory_eviction_tenacity = 10;
+  int lfu_log_factor = 10;
+  int lfu_decay_time = 1;
   std::string save = "";
   // The snapshot file, in `dir` (node/persist/snapshot.h).
   std::string dbfilename = "dump.rdb";

@@ -296,6 +296,11 @@ void Worker::Loop() {
     ServeBlocked();
     FlushPushed();
     graveyard_.clear();
+    if (g_evict.maxmemory.load(std::memory_order_relaxed) > 0 && OverMaxmemory()) {
+      // Every shard sheds its share, commands or not (node/evict.h).
+      bool none_left;
+      EvictFromShard(shard_, evict_pool_, now, &none_left);
+    }
     shard_.FlushSink();
     if (!awaiting_log_.empty()) FlushAwaitingLog();
     iter_clock_.store(UINT64_MAX);
@@ -481,6 +486,32 @@ void Worker::Flush(Connection* c) {
     c->out_head = 0;
   }
   if (!c->writable_armed) UpdateEvents(c, true);
+}
+
+bool Worker::CheckMemory(Connection* c, const CommandId& cmd) {
+  if (!OverMaxmemory()) return true;
+  bool none_left = false;
+  EvictFromShard(shard_, evict_pool_, NowMs(), &none_left);
+  // Redis's rule: deny-oom commands are refused while over the limit, and
+  // inside MULTI every command but EXEC, DISCARD, QUIT and RESET (queuing
+  // takes memory too).
+  const std::string_view name = cmd.fullname;
+  const bool deny = (cmd.flags & kCmdDenyOom) ||
+                    (c->in_multi && name != "exec" && name != "discard" && name != "quit" &&
+                     name != "reset");
+  if (!deny || !OverMaxmemory()) return true;
+  // Under a policy that can still evict somewhere (the other shards shed
+  // theirs at the end of their iterations), the command runs.
+  if (g_evict.policy.load(std::memory_order_relaxed) != int(EvictPolicy::kNoEviction)) {
+    bool all_exhausted = none_left;
+    for (int i = 0; all_exhausted && i < server_->shard_count(); i++) {
+      if (i != index_) all_exhausted = server_->worker(i).shard().evict_exhausted.load();
+    }
+    if (!all_exhausted) return true;
+  }
+  c->rb.Error("OOM command not allowed when used memory > 'maxmemory'.");
+  c->multi_dirty = c->multi_dirty || c->in_multi;
+  return false;
 }
 
 void Worker::FlushAwaitingLog() {
@@ -1023,6 +1054,7 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
                        "allowed in this context"));
     return true;
   }
+  if (g_evict.maxmemory.load(std::memory_order_relaxed) > 0 && !CheckMemory(c, *cmd)) return true;
   const bool in_flight = !c->slots.empty();
   if (in_flight && ((cmd->flags & kCmdConnection) || c->in_multi)) return false;
   c->last_cmd = cmd;
@@ -1561,6 +1593,12 @@ void Server::ApplyRuntimeConfig() {
   busy_ms_ = config_.busy_reply_threshold;
   g_stream_read_delay = config_.stream_read_delay;
   lua_local_ = config_.lua_shard_local;
+  g_evict.maxmemory = config_.maxmemory;
+  g_evict.policy = static_cast<int>(ParseEvictPolicy(config_.maxmemory_policy));
+  g_evict.samples = config_.maxmemory_samples;
+  g_evict.tenacity = config_.maxmemory_eviction_tenacity;
+  g_evict.lfu_log_factor = config_.lfu_log_factor;
+  g_evict.lfu_decay_time = config_.lfu_decay_time;
   if (aof_) aof_->set_fsync(config_.appendfsync == "always" ? AppendLog::kAlways
                             : config_.appendfsync == "no"   ? AppendLog::kNo
                                                             : AppendLog::kEverysec);

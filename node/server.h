@@ -43,6 +43,7 @@
 #include "node/command.h"
 #include "node/families/blocking.h"
 #include "node/config.h"
+#include "node/evict.h"
 #include "node/cluster/forward.h"
 #include "node/cluster/hot_keys.h"
 #include "node/storage/keyspace.h"
@@ -180,6 +181,9 @@ class Shard {
   uint64_t deltas_emitted = 0;
   uint64_t keyspace_hits = 0;
   uint64_t keyspace_misses = 0;
+  uint64_t evicted_keys = 0;
+  // Set by the last eviction pass: nothing here the policy may evict.
+  std::atomic<bool> evict_exhausted{false};
 
  private:
   int index_;
@@ -479,6 +483,10 @@ class Worker {
   // iteration's writes durable (node/persist/aof.h); sent after Commit().
   std::vector<uint64_t> awaiting_log_;
   AppendLog* aof_ = nullptr;  // set before the workers start
+  EvictionPool evict_pool_;
+  // maxmemory before a command: evicts from this shard; false (with the
+  // OOM error sent) when the command must not run.
+  bool CheckMemory(Connection* c, const CommandId& cmd);
   std::mutex queue_mu_;
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;

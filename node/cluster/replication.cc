@@ -138,7 +138,7 @@ bool ApplyDelta(Shard& shard, const peer::Delta& d, int64_t now_ms) {
 namespace {
 
 bool ApplyDeltaInner(Shard& shard, const peer::Delta& d, int64_t now_ms) {
-  uint32_t lru = static_cast<uint32_t>(now_ms / 1000);
+  uint32_t lru = InitialLru(now_ms);
   crdt::Stamp stamp = FromProto(d.stamp());
   switch (d.change_case()) {
     case peer::Delta::kAssign: {

@@ -429,13 +429,13 @@ void CmdObjectIdleTime(CommandContext& ctx) {
     ctx.rb->Null();
     return;
   }
-  if (ctx.server->config().maxmemory_policy.find("lfu") != std::string::npos) {
+  if (g_evict.lfu()) {
     ctx.rb->Error(
         "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
         "switching between policies at runtime LRU and LFU data will take some time to adjust.");
     return;
   }
-  uint32_t now = ctx.LruClock();
+  uint32_t now = static_cast<uint32_t>(ctx.now_ms / 1000);
   ctx.rb->Integer(now >= e->lru() ? now - e->lru() : 0);
 }
 
@@ -445,15 +445,14 @@ void CmdObjectFreq(CommandContext& ctx) {
     ctx.rb->Null();
     return;
   }
-  if (ctx.server->config().maxmemory_policy.find("lfu") == std::string::npos) {
+  if (!g_evict.lfu()) {
     ctx.rb->Error(
         "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
         "that when switching between policies at runtime LRU and LFU data will take some time to "
         "adjust.");
     return;
   }
-  // TODO(lattice): keep an LFU counter once eviction lands.
-  ctx.rb->Integer(0);
+  ctx.rb->Integer(LfuCount(*e, ctx.now_ms));
 }
 
 void CmdObjectRefCount(CommandContext& ctx) {

@@ -22,6 +22,7 @@
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/glob.h"
+#include "node/memory.h"
 #include "node/persist/aof.h"
 #include "node/server.h"
 #include "node/pubsub.h"
@@ -174,8 +175,8 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     std::ifstream statm("/proc/self/statm");
     int64_t pages_total = 0, pages_rss = 0;
     if (statm >> pages_total >> pages_rss) rss = pages_rss * sysconf(_SC_PAGESIZE);
-    struct mallinfo2 mi = mallinfo2();
-    int64_t used = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+    // What maxmemory compares against (node/memory.h).
+    int64_t used = mem::UsedBytes();
     line("used_memory", used);
     line("used_memory_human", absl::StrFormat("%.2fM", used / 1048576.0));
     line("used_memory_rss", rss);
@@ -240,7 +241,9 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("total_net_output_bytes", outb);
     line("rejected_connections", s->rejected_connections.load());
     line("expired_keys", expired);
-    line("evicted_keys", 0);
+    uint64_t evicted = 0;
+    ForEachWorker(ctx, [&](Worker& w) { evicted += w.shard().evicted_keys; });
+    line("evicted_keys", evicted);
     line("keyspace_hits", hits);
     line("keyspace_misses", misses);
     line("pubsub_channels", s->pubsub().Names(PubSub::kChannel, {}).size());

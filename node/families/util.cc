@@ -149,7 +149,7 @@ Entry* LookupRead(CommandContext& ctx, std::string_view key) {
   Entry* e = shard.db(ctx.db).Find(key, ctx.now_ms);
   if (e) {
     shard.keyspace_hits++;
-    e->set_lru(ctx.LruClock());
+    TouchEntry(e, ctx.now_ms);
   } else {
     shard.keyspace_misses++;
   }
@@ -169,7 +169,7 @@ Entry* LookupNoTouch(CommandContext& ctx, std::string_view key) {
 
 Entry* LookupWrite(CommandContext& ctx, std::string_view key) {
   Entry* e = ctx.DbFor(key).Find(key, ctx.now_ms);
-  if (e) e->set_lru(ctx.LruClock());
+  if (e) TouchEntry(e, ctx.now_ms);
   return e;
 }
 
@@ -343,7 +343,7 @@ bool CollectionWrite::Open(bool reply) {
     return false;
   }
   if (e_) {
-    e_->set_lru(ctx_.LruClock());
+    TouchEntry(e_, ctx_.now_ms);
     db_.LeafOut(e_);
     out_of_leaves_ = true;
   }

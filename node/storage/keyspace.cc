@@ -1,5 +1,6 @@
 #include "node/storage/keyspace.h"
 
+#include "node/memory.h"
 #include "node/notify.h"
 
 #include <malloc.h>
@@ -316,7 +317,7 @@ Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
   // The header's sizeof includes tail padding past data_: never allocate
   // less than the object the placement new below constructs.
   size = std::max(size, sizeof(Entry));
-  void* mem = std::malloc(size);
+  void* mem = mem::Malloc(size);
   if (!mem) std::abort();
   Entry* e = new (mem) Entry;
   e->next_ = nullptr;
@@ -333,7 +334,7 @@ Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
 void Db::FreeEntry(Entry* e) {
   if (e->enc() == Enc::kCounter) delete e->counter();
   if (e->enc() == Enc::kObject) delete e->collection();
-  std::free(e);
+  mem::Free(e);
 }
 
 void Db::Unlink(Entry** ref) {
@@ -456,7 +457,7 @@ Entry* Db::ResizeBytes(Entry* e, size_t new_len, crdt::Stamp stamp) {
   Entry** ref = FindRef(e->key(), HashOf(e->key()));
   bool vol = e->has_expire();
   uint32_t vi = vol ? e->volatile_index() : 0;
-  Entry* n = static_cast<Entry*>(std::realloc(e, std::max(header + want, sizeof(Entry))));
+  Entry* n = static_cast<Entry*>(mem::Realloc(e, std::max(header + want, sizeof(Entry))));
   if (!n) std::abort();
   *ref = n;
   if (vol) volatile_[vi] = n;
@@ -485,7 +486,7 @@ Entry* Db::SetExpire(Entry* e, int64_t at) {
   n->flags_ |= e->flags_ & Entry::kHllMerged;
   n->next_ = e->next_;
   if (e->has_expire()) VolatileRemove(e);
-  std::free(e);  // payload ownership (counter) moved to n
+  mem::Free(e);  // payload ownership (counter) moved to n
   *ref = n;
   if (with) {
     n->set_expire_raw(at);

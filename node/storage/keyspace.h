@@ -285,6 +285,14 @@ class Db {
   uint64_t Scan(uint64_t cursor, const std::function<void(const Entry&)>& fn) const;
   // A uniformly-ish random live key, or nullptr when empty.
   Entry* RandomEntry(int64_t now_ms);
+  // A random key with a TTL (expired or not), or nullptr when none.
+  Entry* RandomVolatile() {
+    if (volatile_.empty()) return nullptr;
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return volatile_[rng_ % volatile_.size()];
+  }
   void ForEach(const std::function<void(const Entry&)>& fn) const;
 
   // One bounded round of active expiry (Redis's activeExpireCycle): samples
