@@ -148,6 +148,11 @@ bool OverMaxmemory() {
   return limit > 0 && mem::UsedBytes() > limit;
 }
 
+bool RepairMayAddKeys() {
+  int64_t limit = g_evict.maxmemory.load(std::memory_order_relaxed);
+  return limit <= 0 || mem::UsedBytes() < limit / 2;
+}
+
 size_t EvictFromShard(Shard& shard, EvictionPool& pool, int64_t now_ms, bool* none_left) {
   *none_left = false;
   const auto p = static_cast<EvictPolicy>(g_evict.policy.load(std::memory_order_relaxed));

@@ -77,6 +77,10 @@ uint32_t LfuCount(const Entry& e, int64_t now_ms);
 
 // Whether the node uses more than maxmemory (false when unlimited).
 bool OverMaxmemory();
+// Whether anti-entropy may bring in keys this node does not hold: always
+// without maxmemory, else only below half of it, so that a repair never
+// pulls back what eviction just dropped (docs/consistency.md, "Eviction").
+bool RepairMayAddKeys();
 
 struct EvictionPool {
   struct Candidate {

@@ -43,4 +43,5 @@ done
 
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --no-tests=error --output-on-failure --timeout 900)
-(cd "$root/build" && ctest --no-tests=error --output-on-failure --timeout 900)
+# Two at a time on the optimized build (RUN_SERIAL tests still run alone).
+(cd "$root/build" && ctest --no-tests=error --output-on-failure --timeout 900 -j2)

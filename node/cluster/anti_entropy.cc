@@ -298,6 +298,7 @@ grpc::Status AntiEntropy::LeafKeys(const peer::LeafKeysRequest& req, peer::LeafK
     if (l >= Db::kLeaves) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad leaf");
     leaves.push_back(l);
   }
+  reply->set_holds_only(!RepairMayAddKeys());
   for (auto& [key, digest] : KeysIn(static_cast<int>(req.db()), leaves, req.from())) {
     peer::KeyDigest* kd = reply->add_keys();
     kd->set_key(std::move(key));
@@ -346,7 +347,7 @@ grpc::Status AntiEntropy::PushKeys(const peer::DeltaBatch& req, peer::Ack* reply
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
   }
   keys_repaired_ += batch.deltas_size();
-  r.ApplyBatch(0, batch, nullptr);
+  r.ApplyBatch(0, batch, nullptr, /*only_existing=*/req.repair() && !RepairMayAddKeys());
   return grpc::Status::OK;
 }
 
@@ -416,46 +417,70 @@ RepairStats AntiEntropy::Repair(const std::string& peer_addr) {
     }
     st.leaves_differing += diff.size();
     if (diff.empty()) continue;
-    // Keys of the differing leaves, both sides.
-    peer::LeafKeysRequest lreq;
-    lreq.set_db(db);
-    lreq.set_from(self);
-    for (uint32_t leaf : diff) lreq.add_leaves(leaf);
-    peer::LeafKeysReply lreply;
-    if (!call(&peer::Peer::Stub::LeafKeys, lreq, &lreply)) return st;
-    std::map<std::string, uint64_t> local;
-    for (auto& [k, d] : KeysIn(db, diff, peer_id)) local.emplace(std::move(k), d);
-    std::set<std::string> repair;
-    for (const peer::KeyDigest& kd : lreply.keys()) {
-      auto it = local.find(kd.key());
-      if (it == local.end() || it->second != kd.digest()) repair.insert(kd.key());
+    // Leaves in chunks, so that no step holds the keys of every differing
+    // leaf at once (that memory counts against maxmemory).
+    constexpr size_t kLeafChunk = 2048;
+    for (size_t lo = 0; lo < diff.size(); lo += kLeafChunk) {
+      std::vector<uint32_t> part(diff.begin() + lo,
+                                 diff.begin() + std::min(diff.size(), lo + kLeafChunk));
+      // Keys of the differing leaves, both sides.
+      peer::LeafKeysRequest lreq;
+      lreq.set_db(db);
+      lreq.set_from(self);
+      for (uint32_t leaf : part) lreq.add_leaves(leaf);
+      peer::LeafKeysReply lreply;
+      if (!call(&peer::Peer::Stub::LeafKeys, lreq, &lreply)) return st;
+      std::map<std::string, uint64_t> local;
+      for (auto& [k, d] : KeysIn(db, part, peer_id)) local.emplace(std::move(k), d);
+      // Near maxmemory a side takes no key it lacks (docs/consistency.md,
+      // "Eviction"): such keys are left out of the repair on both sides, so
+      // what eviction dropped is neither pulled back nor shipped for nothing.
+      const bool we_add = RepairMayAddKeys();
+      const bool they_add = !lreply.holds_only();
+      std::set<std::string> repair;
+      for (const peer::KeyDigest& kd : lreply.keys()) {
+        auto it = local.find(kd.key());
+        if (it == local.end() ? we_add : it->second != kd.digest()) repair.insert(kd.key());
+      }
+      std::set<std::string> theirs_keys;
+      for (const peer::KeyDigest& kd : lreply.keys()) theirs_keys.insert(kd.key());
+      for (const auto& [k, d] : local) {
+        if (!theirs_keys.count(k) && they_add) repair.insert(k);
+      }
+      st.keys_compared += local.size() + lreply.keys_size();
+      if (repair.empty()) continue;
+      st.keys_repaired += repair.size();
+      // Theirs, merged here.
+      peer::KeysRequest kreq;
+      kreq.set_db(db);
+      for (const std::string& k : repair) kreq.add_keys(k);
+      const peer::KeysRequest& fetch = kreq;
+      // In chunks, so a large repair never holds all of its state at once
+      // (the memory counts against maxmemory while it is held).
+      constexpr int kFetchChunk = 512;
+      for (int off = 0; off < fetch.keys_size(); off += kFetchChunk) {
+        peer::KeysRequest chunk;
+        chunk.set_db(db);
+        for (int k = off; k < std::min(fetch.keys_size(), off + kFetchChunk); k++) {
+          chunk.add_keys(fetch.keys(k));
+        }
+        peer::DeltaBatch fetched;
+        if (!call(&peer::Peer::Stub::FetchKeys, chunk, &fetched)) return st;
+        std::string why;
+        fetched.set_snapshot(true);
+        if (!r.Validate(fetched, &why)) {
+          st.error = "peer sent bad state: " + why;
+          return st;
+        }
+        r.ApplyBatch(0, fetched, nullptr);
+      }
+      // Ours, merged there.
+      peer::DeltaBatch push;
+      StateOf(kreq, &push);
+      push.set_repair(true);
+      peer::Ack ack;
+      if (!call(&peer::Peer::Stub::PushKeys, push, &ack)) return st;
     }
-    std::set<std::string> theirs_keys;
-    for (const peer::KeyDigest& kd : lreply.keys()) theirs_keys.insert(kd.key());
-    for (const auto& [k, d] : local) {
-      if (!theirs_keys.count(k)) repair.insert(k);
-    }
-    st.keys_compared += local.size() + lreply.keys_size();
-    if (repair.empty()) continue;
-    st.keys_repaired += repair.size();
-    // Theirs, merged here.
-    peer::KeysRequest kreq;
-    kreq.set_db(db);
-    for (const std::string& k : repair) kreq.add_keys(k);
-    peer::DeltaBatch fetched;
-    if (!call(&peer::Peer::Stub::FetchKeys, kreq, &fetched)) return st;
-    std::string why;
-    fetched.set_snapshot(true);
-    if (!r.Validate(fetched, &why)) {
-      st.error = "peer sent bad state: " + why;
-      return st;
-    }
-    r.ApplyBatch(0, fetched, nullptr);
-    // Ours, merged there.
-    peer::DeltaBatch push;
-    StateOf(kreq, &push);
-    peer::Ack ack;
-    if (!call(&peer::Peer::Stub::PushKeys, push, &ack)) return st;
   }
   st.ok = true;
   st.micros = MonoMicros() - start;

@@ -1071,7 +1071,8 @@ bool Replicator::Validate(const peer::DeltaBatch& batch, std::string* why) const
   return true;
 }
 
-void Replicator::ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats) {
+void Replicator::ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats,
+                            bool only_existing) {
   // Fold every stamp into the clock first: a write made here after this
   // batch is visible must be ordered after it. The seen vector (what a
   // delete made here will cover) takes only the origin's own writes from its
@@ -1124,9 +1125,15 @@ void Replicator::ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stat
   for (int i = 0; i < shards; i++) {
     if (job->by_shard[i].empty()) continue;
     Worker& w = server_->worker(i);
-    w.Post([&w, job, i] {
+    w.Post([&w, job, i, only_existing] {
       int64_t now = NowMs();
-      for (const peer::Delta* d : job->by_shard[i]) ApplyDelta(w.shard(), *d, now);
+      for (const peer::Delta* d : job->by_shard[i]) {
+        if (only_existing && d->change_case() != peer::Delta::kFlush &&
+            !w.shard().db(static_cast<int>(d->db())).FindRaw(d->key())) {
+          continue;
+        }
+        ApplyDelta(w.shard(), *d, now);
+      }
       std::lock_guard<std::mutex> l(job->mu);
       if (--job->pending == 0) job->cv.notify_all();
     });

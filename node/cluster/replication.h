@@ -161,7 +161,10 @@ class Replicator final : public DeltaSink, public gossip::StreamHandler {
   // Checks a batch received outside a stream (anti-entropy) and applies it
   // (merged, never overwritten). `origin` 0: no origin's seen vector moves.
   bool Validate(const peer::DeltaBatch& batch, std::string* why) const;
-  void ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats);
+  // `only_existing`: deltas of keys the shard does not hold are left out
+  // (a repair push to a node near its maxmemory).
+  void ApplyBatch(uint32_t origin, peer::DeltaBatch& batch, Link* stats,
+                  bool only_existing = false);
   uint64_t head_seq() const;
   uint64_t log_bytes() const;
   uint64_t log_records() const;

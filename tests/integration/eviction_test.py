@@ -16,7 +16,12 @@ Asserted:
   - the volatile-* policies evict only keys with a TTL,
   - volatile-ttl evicts the keys nearest to expiring first;
 - noeviction refuses writes with the OOM error once full, and a DEL
-  makes room again.
+  makes room again;
+- in a three-node cluster where only node 3 has a maxmemory, node 3 stays
+  bounded while the others keep every key (eviction is not replicated as
+  a delete), Merkle repairs run both ways several times do not pull the
+  evicted keys back (node 3 holds no more keys, and after the first
+  rounds evicts almost nothing more), and new writes still arrive.
 
 Environment: LATTICE_SERVER, REDIS_SERVER (see harness.py).
 """
@@ -30,6 +35,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import redis  # noqa: E402  (python3-redis)
+from cluster import ClusterTestCase  # noqa: E402
 
 BUDGET = 8 << 20      # bytes of data maxmemory leaves above the idle server
 VALUE = b"v" * 200
@@ -222,6 +228,56 @@ class PolicyTest(unittest.TestCase):
         self.assertEqual(str(single), "OOM command not allowed when used memory > 'maxmemory'.")
         r.delete(*["k:%d" % i for i in range(2000)])
         self.assertTrue(r.set("one-more", VALUE))
+
+
+class ClusterEvictionTest(ClusterTestCase):
+    def test_eviction_is_local_and_repair_does_not_pull_keys_back(self):
+        with self.cluster(3) as c:
+            r1, r3 = c.r(1), c.r(3)
+            limit = r3.info("memory")["used_memory"] + BUDGET
+            r3.config_set("maxmemory", limit)
+            r3.config_set("maxmemory-policy", "allkeys-lru")
+            n = int(BUDGET * 2 / 300)
+            fill(r1, "k", n)
+
+            last = [-1]
+
+            def settled():
+                # Every key arrived at node 3 (held there, or evicted), and
+                # eviction caught up: under the limit, no eviction since the
+                # previous look.
+                evicted = r3.info("stats")["evicted_keys"]
+                done = (c.r(2).dbsize() == n and r3.dbsize() + evicted >= n and
+                        r3.info("memory")["used_memory"] <= limit and evicted == last[0])
+                last[0] = evicted
+                return done
+            harness.wait_until(settled, 30, interval=0.3, what="node 3 got every delta")
+            evicted = r3.info("stats")["evicted_keys"]
+            held = r3.dbsize()
+            self.assertGreater(evicted, n // 4)
+            self.assertLessEqual(r3.info("memory")["used_memory"], limit + SLACK)
+            self.assertEqual(r1.dbsize(), n)
+            self.assertEqual(c.r(2).dbsize(), n)
+            def repairs():
+                r3.execute_command("LATTICE", "REPAIR", c.node(1).name)
+                r1.execute_command("LATTICE", "REPAIR", c.node(3).name)
+                c.r(2).execute_command("LATTICE", "REPAIR", c.node(3).name)
+            # The first rounds build what repair keeps (its Merkle levels,
+            # the peer channels), which takes memory and evicts for it.
+            repairs()
+            self.assertLessEqual(r3.dbsize(), held)
+            evicted = r3.info("stats")["evicted_keys"]
+            for _ in range(3):
+                repairs()
+            # Not pulled back: node 3 holds no more keys than before, and
+            # the later rounds evict (almost) nothing.
+            self.assertLessEqual(r3.dbsize(), held)
+            again = r3.info("stats")["evicted_keys"] - evicted
+            self.assertLess(again, n // 100, "repairs pulled %d evicted keys back" % again)
+            self.assertLessEqual(r3.info("memory")["used_memory"], limit + SLACK)
+            self.assertEqual(r1.dbsize(), n)
+            r1.set("fresh", "x")
+            harness.wait_until(lambda: r3.get("fresh") == "x", 10, what="a new write reaches node 3")
 
 
 if __name__ == "__main__":
