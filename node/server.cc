@@ -615,7 +615,7 @@ void Worker::AddBlocked(std::shared_ptr<Waiter> w) {
 }
 
 void Worker::RegisterWaiter(std::shared_ptr<Waiter> w, const std::string& key) {
-  if (w->done.load()) return;
+  if (w->finished()) return;
   blocking_.Add(w, key);
   Db& db = shard_.db(w->db);
   db.Wait(key);
@@ -640,9 +640,15 @@ void Worker::ServeBlocked() {
 void Worker::ServeKey(int dbi, const std::string& key) {
   for (auto* q = blocking_.Queue(dbi, key); q && !q->empty(); q = blocking_.Queue(dbi, key)) {
     std::shared_ptr<Waiter> w = q->front();
-    if (w->done.load()) {
+    if (w->finished()) {
       q->pop_front();
       continue;
+    }
+    if (w->serving.load()) {
+      // Another shard runs it right now (a multi-key read): look again
+      // next iteration, when it is either answered or waiting again.
+      shard_.db(dbi).SignalKey(key);
+      break;
     }
     Entry* e = shard_.db(dbi).Find(key, NowMs());
     bool gone = !e || e->type() != ObjType::kStream;
@@ -650,15 +656,22 @@ void Worker::ServeKey(int dbi, const std::string& key) {
         !(gone && w->wake_when_gone)) {
       break;
     }
+    if (w->serving.exchange(true)) {
+      shard_.db(dbi).SignalKey(key);
+      break;
+    }
     if (w->done.exchange(true)) {
+      w->serving.store(false);
       q->pop_front();
       continue;
     }
     std::string reply;
     if (RunWaiter(*w, &reply)) {
       w->done.store(false);  // still nothing for it (another type now)
+      w->serving.store(false);
       break;
     }
+    w->serving.store(false);
     q = blocking_.Queue(dbi, key);
     if (q && !q->empty() && q->front() == w) q->pop_front();
     // Its other keys' shards drop it when they meet it (done).

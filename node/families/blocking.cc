@@ -96,7 +96,7 @@ bool BlockingShard::Prune(int db, const std::string& key) {
   auto it = queues_.find(std::make_pair(db, key));
   if (it == queues_.end()) return true;
   auto& q = it->second;
-  q.erase(std::remove_if(q.begin(), q.end(), [](const auto& w) { return w->done.load(); }),
+  q.erase(std::remove_if(q.begin(), q.end(), [](const auto& w) { return w->finished(); }),
           q.end());
   if (!q.empty()) return false;
   queues_.erase(it);

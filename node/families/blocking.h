@@ -51,7 +51,13 @@ struct Waiter {
   // XREADGROUP: run again also when its key goes or changes type, to be
   // told so (Redis's "UNBLOCKED the stream key no longer exists").
   bool wake_when_gone = false;
+  // Answered, cancelled or timed out, for good: the shards drop it. While
+  // a shard runs it (`serving`), `done` is also held true so that no other
+  // shard or the timeout answers it too; the others must then keep it and
+  // try again (a key written meanwhile would otherwise lose its waiter).
   std::atomic<bool> done{false};
+  std::atomic<bool> serving{false};
+  bool finished() const { return done.load() && !serving.load(); }
 };
 
 // Parses a blocking command's timeout (seconds, a float; 0: forever) as
