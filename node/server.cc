@@ -1612,9 +1612,7 @@ void Server::ApplyRuntimeConfig() {
   g_evict.tenacity = config_.maxmemory_eviction_tenacity;
   g_evict.lfu_log_factor = config_.lfu_log_factor;
   g_evict.lfu_decay_time = config_.lfu_decay_time;
-  if (aof_) aof_->set_fsync(config_.appendfsync == "always" ? AppendLog::kAlways
-                            : config_.appendfsync == "no"   ? AppendLog::kNo
-                                                            : AppendLog::kEverysec);
+  if (aof_) aof_->set_fsync(config_.appendfsync);
   uint32_t notify = 0;
   ParseNotifyFlags(config_.notify_keyspace_events, &notify);
   SetNotifyServer(this);

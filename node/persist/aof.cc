@@ -206,7 +206,7 @@ absl::Status AppendLog::Open(AofLoadInfo* info) {
   const Config& c = server_->config();
   dir_ = c.appenddirname;
   name_ = c.appendfilename;
-  fsync_ = FsyncPolicy(c.appendfsync);
+  set_fsync(c.appendfsync);
   const std::string manifest_path = StrCat(dir_, "/", name_, ".manifest");
   std::string text;
   absl::Status st = persist::ReadWholeFile(manifest_path, "append-only manifest", &text);
@@ -314,6 +314,10 @@ void AppendLog::Applied(const peer::Delta& delta) {
   buf.clear();
   delta.SerializeToString(&buf);
   Append(buf);
+}
+
+void AppendLog::set_fsync(std::string_view policy) {
+  fsync_.store(FsyncPolicy(policy), std::memory_order_relaxed);
 }
 
 void AppendLog::AppendApplied(uint32_t origin, uint64_t seq) {

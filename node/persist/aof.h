@@ -105,7 +105,8 @@ class AppendLog final : public DeltaSink {
   bool Commit();
   // Writes and fsyncs everything (SHUTDOWN, SIGTERM).
   absl::Status SyncAll();
-  void set_fsync(int policy) { fsync_.store(policy, std::memory_order_relaxed); }
+  // `appendfsync` as configured: "always", "everysec" or "no".
+  void set_fsync(std::string_view policy);
   void Stop();
 
   // INFO persistence.
