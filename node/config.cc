@@ -354,6 +354,22 @@ const std::vector<Param>& Params() {
        {"no", "yes"},
        [](const Config& c) { return c.appendonly; },
        [](Config& c, const auto& a, int64_t) { c.appendonly = ToLower(a[0]); }},
+      {"auto-aof-rewrite-percentage",
+       Kind::kInt,
+       false,
+       0,
+       INT_MAX,
+       {},
+       [](const Config& c) { return std::to_string(c.auto_aof_rewrite_percentage); },
+       [](Config& c, const auto&, int64_t v) { c.auto_aof_rewrite_percentage = int(v); }},
+      {"auto-aof-rewrite-min-size",
+       Kind::kMemory,
+       false,
+       0,
+       LLONG_MAX,
+       {},
+       [](const Config& c) { return MemToString(c.auto_aof_rewrite_min_size); },
+       [](Config& c, const auto&, int64_t v) { c.auto_aof_rewrite_min_size = v; }},
       {"appendfsync",
        Kind::kEnum,
        false,
@@ -677,6 +693,36 @@ absl::Status ApplyDirective(Config& config, std::string_view name,
   if (EqualsIgnoreCase(p->name, "appenddirname") && args.size() == 1 &&
       (args[0].empty() || args[0].find('/') != std::string::npos)) {
     return absl::InvalidArgumentError("appenddirname can't be a path, just a dirname");
+  }
+  if (EqualsIgnoreCase(p->name, "save")) {
+    // Pairs of <seconds> <changes>; "" turns the save points off. As in
+    // Redis, several `save` lines of one config file add up, replacing the
+    // defaults, while CONFIG SET replaces the whole list.
+    std::vector<std::string> words;
+    for (const std::string& a : args) {
+      std::string w;
+      for (char ch : a + " ") {
+        if (ch == ' ') {
+          if (!w.empty()) words.push_back(std::move(w));
+          w.clear();
+        } else {
+          w += ch;
+        }
+      }
+    }
+    if (words.size() % 2 != 0) return absl::InvalidArgumentError("Invalid save parameters");
+    for (const std::string& w : words) {
+      int64_t n;
+      if (!absl::SimpleAtoi(w, &n) || n < 0) return absl::InvalidArgumentError("Invalid save parameters");
+    }
+    std::string joined = StrJoin(words, " ");
+    if (!at_runtime && config.save_from_file && !config.save.empty() && !joined.empty()) {
+      config.save += " " + joined;
+    } else {
+      config.save = joined;
+    }
+    config.save_from_file = !at_runtime;
+    return absl::OkStatus();
   }
   uint32_t notify;
   if (EqualsIgnoreCase(p->name, "notify-keyspace-events") &&

@@ -59,7 +59,10 @@ struct Config {
   int maxmemory_eviction_tenacity = 10;
   int lfu_log_factor = 10;
   int lfu_decay_time = 1;
-  std::string save = "";
+  // Redis 7's save points (seconds, changes): a background snapshot when
+  // that many writes happened in that many seconds.
+  std::string save = "3600 1 300 100 60 10000";
+  bool save_from_file = false;  // a config file or flag set `save` already
   // The snapshot file, in `dir` (node/persist/snapshot.h).
   std::string dbfilename = "dump.rdb";
   std::string appendonly = "no";
@@ -68,6 +71,10 @@ struct Config {
   // record is dropped at load.
   std::string appenddirname = "appendonlydir";
   std::string appendfilename = "appendonly.aof";
+  // BGREWRITEAOF by itself once the log grew this much (percent) over the
+  // base it had after the last rewrite, and is at least this big.
+  int auto_aof_rewrite_percentage = 100;
+  int64_t auto_aof_rewrite_min_size = 64ll << 20;
   std::string appendfsync = "everysec";
   bool aof_load_truncated = true;
   std::string node_id = "";  // stable name; stored in dir when not configured

@@ -204,6 +204,8 @@ int main(int argc, char** argv) {
     }
   });
   server.Wait();
+  // A background save still copying stops here; its temporary file goes.
+  server.StopBackgroundSave();
   // SIGTERM/SIGINT with save points configured: the final snapshot, now
   // that every worker stopped (SHUTDOWN saved before it stopped them).
   if (server.shutdown_by_signal && !config->save.empty()) {

@@ -30,6 +30,7 @@
 #include "node/cluster/pubsub_relay.h"
 #include "node/notify.h"
 #include "node/persist/aof.h"
+#include "node/persist/bgsave.h"
 #include "node/persist/snapshot.h"
 #include "node/pubsub.h"
 #include "node/scripting/functions.h"
@@ -42,6 +43,8 @@ namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;  // Redis's PROTO_IOBUF_LEN
 constexpr int kMaxEvents = 256;
+// A background save's slice of copying per event-loop iteration.
+constexpr int64_t kBgSaveSliceUs = 1000;
 constexpr std::string_view kBusyError =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
@@ -256,6 +259,8 @@ void Worker::Loop() {
     int64_t wake = next_cron_ms_;
     if (!blocked_.empty()) wake = std::min(wake, NextBlockedDeadline());
     int timeout = wake > now ? static_cast<int>(wake - now) : 0;
+    // A background save's share: copied between events, never waiting.
+    if (bgsave_.load(std::memory_order_acquire)) timeout = bgsave_waiting_ ? std::min(timeout, 1) : 0;
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) break;
     if (multi && !server_->world().ReaderLockOrBusy()) {
@@ -300,6 +305,11 @@ void Worker::Loop() {
       // Every shard sheds its share, commands or not (node/evict.h).
       bool none_left;
       EvictFromShard(shard_, evict_pool_, now, &none_left);
+    }
+    if (BackgroundSave* bg = bgsave_.load(std::memory_order_acquire)) {
+      BackgroundSave::Step step = bg->Run(shard_.index(), kBgSaveSliceUs);
+      bgsave_waiting_ = step == BackgroundSave::kWait;
+      if (step == BackgroundSave::kDone) bgsave_.store(nullptr, std::memory_order_release);
     }
     shard_.FlushSink();
     if (!awaiting_log_.empty()) FlushAwaitingLog();
@@ -574,6 +584,7 @@ void Worker::CountReads(const CommandId& cmd, std::span<const std::string_view> 
 }
 
 void Worker::Cron(int64_t now_ms) {
+  if (shard_.index() == 0) server_->PersistenceCron(*this, now_ms);
   // Hot-key rates decay by half every 5 s.
   if (now_ms - last_decay_ms_ >= 5000) {
     last_decay_ms_ = now_ms;
@@ -1664,6 +1675,153 @@ absl::Status Server::SaveNow() {
   Log(kNotice, StrCat("DB saved on disk: ", info.keys, " keys, ", info.bytes, " bytes in ",
                       (MonoUs() - start) / 1000, " ms"));
   return absl::OkStatus();
+}
+
+absl::Status Server::StartBackgroundSave(BgJob job) {
+  std::lock_guard<std::mutex> l(bg_mu_);
+  if (bg_ && !bg_->finished()) {
+    return absl::FailedPreconditionError(bg_->kind() == BackgroundSave::kRdb
+                                             ? "Background save already in progress"
+                                             : "Background append only file rewriting already in progress");
+  }
+  bg_.reset();
+  const bool rewrite = job == BgJob::kAofRewrite;
+  std::string path = config_.dbfilename;
+  if (rewrite) {
+    if (!aof_) return absl::FailedPreconditionError("the append-only log is off");
+    absl::Status st = aof_->BeginRewrite(&path);
+    if (!st.ok()) return st;
+  } else {
+    last_bgsave_try_unix = NowMs() / 1000;
+  }
+  const int64_t started = NowMs();
+  auto done = [this, job, started](const absl::Status& st, const SnapshotInfo& info) {
+    int64_t secs = (NowMs() - started) / 1000;
+    if (job == BgJob::kRdb) {
+      last_bgsave_ok = st.ok();
+      last_save_ok = st.ok();
+      last_bgsave_secs = secs;
+      if (st.ok()) {
+        last_save_unix = NowMs() / 1000;
+        writes_at_last_save = bg_writes_at_start_.load();
+        rdb_saves++;
+        Log(kNotice, StrCat("Background saving terminated with success (", info.keys, " keys, ",
+                            info.bytes, " bytes in ", NowMs() - started, " ms)"));
+      } else {
+        Log(kWarning, StrCat("Background saving error: ", std::string(st.message())));
+      }
+    } else {
+      absl::Status fin = aof_->FinishRewrite(st, info.bytes);
+      last_rewrite_ok = fin.ok();
+      last_rewrite_secs = secs;
+      if (fin.ok()) {
+        aof_rewrites++;
+        Log(kNotice, StrCat("Background AOF rewrite finished successfully (", info.keys,
+                            " keys, base ", info.bytes, " bytes in ", NowMs() - started, " ms)"));
+      } else {
+        Log(kWarning, StrCat("Background AOF rewrite failed: ", std::string(fin.message())));
+      }
+    }
+    bg_job_.store(int(BgJob::kNone), std::memory_order_release);
+  };
+  auto bg = std::make_unique<BackgroundSave>(
+      *this, rewrite ? BackgroundSave::kAofRewrite : BackgroundSave::kRdb, path, done);
+  absl::Status st = bg->Begin();
+  if (!st.ok()) {
+    if (rewrite) aof_->FinishRewrite(st, 0).IgnoreError();
+    if (job == BgJob::kRdb) last_bgsave_ok = false;
+    Log(kWarning, StrCat("Can't start the background save: ", std::string(st.message())));
+    return st;
+  }
+  bg_writes_at_start_ = bg->writes_at_start();
+  bg_started_ms = started;
+  bg_job_.store(int(job), std::memory_order_release);
+  bg_ = std::move(bg);
+  for (auto& w : workers_) w->bgsave_.store(bg_.get(), std::memory_order_release);
+  Log(kNotice, rewrite ? "Background append only file rewriting started"
+                       : "Background saving started");
+  return absl::OkStatus();
+}
+
+void Server::StopBackgroundSave() {
+  std::lock_guard<std::mutex> l(bg_mu_);
+  if (!bg_) return;
+  if (!bg_->finished()) Log(kWarning, "Stopping the background save in progress");
+  for (auto& w : workers_) w->bgsave_.store(nullptr);
+  bg_.reset();  // aborts, joins, detaches the hooks
+}
+
+namespace {
+
+// `save` as (seconds, changes) pairs (validated when set).
+std::vector<std::pair<int64_t, int64_t>> SavePoints(const std::string& text) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  std::vector<int64_t> nums;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') i++;
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ') j++;
+    int64_t v;
+    if (j > i && ParseInt64(std::string_view(text).substr(i, j - i), &v)) nums.push_back(v);
+    i = j;
+  }
+  for (size_t k = 0; k + 1 < nums.size(); k += 2) out.emplace_back(nums[k], nums[k + 1]);
+  return out;
+}
+
+}  // namespace
+
+void Server::PersistenceCron(Worker& w, int64_t now_ms) {
+  if (bg_job() != BgJob::kNone) return;
+  BgJob job = BgJob::kNone;
+  if (aof_rewrite_scheduled.load() && aof_) {
+    job = BgJob::kAofRewrite;
+  } else if (bgsave_scheduled.load()) {
+    job = BgJob::kRdb;
+  } else {
+    const int64_t now_s = now_ms / 1000;
+    const uint64_t writes = WritesSoFar();
+    const uint64_t at_save = writes_at_last_save.load();
+    const uint64_t changes = writes > at_save ? writes - at_save : 0;
+    // After a failure, retry no sooner than 5 s later (Redis's
+    // CONFIG_BGSAVE_RETRY_DELAY).
+    const bool may_retry = last_bgsave_ok.load() || now_s - last_bgsave_try_unix.load() > 5;
+    for (auto [secs, min_changes] : SavePoints(config_.save)) {
+      if (changes >= uint64_t(min_changes) && now_s - last_save_unix.load() >= secs && may_retry) {
+        Log(kNotice, StrCat(changes, " changes in ", secs, " seconds. Saving..."));
+        job = BgJob::kRdb;
+        break;
+      }
+    }
+    if (job == BgJob::kNone && aof_ && config_.auto_aof_rewrite_percentage > 0) {
+      uint64_t size = aof_->current_size() + aof_->base_size();
+      uint64_t base = std::max<uint64_t>(aof_->base_size(), 1);
+      if (size > uint64_t(config_.auto_aof_rewrite_min_size) &&
+          (size - std::min(size, base)) * 100 / base >= uint64_t(config_.auto_aof_rewrite_percentage) &&
+          (last_rewrite_ok.load() || now_ms - bg_started_ms.load() > 5000)) {
+        Log(kNotice, StrCat("Starting automatic rewriting of AOF on ", (size - base) * 100 / base,
+                            "% growth"));
+        job = BgJob::kAofRewrite;
+      }
+    }
+  }
+  if (job == BgJob::kNone) return;
+  if (job == BgJob::kAofRewrite) aof_rewrite_scheduled = false;
+  if (job == BgJob::kRdb) bgsave_scheduled = false;
+  auto start = [&] {
+    absl::Status st = StartBackgroundSave(job);
+    if (!st.ok() && job == BgJob::kAofRewrite) {
+      last_rewrite_ok = false;
+      bg_started_ms = now_ms;
+    }
+  };
+  // One worker is exclusive already (it holds no share of the world lock).
+  if (multi_threaded()) {
+    w.RunExclusive(start);
+  } else {
+    start();
+  }
 }
 
 void Server::ResetStats() {

@@ -68,6 +68,7 @@ class Replicator;
 class AppendLog;
 class Server;
 class Worker;
+class BackgroundSave;
 
 // The lock behind the exclusive section: workers hold it shared while they
 // process a batch of events, a multi-shard command holds it exclusively.
@@ -483,6 +484,10 @@ class Worker {
   // iteration's writes durable (node/persist/aof.h); sent after Commit().
   std::vector<uint64_t> awaiting_log_;
   AppendLog* aof_ = nullptr;  // set before the workers start
+  // A background save's share of this shard (node/persist/bgsave.h): set
+  // in the exclusive section, cleared here once the share is copied.
+  std::atomic<BackgroundSave*> bgsave_{nullptr};
+  bool bgsave_waiting_ = false;  // the writer was behind at the last step
   EvictionPool evict_pool_;
   // maxmemory before a command: evicts from this shard; false (with the
   // OOM error sent) when the command must not run.
@@ -632,6 +637,30 @@ class Server {
   // Reset by CONFIG RESETSTAT.
   void ResetStats();
 
+  // Background saves (node/persist/bgsave.h): BGSAVE, BGREWRITEAOF and the
+  // save points, one at a time, as Redis runs one child at a time.
+  enum class BgJob { kNone = 0, kRdb = 1, kAofRewrite = 2 };
+  BgJob bg_job() const { return static_cast<BgJob>(bg_job_.load(std::memory_order_acquire)); }
+  // Starts one. REQUIRES: workers paused (RunExclusive).
+  absl::Status StartBackgroundSave(BgJob job);
+  // Stops a running one (its file is dropped). REQUIRES: workers stopped.
+  void StopBackgroundSave();
+  // Save points, scheduled saves and automatic log rewrites; from worker
+  // 0's cron.
+  void PersistenceCron(Worker& w, int64_t now_ms);
+  std::atomic<bool> bgsave_scheduled{false};
+  std::atomic<bool> aof_rewrite_scheduled{false};
+  std::atomic<int64_t> bg_started_ms{0};
+  std::atomic<bool> last_bgsave_ok{true};
+  std::atomic<int64_t> last_bgsave_secs{-1};
+  std::atomic<int64_t> last_bgsave_try_unix{0};
+  std::atomic<uint64_t> rdb_saves{0};
+  std::atomic<bool> last_rewrite_ok{true};
+  std::atomic<int64_t> last_rewrite_secs{-1};
+  std::atomic<uint64_t> aof_rewrites{0};
+  // The most bytes of copies a background save held for its writer.
+  std::atomic<uint64_t> bg_peak_queued{0};
+
  private:
   Config config_;
   std::unique_ptr<CommandTable> commands_;
@@ -640,6 +669,10 @@ class Server {
   std::unique_ptr<gossip::Membership> membership_;
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<AppendLog> aof_;
+  std::mutex bg_mu_;
+  std::unique_ptr<BackgroundSave> bg_;  // bg_mu_
+  std::atomic<int> bg_job_{0};
+  std::atomic<uint64_t> bg_writes_at_start_{0};
   bool restored_ = false;
   std::map<uint32_t, uint64_t> restored_applied_;
   std::unique_ptr<gossip::PeerService> peer_service_;

@@ -263,6 +263,8 @@ void CmdCommandGetKeys(CommandContext& ctx);
 void CmdCommandHelp(CommandContext& ctx);
 void CmdShutdown(CommandContext& ctx);
 void CmdSave(CommandContext& ctx);
+void CmdBgSave(CommandContext& ctx);
+void CmdBgRewriteAof(CommandContext& ctx);
 void CmdLastSave(CommandContext& ctx);
 
 // generic_family.cc

@@ -200,17 +200,26 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     ForEachWorker(ctx, [&](Worker& w) { writes += w.shard().deltas_emitted; });
     uint64_t at_save = s->writes_at_last_save.load();
     line("rdb_changes_since_last_save", writes > at_save ? writes - at_save : 0);
-    line("rdb_bgsave_in_progress", 0);
+    const Server::BgJob job = s->bg_job();
+    const int64_t running_secs =
+        job == Server::BgJob::kNone ? -1 : (NowMs() - s->bg_started_ms.load()) / 1000;
+    line("rdb_bgsave_in_progress", job == Server::BgJob::kRdb ? 1 : 0);
     line("rdb_last_save_time", s->last_save_unix.load());
     line("rdb_last_bgsave_status", s->last_save_ok.load() ? "ok" : "err");
+    line("rdb_last_bgsave_time_sec", s->last_bgsave_secs.load());
+    line("rdb_current_bgsave_time_sec", job == Server::BgJob::kRdb ? running_secs : -1);
+    line("rdb_saves", s->rdb_saves.load());
+    // No fork, so no copy-on-write: what a background save held instead,
+    // copies waiting for its writer.
+    line("rdb_last_cow_size", s->bg_peak_queued.load());
     AppendLog* log = s->aof();
     line("aof_enabled", log ? 1 : 0);
-    line("aof_rewrite_in_progress", 0);
-    line("aof_rewrite_scheduled", 0);
-    line("aof_last_rewrite_time_sec", -1);
-    line("aof_current_rewrite_time_sec", -1);
-    line("aof_last_bgrewrite_status", "ok");
-    line("aof_rewrites", 0);
+    line("aof_rewrite_in_progress", job == Server::BgJob::kAofRewrite ? 1 : 0);
+    line("aof_rewrite_scheduled", s->aof_rewrite_scheduled.load() ? 1 : 0);
+    line("aof_last_rewrite_time_sec", s->last_rewrite_secs.load());
+    line("aof_current_rewrite_time_sec", job == Server::BgJob::kAofRewrite ? running_secs : -1);
+    line("aof_last_bgrewrite_status", s->last_rewrite_ok.load() ? "ok" : "err");
+    line("aof_rewrites", s->aof_rewrites.load());
     line("aof_last_write_status", !log || log->last_write_ok() ? "ok" : "err");
     if (log) {
       line("aof_current_size", log->current_size());
@@ -1160,12 +1169,81 @@ void CmdCommandHelp(CommandContext& ctx) {
 // SAVE: the snapshot, written while every shard is paused (Redis's SAVE
 // blocks too).
 void CmdSave(CommandContext& ctx) {
+  if (ctx.server->bg_job() == Server::BgJob::kRdb) {
+    ctx.rb->Error("ERR Background save already in progress");
+    return;
+  }
   absl::Status st = ctx.server->SaveNow();
   if (!st.ok()) {
     ctx.rb->Error(StrCat("ERR ", std::string(st.message())));
     return;
   }
   ctx.rb->Ok();
+}
+
+// Runs in the exclusive section (the table's ALL flag), where a background
+// save begins.
+void CmdBgSave(CommandContext& ctx) {
+  bool schedule = false;
+  if (ctx.args.size() > 1) {
+    if (ctx.args.size() == 2 && EqualsIgnoreCase(ctx.args[1], "schedule")) {
+      schedule = true;
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  Server& s = *ctx.server;
+  Server::BgJob job = s.bg_job();
+  if (job == Server::BgJob::kRdb) {
+    ctx.rb->Error("ERR Background save already in progress");
+    return;
+  }
+  if (job != Server::BgJob::kNone || ctx.in_exec) {
+    if (schedule || ctx.in_exec) {
+      s.bgsave_scheduled = true;
+      ctx.rb->SimpleString("Background saving scheduled");
+    } else {
+      ctx.rb->Error(
+          "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+          "SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
+    return;
+  }
+  absl::Status st = s.StartBackgroundSave(Server::BgJob::kRdb);
+  if (!st.ok()) {
+    ctx.rb->Error(StrCat("ERR ", std::string(st.message())));
+    return;
+  }
+  ctx.rb->SimpleString("Background saving started");
+}
+
+void CmdBgRewriteAof(CommandContext& ctx) {
+  Server& s = *ctx.server;
+  Server::BgJob job = s.bg_job();
+  if (job == Server::BgJob::kAofRewrite) {
+    ctx.rb->Error("ERR Background append only file rewriting already in progress");
+    return;
+  }
+  if (!s.aof()) {
+    // Redis rewrites into a log it does not use; here the log exists only
+    // while appendonly is on (it is fixed at start).
+    ctx.rb->Error("ERR Can't execute an AOF background rewriting: appendonly is no");
+    return;
+  }
+  if (job != Server::BgJob::kNone || ctx.in_exec) {
+    s.aof_rewrite_scheduled = true;
+    ctx.rb->SimpleString("Background append only file rewriting scheduled");
+    return;
+  }
+  absl::Status st = s.StartBackgroundSave(Server::BgJob::kAofRewrite);
+  if (!st.ok()) {
+    ctx.rb->Error(
+        "ERR Can't execute an AOF background rewriting. Please check the server logs for more "
+        "information.");
+    return;
+  }
+  ctx.rb->SimpleString("Background append only file rewriting started");
 }
 
 void CmdLastSave(CommandContext& ctx) { ctx.rb->Integer(ctx.server->last_save_unix.load()); }

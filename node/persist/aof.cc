@@ -199,6 +199,7 @@ AppendLog::AppendLog(Server* server) : server_(server) {}
 AppendLog::~AppendLog() {
   Stop();
   if (fd_ >= 0) ::close(fd_);
+  for (int fd : retired_fds_) ::close(fd);
 }
 
 absl::Status AppendLog::Open(AofLoadInfo* info) {
@@ -273,6 +274,7 @@ absl::Status AppendLog::Open(AofLoadInfo* info) {
       for (int db = 0; db < shard.databases(); db++) shard.db(db).ClearTombs();
     }
   }
+  marks_ = info->applied;
   incr_path_ = StrCat(dir_, "/", incr_names_.back());
   fd_ = ::open(incr_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) {
@@ -321,10 +323,104 @@ void AppendLog::set_fsync(std::string_view policy) {
 }
 
 void AppendLog::AppendApplied(uint32_t origin, uint64_t seq) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    uint64_t& m = marks_[origin];
+    m = std::max(m, seq);
+  }
   std::string mark("\0A", 2);
   PutLe(&mark, origin, 4);
   PutLe(&mark, seq, 8);
   Append(mark);
+}
+
+absl::Status AppendLog::BeginRewrite(std::string* base_path) {
+  std::lock_guard<std::mutex> io(io_mu_);
+  if (!new_base_name_.empty()) return absl::FailedPreconditionError("a rewrite is in progress");
+  std::string tail;
+  uint64_t end;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    end = appended_.load(std::memory_order_relaxed);
+    tail.swap(pending_);
+  }
+  // Everything before this moment is in the old files, on disk.
+  if ((!tail.empty() && !persist::WriteAll(fd_, tail.data(), tail.size())) || ::fdatasync(fd_) != 0) {
+    std::string err = persist::ErrnoText("Error writing the append-only file", incr_path_);
+    std::lock_guard<std::mutex> l(mu_);
+    tail.append(pending_);
+    pending_.swap(tail);
+    return absl::InternalError(err);
+  }
+  std::string name = StrCat(name_, ".", seq_ + 1, ".incr.aof");
+  std::string path = StrCat(dir_, "/", name);
+  absl::Status st = CreateIncr(path);
+  int fd = st.ok() ? ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+  if (st.ok() && fd < 0) st = absl::InternalError(persist::ErrnoText("Failed opening", path));
+  if (st.ok()) {
+    seq_++;
+    incr_names_.push_back(name);
+    st = WriteManifest();
+    if (!st.ok()) {
+      incr_names_.pop_back();
+      seq_--;
+    }
+  }
+  if (!st.ok()) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(path.c_str());
+    written_.store(end, std::memory_order_release);
+    synced_.store(end, std::memory_order_release);
+    durable_.store(end, std::memory_order_release);
+    return st;
+  }
+  retired_fds_.push_back(fd_.exchange(fd));
+  incr_path_ = path;
+  file_bytes_.store(kHeaderBytes, std::memory_order_relaxed);
+  written_.store(end, std::memory_order_release);
+  synced_.store(end, std::memory_order_release);
+  durable_.store(end, std::memory_order_release);
+  new_base_name_ = StrCat(name_, ".", seq_, ".base.snap");
+  *base_path = StrCat(dir_, "/", new_base_name_);
+  // The new incr file stands on the new base alone: it repeats the marks.
+  std::map<uint32_t, uint64_t> marks;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    marks = marks_;
+  }
+  for (auto [origin, seq] : marks) {
+    std::string mark("\0A", 2);
+    PutLe(&mark, origin, 4);
+    PutLe(&mark, seq, 8);
+    Append(mark);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AppendLog::FinishRewrite(const absl::Status& base, uint64_t base_bytes) {
+  std::lock_guard<std::mutex> io(io_mu_);
+  std::string fresh = std::move(new_base_name_);
+  new_base_name_.clear();
+  if (!base.ok()) return base;
+  std::vector<std::string> old;
+  if (!base_name_.empty()) old.push_back(base_name_);
+  old.insert(old.end(), incr_names_.begin(), incr_names_.end() - 1);
+  std::string prev_base = base_name_;
+  std::vector<std::string> prev_incrs = incr_names_;
+  base_name_ = fresh;
+  incr_names_ = {incr_names_.back()};
+  absl::Status st = WriteManifest();
+  if (!st.ok()) {
+    base_name_ = prev_base;
+    incr_names_ = prev_incrs;
+    ::unlink(StrCat(dir_, "/", fresh).c_str());
+    return st;
+  }
+  for (const std::string& f : old) ::unlink(StrCat(dir_, "/", f).c_str());
+  for (int fd : retired_fds_) ::close(fd);
+  retired_fds_.clear();
+  base_bytes_.store(base_bytes, std::memory_order_relaxed);
+  return absl::OkStatus();
 }
 
 void AppendLog::Flush() {
@@ -412,7 +508,7 @@ void AppendLog::EverysecLoop() {
     uint64_t w = written_.load(std::memory_order_acquire);
     if (w <= synced_.load(std::memory_order_relaxed)) continue;
     // Off the workers' path, as Redis's background fsync: writes go on.
-    if (::fdatasync(fd_) == 0) {
+    if (::fdatasync(fd_.load()) == 0) {
       uint64_t s = synced_.load();
       while (s < w && !synced_.compare_exchange_weak(s, w)) {
       }

@@ -105,13 +105,22 @@ class AppendLog final : public DeltaSink {
   bool Commit();
   // Writes and fsyncs everything (SHUTDOWN, SIGTERM).
   absl::Status SyncAll();
+  // BGREWRITEAOF, in the exclusive section: what was appended so far is
+  // synced into the current incr file, later deltas go to a new one (which
+  // starts with the marks), and *base_path is where the new base, the
+  // state at this moment, is to be written.
+  absl::Status BeginRewrite(std::string* base_path);
+  // Once the new base is written (`base` ok) the manifest names it and the
+  // new incr file alone and the older files go; otherwise the manifest
+  // keeps the old base and every incr file, which replay as before.
+  absl::Status FinishRewrite(const absl::Status& base, uint64_t base_bytes);
   // `appendfsync` as configured: "always", "everysec" or "no".
   void set_fsync(std::string_view policy);
   void Stop();
 
   // INFO persistence.
   uint64_t current_size() const { return file_bytes_.load(std::memory_order_relaxed); }
-  uint64_t base_size() const { return base_bytes_; }
+  uint64_t base_size() const { return base_bytes_.load(std::memory_order_relaxed); }
   bool last_write_ok() const { return write_ok_.load(std::memory_order_relaxed); }
   uint64_t fsyncs() const { return fsyncs_.load(std::memory_order_relaxed); }
   uint64_t delayed_fsync() const { return 0; }
@@ -129,8 +138,11 @@ class AppendLog final : public DeltaSink {
   std::string base_name_;
   std::vector<std::string> incr_names_;
   std::string incr_path_;
-  int fd_ = -1;
-  uint64_t base_bytes_ = 0;
+  std::atomic<int> fd_{-1};
+  std::vector<int> retired_fds_;  // io_mu_: incr files closed at the next rewrite's end
+  std::string new_base_name_;     // io_mu_: the base a rewrite is writing
+  std::map<uint32_t, uint64_t> marks_;  // mu_: the newest mark per origin
+  std::atomic<uint64_t> base_bytes_{0};
   std::atomic<DeltaSink*> next_{nullptr};
   std::atomic<int> fsync_{kEverysec};
 

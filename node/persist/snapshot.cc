@@ -31,41 +31,15 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderBytes = 12 + 4 + 4 + 8 + 8 + 4;
 constexpr size_t kFlushBytes = 1 << 20;
 
-// Buffers the file's bytes, checksumming them as they go out.
-class Writer {
- public:
-  explicit Writer(int fd) : fd_(fd) {}
-  std::string& buf() { return buf_; }
-  bool MaybeFlush() { return buf_.size() < kFlushBytes || Flush(); }
-  bool Flush() {
-    crc_ = Crc64(crc_, buf_.data(), buf_.size());
-    if (!persist::WriteAll(fd_, buf_.data(), buf_.size())) return false;
-    bytes_ += buf_.size();
-    buf_.clear();
-    return true;
-  }
-  uint64_t crc() const { return crc_; }
-  uint64_t bytes() const { return bytes_ + buf_.size(); }
-
- private:
-  int fd_;
-  std::string buf_;
-  uint64_t crc_ = 0;
-  uint64_t bytes_ = 0;
-};
-
-bool WriteDeltas(Writer& w, std::vector<peer::Delta>* deltas, uint64_t* records) {
-  std::string one;
-  for (const peer::Delta& d : *deltas) {
+uint64_t AppendDeltas(const std::vector<peer::Delta>& deltas, std::string* out) {
+  thread_local std::string one;
+  for (const peer::Delta& d : deltas) {
     one.clear();
     d.SerializeToString(&one);
-    PutVarint(&w.buf(), one.size());
-    w.buf() += one;
-    (*records)++;
-    if (!w.MaybeFlush()) return false;
+    PutVarint(out, one.size());
+    out->append(one);
   }
-  deltas->clear();
-  return true;
+  return deltas.size();
 }
 
 }  // namespace
@@ -79,83 +53,138 @@ void MergeLoadedDelta(Server& server, const peer::Delta& d, int64_t now_ms) {
   ApplyDelta(server.worker(server.ShardIndexOf(d.key())).shard(), d, now_ms);
 }
 
+uint64_t AppendEntryRecords(const Db& db, int db_index, const Entry& e, std::string* out) {
+  thread_local std::vector<peer::Delta> deltas;
+  deltas.clear();
+  EntryToDeltas(db, db_index, e, &deltas);
+  return AppendDeltas(deltas, out);
+}
+
+uint64_t AppendTombRecords(const Db& d, int db_index, std::string* out) {
+  std::vector<peer::Delta> deltas;
+  d.ForEachTomb([&](std::string_view key, const crdt::Tombstone& t) {
+    peer::Delta& del = deltas.emplace_back();
+    del.set_db(static_cast<uint32_t>(db_index));
+    del.set_key(key.data(), key.size());
+    ToProto(t.stamp, del.mutable_stamp());
+    TombToProto(t, del.mutable_remove());
+  });
+  if (const crdt::Tombstone* f = d.flush_tomb()) {
+    peer::Delta& del = deltas.emplace_back();
+    del.set_db(static_cast<uint32_t>(db_index));
+    ToProto(f->stamp, del.mutable_stamp());
+    TombToProto(*f, del.mutable_flush());
+  }
+  return AppendDeltas(deltas, out);
+}
+
+absl::Status SnapshotFile::Create(const std::string& path, uint32_t node, uint64_t clock,
+                                  int databases) {
+  path_ = path;
+  tmp_ = StrCat(path, ".tmp-", getpid());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    return absl::InternalError(persist::ErrnoText("Failed opening the snapshot file", tmp_));
+  }
+  std::string b(kMagic);
+  PutLe(&b, kVersion, 4);
+  PutLe(&b, node, 4);
+  PutLe(&b, clock, 8);
+  PutLe(&b, static_cast<uint64_t>(NowMs()), 8);
+  PutLe(&b, static_cast<uint64_t>(databases), 4);
+  return Write(b);
+}
+
+absl::Status SnapshotFile::Write(std::string_view bytes) {
+  crc_ = Crc64(crc_, bytes.data(), bytes.size());
+  if (!persist::WriteAll(fd_, bytes.data(), bytes.size())) {
+    return absl::InternalError(persist::ErrnoText("Failed writing the snapshot file", tmp_));
+  }
+  bytes_ += bytes.size();
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotFile::Append(std::string_view records, uint64_t count) {
+  records_ += count;
+  return Write(records);
+}
+
+absl::Status SnapshotFile::Commit() {
+  std::string b;
+  PutVarint(&b, 0);
+  PutLe(&b, records_, 8);
+  absl::Status st = Write(b);
+  if (st.ok()) {
+    b.clear();
+    PutLe(&b, crc_, 8);
+    st = Write(b);
+  }
+  if (st.ok() && ::fsync(fd_) != 0) {
+    st = absl::InternalError(persist::ErrnoText("Failed syncing the snapshot file", tmp_));
+  }
+  if (!st.ok()) return st;
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    st = absl::InternalError(persist::ErrnoText("Failed renaming the snapshot file to", path_));
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    return st;
+  }
+  tmp_.clear();
+  // The rename is durable once the directory is.
+  persist::FsyncParentDir(path_);
+  return absl::OkStatus();
+}
+
+void SnapshotFile::Abandon() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  tmp_.clear();
+}
+
 absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo* info) {
-  std::string tmp = StrCat(path, ".tmp-", getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(persist::ErrnoText("Failed opening the snapshot file", tmp));
-  Writer w(fd);
   *info = SnapshotInfo{};
   // A standalone node's id is not kept across restarts: 0 says so.
   info->node = server.config().ResolvedPeerPort() == 0 ? 0 : server.clock().node();
   info->clock = server.clock().Now();
   info->written_ms = NowMs();
   int databases = server.shard_count() ? server.worker(0).shard().databases() : 0;
-  std::string& b = w.buf();
-  b.append(kMagic);
-  PutLe(&b, kVersion, 4);
-  PutLe(&b, info->node, 4);
-  PutLe(&b, info->clock, 8);
-  PutLe(&b, static_cast<uint64_t>(info->written_ms), 8);
-  PutLe(&b, static_cast<uint64_t>(databases), 4);
-  bool ok = true;
+  SnapshotFile file;
+  absl::Status st = file.Create(path, info->node, info->clock, databases);
   int64_t now = NowMs();
-  std::vector<peer::Delta> deltas;
-  for (int i = 0; ok && i < server.shard_count(); i++) {
+  std::string buf;
+  uint64_t count = 0;
+  auto flush = [&](bool force) {
+    if (st.ok() && (force || buf.size() >= kFlushBytes)) {
+      st = file.Append(buf, count);
+      buf.clear();
+      count = 0;
+    }
+  };
+  for (int i = 0; st.ok() && i < server.shard_count(); i++) {
     Shard& shard = server.worker(i).shard();
-    for (int db = 0; ok && db < shard.databases(); db++) {
+    for (int db = 0; st.ok() && db < shard.databases(); db++) {
       Db& d = shard.db(db);
-      d.ForEachTomb([&](std::string_view key, const crdt::Tombstone& t) {
-        peer::Delta& del = deltas.emplace_back();
-        del.set_db(static_cast<uint32_t>(db));
-        del.set_key(key.data(), key.size());
-        ToProto(t.stamp, del.mutable_stamp());
-        TombToProto(t, del.mutable_remove());
-      });
-      if (const crdt::Tombstone* f = d.flush_tomb()) {
-        peer::Delta& del = deltas.emplace_back();
-        del.set_db(static_cast<uint32_t>(db));
-        ToProto(f->stamp, del.mutable_stamp());
-        TombToProto(*f, del.mutable_flush());
-      }
-      ok = WriteDeltas(w, &deltas, &info->records);
+      count += AppendTombRecords(d, db, &buf);
+      flush(false);
       uint64_t cursor = 0;
       do {
         cursor = d.Scan(cursor, [&](const Entry& e) {
           if (e.has_expire() && e.expire_at() <= now) return;
-          EntryToDeltas(d, db, e, &deltas);
+          count += AppendEntryRecords(d, db, e, &buf);
           info->keys++;
         });
-        ok = ok && WriteDeltas(w, &deltas, &info->records);
-      } while (ok && cursor != 0);
+        flush(false);
+      } while (st.ok() && cursor != 0);
     }
   }
-  if (ok) {
-    PutVarint(&b, 0);
-    PutLe(&b, info->records, 8);
-    ok = w.Flush();
-  }
-  if (ok) {
-    std::string crc;
-    PutLe(&crc, w.crc(), 8);
-    b = crc;
-    ok = w.Flush();
-  }
-  info->bytes = w.bytes();
-  if (!ok || ::fsync(fd) != 0) {
-    std::string err = persist::ErrnoText("Failed writing the snapshot file", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return absl::InternalError(err);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string err = persist::ErrnoText("Failed renaming the snapshot file to", path);
-    ::unlink(tmp.c_str());
-    return absl::InternalError(err);
-  }
-  // The rename is durable once the directory is.
-  persist::FsyncParentDir(path);
-  return absl::OkStatus();
+  flush(true);
+  if (st.ok()) st = file.Commit();
+  info->records = file.records();
+  info->bytes = file.bytes();
+  return st;
 }
 
 absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo* info) {

@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -42,6 +43,8 @@ class Delta;
 
 namespace lattice::node {
 
+class Db;
+class Entry;
 class Server;
 
 struct SnapshotInfo {
@@ -54,6 +57,44 @@ struct SnapshotInfo {
 };
 
 absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo* info);
+
+// Writes one snapshot file from records made elsewhere (SaveSnapshot, and
+// the background save's shards, node/persist/bgsave.h). Not thread-safe.
+class SnapshotFile {
+ public:
+  SnapshotFile() = default;
+  ~SnapshotFile() { Abandon(); }
+  SnapshotFile(const SnapshotFile&) = delete;
+  SnapshotFile& operator=(const SnapshotFile&) = delete;
+
+  // Creates "<path>.tmp-<pid>" and writes the header: `node` (0 standalone)
+  // and `clock`, above every stamp the records will hold.
+  absl::Status Create(const std::string& path, uint32_t node, uint64_t clock, int databases);
+  // Appends `count` records, each a varint length and a serialized delta.
+  absl::Status Append(std::string_view records, uint64_t count);
+  // Writes the trailer, fsyncs the file, renames it over the path and
+  // fsyncs the directory.
+  absl::Status Commit();
+  // Removes the temporary file unless committed.
+  void Abandon();
+  uint64_t bytes() const { return bytes_; }
+  uint64_t records() const { return records_; }
+
+ private:
+  absl::Status Write(std::string_view bytes);
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+  uint64_t crc_ = 0;
+  uint64_t bytes_ = 0;
+  uint64_t records_ = 0;
+};
+
+// Appends the records that rebuild entry `e` of database `db` (numbered
+// `db_index`) as of now to *out; returns how many.
+uint64_t AppendEntryRecords(const Db& db, int db_index, const Entry& e, std::string* out);
+// Appends a database's tombstones (and its flush tombstone) as records.
+uint64_t AppendTombRecords(const Db& db, int db_index, std::string* out);
 
 // NotFound when there is no file at `path`.
 absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo* info);

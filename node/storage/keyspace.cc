@@ -292,6 +292,22 @@ Entry** Db::FindRef(std::string_view key, uint64_t hash) {
   return ref;
 }
 
+const Entry* Db::Peek(std::string_view key) const {
+  uint64_t hash = HashOf(key);
+  for (int t = 0; t <= (rehashing() ? 1 : 0); t++) {
+    const std::vector<Entry*>& table = table_[t];
+    if (table.empty()) continue;
+    size_t idx = hash & (table.size() - 1);
+    if (t == 0 && rehashing() && int64_t(idx) < rehash_idx_) continue;
+    for (const Entry* e = table[idx]; e; e = e->next_) {
+      if (e->key_len_ == key.size() && std::memcmp(e->Data(), key.data(), key.size()) == 0) {
+        return e;
+      }
+    }
+  }
+  return nullptr;
+}
+
 Entry* Db::FindRaw(std::string_view key) { return *FindRef(key, HashOf(key)); }
 
 Entry* Db::Find(std::string_view key, int64_t now_ms) {
@@ -577,6 +593,7 @@ void Db::TouchWatched(std::string_view key) {
 }
 
 void Db::Clear() {
+  if (snapshot_hook_) snapshot_hook_->BeforeClear(*this);
   // A flush changes the watched keys it removes (not those it did not hold).
   if (!watchers_.empty()) {
     std::vector<std::string> held;

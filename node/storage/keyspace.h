@@ -167,6 +167,18 @@ struct TouchCapture;
 extern thread_local TouchCapture* tls_touch_capture;
 void CaptureTouch(TouchCapture* capture, int db, std::string_view key);
 
+class Db;
+
+// A background snapshot in progress (node/persist/bgsave.h). A database
+// with a hook calls it before any key changes, so the snapshot can copy the
+// key as it was when the snapshot began, and before a flush empties it.
+class SnapshotHook {
+ public:
+  virtual ~SnapshotHook() = default;
+  virtual void BeforeChange(const Db& db, std::string_view key) = 0;
+  virtual void BeforeClear(const Db& db) = 0;
+};
+
 class Db {
  public:
   Db();
@@ -237,6 +249,7 @@ class Db {
   using WatchFlag = std::atomic<bool>;
   void Watch(std::string_view key, const std::shared_ptr<WatchFlag>& flag);
   void Touch(std::string_view key) {
+    if (snapshot_hook_) snapshot_hook_->BeforeChange(*this, key);
     if (!watchers_.empty()) TouchWatched(key);
     if (g_keys_tracked.load(std::memory_order_relaxed)) NotifyKeyChanged(key);
     if (tls_touch_capture) CaptureTouch(tls_touch_capture, index_, key);
@@ -260,6 +273,7 @@ class Db {
   // entry out of the Merkle leaves, and puts it back (with `stamp` as its
   // newest write) once done.
   void LeafOut(Entry* e) {
+    if (snapshot_hook_) snapshot_hook_->BeforeChange(*this, e->key());
     if (leaves_) Unfold(e, HashOf(e->key()));
   }
   // Puts back an entry LeafOut took out that did not change: no WATCH,
@@ -280,6 +294,13 @@ class Db {
 
   bool Delete(std::string_view key);
   void Clear();
+
+  // Set on the shard's thread (or in the exclusive section) while a
+  // background snapshot runs; null otherwise.
+  void set_snapshot_hook(SnapshotHook* hook) { snapshot_hook_ = hook; }
+  // A key's entry, expired or not, without moving any bucket of an
+  // incremental rehash (safe while a caller holds a bucket reference).
+  const Entry* Peek(std::string_view key) const;
 
   // One SCAN step over buckets; returns the next cursor (0 when done).
   uint64_t Scan(uint64_t cursor, const std::function<void(const Entry&)>& fn) const;
@@ -409,6 +430,7 @@ class Db {
   // the cron, so no single command pays for a whole resize. Buckets of
   // table_[0] below rehash_idx_ are already empty.
   std::vector<Entry*> table_[2];
+  SnapshotHook* snapshot_hook_ = nullptr;
   int64_t rehash_idx_ = -1;
   size_t size_ = 0;
   std::vector<Entry*> volatile_;  // entries with a TTL, for sampling

@@ -229,7 +229,10 @@ class Node:
         args = [c.binary, "--bind", self.host, "--port", str(self.port),
                 "--dir", self.dir, "--node-id", self.name,
                 "--seeds", c.nodes[0].peer_addr,
-                "--threads", str(c.threads), "--logfile", self.logpath]
+                "--threads", str(c.threads), "--logfile", self.logpath,
+                # No save points unless a test asks (as the Redis it is
+                # compared with): a stopped node leaves no snapshot behind.
+                "--save", ""]
         if c.consistency:
             args += ["--consistency", c.consistency]
         return args + c.extra_args + self.extra_args

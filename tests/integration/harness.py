@@ -490,7 +490,8 @@ class Server:
         else:
             # A standalone node: no peer service (its default port, port +
             # 10000, may not exist for a high random port).
-            args += ["--threads", str(self.threads), "--dir", self.tmpdir, "--peer-port", "0"]
+            args += ["--threads", str(self.threads), "--dir", self.tmpdir, "--peer-port", "0",
+                     "--save", ""]
         for name, value in self.directives:
             args += ["--" + name, str(value)]
         return args

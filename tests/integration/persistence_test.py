@@ -170,7 +170,17 @@ def shutdown(node, *args):
     raise AssertionError("SHUTDOWN %s replied instead of exiting" % " ".join(args))
 
 
-class SnapshotTest(unittest.TestCase):
+def raw(r, *args):
+    """One command's reply as the server sent it (no redis-py callback)."""
+    conn = r.connection_pool.get_connection(args[0])
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    finally:
+        r.connection_pool.release(conn)
+
+
+class NodeTestCase(unittest.TestCase):
     def setUp(self):
         self.binary = harness.lattice_server_path()
         if harness.is_redis_binary(self.binary):
@@ -187,6 +197,9 @@ class SnapshotTest(unittest.TestCase):
         n = Node(self.binary, self.dir, **kw)
         self.nodes.append(n)
         return n
+
+
+class SnapshotTest(NodeTestCase):
 
     def test_save_then_kill_and_restart_keeps_every_type(self):
         n = self.node().start().wait_ready()
@@ -278,6 +291,103 @@ def redis_pfcount_of(n):
         r = redis.Redis(host=srv.host, port=srv.port, decode_responses=True)
         r.pfadd("h", *["e%d" % i for i in range(n)])
         return r.pfcount("h")
+
+
+class BackgroundSaveTest(NodeTestCase):
+    """BGSAVE without fork (node/persist/bgsave.h) and the save points."""
+
+    def wait_saved(self, r, saves, bound=60.0):
+        def done():
+            info = r.info("persistence")
+            return info["rdb_bgsave_in_progress"] == 0 and info["rdb_saves"] >= saves
+        harness.wait_until(done, bound, interval=0.02, what="the background save ends")
+        self.assertEqual(r.info("persistence")["rdb_last_bgsave_status"], "ok")
+
+    def test_bgsave_holds_the_moment_it_began_while_writes_go_on(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        bulk = n.client(5)  # many keys, so the save takes a while
+        keys = 300000
+        pipe = bulk.pipeline(transaction=False)
+        for i in range(keys):
+            pipe.set("k:%d" % i, "old-%d" % i)
+            if i % 5000 == 4999:
+                pipe.execute()
+        pipe.execute()
+        r.hset("h", mapping={"a": "1", "b": "2"})
+        r.rpush("l", "x", "y")
+        r.sadd("s", "m1")
+        populate(r)
+        want = dump_all(n)
+        # Everything below is written while the save is copying (packed
+        # beforehand, sent right after BGSAVE); a first INFO among them
+        # proves the save was still running. The flush of database 5 comes
+        # last, after the writes to it.
+        cmds = [("INFO", "persistence"), ("SELECT", "5")]
+        cmds += [("SET", "k:%d" % i, "new") for i in range(0, keys, 3)]
+        cmds += [("DEL", "k:%d" % i) for i in range(1, keys, 97)]
+        cmds += [("SET", "created-later:%d" % i, "x") for i in range(2000)]
+        cmds += [("SELECT", "0"), ("HSET", "h", "a", "changed"), ("HDEL", "h", "b"),
+                 ("RPUSH", "l", "z"), ("SREM", "s", "m1"), ("INCR", "counter"),
+                 ("SELECT", "5"), ("FLUSHDB",)]
+        conn = r.connection_pool.get_connection("SET")
+        packed = conn.pack_commands(cmds)
+        self.assertEqual(raw(r, "BGSAVE"), "Background saving started")
+        conn.send_packed_command(packed)
+        replies = [conn.read_response() for _ in cmds]
+        conn.disconnect()
+        r.connection_pool.release(conn)
+        self.assertIn("rdb_bgsave_in_progress:1", replies[0],
+                      "the save ended before the writes: nothing was tested")
+        self.wait_saved(r, 1)
+        self.assertEqual(bulk.dbsize(), 0)
+        self.assertEqual(r.hget("h", "a"), "changed")
+        n.kill9()
+        n = self.node().start().wait_ready()
+        bulk = n.client(5)
+        self.assertEqual(bulk.dbsize(), keys)
+        # Sampled across the range: each key holds what it held at BGSAVE.
+        sample = list(range(0, 3000)) + list(range(keys - 3000, keys))
+        self.assertEqual(bulk.mget(["k:%d" % i for i in sample]), ["old-%d" % i for i in sample])
+        self.assertEqual(bulk.exists("created-later:5"), 0)
+        self.assertEqual(dump_all(n), want)
+
+    def test_bgsave_replies_as_redis(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        with self.assertRaisesRegex(redis.ResponseError, "^syntax error$"):
+            r.execute_command("BGSAVE", "now")
+        self.assertEqual(raw(r, "BGSAVE", "SCHEDULE"), "Background saving started")
+        self.wait_saved(r, 1)
+        r.set("k", "v")
+        # In a transaction it is scheduled, and runs from the cron.
+        self.assertEqual(raw(r, "MULTI"), "OK")
+        self.assertEqual(raw(r, "BGSAVE"), "QUEUED")
+        self.assertEqual(raw(r, "EXEC"), ["Background saving scheduled"])
+        self.wait_saved(r, 2, bound=10)
+        self.assertEqual(r.info("persistence")["rdb_changes_since_last_save"], 0)
+        n.kill9()
+        n = self.node().start().wait_ready()
+        self.assertEqual(n.client().get("k"), "v")
+
+    def test_save_points_save_by_themselves(self):
+        n = self.node(extra=["--save", "1 3"]).start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.config_get("save"), {"save": "1 3"})
+        r.set("a", "1")
+        r.set("b", "2")
+        time.sleep(2.5)  # two changes: below the point, no save
+        self.assertEqual(r.info("persistence")["rdb_saves"], 0)
+        r.set("c", "3")
+        self.wait_saved(r, 1, bound=10)
+        self.assertIn("3 changes in 1 seconds. Saving...", n.log())
+        n.kill9()
+        n = self.node().start().wait_ready()
+        self.assertEqual(n.client().mget("a", "b", "c"), ["1", "2", "3"])
+        # The defaults are Redis 7's; a bad list is refused.
+        self.assertEqual(n.client().config_get("save"), {"save": "3600 1 300 100 60 10000"})
+        with self.assertRaisesRegex(redis.ResponseError, "Invalid save parameters"):
+            n.client().config_set("save", "10")
 
 
 class ClusterRestartTest(ClusterTestCase):
