@@ -23,7 +23,7 @@ DEFAULT_REDIS = "/usr/bin/redis-server"
 # How each server is started. {port} is substituted. The Lattice binary takes no persistence
 # options; if --lattice points at a redis-server binary (for validating the tooling before
 # lattice-server exists) the Redis argument template is used for it too.
-LATTICE_ARGS = "--port {port} --bind 127.0.0.1 --threads 1 --peer-port 0"
+LATTICE_ARGS = "--port {port} --bind 127.0.0.1 --threads 1 --peer-port 0 --save ''"
 REDIS_ARGS = "--port {port} --bind 127.0.0.1 --save '' --appendonly no"
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import redis  # noqa: E402  (python3-redis)
 from cluster import ClusterTestCase  # noqa: E402
-from persistence_test import Node, dump_all, populate, shutdown  # noqa: E402
+from persistence_test import Node, dump_all, populate, raw, shutdown  # noqa: E402
 
 ROUNDS = 6
 WRITERS = 4
@@ -249,6 +249,91 @@ class AppendOnlyTest(unittest.TestCase):
         os.unlink(os.path.join(self.dir, "dump.rdb"))  # the log alone now
         n.start().wait_ready()
         self.assertEqual(n.client().mget("from-snapshot", "from-log"), ["yes", "yes"])
+
+    def manifest(self):
+        with open(os.path.join(self.dir, "appendonlydir", "appendonly.aof.manifest")) as f:
+            return [line.split()[1] for line in f.read().splitlines() if line]
+
+    def wait_rewritten(self, r, rewrites, bound=60.0):
+        def done():
+            info = r.info("persistence")
+            return info["aof_rewrite_in_progress"] == 0 and info["aof_rewrites"] >= rewrites
+        harness.wait_until(done, bound, interval=0.02, what="the log rewrite ends")
+        self.assertEqual(r.info("persistence")["aof_last_bgrewrite_status"], "ok")
+
+    def test_bgrewriteaof_compacts_and_keeps_what_was_written_during_it(self):
+        n = self.node().start().wait_ready()
+        r = n.client()
+        bulk = n.client(5)
+        keys = 100000
+        for rnd in range(3):  # three writes per key: the log holds them all
+            pipe = bulk.pipeline(transaction=False)
+            for i in range(keys):
+                pipe.set("k:%d" % i, "v%d-%d" % (rnd, i))
+                if i % 5000 == 4999:
+                    pipe.execute()
+            pipe.execute()
+        populate(r)
+        before = self.manifest()
+        self.assertEqual(before, ["appendonly.aof.1.base.snap", "appendonly.aof.1.incr.aof"])
+        old_size = os.path.getsize(os.path.join(self.dir, "appendonlydir", before[1]))
+        cmds = [("INFO", "persistence"), ("SELECT", "5")]
+        cmds += [("SET", "k:%d" % i, "during") for i in range(0, keys, 2)]
+        cmds += [("DEL", "k:%d" % i) for i in range(1, keys, 101)]
+        cmds += [("SELECT", "0"), ("HSET", "hsmall", "during", "yes"), ("INCR", "counter")]
+        conn = r.connection_pool.get_connection("SET")
+        packed = conn.pack_commands(cmds)
+        self.assertEqual(raw(r, "BGREWRITEAOF"), "Background append only file rewriting started")
+        conn.send_packed_command(packed)
+        replies = [conn.read_response() for _ in cmds]
+        conn.disconnect()
+        r.connection_pool.release(conn)
+        self.assertIn("aof_rewrite_in_progress:1", replies[0],
+                      "the rewrite ended before the writes: nothing was tested")
+        self.wait_rewritten(r, 1)
+        after = self.manifest()
+        self.assertEqual(after, ["appendonly.aof.2.base.snap", "appendonly.aof.2.incr.aof"])
+        files = sorted(os.listdir(os.path.join(self.dir, "appendonlydir")))
+        self.assertEqual(files, sorted(after + ["appendonly.aof.manifest"]))
+        new_size = sum(os.path.getsize(os.path.join(self.dir, "appendonlydir", f)) for f in after)
+        self.assertLess(new_size, old_size * 0.75)
+        want = dump_all(n)
+        deleted = len(range(1, keys, 101))
+        n.kill9()
+        n.start().wait_ready()
+        self.assertEqual(dump_all(n), want)
+        bulk = n.client(5)
+        self.assertEqual(bulk.dbsize(), keys - deleted)
+        self.assertEqual(bulk.mget("k:0", "k:1", "k:2", "k:3", "k:99999"),
+                         ["during", None, "during", "v2-3", "v2-99999"])
+        # Again, on the rewritten log.
+        self.assertEqual(raw(n.client(), "BGREWRITEAOF"),
+                         "Background append only file rewriting started")
+        self.wait_rewritten(n.client(), 1)
+        self.assertEqual(self.manifest(), ["appendonly.aof.3.base.snap", "appendonly.aof.3.incr.aof"])
+
+    def test_the_log_rewrites_itself_as_it_grows(self):
+        n = self.node("--auto-aof-rewrite-min-size", "1mb",
+                      "--auto-aof-rewrite-percentage", "100").start().wait_ready()
+        r = n.client()
+        for rnd in range(6):
+            pipe = r.pipeline(transaction=False)
+            for i in range(5000):
+                pipe.set("k:%d" % i, "x" * 100)
+            pipe.execute()
+        self.wait_rewritten(r, 1, bound=20)
+        self.assertIn("Starting automatic rewriting of AOF on", n.log())
+        self.assertNotIn("appendonly.aof.1.incr.aof", self.manifest())
+        n.kill9()
+        n.start().wait_ready()
+        self.assertEqual(n.client().dbsize(), 5000)
+
+    def test_bgrewriteaof_without_the_log_is_refused(self):
+        plain = Node(self.binary, self.dir)
+        self.nodes.append(plain)
+        plain.start().wait_ready()
+        with self.assertRaisesRegex(redis.ResponseError, "appendonly is no"):
+            raw(plain.client(), "BGREWRITEAOF")
 
     def test_config(self):
         n = self.node().start().wait_ready()
