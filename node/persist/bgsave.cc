@@ -15,7 +15,7 @@ namespace {
 // Copies are handed to the writer in slices of about this size, and the
 // scans pause while this much waits for it.
 constexpr size_t kSliceBytes = 1 << 20;
-constexpr uint64_t kMaxQueued = 32u << 20;
+constexpr uint64_t kMaxQueued = 8u << 20;
 
 int64_t MonoUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -47,8 +47,14 @@ class BackgroundSave::ShardPart final : public SnapshotHook {
   void BeforeChange(const Db& db, std::string_view key) override {
     DbState& s = dbs_[static_cast<size_t>(db.index())];
     if (s.done || save_.failed_.load(std::memory_order_relaxed)) return;
-    if (!s.copied.emplace(key.data(), key.size()).second) return;
-    if (const Entry* e = db.Peek(key); e && Live(*e)) Copy(db, *e);
+    const Entry* e = db.Peek(key);
+    // Written since the save began (a local write's stamp is above the
+    // clock then), or copied already: its state then is in the file.
+    if (e && Newer(*e)) return;
+    if (!s.copied.empty() && s.copied.contains(absl::string_view(key.data(), key.size()))) return;
+    s.copied.emplace(key.data(), key.size());
+    s.pending.emplace_back(key);
+    if (e && Live(*e)) Copy(db, *e);
   }
 
   void BeforeClear(const Db& db) override {
@@ -58,6 +64,19 @@ class BackgroundSave::ShardPart final : public SnapshotHook {
 
   // Scans about budget_us of this shard. True once every database is done.
   bool Run(int64_t budget_us) {
+    // Most changes restamp their key above the save's clock, which says
+    // "copied" by itself: only the keys a change left unstamped (a peer's
+    // older write, a TTL change) stay remembered.
+    for (size_t i = 0; i < dbs_.size(); i++) {
+      DbState& s = dbs_[i];
+      if (s.pending.empty()) continue;
+      const Db& db = shard_.db(static_cast<int>(i));
+      for (const std::string& key : s.pending) {
+        const Entry* e = db.Peek(key);
+        if (!e || Newer(*e)) s.copied.erase(key);
+      }
+      s.pending.clear();
+    }
     int64_t deadline = MonoUs() + budget_us;
     for (int i = 0; i < shard_.databases(); i++) {
       DbState& s = dbs_[static_cast<size_t>(i)];
@@ -81,9 +100,11 @@ class BackgroundSave::ShardPart final : public SnapshotHook {
     bool started = false;
     bool done = false;
     absl::flat_hash_set<std::string> copied;
+    std::vector<std::string> pending;  // copied since the last Run
   };
 
   bool Live(const Entry& e) const { return !e.has_expire() || e.expire_at() > save_.cut_ms_; }
+  bool Newer(const Entry& e) const { return e.stamp().counter > save_.info_.clock; }
 
   void Copy(const Db& db, const Entry& e) {
     out_records_ += AppendEntryRecords(db, db.index(), e, &out_);
@@ -96,13 +117,14 @@ class BackgroundSave::ShardPart final : public SnapshotHook {
     do {
       s.started = true;
       s.cursor = db.Scan(s.cursor, [&](const Entry& e) {
-        if (!Live(e)) return;
+        if (!Live(e) || Newer(e)) return;
         if (!s.copied.empty() && s.copied.contains(absl::string_view(e.key().data(), e.key().size()))) return;
         Copy(db, e);
       });
       if (s.cursor == 0) {
         s.done = true;
         absl::flat_hash_set<std::string>().swap(s.copied);
+        std::vector<std::string>().swap(s.pending);
         return;
       }
     } while ((++steps & 63) != 0 || MonoUs() < deadline);

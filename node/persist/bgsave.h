@@ -9,18 +9,22 @@
 //
 // The file is the state at the moment the save began (point in time, so a
 // transaction is in it whole or not at all), although the copying takes a
-// while: the save begins in the exclusive section, where each database gets
-// a hook (Db::set_snapshot_hook) that runs before any key changes. The
-// first change to a key the scan has not copied yet copies the key first,
-// as it was, and remembers the key; the scan skips remembered keys. So a key
-// is copied as it was at the start (by the hook or by a scan that reached it
-// untouched), a key created later is skipped (remembered with nothing to
-// copy), and a key deleted later was copied by the hook before it went. A
-// flush finishes its database's copy first. The extra memory is the keys
-// written during the save plus the copies waiting for the writer (bounded:
-// the scan pauses while the writer is behind), never a second keyspace.
-// A key written after the scan passed it may be copied twice, both copies
-// of the same state; loading merges them into one.
+// while: the save begins in the exclusive section, noting the Lamport clock,
+// and each database gets a hook (Db::set_snapshot_hook) that runs before
+// any key changes. The first change to a key not copied yet copies the key
+// first, as it was. Every local write stamps its key above the noted clock,
+// so a stamp above it says "changed since the start, copied then or created
+// since" and the scan skips such keys; the few keys a change leaves
+// unstamped (a TTL change, a peer's older write) are remembered by name
+// until the save ends. A key deleted later was copied by the hook before it
+// went; a flush finishes its database's copy first. The extra memory is
+// those few names plus the copies waiting for the writer (bounded: the
+// scan pauses while the writer is behind), never a second keyspace. A
+// peer's delta merged during the save may land in the file too (its key
+// then holds a later state); merging is what the node does with it anyway,
+// so a node restarted from the file still converges. A key written after
+// the scan passed it may be copied twice, both copies of the same state;
+// loading merges them into one.
 //
 // Thread-safety: Begin in the exclusive section; Run(i) only from shard i's
 // worker; the hooks on the shard's thread or in the exclusive section;
