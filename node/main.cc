@@ -22,6 +22,7 @@
 #include "node/cluster/replication.h"
 #include "node/config.h"
 #include "node/persist/aof.h"
+#include "node/memory.h"
 #include "node/persist/snapshot.h"
 #include "node/server.h"
 #include "node/str_util.h"
@@ -119,6 +120,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   lattice::node::Server server(*config);
+  // MEMORY STATS's startup.allocated: what the server holds with no data.
+  server.set_startup_memory(lattice::node::mem::UsedBytes());
   // The snapshot, before any client or peer is served (in `dir`, where
   // the process now runs).
   // With the append-only log on, an existing log is the node's data (as

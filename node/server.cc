@@ -30,6 +30,7 @@
 #include "node/cluster/pubsub_relay.h"
 #include "node/notify.h"
 #include "node/persist/aof.h"
+#include "node/memory.h"
 #include "node/persist/bgsave.h"
 #include "node/persist/snapshot.h"
 #include "node/pubsub.h"
@@ -1773,6 +1774,7 @@ std::vector<std::pair<int64_t, int64_t>> SavePoints(const std::string& text) {
 }  // namespace
 
 void Server::PersistenceCron(Worker& w, int64_t now_ms) {
+  NotePeakMemory(mem::UsedBytes());
   if (bg_job() != BgJob::kNone) return;
   BgJob job = BgJob::kNone;
   if (aof_rewrite_scheduled.load() && aof_) {

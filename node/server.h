@@ -658,6 +658,15 @@ class Server {
   std::atomic<bool> last_rewrite_ok{true};
   std::atomic<int64_t> last_rewrite_secs{-1};
   std::atomic<uint64_t> aof_rewrites{0};
+  // used_memory's highest value seen (sampled by the cron and by INFO).
+  int64_t NotePeakMemory(int64_t used) {
+    int64_t p = peak_memory_.load(std::memory_order_relaxed);
+    while (used > p && !peak_memory_.compare_exchange_weak(p, used)) {
+    }
+    return std::max(p, used);
+  }
+  int64_t startup_memory() const { return startup_memory_; }
+  void set_startup_memory(int64_t v) { startup_memory_ = v; }
   // The most bytes of copies a background save held for its writer.
   std::atomic<uint64_t> bg_peak_queued{0};
 
@@ -672,6 +681,8 @@ class Server {
   std::mutex bg_mu_;
   std::unique_ptr<BackgroundSave> bg_;  // bg_mu_
   std::atomic<int> bg_job_{0};
+  std::atomic<int64_t> peak_memory_{0};
+  int64_t startup_memory_ = 0;
   std::atomic<uint64_t> bg_writes_at_start_{0};
   bool restored_ = false;
   std::map<uint32_t, uint64_t> restored_applied_;

@@ -264,6 +264,12 @@ void CmdCommandHelp(CommandContext& ctx);
 void CmdShutdown(CommandContext& ctx);
 void CmdSave(CommandContext& ctx);
 void CmdBgSave(CommandContext& ctx);
+void CmdMemoryUsage(CommandContext& ctx);
+void CmdMemoryStats(CommandContext& ctx);
+void CmdMemoryDoctor(CommandContext& ctx);
+void CmdMemoryMallocStats(CommandContext& ctx);
+void CmdMemoryPurge(CommandContext& ctx);
+void CmdMemoryHelp(CommandContext& ctx);
 void CmdBgRewriteAof(CommandContext& ctx);
 void CmdLastSave(CommandContext& ctx);
 

@@ -179,6 +179,10 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     int64_t used = mem::UsedBytes();
     line("used_memory", used);
     line("used_memory_human", absl::StrFormat("%.2fM", used / 1048576.0));
+    int64_t peak = s->NotePeakMemory(used);
+    line("used_memory_peak", peak);
+    line("used_memory_peak_human", absl::StrFormat("%.2fM", peak / 1048576.0));
+    line("used_memory_startup", s->startup_memory());
     line("used_memory_rss", rss);
     line("used_memory_rss_human", absl::StrFormat("%.2fM", rss / 1048576.0));
     int64_t lua = LuaMemoryAllThreads();
@@ -1244,6 +1248,187 @@ void CmdBgRewriteAof(CommandContext& ctx) {
     return;
   }
   ctx.rb->SimpleString("Background append only file rewriting started");
+}
+
+// ---- MEMORY ----
+
+namespace {
+
+int64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages_total = 0, pages_rss = 0;
+  if (statm >> pages_total >> pages_rss) return pages_rss * sysconf(_SC_PAGESIZE);
+  return 0;
+}
+
+// What one key costs: its entry (header, key, value or pointer, TTL), its
+// bucket slot, and what the value owns (a counter's parts, a collection).
+int64_t KeyBytes(const Entry& e) {
+  int64_t n = static_cast<int64_t>(malloc_usable_size(const_cast<Entry*>(&e))) + sizeof(void*);
+  if (e.enc() == Enc::kCounter) {
+    const auto& parts = e.counter()->contributions();
+    n += static_cast<int64_t>(sizeof(crdt::PnCounter) +
+                              (parts.size() > 1 ? parts.capacity() * sizeof(parts[0]) : 0));
+  }
+  if (e.is_collection()) n += static_cast<int64_t>(e.collection()->MemoryUsage());
+  return n;
+}
+
+}  // namespace
+
+void CmdMemoryUsage(CommandContext& ctx) {
+  for (size_t j = 3; j < ctx.args.size(); j++) {
+    if (Is(ctx.args[j], "samples") && j + 1 < ctx.args.size()) {
+      int64_t samples;
+      if (!ParseInt64(ctx.args[j + 1], &samples)) {
+        ctx.rb->Error(errors::kNotInt);
+        return;
+      }
+      if (samples < 0) {
+        ctx.rb->Error(errors::kSyntax);
+        return;
+      }
+      j++;  // every element is counted: the figure is exact, not sampled
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  Entry* e = LookupNoTouch(ctx, ctx.args[2]);
+  if (!e) {
+    ctx.rb->Null();
+    return;
+  }
+  ctx.rb->Integer(KeyBytes(*e));
+}
+
+void CmdMemoryStats(CommandContext& ctx) {
+  Server& s = *ctx.server;
+  const int64_t used = mem::UsedBytes();
+  const int64_t peak = s.NotePeakMemory(used);
+  const int64_t rss = RssBytes();
+  int64_t keys = 0, dataset = 0;
+  std::vector<std::pair<int, std::pair<int64_t, int64_t>>> dbs;  // db, (main, expires) overhead
+  int databases = ctx.server->worker(0).shard().databases();
+  std::vector<int64_t> main_overhead(databases), expires_overhead(databases), db_keys(databases);
+  ForEachWorker(ctx, [&](Worker& w) {
+    for (int i = 0; i < databases; i++) {
+      Db& db = w.shard().db(i);
+      db.ForEach([&](const Entry& e) {
+        keys++;
+        dataset += KeyBytes(e);
+      });
+      db_keys[i] += static_cast<int64_t>(db.size());
+      main_overhead[i] += static_cast<int64_t>(db.bucket_count() * sizeof(void*));
+      expires_overhead[i] += static_cast<int64_t>(db.expires_size() * sizeof(void*));
+    }
+  });
+  int64_t overhead = 0;
+  for (int i = 0; i < databases; i++) overhead += main_overhead[i] + expires_overhead[i];
+  const int64_t lua = LuaMemoryAllThreads() + static_cast<int64_t>(s.scripting().bytes());
+  const int64_t startup = s.startup_memory();
+  overhead += startup + lua;
+  int shown_dbs = 0;
+  for (int i = 0; i < databases; i++) shown_dbs += db_keys[i] > 0;
+  ctx.rb->MapHeader(17 + shown_dbs);
+  auto num = [&](std::string_view name, int64_t v) {
+    ctx.rb->Bulk(name);
+    ctx.rb->Integer(v);
+  };
+  auto dbl = [&](std::string_view name, double v) {
+    ctx.rb->Bulk(name);
+    ctx.rb->Double(v);
+  };
+  num("peak.allocated", peak);
+  num("total.allocated", used);
+  num("startup.allocated", startup);
+  num("replication.backlog", 0);
+  num("clients.normal", 0);
+  num("aof.buffer", 0);
+  num("lua.caches", lua);
+  num("functions.caches", 0);
+  for (int i = 0; i < databases; i++) {
+    if (db_keys[i] == 0) continue;
+    ctx.rb->Bulk(StrCat("db.", i));
+    ctx.rb->MapHeader(2);
+    num("overhead.hashtable.main", main_overhead[i]);
+    num("overhead.hashtable.expires", expires_overhead[i]);
+  }
+  num("overhead.total", overhead);
+  num("keys.count", keys);
+  num("keys.bytes-per-key", keys ? (used - startup) / keys : 0);
+  num("dataset.bytes", dataset);
+  dbl("dataset.percentage", used > startup ? 100.0 * double(dataset) / double(used - startup) : 0);
+  dbl("peak.percentage", peak ? 100.0 * double(used) / double(peak) : 0);
+  num("allocator.resident", rss);
+  dbl("fragmentation", used ? double(rss) / double(used) : 0);
+  num("fragmentation.bytes", rss - used);
+}
+
+void CmdMemoryDoctor(CommandContext& ctx) {
+  Server& s = *ctx.server;
+  const int64_t used = mem::UsedBytes();
+  const int64_t peak = s.NotePeakMemory(used);
+  const int64_t rss = RssBytes();
+  const int64_t maxmemory = s.config().maxmemory;
+  std::vector<std::string> issues;
+  if (used < (5 << 20)) {
+    ctx.rb->Verbatim(
+        "This instance holds too little data (under 5 MB) for a memory report to say anything "
+        "useful. Load some data and ask again.");
+    return;
+  }
+  if (peak > used * 3 / 2) {
+    issues.push_back(absl::StrFormat(
+        " * Peak memory: the peak (%.1f MB) is over 1.5 times what is in use now (%.1f MB): "
+        "much of the process's RSS may be free memory the allocator keeps; MEMORY PURGE gives "
+        "back what it can.",
+        peak / 1048576.0, used / 1048576.0));
+  }
+  if (rss > used * 14 / 10 && rss - used > (10 << 20)) {
+    issues.push_back(absl::StrFormat(
+        " * Fragmentation: the resident size (%.1f MB) is %.2f times the memory in use: freed "
+        "memory the allocator has not returned. MEMORY PURGE may help.",
+        rss / 1048576.0, double(rss) / double(used)));
+  }
+  if (maxmemory > 0 && used > maxmemory * 9 / 10) {
+    issues.push_back(absl::StrFormat(
+        " * Near maxmemory: %.1f MB in use of %.1f MB allowed; with policy %s %s.",
+        used / 1048576.0, maxmemory / 1048576.0, s.config().maxmemory_policy,
+        s.config().maxmemory_policy == "noeviction" ? "writes that need memory will be refused"
+                                                    : "keys are being evicted"));
+  }
+  if (issues.empty()) {
+    ctx.rb->Verbatim("No memory problem found: usage, peak and fragmentation look normal.");
+    return;
+  }
+  std::string out = "Memory report: these are worth a look.\n\n";
+  for (const std::string& i : issues) out += i + "\n\n";
+  ctx.rb->Verbatim(out);
+}
+
+void CmdMemoryMallocStats(CommandContext& ctx) {
+  ctx.rb->Verbatim("Stats not supported for the current allocator");
+}
+
+void CmdMemoryPurge(CommandContext& ctx) {
+  malloc_trim(0);
+  ctx.rb->Ok();
+}
+
+void CmdMemoryHelp(CommandContext& ctx) {
+  ReplyHelp(ctx, "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            {"DOCTOR",
+             "    Return memory problems reports.",
+             "MALLOC-STATS",
+             "    Return internal statistics report from the memory allocator.",
+             "PURGE",
+             "    Attempt to purge dirty pages for reclamation by the allocator.",
+             "STATS",
+             "    Return information about the memory usage of the server.",
+             "USAGE <key> [SAMPLES <count>]",
+             "    Return memory in bytes used by <key> and its value. Nested values are",
+             "    sampled up to <count> times (default: 5, 0 means sample all)."});
 }
 
 void CmdLastSave(CommandContext& ctx) { ctx.rb->Integer(ctx.server->last_save_unix.load()); }

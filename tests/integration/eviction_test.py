@@ -100,6 +100,30 @@ class DifferentialTest(unittest.TestCase):
         self.assertEqual(got[12], b":15\r\n")
 
 
+    def test_memory_usage_follows_what_a_key_holds(self):
+        """MEMORY USAGE / STATS: the figures are this server's own, so they
+        are held against the data and against Redis's within a factor."""
+        def figures(s):
+            with s.client() as c:
+                c.call("SET", "small", "x")
+                c.call("SET", "big", "y" * 10000)
+                c.call("HSET", "h", *[x for i in range(1000) for x in ("f%04d" % i, "v" * 20)])
+                c.call("RPUSH", "l", *["e%d" % i for i in range(1000)])
+                out = {k: int(c.call("MEMORY", "USAGE", k)[1:-2]) for k in ("small", "big", "h", "l")}
+                stats = c.call("MEMORY", "STATS")
+            return out, stats
+        lat, red = [figures(s) for s in self.servers()]
+        # Collections carry per-element CRDT ids here (docs/benchmarks.md,
+        # "Collections"), strings do not.
+        for k, factor in (("small", 3), ("big", 3), ("h", 8), ("l", 8)):
+            self.assertLess(lat[0][k], red[0][k] * factor, k)
+            self.assertGreater(lat[0][k], red[0][k] / 3, k)
+        self.assertGreater(lat[0]["big"] - lat[0]["small"], 10000)
+        self.assertGreater(lat[0]["h"], 1000 * (5 + 20))
+        self.assertIn(b"keys.count\r\n:4\r\n", lat[1])
+        self.assertIn(b"dataset.bytes", lat[1])
+
+
 class PolicyTest(unittest.TestCase):
     def start(self, policy, *extra):
         binary = harness.lattice_server_path()
