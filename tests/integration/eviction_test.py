@@ -122,7 +122,7 @@ class DifferentialTest(unittest.TestCase):
             self.assertGreater(lat[0][k], red[0][k] / 3, k)
         self.assertGreater(lat[0]["l"], 1000 * 4)
         self.assertLess(lat[0]["l"], 1000 * 200)
-        self.assertGreater(lat[0]["big"] - lat[0]["small"], 10000)
+        self.assertGreater(lat[0]["big"] - lat[0]["small"], 9900)
         self.assertGreater(lat[0]["h"], 1000 * (5 + 20))
         self.assertIn(b"keys.count\r\n:4\r\n", lat[1])
         self.assertIn(b"dataset.bytes", lat[1])
