@@ -77,6 +77,9 @@ struct Config {
   int64_t auto_aof_rewrite_min_size = 64ll << 20;
   std::string appendfsync = "everysec";
   bool aof_load_truncated = true;
+  // Refuse writes (MISCONF) while the last background save failed and save
+  // points are set, as Redis does.
+  bool stop_writes_on_bgsave_error = true;
   std::string node_id = "";  // stable name; stored in dir when not configured
   std::string zone = "default";
   int peer_port = -1;  // -1: port + 10000; 0: no peer service (standalone only)

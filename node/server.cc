@@ -466,10 +466,14 @@ void Worker::ProcessInput(Connection* c) {
 void Worker::Flush(Connection* c) {
   // Replies leave only once the writes before them are durable by the
   // log's policy (node/persist/aof.h): held until this iteration's commit.
-  if (AppendLog* log = aof_; log && c->out_head < c->out.size() && log->Behind()) {
+  // While the log cannot be written, only clients that wrote wait: the
+  // others' replies (reads, MISCONF refusals) go out, as in Redis.
+  if (AppendLog* log = aof_; log && c->out_head < c->out.size() && log->Behind() &&
+                             (c->wrote || log->last_write_ok())) {
     awaiting_log_.push_back(c->id);
     return;
   }
+  c->wrote = false;
   while (c->out_head < c->out.size()) {
     ssize_t n = write(c->fd, c->out.data() + c->out_head, c->out.size() - c->out_head);
     if (n < 0) {
@@ -525,6 +529,20 @@ bool Worker::CheckMemory(Connection* c, const CommandId& cmd) {
   return false;
 }
 
+bool Worker::CheckDisk(Connection* c, const CommandId& cmd) {
+  if (!(cmd.flags & kCmdWrite) && cmd.handler != CmdPing) return true;
+  if (server_->last_bgsave_ok.load(std::memory_order_relaxed) &&
+      (!aof_ || aof_->last_write_ok())) {
+    return true;
+  }
+  std::string err = server_->DiskError();
+  if (err.empty()) return true;
+  c->rb.Error(err);
+  stats[cmd.index].rejected++;
+  c->multi_dirty = c->multi_dirty || c->in_multi;
+  return false;
+}
+
 void Worker::FlushAwaitingLog() {
   // This worker's own commit ran in FlushSink(); another worker's deltas
   // (a command run on its shard for our client) may still be pending.
@@ -535,8 +553,8 @@ void Worker::FlushAwaitingLog() {
     auto it = conns_.find(id);
     if (it == conns_.end() || it->second->closed) continue;
     Connection* c = it->second.get();
-    if (aof_->Behind()) {
-      // A write or fsync error: the reply waits (Redis stops too).
+    if (aof_->Behind() && (c->wrote || aof_->last_write_ok())) {
+      // A write or fsync error: a writer's reply waits for the disk.
       awaiting_log_.push_back(id);
       continue;
     }
@@ -1080,6 +1098,8 @@ bool Worker::Dispatch(Connection* c, std::span<const std::string_view> args, int
     return true;
   }
   if (g_evict.maxmemory.load(std::memory_order_relaxed) > 0 && !CheckMemory(c, *cmd)) return true;
+  if (!CheckDisk(c, *cmd)) return true;
+  if (cmd->flags & kCmdWrite) c->wrote = true;
   const bool in_flight = !c->slots.empty();
   if (in_flight && ((cmd->flags & kCmdConnection) || c->in_multi)) return false;
   c->last_cmd = cmd;
@@ -1742,6 +1762,20 @@ absl::Status Server::StartBackgroundSave(BgJob job) {
   Log(kNotice, rewrite ? "Background append only file rewriting started"
                        : "Background saving started");
   return absl::OkStatus();
+}
+
+std::string Server::DiskError() const {
+  if (config_.stop_writes_on_bgsave_error && !config_.save.empty() && !last_bgsave_ok.load()) {
+    return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+           "persist to disk. Commands that may modify the data set are disabled, because this "
+           "instance is configured to report errors during writes if RDB snapshotting fails "
+           "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+           "the RDB error.";
+  }
+  if (aof_ && !aof_->last_write_ok()) {
+    return StrCat("MISCONF Errors writing to the AOF file: ", aof_->last_error());
+  }
+  return "";
 }
 
 void Server::StopBackgroundSave() {

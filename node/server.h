@@ -267,6 +267,7 @@ class Connection {
     bool expired;  // already past its TTL when watched (its expiry then does not count)
   };
   bool in_multi = false;
+  bool wrote = false;  // ran a write whose reply waits for the log
   bool multi_dirty = false;  // a command was refused while queuing: EXEC aborts
   std::vector<Queued> queued;
   std::shared_ptr<std::atomic<bool>> watch_dirty;  // set when a watched key changes
@@ -492,6 +493,9 @@ class Worker {
   // maxmemory before a command: evicts from this shard; false (with the
   // OOM error sent) when the command must not run.
   bool CheckMemory(Connection* c, const CommandId& cmd);
+  // Refuses writes (and PING) with MISCONF while the disk is failing us;
+  // false after replying.
+  bool CheckDisk(Connection* c, const CommandId& cmd);
   std::mutex queue_mu_;
   std::vector<std::function<void()>> queue_;
   std::vector<std::function<void()>> running_;
@@ -643,6 +647,9 @@ class Server {
   BgJob bg_job() const { return static_cast<BgJob>(bg_job_.load(std::memory_order_acquire)); }
   // Starts one. REQUIRES: workers paused (RunExclusive).
   absl::Status StartBackgroundSave(BgJob job);
+  // Redis's MISCONF error while writes are refused for a persistence
+  // failure (the last background save, a log write), or "".
+  std::string DiskError() const;
   // Stops a running one (its file is dropped). REQUIRES: workers stopped.
   void StopBackgroundSave();
   // Save points, scheduled saves and automatic log rewrites; from worker

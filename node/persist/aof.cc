@@ -451,6 +451,7 @@ bool AppendLog::Commit() {
   if (!spare_.empty()) {
     if (!persist::WriteAll(fd_, spare_.data(), spare_.size())) {
       int err = errno;
+      last_errno_ = err;
       // Whatever part reached the file goes, so a retry never leaves half a
       // record behind; the bytes wait for the next commit.
       if (::ftruncate(fd_, static_cast<off_t>(file_bytes_.load())) != 0) {
@@ -473,6 +474,7 @@ bool AppendLog::Commit() {
   }
   if (policy == kAlways && synced_.load(std::memory_order_relaxed) < end) {
     if (::fdatasync(fd_) != 0) {
+      last_errno_ = errno;
       if (write_ok_.exchange(false)) {
         server_->Log(Server::kWarning, StrCat("Error syncing the append-only file ", incr_path_,
                                               ": ", std::strerror(errno)));

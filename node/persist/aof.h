@@ -44,6 +44,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -122,6 +123,8 @@ class AppendLog final : public DeltaSink {
   uint64_t current_size() const { return file_bytes_.load(std::memory_order_relaxed); }
   uint64_t base_size() const { return base_bytes_.load(std::memory_order_relaxed); }
   bool last_write_ok() const { return write_ok_.load(std::memory_order_relaxed); }
+  // The last write or sync error, as strerror says it.
+  std::string last_error() const { return std::strerror(last_errno_.load()); }
   uint64_t fsyncs() const { return fsyncs_.load(std::memory_order_relaxed); }
   uint64_t delayed_fsync() const { return 0; }
   std::string incr_path() const { return incr_path_; }
@@ -156,6 +159,7 @@ class AppendLog final : public DeltaSink {
   std::atomic<uint64_t> durable_{0};
   std::atomic<uint64_t> file_bytes_{0};
   std::atomic<bool> write_ok_{true};
+  std::atomic<int> last_errno_{0};
   std::atomic<uint64_t> fsyncs_{0};
 
   std::thread everysec_;

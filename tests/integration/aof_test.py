@@ -18,6 +18,12 @@ Asserted:
   in the middle is refused either way;
 - turning the log on over an existing dump.rdb keeps its data (it becomes
   the log's base);
+- BGREWRITEAOF compacts the log into a new base and incr file (the old
+  files go) and keeps every write made while it ran; the log also rewrites
+  itself as it grows (auto-aof-rewrite-*); without the log it is refused;
+- a full disk (a 4 MB tmpfs the test mounts) makes writes fail with
+  Redis's MISCONF text while reads go on; when space returns writes go on,
+  and every acknowledged write survives a kill -9;
 - CONFIG: appendfsync changes at runtime, appendonly and the file names
   are immutable;
 - a node of a three-node cluster killed and restarted from its log
@@ -33,6 +39,7 @@ import glob
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -334,6 +341,57 @@ class AppendOnlyTest(unittest.TestCase):
         plain.start().wait_ready()
         with self.assertRaisesRegex(redis.ResponseError, "appendonly is no"):
             raw(plain.client(), "BGREWRITEAOF")
+
+    def test_a_full_disk_refuses_writes_and_loses_none(self):
+        """The log on a small tmpfs the test mounts: once the disk is full,
+        writes get Redis's MISCONF error (the write in flight waits), and
+        when space comes back they go on; nothing acknowledged is lost."""
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        mnt = tempfile.mkdtemp(prefix="lattice-aof-full-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt], check=True)
+        self.addCleanup(lambda: (subprocess.run(["umount", "-l", mnt]), shutil.rmtree(mnt, True)))
+        self.dir = mnt
+        n = self.node().start().wait_ready()
+        r = n.client()
+        filler = os.path.join(mnt, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        os.truncate(filler, max(0, os.path.getsize(filler) - 200000))
+        acked = 0
+        refused = None
+        for i in range(20000):
+            try:
+                r.set("k:%d" % i, "v" * 200)
+                acked = i + 1
+            except redis.ResponseError as e:
+                refused = str(e)
+                break
+            except redis.TimeoutError:
+                break  # this write waits for the log: another client sees why
+        other = n.client()
+        if refused is None:
+            with self.assertRaises(redis.ResponseError) as e:
+                other.set("x", "1")
+            refused = str(e.exception)
+        self.assertEqual(refused, "MISCONF Errors writing to the AOF file: No space left on device")
+        self.assertEqual(other.info("persistence")["aof_last_write_status"], "err")
+        self.assertEqual(other.get("k:0"), "v" * 200)  # reads go on
+        os.unlink(filler)
+        harness.wait_until(lambda: other.info("persistence")["aof_last_write_status"] == "ok", 10,
+                           what="the log is written again")
+        self.assertTrue(other.set("after", "1"))
+        n.kill9()
+        n.start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.get("after"), "1")
+        for i in range(acked):
+            self.assertEqual(r.get("k:%d" % i), "v" * 200, "acknowledged k:%d" % i)
 
     def test_config(self):
         n = self.node().start().wait_ready()

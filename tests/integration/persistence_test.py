@@ -21,6 +21,13 @@ Asserted:
   deleted, the new writes arrive, and its own log says it loaded keys from
   disk.
 
+- BGSAVE (no fork) saves the moment it was answered while writes,
+  deletes, new keys and a FLUSHDB go on during it; BGSAVE SCHEDULE and
+  BGSAVE inside MULTI reply as Redis; save points start saves by
+  themselves (defaults Redis 7's, a bad list refused);
+- a failed background save with save points set refuses writes and PING
+  with the same MISCONF text as Redis until a save works again.
+
 Needs root for the cluster case (nftables is not used, but the cluster
 harness runs as root in CI). Environment: LATTICE_SERVER (see harness.py).
 """
@@ -388,6 +395,39 @@ class BackgroundSaveTest(NodeTestCase):
         self.assertEqual(n.client().config_get("save"), {"save": "3600 1 300 100 60 10000"})
         with self.assertRaisesRegex(redis.ResponseError, "Invalid save parameters"):
             n.client().config_set("save", "10")
+
+
+class MisconfTest(unittest.TestCase):
+    """A failed background save with save points set refuses writes, with
+    Redis's MISCONF text, until a save works again."""
+
+    def test_writes_are_refused_after_a_failed_bgsave_as_redis_does(self):
+        texts = []
+        for binary in (harness.lattice_server_path(), harness.redis_server_path()):
+            s = harness.Server(binary, directives=[("save", "3600 1")]).start()
+            self.addCleanup(s.stop)
+            r = redis.Redis(host=s.host, port=s.port, decode_responses=True)
+            r.set("before", "1")
+            # A directory where the file goes: the rename over it fails.
+            blocker = os.path.join(s.tmpdir, "dump.rdb")
+            os.makedirs(os.path.join(blocker, "x"))
+            self.assertEqual(raw(r, "BGSAVE"), "Background saving started")
+            harness.wait_until(lambda: r.info("persistence")["rdb_bgsave_in_progress"] == 0 and
+                               r.info("persistence")["rdb_last_bgsave_status"] == "err", 30,
+                               what="the background save fails")
+            with self.assertRaises(redis.ResponseError) as e:
+                r.set("after", "1")
+            texts.append(str(e.exception))
+            with self.assertRaises(redis.ResponseError):
+                r.ping()
+            self.assertEqual(r.get("before"), "1")  # reads go on
+            shutil.rmtree(blocker)
+            self.assertEqual(raw(r, "BGSAVE"), "Background saving started")
+            harness.wait_until(lambda: r.info("persistence")["rdb_last_bgsave_status"] == "ok",
+                               30, what="the next save works")
+            self.assertTrue(r.set("after", "1"))
+        self.assertTrue(texts[0].startswith("MISCONF"), texts[0])
+        self.assertEqual(texts[0], texts[1])
 
 
 class ClusterRestartTest(ClusterTestCase):
