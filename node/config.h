@@ -80,6 +80,9 @@ struct Config {
   // Refuse writes (MISCONF) while the last background save failed and save
   // points are set, as Redis does.
   bool stop_writes_on_bgsave_error = true;
+  // DEL acts as UNLINK, FLUSHALL/FLUSHDB without a mode as ASYNC.
+  bool lazyfree_lazy_user_del = false;
+  bool lazyfree_lazy_user_flush = false;
   std::string node_id = "";  // stable name; stored in dir when not configured
   std::string zone = "default";
   int peer_port = -1;  // -1: port + 10000; 0: no peer service (standalone only)

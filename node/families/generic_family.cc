@@ -185,6 +185,9 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
 }  // namespace
 
 void CmdDel(CommandContext& ctx) {
+  // UNLINK (and DEL with lazyfree-lazy-user-del) frees big values in the
+  // background.
+  const bool lazy = ctx.cmd->name == "unlink" || ctx.server->config().lazyfree_lazy_user_del;
   int64_t n = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     std::string_view key = ctx.args[i];
@@ -192,7 +195,7 @@ void CmdDel(CommandContext& ctx) {
     Entry* e = db.Find(key, ctx.now_ms);
     if (!e) continue;
     Killed killed = KilledOf(*e);
-    if (db.Delete(key)) {
+    if (db.Delete(key, lazy)) {
       n++;
       EmitDelete(ctx, key, ctx.Tick(), ctx.db, killed);
     }

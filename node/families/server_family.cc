@@ -27,6 +27,7 @@
 #include "node/server.h"
 #include "node/pubsub.h"
 #include "node/scripting/lua_engine.h"
+#include "node/storage/lazyfree.h"
 #include "node/str_util.h"
 
 namespace lattice::node {
@@ -99,14 +100,16 @@ void FlushGeneric(CommandContext& ctx, bool all) {
     ctx.rb->Error(errors::kSyntax);
     return;
   }
-  // TODO(lattice): ASYNC frees the memory inline too; a background freer
-  // would keep very large flushes from stalling the workers.
+  // ASYNC hands the old tables to the background freer; no argument
+  // follows lazyfree-lazy-user-flush.
+  const bool lazy = ctx.args.size() == 2 ? Is(ctx.args[1], "async")
+                                         : ctx.server->config().lazyfree_lazy_user_flush;
   crdt::Stamp stamp = ctx.Tick();
   ForEachWorker(ctx, [&](Worker& w) {
     for (int i = 0; i < w.shard().databases(); i++) {
       if (!all && i != ctx.db) continue;
       Db& db = w.shard().db(i);
-      db.Clear();
+      db.Clear(lazy);
       if (w.shard().replicating()) {
         // A flush kills every write stamped below it (node/cluster/merge.h); the
         // key tombstones it subsumes go.
@@ -195,6 +198,8 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("maxmemory_policy", s->config().maxmemory_policy);
     line("mem_fragmentation_ratio", absl::StrFormat("%.2f", used ? double(rss) / used : 0.0));
     line("mem_allocator", "libc");
+    line("lazyfree_pending_objects", lazyfree::Pending());
+    line("lazyfreed_objects", lazyfree::Freed());
   }
   if (want("persistence")) {
     section("Persistence");

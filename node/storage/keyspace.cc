@@ -7,10 +7,13 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <cstdlib>
 #include <optional>
 
 #include "absl/hash/hash.h"
+#include "node/storage/lazyfree.h"
 #include "node/storage/stable_hash.h"
 
 namespace lattice::node {
@@ -347,20 +350,26 @@ Entry* Db::Allocate(std::string_view key, size_t val_len, bool with_expire) {
   return e;
 }
 
-void Db::FreeEntry(Entry* e) {
+void Db::FreeEntry(Entry* e, bool lazy) {
+  if (lazy && e->enc() == Enc::kObject && e->collection()->size() > lazyfree::kThreshold) {
+    Collection* c = e->collection();
+    lazyfree::Submit([c] { delete c; }, 1);
+    mem::Free(e);
+    return;
+  }
   if (e->enc() == Enc::kCounter) delete e->counter();
   if (e->enc() == Enc::kObject) delete e->collection();
   mem::Free(e);
 }
 
-void Db::Unlink(Entry** ref) {
+void Db::Unlink(Entry** ref, bool lazy) {
   Entry* e = *ref;
   Touch(e->key());
   Unfold(e, HashOf(e->key()));
   if (e->hll_merged()) hll_.erase(absl::string_view(e->key().data(), e->key().size()));
   *ref = e->next_;
   if (e->has_expire()) VolatileRemove(e);
-  FreeEntry(e);
+  FreeEntry(e, lazy);
   size_--;
 }
 
@@ -553,13 +562,13 @@ Entry* Db::CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, b
   return SetString(key, v, stamp, at, src.lru());
 }
 
-bool Db::Delete(std::string_view key) {
+bool Db::Delete(std::string_view key, bool lazy) {
   Entry** ref = FindRef(key, HashOf(key));
   if (!*ref) return false;
   // A deleted stream's group readers are told it is gone (before the
   // unlink: `key` may be the entry's own).
   if ((*ref)->type() == ObjType::kStream) SignalKey(key);
-  Unlink(ref);
+  Unlink(ref, lazy);
   MaybeShrink();
   return true;
 }
@@ -592,7 +601,7 @@ void Db::TouchWatched(std::string_view key) {
   watchers_.erase(it);
 }
 
-void Db::Clear() {
+void Db::Clear(bool lazy) {
   if (snapshot_hook_) snapshot_hook_->BeforeClear(*this);
   // A flush changes the watched keys it removes (not those it did not hold).
   if (!watchers_.empty()) {
@@ -601,6 +610,24 @@ void Db::Clear() {
       if (FindRaw(key)) held.push_back(key);
     }
     for (const std::string& key : held) TouchWatched(key);
+  }
+  if (lazy && size_ > 0) {
+    // The tables go to the background freer whole; fresh ones take over.
+    auto tables = std::make_shared<std::array<std::vector<Entry*>, 2>>();
+    (*tables)[0].swap(table_[0]);
+    (*tables)[1].swap(table_[1]);
+    rehash_idx_ = -1;
+    lazyfree::Submit([tables] {
+      for (auto& table : *tables) {
+        for (Entry* head : table) {
+          while (head) {
+            Entry* next = head->next_;
+            FreeEntry(head);
+            head = next;
+          }
+        }
+      }
+    }, size_);
   }
   for (auto& table : table_) {
     for (Entry*& head : table) {

@@ -292,8 +292,10 @@ class Db {
   // what is there. Keeps src's TTL unless `drop_ttl`.
   Entry* CopyFrom(std::string_view key, const Entry& src, crdt::Stamp stamp, bool drop_ttl);
 
-  bool Delete(std::string_view key);
-  void Clear();
+  // `lazy`: a big collection is freed in the background
+  // (node/storage/lazyfree.h).
+  bool Delete(std::string_view key, bool lazy = false);
+  void Clear(bool lazy = false);
 
   // Set on the shard's thread (or in the exclusive section) while a
   // background snapshot runs; null otherwise.
@@ -414,8 +416,8 @@ class Db {
   void Unfold(const Entry* e, uint64_t hash) { Fold(e, hash); }  // XOR is its own inverse
   Entry** FindRef(std::string_view key, uint64_t hash);
   Entry* Allocate(std::string_view key, size_t val_len, bool with_expire);
-  void Unlink(Entry** ref);
-  void FreeEntry(Entry* e);
+  void Unlink(Entry** ref, bool lazy = false);
+  static void FreeEntry(Entry* e, bool lazy = false);
   void VolatileAdd(Entry* e);
   void VolatileRemove(Entry* e);
   void MaybeGrow();

@@ -128,6 +128,35 @@ class DifferentialTest(unittest.TestCase):
         self.assertIn(b"dataset.bytes", lat[1])
 
 
+    def test_lazyfree_counts_as_redis(self):
+        """UNLINK of a big set and FLUSHALL ASYNC free in the background:
+        INFO's lazyfreed_objects moves as Redis's does, the keys are gone at
+        once, and the memory comes back."""
+        results = []
+        for s in self.servers():
+            r = redis.Redis(host=s.host, port=s.port, decode_responses=True)
+            r.sadd("big", *["m%d" % i for i in range(1000)])
+            r.sadd("small", "a", "b")
+            self.assertEqual(r.unlink("big", "small", "none"), 2)
+            self.assertEqual(r.exists("big"), 0)
+            harness.wait_until(lambda: r.info("memory")["lazyfree_pending_objects"] == 0, 10,
+                               what="the background free ends")
+            after_unlink = r.info("memory")["lazyfreed_objects"]
+            pipe = r.pipeline(transaction=False)
+            for i in range(20000):
+                pipe.set("k:%d" % i, "v" * 100)
+            pipe.execute()
+            full = r.info("memory")["used_memory"]
+            self.assertTrue(r.flushall(asynchronous=True))
+            self.assertEqual(r.dbsize(), 0)
+            harness.wait_until(lambda: r.info("memory")["lazyfree_pending_objects"] == 0, 10,
+                               what="the background flush ends")
+            self.assertLess(r.info("memory")["used_memory"], full - 20000 * 100)
+            results.append((after_unlink, r.info("memory")["lazyfreed_objects"]))
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[0], (1, 20001))
+
+
 class PolicyTest(unittest.TestCase):
     def start(self, policy, *extra):
         binary = harness.lattice_server_path()
