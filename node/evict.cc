@@ -194,6 +194,9 @@ size_t EvictFromShard(Shard& shard, EvictionPool& pool, int64_t now_ms, bool* no
       break;
     }
     Db& db = shard.db(db_index);
+    if (DeltaSink* sink = shard.sink()) {
+      if (const Entry* e = db.Peek(key)) sink->Evicted(db_index, key, e->stamp());
+    }
     db.Delete(key);
     shard.evicted_keys++;
     evicted++;

@@ -94,6 +94,10 @@ class DeltaSink {
   // A delta from outside (a peer, a repair) that changed this shard's
   // state, called on the shard's thread: the append-only log keeps it.
   virtual void Applied(const peer::Delta& /*delta*/) {}
+  // A key evicted here (maxmemory), holding a value stamped `stamp`: not a
+  // delete, so peers never hear of it; the append-only log notes it, so a
+  // replay does not bring the key back.
+  virtual void Evicted(int /*db*/, std::string_view /*key*/, crdt::Stamp /*stamp*/) {}
 };
 
 }  // namespace lattice::node

@@ -164,6 +164,18 @@ absl::Status ReplayIncr(Server& server, const std::string& path, bool last, bool
       if (is_last) return torn(start);
       return bad(start, "checksum mismatch (the file is corrupt)");
     }
+    if (payload[0] == '\0' && payload.size() >= 18 && payload[1] == 'E') {
+      // An eviction: the key goes unless a later write is in it (no
+      // tombstone: eviction is local).
+      int db = static_cast<int>(GetLe(payload.data() + 2, 4));
+      crdt::Stamp st{GetLe(payload.data() + 6, 8), static_cast<uint32_t>(GetLe(payload.data() + 14, 4))};
+      if (db >= databases) return bad(start, "an eviction in a database this server lacks");
+      std::string_view key = payload.substr(18);
+      Db& d = server.worker(server.ShardIndexOf(key)).shard().db(db);
+      if (const Entry* e = d.Peek(key); e && !(st < e->stamp())) d.Delete(key);
+      at += len + 4;
+      continue;
+    }
     if (payload[0] == '\0') {
       if (payload.size() != 14 || payload[1] != 'A') return bad(start, "an unknown mark");
       uint32_t origin = static_cast<uint32_t>(GetLe(payload.data() + 2, 4));
@@ -320,6 +332,15 @@ void AppendLog::Applied(const peer::Delta& delta) {
 
 void AppendLog::set_fsync(std::string_view policy) {
   fsync_.store(FsyncPolicy(policy), std::memory_order_relaxed);
+}
+
+void AppendLog::Evicted(int db, std::string_view key, crdt::Stamp stamp) {
+  std::string rec("\0E", 2);
+  PutLe(&rec, static_cast<uint32_t>(db), 4);
+  PutLe(&rec, stamp.counter, 8);
+  PutLe(&rec, stamp.node, 4);
+  rec.append(key);
+  Append(rec);
 }
 
 void AppendLog::AppendApplied(uint32_t origin, uint64_t seq) {

@@ -15,7 +15,9 @@
 //   bits of the payload's CRC-64, little-endian).
 // A payload starting with a zero byte (never a protobuf's first byte) is a
 // mark: "\0A", u32 origin, u64 sequence says the deltas before it include
-// everything the origin's stream carried up to that sequence.
+// everything the origin's stream carried up to that sequence; "\0E", u32
+// db, u64 stamp counter, u32 stamp node, then the key, says the key was
+// evicted holding that write (replay drops it unless written since).
 // A record cut short at the end of the last file (a crash mid-write) is
 // dropped when `aof-load-truncated` is yes, as Redis does, and the file is
 // cut back to its last whole record; anywhere else a bad record stops the
@@ -85,6 +87,7 @@ class AppendLog final : public DeltaSink {
   // DeltaSink.
   void Emit(const Delta& delta) override;
   void Applied(const peer::Delta& delta) override;
+  void Evicted(int db, std::string_view key, crdt::Stamp stamp) override;
   // A mark: the origin's stream is applied up to `seq` (after its deltas).
   void AppendApplied(uint32_t origin, uint64_t seq);
   void Flush() override;

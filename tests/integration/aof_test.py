@@ -393,6 +393,31 @@ class AppendOnlyTest(unittest.TestCase):
         for i in range(acked):
             self.assertEqual(r.get("k:%d" % i), "v" * 200, "acknowledged k:%d" % i)
 
+    def test_evicted_keys_stay_evicted_after_a_replay(self):
+        n = self.node("--maxmemory", "20mb", "--maxmemory-policy", "allkeys-lru").start()
+        n.wait_ready()
+        r = n.client()
+        for rnd in range(8):  # about twice maxmemory
+            pipe = r.pipeline(transaction=False)
+            for i in range(rnd * 20000, (rnd + 1) * 20000):
+                pipe.set("k:%d" % i, "v" * 200)
+            pipe.execute()
+        info = r.info()
+        self.assertGreater(info["evicted_keys"], 10000)
+        self.assertEqual(r.dbsize() + info["evicted_keys"], 160000)
+        self.assertIsNone(r.get("k:0"))  # the least recently used went first
+        r.set("k:0", "written again")  # evicted, then written: it stays
+        keys = r.dbsize()
+        time.sleep(1.2)  # everysec
+        n.kill9()
+        n.start().wait_ready()
+        r = n.client()
+        # The replay brought back none of the evicted keys, so nothing had
+        # to be evicted again.
+        self.assertEqual(r.dbsize(), keys)
+        self.assertEqual(r.info()["evicted_keys"], 0)
+        self.assertEqual(r.get("k:0"), "written again")
+
     def test_config(self):
         n = self.node().start().wait_ready()
         r = n.client()
