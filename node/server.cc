@@ -1778,6 +1778,15 @@ std::string Server::DiskError() const {
   return "";
 }
 
+void Server::FunctionsChanged() {
+  if (functions_sync_) functions_sync_->Changed();
+  if (aof_) {
+    peer::FunctionsState state;
+    FunctionsToProto(*this, &state);
+    aof_->AppendFunctions(state.SerializeAsString());
+  }
+}
+
 void Server::StopBackgroundSave() {
   std::lock_guard<std::mutex> l(bg_mu_);
   if (!bg_) return;

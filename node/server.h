@@ -596,6 +596,9 @@ class Server {
   PubSubRelay* pubsub_relay() { return relay_.get(); }
   // Carries function libraries between members (null standalone).
   FunctionsSync* functions_sync() { return functions_sync_.get(); }
+  // After a local FUNCTION LOAD/DELETE/FLUSH/RESTORE: peers pull the new
+  // state, and the append-only log keeps it.
+  void FunctionsChanged();
   // client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds.
   int64_t pubsub_hard_limit() const { return obuf_hard_.load(std::memory_order_relaxed); }
   int64_t pubsub_soft_limit() const { return obuf_soft_.load(std::memory_order_relaxed); }

@@ -51,15 +51,8 @@ grpc::Status FunctionsSync::Functions(const peer::FunctionsRequest& req,
   uint64_t digest = registry.Digest();
   reply->set_digest(digest);
   if (req.digest() == digest) return grpc::Status::OK;
-  crdt::Stamp floor;
-  for (const node::Functions::Record& r : registry.State(&floor)) {
-    peer::FunctionLibrary* lib = reply->add_libraries();
-    lib->set_name(r.name);
-    lib->set_code(r.code);
-    ToProto(r.stamp, lib->mutable_stamp());
-    lib->set_deleted(r.deleted);
-  }
-  ToProto(floor, reply->mutable_floor());
+  FunctionsToProto(*server_, reply);
+  reply->set_digest(digest);
   return grpc::Status::OK;
 }
 
@@ -94,26 +87,47 @@ void FunctionsSync::PullFrom(const gossip::MemberInfo& m) {
   peer::FunctionsState state;
   grpc::Status st = stub->Functions(&ctx, req, &state);
   if (!st.ok() || state.digest() == req.digest()) return;
+  merged_ += MergeFunctions(*server_, state, m.name);
+}
+
+void FunctionsToProto(Server& server, peer::FunctionsState* out) {
+  node::Functions& registry = server.functions();
+  out->set_digest(registry.Digest());
+  crdt::Stamp floor;
+  for (const node::Functions::Record& r : registry.State(&floor)) {
+    peer::FunctionLibrary* lib = out->add_libraries();
+    lib->set_name(r.name);
+    lib->set_code(r.code);
+    ToProto(r.stamp, lib->mutable_stamp());
+    lib->set_deleted(r.deleted);
+  }
+  ToProto(floor, out->mutable_floor());
+}
+
+int MergeFunctions(Server& server, const peer::FunctionsState& state, std::string_view from) {
+  node::Functions& registry = server.functions();
   crdt::Stamp floor = FromProto(state.floor());
-  server_->clock().Observe(floor);
+  server.clock().Observe(floor);
   registry.MergeFloor(floor);
-  LuaEngine& engine = LuaEngine::ForThread(server_);
+  LuaEngine& engine = LuaEngine::ForThread(&server);
+  int merged = 0;
   for (const peer::FunctionLibrary& lib : state.libraries()) {
     crdt::Stamp stamp = FromProto(lib.stamp());
     if (stamp.node == 0 || lib.name().size() > 1024 || lib.code().size() > (64u << 20)) continue;
-    server_->clock().Observe(stamp);
+    server.clock().Observe(stamp);
     std::shared_ptr<Library> loaded;
     if (!lib.deleted()) {
       loaded = std::make_shared<Library>();
       std::string error;
       if (!engine.LoadLibrary(lib.code(), loaded.get(), &error) || loaded->name != lib.name()) {
-        server_->Log(Server::kWarning, StrCat("function library ", lib.name(), " from ", m.name,
-                                              " does not load here: ", error));
+        server.Log(Server::kWarning, StrCat("function library ", lib.name(), " from ", from,
+                                             " does not load here: ", error));
         continue;
       }
     }
-    if (registry.Merge(lib.name(), std::move(loaded), stamp)) merged_++;
+    if (registry.Merge(lib.name(), std::move(loaded), stamp)) merged++;
   }
+  return merged;
 }
 
 }  // namespace lattice::node

@@ -16,12 +16,22 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "gossip/membership.h"
 #include "gossip/peer_service.h"
 
 namespace lattice::node {
+
+class Server;
+
+// The function registry's whole state as a peer receives it; snapshots and
+// the append-only log keep the same message.
+void FunctionsToProto(Server& server, peer::FunctionsState* out);
+// Merges a state from a peer or from disk (`from` names it in the log when a
+// library does not load here). Returns how many records changed.
+int MergeFunctions(Server& server, const peer::FunctionsState& state, std::string_view from);
 
 class Server;
 

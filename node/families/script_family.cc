@@ -208,7 +208,7 @@ void CmdFunctionLoad(CommandContext& ctx) {
     ctx.rb->Error(error);
     return;
   }
-  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
+  ctx.server->FunctionsChanged();
   ctx.rb->Bulk(lib->name);
 }
 
@@ -217,7 +217,7 @@ void CmdFunctionDelete(CommandContext& ctx) {
     ctx.rb->Error("ERR Library not found");
     return;
   }
-  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
+  ctx.server->FunctionsChanged();
   ctx.rb->Ok();
 }
 
@@ -228,7 +228,7 @@ void CmdFunctionFlush(CommandContext& ctx) {
     return;
   }
   ctx.server->functions().Flush(ctx.Tick());
-  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
+  ctx.server->FunctionsChanged();
   ctx.rb->Ok();
 }
 
@@ -338,7 +338,7 @@ void CmdFunctionRestore(CommandContext& ctx) {
       return;
     }
   }
-  if (FunctionsSync* sync = ctx.server->functions_sync()) sync->Changed();
+  ctx.server->FunctionsChanged();
   ctx.rb->Ok();
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "node/cluster/delta_codec.h"
+#include "node/cluster/functions_sync.h"
 #include "node/cluster/replication.h"
 #include "node/persist/crc64.h"
 #include "node/persist/file_util.h"
@@ -173,6 +174,15 @@ absl::Status ReplayIncr(Server& server, const std::string& path, bool last, bool
       std::string_view key = payload.substr(18);
       Db& d = server.worker(server.ShardIndexOf(key)).shard().db(db);
       if (const Entry* e = d.Peek(key); e && !(st < e->stamp())) d.Delete(key);
+      at += len + 4;
+      continue;
+    }
+    if (payload[0] == '\0' && payload.size() >= 2 && payload[1] == 'F') {
+      peer::FunctionsState state;
+      if (!state.ParseFromArray(payload.data() + 2, static_cast<int>(payload.size() - 2))) {
+        return bad(start, "function libraries that do not parse");
+      }
+      MergeFunctions(server, state, path);
       at += len + 4;
       continue;
     }
@@ -340,6 +350,12 @@ void AppendLog::Evicted(int db, std::string_view key, crdt::Stamp stamp) {
   PutLe(&rec, stamp.counter, 8);
   PutLe(&rec, stamp.node, 4);
   rec.append(key);
+  Append(rec);
+}
+
+void AppendLog::AppendFunctions(std::string_view state) {
+  std::string rec("\0F", 2);
+  rec.append(state);
   Append(rec);
 }
 

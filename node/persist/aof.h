@@ -17,7 +17,8 @@
 // mark: "\0A", u32 origin, u64 sequence says the deltas before it include
 // everything the origin's stream carried up to that sequence; "\0E", u32
 // db, u64 stamp counter, u32 stamp node, then the key, says the key was
-// evicted holding that write (replay drops it unless written since).
+// evicted holding that write (replay drops it unless written since); "\0F"
+// and a serialized peer::FunctionsState is the function libraries' state.
 // A record cut short at the end of the last file (a crash mid-write) is
 // dropped when `aof-load-truncated` is yes, as Redis does, and the file is
 // cut back to its last whole record; anywhere else a bad record stops the
@@ -88,6 +89,9 @@ class AppendLog final : public DeltaSink {
   void Emit(const Delta& delta) override;
   void Applied(const peer::Delta& delta) override;
   void Evicted(int db, std::string_view key, crdt::Stamp stamp) override;
+  // The function libraries' whole state (a serialized peer::FunctionsState)
+  // after a change: replay merges it.
+  void AppendFunctions(std::string_view state);
   // A mark: the origin's stream is applied up to `seq` (after its deltas).
   void AppendApplied(uint32_t origin, uint64_t seq);
   void Flush() override;

@@ -170,6 +170,7 @@ absl::Status BackgroundSave::Begin() {
   }
   st = file_.Append(tombs, count);
   if (!st.ok()) return st;
+  functions_ = FunctionsBytes(server_);
   for (int i = 0; i < shards; i++) {
     parts_.push_back(std::make_unique<ShardPart>(*this, server_.worker(i).shard()));
     parts_.back()->Attach();
@@ -235,7 +236,7 @@ void BackgroundSave::WriterLoop() {
     }
   }
   if (abort_.load() && st.ok()) st = absl::CancelledError("the background save was stopped");
-  if (st.ok()) st = file_.Commit();
+  if (st.ok()) st = file_.Commit(functions_);
   if (!st.ok()) file_.Abandon();
   info_.records = file_.records();
   info_.bytes = file_.bytes();

@@ -96,6 +96,7 @@ class BackgroundSave {
   int64_t cut_ms_ = 0;  // keys expired at this time are not saved
   uint64_t writes_at_start_ = 0;
   SnapshotFile file_;
+  std::string functions_;  // the libraries when the save began
   SnapshotInfo info_;
   std::vector<std::unique_ptr<ShardPart>> parts_;
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node/cluster/functions_sync.h"
 #include "node/cluster/replication.h"
 #include "node/persist/crc64.h"
 #include "node/persist/file_util.h"
@@ -27,7 +28,7 @@ using persist::PutLe;
 using persist::PutVarint;
 
 constexpr std::string_view kMagic = "LATTICE-SNAP";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kHeaderBytes = 12 + 4 + 4 + 8 + 8 + 4;
 constexpr size_t kFlushBytes = 1 << 20;
 
@@ -109,9 +110,17 @@ absl::Status SnapshotFile::Append(std::string_view records, uint64_t count) {
   return Write(records);
 }
 
-absl::Status SnapshotFile::Commit() {
+std::string FunctionsBytes(Server& server) {
+  peer::FunctionsState state;
+  FunctionsToProto(server, &state);
+  return state.SerializeAsString();
+}
+
+absl::Status SnapshotFile::Commit(std::string_view functions) {
   std::string b;
   PutVarint(&b, 0);
+  PutVarint(&b, functions.size());
+  b.append(functions);
   PutLe(&b, records_, 8);
   absl::Status st = Write(b);
   if (st.ok()) {
@@ -181,7 +190,7 @@ absl::Status SaveSnapshot(Server& server, const std::string& path, SnapshotInfo*
     }
   }
   flush(true);
-  if (st.ok()) st = file.Commit();
+  if (st.ok()) st = file.Commit(FunctionsBytes(server));
   info->records = file.records();
   info->bytes = file.bytes();
   return st;
@@ -201,7 +210,7 @@ absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo*
   }
   if (data.size() < kHeaderBytes) return bad(data.size(), "truncated header");
   uint32_t version = static_cast<uint32_t>(GetLe(data.data() + 12, 4));
-  if (version != kVersion) {
+  if (version != kVersion && version != 1) {
     return bad(12, StrCat("format version ", version, ", this server reads ", kVersion));
   }
   info->node = static_cast<uint32_t>(GetLe(data.data() + 16, 4));
@@ -239,6 +248,20 @@ absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo*
     at += len;
     records++;
   }
+  peer::FunctionsState functions;
+  bool has_functions = false;
+  if (version >= 2) {
+    size_t start = at;
+    uint64_t len;
+    if (!GetVarint(data.data(), data.size(), &at, &len) || len > data.size() - at) {
+      return bad(start, "truncated function libraries");
+    }
+    if (!functions.ParseFromArray(data.data() + at, static_cast<int>(len))) {
+      return bad(start, "function libraries that do not parse");
+    }
+    has_functions = true;
+    at += len;
+  }
   if (data.size() - at != 16) {
     return bad(at, data.size() - at < 16 ? "truncated trailer" : "bytes after the trailer");
   }
@@ -258,6 +281,7 @@ absl::Status LoadSnapshot(Server& server, const std::string& path, SnapshotInfo*
     at += len;
     MergeLoadedDelta(server, d, now);
   }
+  if (has_functions) MergeFunctions(server, functions, path);
   info->records = records;
   info->bytes = data.size();
   for (int i = 0; i < server.shard_count(); i++) {

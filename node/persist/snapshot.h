@@ -13,10 +13,12 @@
 //
 // File layout (integers little-endian):
 //   "LATTICE-SNAP"      12 bytes
-//   u32 version         1
+//   u32 version         2 (1 is read too)
 //   u32 node id, u64 Lamport clock, i64 written at (unix ms), u32 databases
 //   records             varint length (> 0), serialized peer::Delta
 //   varint 0            end of the records
+//   varint n, n bytes   the function libraries (peer::FunctionsState;
+//                       version 2 on, version 1 files have none)
 //   u64 record count
 //   u64 CRC-64          Redis's (node/persist/crc64.h), of every byte before
 //
@@ -72,9 +74,10 @@ class SnapshotFile {
   absl::Status Create(const std::string& path, uint32_t node, uint64_t clock, int databases);
   // Appends `count` records, each a varint length and a serialized delta.
   absl::Status Append(std::string_view records, uint64_t count);
-  // Writes the trailer, fsyncs the file, renames it over the path and
-  // fsyncs the directory.
-  absl::Status Commit();
+  // Writes the function libraries (a serialized peer::FunctionsState) and
+  // the trailer, fsyncs the file, renames it over the path and fsyncs the
+  // directory.
+  absl::Status Commit(std::string_view functions);
   // Removes the temporary file unless committed.
   void Abandon();
   uint64_t bytes() const { return bytes_; }
@@ -93,6 +96,9 @@ class SnapshotFile {
 // Appends the records that rebuild entry `e` of database `db` (numbered
 // `db_index`) as of now to *out; returns how many.
 uint64_t AppendEntryRecords(const Db& db, int db_index, const Entry& e, std::string* out);
+// The function libraries as Commit takes them. REQUIRES: workers paused
+// or stopped (no FUNCTION command runs).
+std::string FunctionsBytes(Server& server);
 // Appends a database's tombstones (and its flush tombstone) as records.
 uint64_t AppendTombRecords(const Db& db, int db_index, std::string* out);
 

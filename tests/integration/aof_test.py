@@ -351,6 +351,7 @@ class AppendOnlyTest(unittest.TestCase):
         mnt = tempfile.mkdtemp(prefix="lattice-aof-full-")
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt], check=True)
         self.addCleanup(lambda: (subprocess.run(["umount", "-l", mnt]), shutil.rmtree(mnt, True)))
+        shutil.rmtree(self.dir, ignore_errors=True)  # the log goes on the tmpfs instead
         self.dir = mnt
         n = self.node().start().wait_ready()
         r = n.client()
@@ -417,6 +418,26 @@ class AppendOnlyTest(unittest.TestCase):
         self.assertEqual(r.dbsize(), keys)
         self.assertEqual(r.info()["evicted_keys"], 0)
         self.assertEqual(r.get("k:0"), "written again")
+
+    def test_function_libraries_survive_the_log_and_its_rewrite(self):
+        lib = "#!lua name=mylib\nredis.register_function('hello', function() return 'hi' end)"
+        lib2 = "#!lua name=other\nredis.register_function('bye', function() return 'bye' end)"
+        n = self.node().start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.function_load(lib), "mylib")
+        self.assertEqual(r.function_load(lib2), "other")
+        r.function_delete("other")
+        n.kill9()
+        n.start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.fcall("hello", 0), "hi")
+        self.assertEqual([l[1] for l in r.function_list()], ["mylib"])  # library_name
+        # The rewrite's base holds them (the old files with the records go).
+        self.assertEqual(raw(r, "BGREWRITEAOF"), "Background append only file rewriting started")
+        self.wait_rewritten(r, 1)
+        n.kill9()
+        n.start().wait_ready()
+        self.assertEqual(n.client().fcall("hello", 0), "hi")
 
     def test_config(self):
         n = self.node().start().wait_ready()

@@ -236,6 +236,25 @@ class SnapshotTest(NodeTestCase):
         self.assertEqual([e[0] for e in got[0][1]], ["5-1", "6-1"])
         self.assertEqual(r.xpending("stream", "g")["pending"], 6)
 
+    def test_function_libraries_are_in_the_snapshot(self):
+        lib = "#!lua name=mylib\nredis.register_function('hello', function() return 'hi' end)"
+        n = self.node().start().wait_ready()
+        r = n.client()
+        self.assertEqual(r.function_load(lib), "mylib")
+        self.assertTrue(r.save())
+        n.kill9()
+        n = self.node().start().wait_ready()
+        self.assertEqual(n.client().fcall("hello", 0), "hi")
+        # BGSAVE too.
+        n.client().function_flush()
+        self.assertEqual(n.client().function_load(lib.replace("'hi'", "'again'")), "mylib")
+        self.assertEqual(raw(n.client(), "BGSAVE"), "Background saving started")
+        harness.wait_until(lambda: n.client().info("persistence")["rdb_saves"] >= 1, 30,
+                           what="the background save ends")
+        n.kill9()
+        n = self.node().start().wait_ready()
+        self.assertEqual(n.client().fcall("hello", 0), "again")
+
     def test_shutdown_save_saves_and_nosave_does_not(self):
         n = self.node().start().wait_ready()
         n.client().set("k", "v1")
