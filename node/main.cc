@@ -23,6 +23,7 @@
 #include "node/config.h"
 #include "node/persist/aof.h"
 #include "node/memory.h"
+#include "node/persist/rdb_import.h"
 #include "node/persist/snapshot.h"
 #include "node/server.h"
 #include "node/str_util.h"
@@ -52,6 +53,13 @@ void AdjustOpenFiles(lattice::node::Config& config) {
 
 // A node's name must survive restarts (its writes and tombstones carry its
 // id). Unless configured, it is generated once and kept in the data dir.
+// Whether the file at `path` is a Redis dump ("REDIS" and a version).
+bool IsRedisDump(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[5] = {};
+  return in.read(head, 5) && std::string_view(head, 5) == "REDIS";
+}
+
 bool ResolveNodeName(lattice::node::Config& config) {
   if (!config.node_id.empty() || config.ResolvedPeerPort() == 0) return true;
   const char* kFile = "lattice-node.id";
@@ -139,8 +147,25 @@ int main(int argc, char** argv) {
   if (!aof_exists) {
     auto t0 = std::chrono::steady_clock::now();
     lattice::node::SnapshotInfo info;
-    absl::Status loaded = lattice::node::LoadSnapshot(server, config->dbfilename, &info);
-    if (loaded.ok()) {
+    absl::Status loaded;
+    if (IsRedisDump(config->dbfilename)) {
+      // Moving from Redis: its dump.rdb, built key by key through the
+      // commands (node/persist/rdb_import.h).
+      lattice::node::RdbImportInfo rdb;
+      loaded = lattice::node::ImportRdbFile(server, config->dbfilename, &rdb);
+      if (loaded.ok()) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        server.Log(lattice::node::Server::kNotice,
+                   StrCat("DB loaded from a Redis dump file: ", absl::StrFormat("%.3f", secs),
+                          " seconds, ", rdb.keys, " keys (", rdb.expired, " expired skipped), ",
+                          rdb.functions, " function libraries"));
+        // Not this node's own file: no clock, marks or tombstones came with it.
+        restored = false;
+      } else {
+        server.Log(lattice::node::Server::kWarning, std::string(loaded.message()));
+        return 1;
+      }
+    } else if ((loaded = lattice::node::LoadSnapshot(server, config->dbfilename, &info)).ok()) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       server.Log(lattice::node::Server::kNotice,
                  StrCat("DB loaded from disk: ", absl::StrFormat("%.3f", secs), " seconds, ",

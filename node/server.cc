@@ -1678,7 +1678,7 @@ void Server::set_aof(std::unique_ptr<AppendLog> aof) {
 
 uint64_t Server::WritesSoFar() {
   uint64_t n = 0;
-  for (auto& w : workers_) n += w->shard().deltas_emitted;
+  for (auto& w : workers_) n += w->shard().deltas_emitted.load(std::memory_order_relaxed);
   return n;
 }
 

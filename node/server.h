@@ -157,7 +157,9 @@ class Shard {
   // Hands a delta to the sink (none standalone) and counts it. With a sink,
   // a delete also leaves a tombstone here (see node/cluster/merge.h).
   void Emit(const Delta& delta) {
-    deltas_emitted++;
+    // One writer (the shard's thread); others read it (the save points).
+    deltas_emitted.store(deltas_emitted.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_relaxed);
     DeltaSink* sink = sink_.load(std::memory_order_acquire);
     if (sink) EmitToSink(sink, delta);
   }
@@ -179,7 +181,7 @@ class Shard {
   // Read rates of this shard's keys, kept once the node replicates (see
   // node/cluster/hot_keys.h): LATTICE HOTKEYS and the metrics read it.
   HotKeys hot_keys;
-  uint64_t deltas_emitted = 0;
+  std::atomic<uint64_t> deltas_emitted{0};
   uint64_t keyspace_hits = 0;
   uint64_t keyspace_misses = 0;
   uint64_t evicted_keys = 0;

@@ -263,6 +263,8 @@ void CmdCommandGetKeys(CommandContext& ctx);
 void CmdCommandHelp(CommandContext& ctx);
 void CmdShutdown(CommandContext& ctx);
 void CmdSave(CommandContext& ctx);
+void CmdDump(CommandContext& ctx);
+void CmdRestore(CommandContext& ctx);
 void CmdBgSave(CommandContext& ctx);
 void CmdMemoryUsage(CommandContext& ctx);
 void CmdMemoryStats(CommandContext& ctx);

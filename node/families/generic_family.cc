@@ -9,6 +9,8 @@
 #include "node/families/families.h"
 #include "node/families/util.h"
 #include "node/glob.h"
+#include "node/persist/rdb.h"
+#include "node/persist/rdb_import.h"
 #include "node/server.h"
 #include "node/str_util.h"
 
@@ -492,6 +494,105 @@ void CmdObjectHelp(CommandContext& ctx) {
   };
   ctx.rb->ArrayHeader(std::size(kLines));
   for (auto l : kLines) ctx.rb->SimpleString(l);
+}
+
+}  // namespace lattice::node
+
+// ---- DUMP / RESTORE (Redis's serialization: node/persist/rdb.h) ----
+
+namespace lattice::node {
+
+void CmdDump(CommandContext& ctx) {
+  std::string_view key = ctx.args[1];
+  if (!LookupNoTouch(ctx, key)) {
+    ctx.rb->Null();
+    return;
+  }
+  rdb::Value v;
+  if (!ReadKey(ctx, ctx.db, key, &v)) {
+    ctx.rb->Null();
+    return;
+  }
+  ctx.rb->Bulk(rdb::EncodeDump(v));
+}
+
+// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], checked
+// in Redis's order so the same bad input gets the same error.
+void CmdRestore(CommandContext& ctx) {
+  bool replace = false, absttl = false;
+  int64_t idle = -1, freq = -1;
+  for (size_t j = 4; j < ctx.args.size(); j++) {
+    const bool more = j + 1 < ctx.args.size();
+    if (EqualsIgnoreCase(ctx.args[j], "replace")) {
+      replace = true;
+    } else if (EqualsIgnoreCase(ctx.args[j], "absttl")) {
+      absttl = true;
+    } else if (EqualsIgnoreCase(ctx.args[j], "idletime") && more && freq == -1) {
+      if (!ParseInt64(ctx.args[j + 1], &idle)) {
+        ctx.rb->Error(errors::kNotInt);
+        return;
+      }
+      if (idle < 0) {
+        ctx.rb->Error("ERR Invalid IDLETIME value, must be >= 0");
+        return;
+      }
+      j++;
+    } else if (EqualsIgnoreCase(ctx.args[j], "freq") && more && idle == -1) {
+      if (!ParseInt64(ctx.args[j + 1], &freq)) {
+        ctx.rb->Error(errors::kNotInt);
+        return;
+      }
+      if (freq < 0 || freq > 255) {
+        ctx.rb->Error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+        return;
+      }
+      j++;
+    } else {
+      ctx.rb->Error(errors::kSyntax);
+      return;
+    }
+  }
+  int64_t ttl;
+  if (!ParseInt64(ctx.args[2], &ttl)) {
+    ctx.rb->Error(errors::kNotInt);
+    return;
+  }
+  if (ttl < 0) {
+    ctx.rb->Error("ERR Invalid TTL value, must be >= 0");
+    return;
+  }
+  std::string_view key = ctx.args[1];
+  Db& db = ctx.DbFor(key);
+  if (!replace && db.Find(key, ctx.now_ms)) {
+    ctx.rb->Error("BUSYKEY Target key name already exists.");
+    return;
+  }
+  rdb::Value v;
+  absl::Status st = rdb::DecodeDump(ctx.args[3], &v);
+  if (!st.ok()) {
+    ctx.rb->Error(StrCat("ERR ", std::string(st.message())));
+    return;
+  }
+  int64_t expire_at = -1;
+  if (ttl > 0) expire_at = absttl ? ttl : ctx.now_ms + ttl;
+  if (replace && db.Find(key, ctx.now_ms)) {
+    std::vector<std::string_view> del = {"DEL", key};
+    std::string ignored;
+    resp::ReplyBuilder rb(&ignored, 2);
+    CommandContext cx{del, &rb, ctx.server, nullptr, ctx.db, ctx.now_ms, ctx.cmd};
+    CmdDel(cx);
+  }
+  if (expire_at >= 0 && expire_at <= ctx.now_ms) {
+    // Already expired: nothing is created (a replaced key stays deleted).
+    ctx.rb->Ok();
+    return;
+  }
+  std::string error;
+  if (!BuildKey(ctx, ctx.db, key, v, expire_at, idle, static_cast<int>(freq), &error)) {
+    ctx.rb->Error("ERR Bad data format");
+    return;
+  }
+  ctx.rb->Ok();
 }
 
 }  // namespace lattice::node

@@ -206,7 +206,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
     line("loading", 0);
     line("async_loading", 0);
     uint64_t writes = 0;
-    ForEachWorker(ctx, [&](Worker& w) { writes += w.shard().deltas_emitted; });
+    ForEachWorker(ctx, [&](Worker& w) { writes += w.shard().deltas_emitted.load(); });
     uint64_t at_save = s->writes_at_last_save.load();
     line("rdb_changes_since_last_save", writes > at_save ? writes - at_save : 0);
     const Server::BgJob job = s->bg_job();
@@ -249,7 +249,7 @@ std::string InfoText(CommandContext& ctx, const std::vector<std::string>& wanted
       outb += w.net_output_bytes;
       hits += w.shard().keyspace_hits;
       misses += w.shard().keyspace_misses;
-      deltas += w.shard().deltas_emitted;
+      deltas += w.shard().deltas_emitted.load();
       for (int i = 0; i < w.shard().databases(); i++) tombs += w.shard().db(i).tomb_count();
       for (int i = 0; i < w.shard().databases(); i++) expired += w.shard().db(i).expired_keys;
     });

@@ -121,8 +121,10 @@ absl::Status ReadFile(std::string_view data, std::string_view file_name,
 absl::Status DecodeDump(std::string_view payload, Value* out);
 
 // Encodes v as a DUMP payload that Redis 7.0 RESTORE accepts, RDB version 10
-// in the footer. Strings are byte-identical to Redis's own DUMP (integer
-// encodings, LZF compression). Lists are quicklists of listpacks, sets,
+// in the footer. Strings are byte-identical to the DUMP of Debian 12's
+// redis-server (integer encodings; LZF as the liblzf 3.6 it links does it;
+// an upstream build's bundled LZF may compress some strings differently,
+// equally valid). Lists are quicklists of listpacks, sets,
 // sorted sets and hashes the plain encodings (RESTORE re-packs small ones),
 // streams Redis 7.0's STREAM_LISTPACKS_2.
 // REQUIRES: no NaN score; stream entries in ascending ID order. A pending

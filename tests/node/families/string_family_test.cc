@@ -95,7 +95,7 @@ TEST_F(StringFamilyTest, EveryWriteEmitsADeltaStampedByTheLamportClock) {
   Run({"INCR", "n"});
   Run({"DEL", "k"});
   EXPECT_EQ(server_->clock().Now(), before + 3);
-  EXPECT_EQ(server_->worker(0).shard().deltas_emitted, 3u);
+  EXPECT_EQ(server_->worker(0).shard().deltas_emitted.load(), 3u);
 }
 
 class ShardedStringFamilyTest : public NodeTest {
