@@ -37,7 +37,7 @@ class ConfigTest(unittest.TestCase):
         out_path = os.path.join(self.dir, "server.out")
         with open(out_path, "wb") as out:
             proc = subprocess.Popen([self.binary, conf, "--port", str(port), "--databases", "4"],
-                                    stdout=out, stderr=subprocess.STDOUT)
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         try:
             harness.wait_until(lambda: self._pings(port), 10, what="server up")
             with harness.RespClient("127.0.0.1", port) as c:
