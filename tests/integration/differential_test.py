@@ -574,6 +574,18 @@ def fam_select_db():
         E("+OK", "MEMORY", "PURGE"),
         C("MEMORY", "DOCTOR", norm="shape"),
         E("ERR unknown subcommand 'NOPE'. Try MEMORY HELP.", "MEMORY", "NOPE"),
+        # DUMP/RESTORE: a string's payload is Redis's byte for byte; the
+        # argument checks come in Redis's order.
+        C("SET", "dmp", "hello"), C("SET", "dmpi", "12345"), C("SET", "dmpl", "ab" * 40),
+        C("DUMP", "dmp"), C("DUMP", "dmpi"), C("DUMP", "dmpl"), E("$-1", "DUMP", "no-such-key"),
+        E("BUSYKEY Target key name already exists.", "RESTORE", "dmp", "0",
+          b"\x00\x05hello\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+        E("ERR DUMP payload version or checksum are wrong", "RESTORE", "dmp2", "0", "junk"),
+        E("ERR Invalid TTL value, must be >= 0", "RESTORE", "dmp2", "-5", "junk"),
+        E("ERR syntax error", "RESTORE", "dmp2", "0", "junk", "NOPE"),
+        E("ERR Invalid FREQ value, must be >= 0 and <= 255", "RESTORE", "dmp2", "0", "junk",
+          "FREQ", "300"),
+        ERR_ARITY("restore", "RESTORE", "dmp2", "0"), ERR_ARITY("dump", "DUMP"),
         ERR_ARITY("lastsave", "LASTSAVE", "x"),
         E("+OK", "FLUSHDB"), E(":0", "DBSIZE"),
         C("SELECT", "1"), E("$3\r\ndb1", "GET", "a"), E(":2", "DBSIZE"),
