@@ -17,11 +17,6 @@ namespace {
 
 constexpr uint32_t kLfuInit = 5;
 
-int64_t MonoUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 uint32_t Minutes(int64_t now_ms) { return static_cast<uint32_t>(now_ms / 60000) & 65535; }
 

@@ -740,6 +740,8 @@ class Server {
 
 int64_t NowMs();
 int64_t NowUs();
+// A monotonic clock in microseconds, for budgets and durations.
+int64_t MonoUs();
 // A pub/sub message as connection of `protocol` receives it.
 std::string EncodePush(int protocol, Worker::PushKind kind, std::string_view pattern,
                        std::string_view channel, std::string_view message);

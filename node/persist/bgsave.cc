@@ -1,7 +1,6 @@
 #include "node/persist/bgsave.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -16,12 +15,6 @@ namespace {
 // scans pause while this much waits for it.
 constexpr size_t kSliceBytes = 1 << 20;
 constexpr uint64_t kMaxQueued = 8u << 20;
-
-int64_t MonoUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
